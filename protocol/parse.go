@@ -1,0 +1,294 @@
+package protocol
+
+import (
+	"encoding/json"
+	"math"
+)
+
+// MalformedError reports a frame that breaks the protocol's shape rules. The
+// JS SDK logs such a frame and drops it; so does package signalling.
+type MalformedError struct {
+	Reason string
+}
+
+func (e *MalformedError) Error() string { return "protocol: malformed frame: " + e.Reason }
+
+// FrameError is what the server answers for a bad client frame: Code is the
+// error code to send and RequestID the id to echo ("" when none could be
+// read).
+type FrameError struct {
+	Code      string
+	RequestID string
+	Reason    string
+}
+
+func (e *FrameError) Error() string { return "protocol: " + e.Code + ": " + e.Reason }
+
+// object is a decoded JSON object with its members kept raw. Key matching is
+// exact (encoding/json's struct decoding would fold case, JS does not);
+// duplicate keys resolve to the last one, as in JSON.parse.
+type object map[string]json.RawMessage
+
+func decodeObject(b []byte) (object, bool) {
+	if firstByte(b) != '{' {
+		return nil, false
+	}
+	var m object
+	if err := json.Unmarshal(b, &m); err != nil || m == nil {
+		return nil, false
+	}
+	return m, true
+}
+
+func firstByte(b []byte) byte {
+	for _, c := range b {
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			continue
+		}
+		return c
+	}
+	return 0
+}
+
+func (o object) str(key string) (string, bool) {
+	raw, ok := o[key]
+	if !ok || firstByte(raw) != '"' {
+		return "", false
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return "", false
+	}
+	return s, true
+}
+
+// num returns a finite JSON number.
+func (o object) num(key string) (float64, bool) {
+	raw, ok := o[key]
+	if !ok {
+		return 0, false
+	}
+	if c := firstByte(raw); c != '-' && (c < '0' || c > '9') {
+		return 0, false
+	}
+	var f float64
+	if json.Unmarshal(raw, &f) != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		return 0, false
+	}
+	return f, true
+}
+
+// record returns the member when it is a JSON object, else nil.
+func (o object) record(key string) json.RawMessage {
+	raw, ok := o[key]
+	if !ok || firstByte(raw) != '{' {
+		return nil
+	}
+	return raw
+}
+
+func (o object) isNull(key string) bool {
+	raw, ok := o[key]
+	return ok && string(raw) == "null"
+}
+
+// ParseServer parses one server text frame with the JS SDK's strictness: a
+// frame that the JS client would drop as malformed (wrong shape, missing
+// required key, unknown type) returns a *MalformedError. It never panics.
+func ParseServer(b []byte) (ServerFrame, error) {
+	o, ok := decodeObject(b)
+	if !ok {
+		if !json.Valid(b) {
+			return nil, &MalformedError{"invalid JSON"}
+		}
+		return nil, &MalformedError{"envelope must be an object"}
+	}
+	typ, ok := o.str("type")
+	if !ok {
+		return nil, &MalformedError{"missing or non-string type"}
+	}
+	switch typ {
+	case TypeWelcome:
+		w := &Welcome{}
+		if w.PeerID, ok = o.str("peerId"); !ok {
+			return nil, &MalformedError{"welcome.peerId missing"}
+		}
+		if !o.isNull("expiresAt") {
+			exp, ok := o.num("expiresAt")
+			if !ok {
+				return nil, &MalformedError{"welcome.expiresAt must be number or null"}
+			}
+			w.ExpiresAt = &exp
+		}
+		if w.ServerTime, ok = o.num("serverTime"); !ok {
+			return nil, &MalformedError{"welcome.serverTime missing"}
+		}
+		if w.MaxMessageSize, ok = o.num("maxMessageSize"); !ok {
+			return nil, &MalformedError{"welcome.maxMessageSize missing"}
+		}
+		w.Metadata = o.record("metadata")
+		return w, nil
+	case TypeAck:
+		id, ok := o.str("requestId")
+		if !ok {
+			return nil, &MalformedError{"ack.requestId missing"}
+		}
+		return &Ack{RequestID: id}, nil
+	case TypeError:
+		code, ok := o.str("code")
+		if !ok || code == "" {
+			return nil, &MalformedError{"error.code missing"}
+		}
+		e := &Error{Code: code}
+		e.RequestID, _ = o.str("requestId")
+		e.Message, _ = o.str("message")
+		return e, nil
+	case TypeMessage:
+		m := &Message{}
+		if m.Channel, ok = o.str("channel"); !ok {
+			return nil, &MalformedError{"message.channel missing"}
+		}
+		if m.From, ok = o.str("from"); !ok {
+			return nil, &MalformedError{"message.from missing"}
+		}
+		if m.Data, ok = o["data"]; !ok {
+			return nil, &MalformedError{"message.data missing"}
+		}
+		m.FromMetadata = o.record("fromMetadata")
+		return m, nil
+	case TypeDirect:
+		d := &Direct{}
+		if d.From, ok = o.str("from"); !ok {
+			return nil, &MalformedError{"direct.from missing"}
+		}
+		if d.Data, ok = o["data"]; !ok {
+			return nil, &MalformedError{"direct.data missing"}
+		}
+		d.FromMetadata = o.record("fromMetadata")
+		return d, nil
+	case TypePresence:
+		p := &Presence{}
+		if p.Channel, ok = o.str("channel"); !ok {
+			return nil, &MalformedError{"presence.channel missing"}
+		}
+		if p.Joined, ok = parsePresencePeers(o["joined"]); !ok {
+			return nil, &MalformedError{"presence.joined invalid"}
+		}
+		if p.Left, ok = parsePresencePeers(o["left"]); !ok {
+			return nil, &MalformedError{"presence.left invalid"}
+		}
+		return p, nil
+	case TypeGoingAway:
+		retry, ok := o.num("retryAfterMs")
+		if !ok || retry <= 0 {
+			retry = DefaultGoingAwayRetry
+		}
+		return &GoingAway{RetryAfterMs: retry}, nil
+	case TypePong:
+		return &Pong{}, nil
+	}
+	return nil, &MalformedError{"unknown type: " + truncate(typ, 64)}
+}
+
+func parsePresencePeers(raw json.RawMessage) ([]PresencePeer, bool) {
+	if firstByte(raw) != '[' {
+		return nil, false
+	}
+	var entries []json.RawMessage
+	if json.Unmarshal(raw, &entries) != nil {
+		return nil, false
+	}
+	out := make([]PresencePeer, 0, len(entries))
+	for _, e := range entries {
+		o, ok := decodeObject(e)
+		if !ok {
+			return nil, false
+		}
+		id, ok := o.str("peerId")
+		if !ok {
+			return nil, false
+		}
+		out = append(out, PresencePeer{PeerID: id, Metadata: o.record("metadata")})
+	}
+	return out, true
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// ParseClient parses one client text frame as the server does, applying the
+// server's documented validation. Failures return a *FrameError carrying the
+// error code to answer with and the requestId to echo, if one was readable.
+func ParseClient(b []byte) (ClientFrame, error) {
+	o, ok := decodeObject(b)
+	if !ok {
+		return nil, &FrameError{Code: ErrMalformedMessage, Reason: "frame is not a JSON object"}
+	}
+	typ, ok := o.str("type")
+	if !ok {
+		return nil, &FrameError{Code: ErrMalformedMessage, Reason: "missing or non-string type"}
+	}
+	var reqID string
+	if _, present := o["requestId"]; present {
+		reqID, ok = o.str("requestId")
+		if !ok || reqID == "" || len(reqID) > MaxRequestIDLength {
+			return nil, &FrameError{Code: ErrMalformedMessage, Reason: "requestId must be a 1-128 byte string"}
+		}
+	}
+	fail := func(code, reason string) (ClientFrame, error) {
+		return nil, &FrameError{Code: code, RequestID: reqID, Reason: reason}
+	}
+	channel := func() (string, error) {
+		ch, ok := o.str("channel")
+		if !ok {
+			return "", &FrameError{Code: ErrInvalidChannel, RequestID: reqID, Reason: "channel must be a string"}
+		}
+		if err := ValidateChannelServer(ch); err != nil {
+			ve := err.(*ValidationError)
+			return "", &FrameError{Code: ve.Code, RequestID: reqID, Reason: ve.Reason}
+		}
+		return ch, nil
+	}
+	switch typ {
+	case TypeSubscribe:
+		ch, err := channel()
+		if err != nil {
+			return nil, err
+		}
+		return &Subscribe{Channel: ch, RequestID: reqID, IncludeSenderMetadata: string(o["includeSenderMetadata"]) == "true"}, nil
+	case TypeUnsubscribe:
+		ch, err := channel()
+		if err != nil {
+			return nil, err
+		}
+		return &Unsubscribe{Channel: ch, RequestID: reqID}, nil
+	case TypePublish:
+		ch, err := channel()
+		if err != nil {
+			return nil, err
+		}
+		data, ok := o["data"]
+		if !ok {
+			return fail(ErrMissingData, "publish without data")
+		}
+		return &Publish{Channel: ch, Data: data, RequestID: reqID}, nil
+	case TypeSend:
+		to, ok := o.str("to")
+		if !ok || ValidatePeerIDServer(to) != nil {
+			return fail(ErrInvalidPeerID, "to must be 1-128 bytes of printable ASCII")
+		}
+		data, ok := o["data"]
+		if !ok {
+			return fail(ErrMissingData, "send without data")
+		}
+		return &Send{To: to, Data: data, RequestID: reqID}, nil
+	case TypePing:
+		return &Ping{}, nil
+	}
+	return fail(ErrUnknownType, "unknown type: "+truncate(typ, 64))
+}

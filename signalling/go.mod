@@ -1,0 +1,3 @@
+module github.com/metered-ca/realtime-go/signalling
+
+go 1.23
