@@ -1,0 +1,270 @@
+// Package event is the typed event mechanism shared by every realtime-go
+// event source (signalling.Client, and later peer.MeteredPeer, RemotePeer
+// and DataChannel).
+//
+// Handlers are keyed by the event's Go type. Each Emitter delivers its
+// events one at a time, in emission order, on its own dispatch goroutine,
+// which exists only while events are pending, so an idle source holds no
+// goroutine. Emit never blocks: a slow handler delays only the later events
+// of its own source. A handler that panics is recovered and logged.
+//
+// Packages expose this through small generic wrappers constrained to their
+// own event types (for example signalling.On), so that registering for a
+// type the source never emits fails to compile.
+package event
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"log/slog"
+	"reflect"
+	"runtime/debug"
+	"sync"
+)
+
+// DefaultBuffer is the number of events a stream holds before it drops the
+// oldest.
+const DefaultBuffer = 4096
+
+// Emitter fans events out to handlers registered by type.
+type Emitter struct {
+	log *slog.Logger
+
+	mu       sync.Mutex
+	handlers map[reflect.Type][]*handler
+	queue    []any
+	running  bool
+	idle     chan struct{} // closed when the queue drains; nil while idle
+}
+
+type handler struct {
+	fn   func(any)
+	once bool
+	dead bool
+}
+
+// endStreams is queued by EndStreams so that streams end after every event
+// emitted before it has reached them.
+type endStreams struct{}
+
+// New returns an Emitter that logs recovered handler panics to log (nil
+// discards them).
+func New(log *slog.Logger) *Emitter {
+	if log == nil {
+		log = slog.New(discard{})
+	}
+	return &Emitter{log: log, handlers: map[reflect.Type][]*handler{}}
+}
+
+// Emit queues ev for its handlers and returns at once.
+func (e *Emitter) Emit(ev any) {
+	e.mu.Lock()
+	e.queue = append(e.queue, ev)
+	if !e.running {
+		e.running = true
+		go e.dispatch()
+	}
+	e.mu.Unlock()
+}
+
+// EndStreams ends every stream opened by Events once the events emitted
+// before this call have been delivered to it. Handlers registered with On
+// stay registered.
+func (e *Emitter) EndStreams() { e.Emit(endStreams{}) }
+
+// Wait blocks until every event emitted so far has been handled, or ctx ends.
+func (e *Emitter) Wait(ctx context.Context) error {
+	e.mu.Lock()
+	if !e.running {
+		e.mu.Unlock()
+		return nil
+	}
+	if e.idle == nil {
+		e.idle = make(chan struct{})
+	}
+	idle := e.idle
+	e.mu.Unlock()
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (e *Emitter) dispatch() {
+	for {
+		e.mu.Lock()
+		if len(e.queue) == 0 {
+			e.running = false
+			if e.idle != nil {
+				close(e.idle)
+				e.idle = nil
+			}
+			e.mu.Unlock()
+			return
+		}
+		ev := e.queue[0]
+		e.queue[0] = nil
+		e.queue = e.queue[1:]
+		typ := reflect.TypeOf(ev)
+		hs := append([]*handler(nil), e.handlers[typ]...)
+		e.mu.Unlock()
+		for _, h := range hs {
+			e.call(h, typ, ev)
+		}
+	}
+}
+
+func (e *Emitter) call(h *handler, typ reflect.Type, ev any) {
+	e.mu.Lock()
+	if h.dead {
+		e.mu.Unlock()
+		return
+	}
+	if h.once {
+		h.dead = true
+		e.remove(typ, h)
+	}
+	e.mu.Unlock()
+	defer func() {
+		if r := recover(); r != nil {
+			e.log.Error("event handler panicked", "event", typ.String(), "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		}
+	}()
+	h.fn(ev)
+}
+
+// remove drops h from the handlers of typ; e.mu must be held.
+func (e *Emitter) remove(typ reflect.Type, h *handler) {
+	list := e.handlers[typ]
+	for i, x := range list {
+		if x == h {
+			e.handlers[typ] = append(list[:i:i], list[i+1:]...)
+			break
+		}
+	}
+	if len(e.handlers[typ]) == 0 {
+		delete(e.handlers, typ)
+	}
+}
+
+func (e *Emitter) add(typ reflect.Type, h *handler) (off func()) {
+	e.mu.Lock()
+	e.handlers[typ] = append(e.handlers[typ], h)
+	e.mu.Unlock()
+	return func() {
+		e.mu.Lock()
+		if !h.dead {
+			h.dead = true
+			e.remove(typ, h)
+		}
+		e.mu.Unlock()
+	}
+}
+
+// On calls fn for every event of type T emitted by e until off is called.
+func On[T any](e *Emitter, fn func(T)) (off func()) {
+	return e.add(reflect.TypeFor[T](), &handler{fn: func(v any) { fn(v.(T)) }})
+}
+
+// Once calls fn for the next event of type T only.
+func Once[T any](e *Emitter, fn func(T)) (off func()) {
+	return e.add(reflect.TypeFor[T](), &handler{fn: func(v any) { fn(v.(T)) }, once: true})
+}
+
+// Events returns a stream of the events of type T emitted from now on. The
+// stream holds up to buffer events (0 means unbounded) and drops the oldest
+// when full. It ends when ctx ends, when the source calls EndStreams, or
+// when the consumer stops ranging.
+func Events[T any](ctx context.Context, e *Emitter, buffer int) iter.Seq[T] {
+	s := &stream[T]{limit: buffer, wake: make(chan struct{}, 1)}
+	typ := reflect.TypeFor[T]()
+	s.offEvent = e.add(typ, &handler{fn: func(v any) { s.push(v.(T)) }})
+	s.offEnd = e.add(reflect.TypeFor[endStreams](), &handler{fn: func(any) { s.end() }})
+	return func(yield func(T) bool) {
+		defer s.close()
+		for {
+			ev, ok, ended := s.pop()
+			if ok {
+				if !yield(ev) {
+					return
+				}
+				continue
+			}
+			if ended {
+				return
+			}
+			select {
+			case <-s.wake:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+}
+
+type stream[T any] struct {
+	mu       sync.Mutex
+	items    []T
+	limit    int
+	ended    bool
+	wake     chan struct{}
+	offEvent func()
+	offEnd   func()
+}
+
+func (s *stream[T]) push(v T) {
+	s.mu.Lock()
+	if s.limit > 0 && len(s.items) >= s.limit {
+		var zero T
+		s.items[0] = zero
+		s.items = s.items[1:]
+	}
+	s.items = append(s.items, v)
+	s.mu.Unlock()
+	s.signal()
+}
+
+func (s *stream[T]) end() {
+	s.mu.Lock()
+	s.ended = true
+	s.mu.Unlock()
+	s.signal()
+}
+
+func (s *stream[T]) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *stream[T]) pop() (v T, ok, ended bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.items) > 0 {
+		v = s.items[0]
+		var zero T
+		s.items[0] = zero
+		s.items = s.items[1:]
+		return v, true, s.ended
+	}
+	return v, false, s.ended
+}
+
+func (s *stream[T]) close() {
+	s.offEvent()
+	s.offEnd()
+}
+
+type discard struct{}
+
+func (discard) Enabled(context.Context, slog.Level) bool  { return false }
+func (discard) Handle(context.Context, slog.Record) error { return nil }
+func (d discard) WithAttrs([]slog.Attr) slog.Handler      { return d }
+func (d discard) WithGroup(string) slog.Handler           { return d }
+
+// DiscardLogger returns a logger that writes nothing.
+func DiscardLogger() *slog.Logger { return slog.New(discard{}) }

@@ -1,0 +1,122 @@
+package event
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+type evA struct{ N int }
+type evB struct{ S string }
+
+func TestOrderAndTypes(t *testing.T) {
+	e := New(nil)
+	var got []int
+	var bs []string
+	On(e, func(a evA) { got = append(got, a.N) })
+	On(e, func(b evB) { bs = append(bs, b.S) })
+	for i := 0; i < 1000; i++ {
+		e.Emit(evA{i})
+	}
+	e.Emit(evB{"x"})
+	require.NoError(t, e.Wait(context.Background()))
+	require.Len(t, got, 1000)
+	for i, n := range got {
+		require.Equal(t, i, n)
+	}
+	assert.Equal(t, []string{"x"}, bs)
+}
+
+func TestOnceAndOff(t *testing.T) {
+	e := New(nil)
+	var once, all int
+	Once(e, func(evA) { once++ })
+	off := On(e, func(evA) { all++ })
+	e.Emit(evA{})
+	e.Emit(evA{})
+	require.NoError(t, e.Wait(context.Background()))
+	off()
+	e.Emit(evA{})
+	require.NoError(t, e.Wait(context.Background()))
+	assert.Equal(t, 1, once)
+	assert.Equal(t, 2, all)
+}
+
+func TestPanickingHandlerIsRecoveredAndLogged(t *testing.T) {
+	var buf bytes.Buffer
+	var mu sync.Mutex
+	e := New(slog.New(slog.NewTextHandler(&lockedWriter{w: &buf, mu: &mu}, nil)))
+	var after int
+	On(e, func(evA) { panic("boom") })
+	On(e, func(evA) { after++ })
+	e.Emit(evA{})
+	e.Emit(evA{})
+	require.NoError(t, e.Wait(context.Background()))
+	assert.Equal(t, 2, after, "sibling handlers still run")
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Contains(t, buf.String(), "boom")
+}
+
+func TestStreamDropsOldestAndEnds(t *testing.T) {
+	e := New(nil)
+	ctx := context.Background()
+	seq := Events[evA](ctx, e, 3)
+	for i := 0; i < 10; i++ {
+		e.Emit(evA{i})
+	}
+	e.EndStreams()
+	var got []int
+	for ev := range seq {
+		got = append(got, ev.N)
+	}
+	assert.Equal(t, []int{7, 8, 9}, got)
+}
+
+func TestStreamUnboundedAndCtx(t *testing.T) {
+	e := New(nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	seq := Events[evA](ctx, e, 0)
+	for i := 0; i < 5000; i++ {
+		e.Emit(evA{i})
+	}
+	n := 0
+	for ev := range seq {
+		require.Equal(t, n, ev.N)
+		n++
+		if n == 5000 {
+			cancel()
+		}
+	}
+	assert.Equal(t, 5000, n)
+	// Breaking out unregisters the stream.
+	seq2 := Events[evA](context.Background(), e, 0)
+	go func() { time.Sleep(10 * time.Millisecond); e.Emit(evA{1}) }()
+	for range seq2 {
+		break
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	assert.Empty(t, e.handlers[reflectTypeOf[evA]()])
+}
+
+type lockedWriter struct {
+	w  *bytes.Buffer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}

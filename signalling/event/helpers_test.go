@@ -1,0 +1,5 @@
+package event
+
+import "reflect"
+
+func reflectTypeOf[T any]() reflect.Type { return reflect.TypeFor[T]() }

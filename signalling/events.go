@@ -1,0 +1,127 @@
+package signalling
+
+import (
+	"context"
+	"encoding/json"
+	"iter"
+	"time"
+
+	"github.com/metered-ca/realtime-go/protocol"
+	"github.com/metered-ca/realtime-go/signalling/event"
+)
+
+// State is the connection state: Idle → Connecting → Connected ⇄
+// Reconnecting → Closed.
+type State int
+
+// The states of a Client.
+const (
+	StateIdle State = iota
+	StateConnecting
+	StateConnected
+	StateReconnecting
+	StateClosed
+)
+
+func (s State) String() string {
+	switch s {
+	case StateIdle:
+		return "idle"
+	case StateConnecting:
+		return "connecting"
+	case StateConnected:
+		return "connected"
+	case StateReconnecting:
+		return "reconnecting"
+	case StateClosed:
+		return "closed"
+	}
+	return "unknown"
+}
+
+// Connected is emitted on every welcome.
+type Connected struct {
+	PeerID string
+	// ServerTime is the server clock exactly as sent (Unix seconds today).
+	ServerTime float64
+	// ExpiresAt is the token's expiry; zero for publishable keys.
+	ExpiresAt      time.Time
+	IsReconnect    bool
+	MaxMessageSize int
+	// ICEServers are the STUN/TURN servers from welcome metadata, nil when
+	// absent or invalid.
+	ICEServers []protocol.ICEServer
+	// Metadata is the JWT metadata claim (a JSON object), nil when absent.
+	Metadata json.RawMessage
+}
+
+// Disconnected is emitted on every socket close.
+type Disconnected struct {
+	Code          int
+	Reason        string
+	WillReconnect bool
+}
+
+// StateChange is emitted on every state transition.
+type StateChange struct{ From, To State }
+
+// Message is a channel broadcast from another peer.
+type Message struct {
+	Channel string
+	From    string
+	Data    json.RawMessage
+	// FromMetadata is the sender's peerMetadata (a JSON object) when this
+	// subscription asked for it; untrusted input.
+	FromMetadata json.RawMessage
+}
+
+// Direct is a message another peer sent to this one.
+type Direct struct {
+	From         string
+	Data         json.RawMessage
+	FromMetadata json.RawMessage
+}
+
+// Presence reports peers that joined or left a channel. The first one after
+// a subscribe is the snapshot of the peers already there.
+type Presence struct {
+	Channel string
+	Joined  []protocol.PresencePeer
+	Left    []protocol.PresencePeer
+}
+
+// GoingAway announces a graceful server shutdown; a reconnect follows the
+// 1001 close.
+type GoingAway struct{ RetryAfter time.Duration }
+
+// Event is the set of event types a Client emits. ServerError and
+// TokenProviderError are also the error types returned by the calls that
+// meet them.
+type Event interface {
+	Connected | Disconnected | StateChange | Message | Direct | Presence | ServerError | GoingAway | TokenProviderError
+}
+
+// On calls fn for every event of type T until off is called. Handlers run
+// one at a time, in emission order, on the client's dispatch goroutine.
+func On[T Event](c *Client, fn func(T)) (off func()) { return event.On(c.events, fn) }
+
+// Once calls fn for the next event of type T only.
+func Once[T Event](c *Client, fn func(T)) (off func()) { return event.Once(c.events, fn) }
+
+// EventsOption tunes a stream returned by Events.
+type EventsOption func(*int)
+
+// WithBuffer sets how many events the stream holds before dropping the
+// oldest; 0 means unbounded.
+func WithBuffer(n int) EventsOption { return func(b *int) { *b = n } }
+
+// Events streams events of type T until ctx ends or the client is closed.
+// It holds Options.EventBuffer events (4096 by default) and drops the
+// oldest when the consumer falls behind.
+func Events[T Event](ctx context.Context, c *Client, opts ...EventsOption) iter.Seq[T] {
+	n := c.cfg.eventBuffer
+	for _, o := range opts {
+		o(&n)
+	}
+	return event.Events[T](ctx, c.events, n)
+}

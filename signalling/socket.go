@@ -1,0 +1,142 @@
+package signalling
+
+import (
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/metered-ca/realtime-go/protocol"
+)
+
+// socket is one WebSocket connection: a reader goroutine owned by the
+// Client, a writer goroutine draining an unbounded queue (so, like a
+// browser's WebSocket.send, sending never blocks the caller), and the two
+// liveness timers.
+type socket struct {
+	ws *websocket.Conn
+
+	mu      sync.Mutex
+	queue   [][]byte
+	wake    chan struct{}
+	dead    bool // writer stopped; nothing more is accepted
+	closing bool // a close frame was sent
+	code    int  // the code we closed with
+	reason  string
+
+	readerDone chan struct{}
+
+	// Guarded by Client.mu.
+	lastInbound time.Time
+	lastPing    time.Time
+	inactivity  *time.Timer
+	heartbeat   *time.Timer
+}
+
+var errSocketClosed = errors.New("signalling: socket closed")
+
+func newSocket(ws *websocket.Conn) *socket {
+	return &socket{ws: ws, wake: make(chan struct{}, 1), readerDone: make(chan struct{})}
+}
+
+// send queues one text frame.
+func (s *socket) send(frame []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.dead || s.closing {
+		return errSocketClosed
+	}
+	s.queue = append(s.queue, frame)
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+func (s *socket) writeLoop() {
+	for {
+		s.mu.Lock()
+		for len(s.queue) == 0 && !s.dead {
+			s.mu.Unlock()
+			<-s.wake
+			s.mu.Lock()
+		}
+		if s.dead {
+			s.queue = nil
+			s.mu.Unlock()
+			return
+		}
+		batch := s.queue
+		s.queue = nil
+		s.mu.Unlock()
+		for _, frame := range batch {
+			if err := s.ws.WriteMessage(websocket.TextMessage, frame); err != nil {
+				s.kill()
+				return
+			}
+		}
+	}
+}
+
+// close starts the closing handshake with code and reason. The reader ends
+// when the server answers, or after closeFlushTimeout.
+func (s *socket) close(code int, reason string) {
+	s.mu.Lock()
+	if s.closing || s.dead {
+		s.mu.Unlock()
+		return
+	}
+	s.closing = true
+	s.code, s.reason = code, reason
+	s.mu.Unlock()
+	deadline := time.Now().Add(closeFlushTimeout)
+	_ = s.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), deadline)
+	_ = s.ws.SetReadDeadline(deadline)
+}
+
+// kill tears the connection down without a handshake and stops the writer.
+func (s *socket) kill() {
+	s.mu.Lock()
+	s.dead = true
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	_ = s.ws.Close()
+}
+
+// closeStatus turns the reader's final error into the close code and reason
+// a browser would report: the server's close frame when there was one, the
+// code we sent when we started a close the server never answered, else 1006.
+func (s *socket) closeStatus(err error) (int, string) {
+	var ce *websocket.CloseError
+	if errors.As(err, &ce) {
+		return ce.Code, ce.Text
+	}
+	if errors.Is(err, websocket.ErrReadLimit) {
+		return protocol.CloseMessageTooBig, "frame exceeded client cap"
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return s.code, s.reason
+	}
+	return protocol.CloseAbnormal, ""
+}
+
+func (s *socket) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
+}
+
+func (s *socket) stopTimers() {
+	if s.inactivity != nil {
+		s.inactivity.Stop()
+	}
+	if s.heartbeat != nil {
+		s.heartbeat.Stop()
+	}
+}

@@ -1,0 +1,246 @@
+package testserver
+
+import (
+	"errors"
+
+	"github.com/metered-ca/realtime-go/protocol"
+)
+
+// handle answers one inbound text frame.
+func (c *conn) handle(data []byte) {
+	s := c.srv
+	f, err := protocol.ParseClient(data)
+	if !c.takeToken(frameTypeOf(f)) {
+		c.closeWith(protocol.CloseOverMessageRate, "over message rate")
+		return
+	}
+	if err != nil {
+		var fe *protocol.FrameError
+		if errors.As(err, &fe) {
+			c.sendError(fe.Code, fe.RequestID, fe.Reason)
+		}
+		return
+	}
+	if forced := s.faults.takeForcedError(c.id.peerID, f.FrameType()); forced != nil {
+		id := f.ReqID()
+		switch {
+		case forced.WithoutRequestID:
+			id = ""
+		case forced.RequestID != "":
+			id = forced.RequestID
+		}
+		c.sendError(forced.Code, id, forced.Message)
+		return
+	}
+	switch f := f.(type) {
+	case *protocol.Ping:
+		switch {
+		case s.opts.LegacyPing:
+			c.sendError(protocol.ErrUnknownType, "", "unknown type: ping")
+		case !c.silenced(SilenceAppPongs):
+			c.sendFrame(&protocol.Pong{})
+		}
+	case *protocol.Subscribe:
+		s.subscribe(c, f)
+	case *protocol.Unsubscribe:
+		s.unsubscribe(c, f)
+	case *protocol.Publish:
+		if s.opts.SizeMode == "data" && len(f.Data) > s.opts.MaxMessageSize {
+			c.closeWith(protocol.CloseMessageTooBig, "message too big")
+			return
+		}
+		s.publish(c, f)
+	case *protocol.Send:
+		if s.opts.SizeMode == "data" && len(f.Data) > s.opts.MaxMessageSize {
+			c.closeWith(protocol.CloseMessageTooBig, "message too big")
+			return
+		}
+		s.send(c, f)
+	}
+}
+
+func frameTypeOf(f protocol.ClientFrame) string {
+	if f == nil {
+		return ""
+	}
+	return f.FrameType()
+}
+
+// authorize checks the action and channel; it answers the error itself.
+func (s *Server) authorize(c *conn, action, channel, requestID string) bool {
+	if !c.id.may(action) {
+		c.sendError(protocol.ErrActionNotPermitted, requestID, "credential lacks the "+action+" action")
+		return false
+	}
+	if !c.id.allowed(channel) {
+		if action == ActionSubscribe && s.opts.CloseOnUnauthorizedSubscribe {
+			c.closeWith(protocol.CloseChannelNotAuthorized, "channel not authorized")
+			return false
+		}
+		c.sendError(protocol.ErrChannelNotAuthorized, requestID, "channel not covered by the credential")
+		return false
+	}
+	return true
+}
+
+// subscribe answers ack, then (a few ms later, as its own frame) the
+// presence snapshot, and only once the snapshot is written tells the others
+// that the subscriber joined; so nothing another peer sends in reaction can
+// reach the subscriber before it knows that peer.
+func (s *Server) subscribe(c *conn, f *protocol.Subscribe) {
+	if !s.authorize(c, ActionSubscribe, f.Channel, f.RequestID) {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := c.id.tenant
+	m := c.subs[f.Channel]
+	repeat := m != nil
+	if !repeat {
+		if len(c.subs) >= protocol.MaxChannelsPerConnection {
+			c.sendError(protocol.ErrChannelLimitExceeded, f.RequestID, "connection holds 100 subscriptions")
+			return
+		}
+		m = &membership{}
+		if t.channels[f.Channel] == nil {
+			t.channels[f.Channel] = map[*conn]*membership{}
+		}
+		t.channels[f.Channel][c] = m
+		c.subs[f.Channel] = m
+	}
+	m.includeSenderMetadata = f.IncludeSenderMetadata
+	ack := outFrame{data: protocol.MarshalServer(&protocol.Ack{RequestID: f.RequestID}), typ: protocol.TypeAck}
+	snapshot := outFrame{
+		data:  protocol.MarshalServer(&protocol.Presence{Channel: f.Channel, Joined: t.presence(f.Channel, c), Left: []protocol.PresencePeer{}}),
+		typ:   protocol.TypePresence,
+		delay: s.opts.SnapshotDelay,
+	}
+	announce := !repeat || s.opts.RebroadcastJoin
+	snapshot.after = func() {
+		if announce {
+			s.announceJoin(c, f.Channel, m)
+		}
+	}
+	switch sf := s.faults.takeSnapshotFault(c.id.peerID); sf {
+	case snapshotDrop:
+		snapshot.data = nil
+	case snapshotBeforeAck:
+		snapshot.delay = 0
+		c.enqueue(snapshot)
+		c.enqueue(ack)
+		return
+	case snapshotDuplicate:
+		dup := snapshot
+		dup.after = nil
+		c.enqueue(ack)
+		c.enqueue(dup)
+		c.enqueue(snapshot)
+		return
+	}
+	if f.RequestID != "" {
+		c.enqueue(ack)
+	}
+	if snapshot.data == nil {
+		go snapshot.after() // s.mu is held here
+		return
+	}
+	c.enqueue(snapshot)
+}
+
+func (s *Server) announceJoin(c *conn, channel string, m *membership) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c.subs[channel] != m {
+		return // left before its snapshot went out
+	}
+	m.announced = true
+	frame := protocol.MarshalServer(&protocol.Presence{Channel: channel, Joined: []protocol.PresencePeer{{PeerID: c.id.peerID, Metadata: c.id.peerMetadata}}, Left: []protocol.PresencePeer{}})
+	for other := range c.id.tenant.channels[channel] {
+		if other != c {
+			other.enqueue(outFrame{data: frame, typ: protocol.TypePresence})
+		}
+	}
+}
+
+func (s *Server) unsubscribe(c *conn, f *protocol.Unsubscribe) {
+	s.mu.Lock()
+	if m := c.subs[f.Channel]; m != nil {
+		s.leaveLocked(c, f.Channel, m)
+	}
+	s.mu.Unlock()
+	c.ack(f.RequestID)
+}
+
+func (c *conn) ack(requestID string) {
+	if requestID != "" {
+		c.sendFrame(&protocol.Ack{RequestID: requestID})
+	}
+}
+
+// overQuota counts one publish/send attempt against the tenant's quota.
+func (s *Server) overQuota(c *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := c.id.tenant
+	t.messagesUsed++
+	return t.MessageQuota > 0 && t.messagesUsed > t.MessageQuota
+}
+
+func (s *Server) publish(c *conn, f *protocol.Publish) {
+	if !s.authorize(c, ActionPublish, f.Channel, f.RequestID) {
+		return
+	}
+	if s.overQuota(c) {
+		c.sendError(protocol.ErrOverMessageQuota, f.RequestID, "message quota used up")
+		return
+	}
+	c.ack(f.RequestID)
+	s.fanOut(c.id.tenant, f.Channel, c.id.peerID, c.id.peerMetadata, f.Data, c)
+}
+
+// fanOut delivers a message to every subscriber of channel but skip.
+func (s *Server) fanOut(t *tenantState, channel, from string, fromMeta, data []byte, skip *conn) {
+	plain := protocol.MarshalServer(&protocol.Message{Channel: channel, From: from, Data: data})
+	var withMeta []byte
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for other, m := range t.channels[channel] {
+		if other == skip {
+			continue
+		}
+		frame := plain
+		if m.includeSenderMetadata && fromMeta != nil {
+			if withMeta == nil {
+				withMeta = protocol.MarshalServer(&protocol.Message{Channel: channel, From: from, Data: data, FromMetadata: fromMeta})
+			}
+			frame = withMeta
+		}
+		other.enqueue(outFrame{data: frame, typ: protocol.TypeMessage})
+	}
+}
+
+func (s *Server) send(c *conn, f *protocol.Send) {
+	if !c.id.may(ActionSend) {
+		c.sendError(protocol.ErrActionNotPermitted, f.RequestID, "credential lacks the send action")
+		return
+	}
+	if s.overQuota(c) {
+		c.sendError(protocol.ErrOverMessageQuota, f.RequestID, "message quota used up")
+		return
+	}
+	frame := protocol.MarshalServer(&protocol.Direct{From: c.id.peerID, Data: f.Data, FromMetadata: c.id.peerMetadata})
+	s.mu.Lock()
+	targets := 0
+	for _, other := range s.conns {
+		if other.id.tenant == c.id.tenant && other.id.peerID == f.To {
+			other.enqueue(outFrame{data: frame, typ: protocol.TypeDirect})
+			targets++
+		}
+	}
+	s.mu.Unlock()
+	if targets == 0 {
+		c.sendError(protocol.ErrPeerNotFound, f.RequestID, "peer not connected")
+		return
+	}
+	c.ack(f.RequestID)
+}

@@ -1,0 +1,333 @@
+package testserver
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/metered-ca/realtime-go/protocol"
+)
+
+// Server is a running local RMS server.
+type Server struct {
+	opts     Options
+	log      *slog.Logger
+	ln       net.Listener
+	http     *http.Server
+	upgrader websocket.Upgrader
+
+	mu      sync.Mutex
+	tenants []*tenantState
+	conns   map[uint64]*conn
+	nextID  uint64
+	closed  bool
+	faults  faults
+	rec     recorder
+	wg      sync.WaitGroup
+}
+
+type tenantState struct {
+	Tenant
+	channels     map[string]map[*conn]*membership
+	messagesUsed int
+	connCount    int
+}
+
+// membership is one connection's subscription to one channel.
+type membership struct {
+	includeSenderMetadata bool
+	announced             bool // the others were told it joined
+}
+
+// New starts a server on opts.Addr and returns once it accepts connections.
+func New(opts Options) (*Server, error) {
+	opts.applyDefaults()
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(discardHandler{})
+	}
+	ln, err := net.Listen("tcp", opts.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("testserver: listen: %w", err)
+	}
+	s := &Server{
+		opts:  opts,
+		log:   log.With("component", "rms-local"),
+		ln:    ln,
+		conns: map[uint64]*conn{},
+		rec:   recorder{on: opts.Record},
+		upgrader: websocket.Upgrader{
+			ReadBufferSize:  16 << 10,
+			WriteBufferSize: 16 << 10,
+			CheckOrigin:     func(*http.Request) bool { return true }, // origins are checked per key
+		},
+	}
+	for i := range opts.Tenants {
+		s.tenants = append(s.tenants, &tenantState{Tenant: opts.Tenants[i], channels: map[string]map[*conn]*membership{}})
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/v1", s.serveWS)
+	s.routeREST(mux)
+	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("serve", "err", err)
+		}
+	}()
+	return s, nil
+}
+
+// URL is the server's base origin, "ws://127.0.0.1:PORT", as a client's
+// Options.URL takes it.
+func (s *Server) URL() string { return "ws://" + s.ln.Addr().String() }
+
+// HTTPURL is the REST base, "http://127.0.0.1:PORT/v1".
+func (s *Server) HTTPURL() string { return "http://" + s.ln.Addr().String() + "/v1" }
+
+// Addr is the listening address.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Close stops the server at once: every connection is closed with 1001
+// (no going_away), and Close returns when all its goroutines have ended.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	conns := s.connList("")
+	s.mu.Unlock()
+	err := s.http.Close()
+	for _, c := range conns {
+		c.closeWith(protocol.CloseGoingAway, "server shutting down")
+	}
+	s.wg.Wait()
+	return err
+}
+
+// Shutdown is the graceful path: every connection gets going_away with
+// retryAfter, then a 1001 close after Options.GoingAwayGrace; new
+// connections are refused. It returns when everything has stopped or ctx
+// ends.
+func (s *Server) Shutdown(ctx context.Context, retryAfter time.Duration) error {
+	s.GoingAway(retryAfter, s.opts.GoingAwayGrace)
+	done := make(chan struct{})
+	go func() { _ = s.Close(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// GoingAway sends going_away{retryAfterMs} to every connection and closes
+// each with 1001 after grace, leaving the server running (a rolling
+// restart seen from the clients).
+func (s *Server) GoingAway(retryAfter, grace time.Duration) {
+	s.mu.Lock()
+	conns := s.connList("")
+	s.mu.Unlock()
+	frame := protocol.MarshalServer(&protocol.GoingAway{RetryAfterMs: float64(retryAfter.Milliseconds())})
+	for _, c := range conns {
+		c.enqueue(outFrame{data: frame, typ: protocol.TypeGoingAway})
+	}
+	time.Sleep(grace)
+	for _, c := range conns {
+		c.closeWith(protocol.CloseGoingAway, "server going away")
+	}
+}
+
+// connList returns the live connections of peerID ("" for all); s.mu held.
+func (s *Server) connList(peerID string) []*conn {
+	var out []*conn
+	for _, c := range s.conns {
+		if peerID == "" || c.id.peerID == peerID {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// ConnCount is the number of live connections.
+func (s *Server) ConnCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// Peers lists the peer ids subscribed to channel in tenant ("" for the
+// first tenant), sorted by connection order.
+func (s *Server) Peers(tenant, channel string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.tenant(tenant)
+	if t == nil {
+		return nil
+	}
+	var out []string
+	for _, p := range t.presence(channel, nil) {
+		out = append(out, p.PeerID)
+	}
+	return out
+}
+
+func (s *Server) tenant(id string) *tenantState {
+	if id == "" {
+		return s.tenants[0]
+	}
+	for _, t := range s.tenants {
+		if t.ID == id {
+			return t
+		}
+	}
+	return nil
+}
+
+// authenticate maps a handshake's credential to an identity, or to the
+// close code that refuses it.
+func (s *Server) authenticate(r *http.Request) (*identity, int, string) {
+	q := r.URL.Query()
+	key, hasKey := q["key"]
+	tok, hasTok := q["token"]
+	if hasKey == hasTok || (hasKey && len(key) != 1) || (hasTok && len(tok) != 1) {
+		return nil, protocol.CloseInvalidToken, "exactly one of key or token is required"
+	}
+	if hasKey {
+		return s.authKey(key[0], r.Header.Get("Origin"))
+	}
+	return s.authToken(tok[0])
+}
+
+func (s *Server) authKey(key, origin string) (*identity, int, string) {
+	for _, t := range s.tenants {
+		for _, k := range t.PublishableKeys {
+			if k.Key != key {
+				continue
+			}
+			if len(k.AllowedOrigins) > 0 && !contains(k.AllowedOrigins, origin) {
+				return nil, protocol.CloseInvalidToken, "origin not allowed for this key"
+			}
+			id := &identity{tenant: t, peerID: newUUID(), patterns: patternsOr(k.ChannelPatterns), actions: actionSet(k.Actions)}
+			if k.InjectICE {
+				id.metadata = iceMetadata(t.ICEServers)
+			}
+			return id, 0, ""
+		}
+	}
+	if !s.opts.StrictKeys && strings.HasPrefix(key, "pk_") {
+		t := s.tenants[0]
+		return &identity{tenant: t, peerID: newUUID(), patterns: []string{"**"}, actions: actionSet(nil)}, 0, ""
+	}
+	return nil, protocol.CloseInvalidToken, "unknown key"
+}
+
+func (s *Server) authToken(token string) (*identity, int, string) {
+	var key *SecretKey
+	var tenant *tenantState
+	claims, _, err := verifyToken(token, func(kid string) (string, bool) {
+		for _, t := range s.tenants {
+			for i := range t.SecretKeys {
+				if t.SecretKeys[i].ID == kid {
+					key, tenant = &t.SecretKeys[i], t
+					return key.Secret, true
+				}
+			}
+		}
+		return "", false
+	})
+	switch {
+	case errors.Is(err, errExpired):
+		return nil, protocol.CloseTokenExpired, "token expired"
+	case err != nil:
+		return nil, protocol.CloseInvalidToken, "invalid token"
+	case protocol.ValidatePeerIDServer(claims.Sub) != nil:
+		return nil, protocol.CloseInvalidToken, "invalid sub"
+	}
+	id := &identity{tenant: tenant, peerID: claims.Sub, expiresAt: claims.Exp}
+	// The token narrows the key: a channel must match both.
+	id.patterns = patternsOr(key.ChannelPatterns)
+	if claims.Channels != nil {
+		id.keyPatterns = id.patterns
+		id.patterns = claims.Channels
+	}
+	keyActions := actionSet(key.Actions)
+	id.actions = map[string]bool{}
+	for a := range actionSet(claims.Permissions) {
+		if keyActions[a] {
+			id.actions[a] = true
+		}
+	}
+	if isObject(claims.Metadata) {
+		id.metadata = claims.Metadata
+	} else if key.InjectICE {
+		id.metadata = iceMetadata(tenant.ICEServers)
+	}
+	if isObject(claims.PeerMetadata) {
+		id.peerMetadata = claims.PeerMetadata
+	}
+	return id, 0, ""
+}
+
+func iceMetadata(servers []protocol.ICEServer) json.RawMessage {
+	type entry struct {
+		URLs       []string `json:"urls"`
+		Username   string   `json:"username,omitempty"`
+		Credential string   `json:"credential,omitempty"`
+	}
+	list := make([]entry, 0, len(servers))
+	for _, s := range servers {
+		list = append(list, entry{s.URLs, s.Username, s.Credential})
+	}
+	b, _ := json.Marshal(map[string]any{"iceServers": list})
+	return b
+}
+
+func isObject(raw json.RawMessage) bool {
+	for _, c := range raw {
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			continue
+		}
+		return c == '{'
+	}
+	return false
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+type discardHandler struct{}
+
+func (discardHandler) Enabled(context.Context, slog.Level) bool  { return false }
+func (discardHandler) Handle(context.Context, slog.Record) error { return nil }
+func (d discardHandler) WithAttrs([]slog.Attr) slog.Handler      { return d }
+func (d discardHandler) WithGroup(string) slog.Handler           { return d }
