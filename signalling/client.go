@@ -44,8 +44,8 @@ type Client struct {
 	maxMessageSize   int // 0 until a welcome says otherwise
 	peerID           string
 	iceServers       []protocol.ICEServer
-	await            *welcomeWait   // the current attempt is waiting for its welcome
-	connectResult    chan error     // the pending public Connect, if any
+	await            *welcomeWait // the current attempt is waiting for its welcome
+	connectResult    chan error   // the pending public Connect, if any
 	pending          map[string]*pendingRequest
 	wg               sync.WaitGroup // attempts and socket goroutines
 }

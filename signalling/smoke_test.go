@@ -48,4 +48,3 @@ func TestPubSubDirectPresence(t *testing.T) {
 	require.Len(t, left.Left, 1)
 	assert.Equal(t, b.PeerID(), left.Left[0].PeerID)
 }
-
