@@ -46,6 +46,7 @@ type Client struct {
 	iceServers       []protocol.ICEServer
 	await            *welcomeWait // the current attempt is waiting for its welcome
 	connectResult    chan error   // the pending public Connect, if any
+	connectFailure   error        // why it failed, told once the socket is down
 	pending          map[string]*pendingRequest
 	wg               sync.WaitGroup // attempts and socket goroutines
 }
@@ -181,6 +182,7 @@ func (c *Client) Close() error {
 	c.stopReconnectTimerLocked()
 	c.clearReplayTimersLocked()
 	c.endLife()
+	c.connectFailure = nil
 	c.finishConnectLocked(ErrClosed)
 	if s := c.sock; s != nil && c.state != StateClosed {
 		s.stopTimers()
@@ -335,7 +337,9 @@ func (c *Client) welcomeTimedOut(w *welcomeWait) {
 		return
 	}
 	c.await = nil
-	c.finishConnectLocked(&WelcomeTimeoutError{Timeout: c.cfg.welcomeTimeout})
+	// Connect returns once the socket is down, so its caller finds the
+	// client closed and may call Connect again at once.
+	c.connectFailure = &WelcomeTimeoutError{Timeout: c.cfg.welcomeTimeout}
 	if w.sock != nil {
 		w.sock.close(protocol.CloseClientInactivity, "welcome timeout")
 		return
@@ -393,10 +397,13 @@ func (c *Client) handleCloseLocked(s *socket, code int, reason string) {
 		s.stopTimers()
 	}
 	c.clearReplayTimersLocked()
+	var connectErr error = &ConnectError{CloseCode: code, CloseReason: reason}
+	if c.connectFailure != nil {
+		connectErr, c.connectFailure = c.connectFailure, nil
+	}
 	if c.await != nil {
 		c.await.timer.Stop()
 		c.await = nil
-		c.finishConnectLocked(&ConnectError{CloseCode: code, CloseReason: reason})
 	}
 	pending := c.pending
 	c.pending = map[string]*pendingRequest{}
@@ -412,6 +419,7 @@ func (c *Client) handleCloseLocked(s *socket, code int, reason string) {
 	} else {
 		c.transitionLocked(StateClosed)
 	}
+	c.finishConnectLocked(connectErr)
 	// Settled last, as JS promise rejections run after handleClose returns.
 	for _, p := range pending {
 		p.timer.Stop()

@@ -113,6 +113,11 @@ func (s *socket) kill() {
 func (s *socket) closeStatus(err error) (int, string) {
 	var ce *websocket.CloseError
 	if errors.As(err, &ce) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.closing && ce.Code == s.code && ce.Text == "" {
+			return s.code, s.reason // the server echoed our code without the reason
+		}
 		return ce.Code, ce.Text
 	}
 	if errors.Is(err, websocket.ErrReadLimit) {

@@ -422,11 +422,10 @@ func (s *Server) leaveLocked(c *conn, channel string, m *membership) {
 	if len(t.channels[channel]) == 0 {
 		delete(t.channels, channel)
 	}
-	if !m.announced {
-		return
-	}
 	frame := protocol.MarshalServer(&protocol.Presence{Channel: channel, Joined: []protocol.PresencePeer{}, Left: []protocol.PresencePeer{{PeerID: c.id.peerID, Metadata: c.id.peerMetadata}}})
-	for other := range t.channels[channel] {
-		other.enqueue(outFrame{data: frame, typ: protocol.TypePresence})
+	for other, om := range t.channels[channel] {
+		if m.knownBy(om) {
+			other.enqueue(outFrame{data: frame, typ: protocol.TypePresence})
+		}
 	}
 }

@@ -101,7 +101,8 @@ func (s *Server) subscribe(c *conn, f *protocol.Subscribe) {
 			c.sendError(protocol.ErrChannelLimitExceeded, f.RequestID, "connection holds 100 subscriptions")
 			return
 		}
-		m = &membership{}
+		s.seq++
+		m = &membership{seq: s.seq}
 		if t.channels[f.Channel] == nil {
 			t.channels[f.Channel] = map[*conn]*membership{}
 		}
@@ -118,7 +119,7 @@ func (s *Server) subscribe(c *conn, f *protocol.Subscribe) {
 	announce := !repeat || s.opts.RebroadcastJoin
 	snapshot.after = func() {
 		if announce {
-			s.announceJoin(c, f.Channel, m)
+			s.announceJoin(c, f.Channel, m, repeat)
 		}
 	}
 	switch sf := s.faults.takeSnapshotFault(c.id.peerID); sf {
@@ -147,19 +148,21 @@ func (s *Server) subscribe(c *conn, f *protocol.Subscribe) {
 	c.enqueue(snapshot)
 }
 
-func (s *Server) announceJoin(c *conn, channel string, m *membership) {
+// announceJoin tells the members that subscribed before c (and so do not
+// know of it) that c joined; a rebroadcast tells everyone.
+func (s *Server) announceJoin(c *conn, channel string, m *membership, rebroadcast bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if c.subs[channel] != m {
 		return // left before its snapshot went out
 	}
-	m.announced = true
 	frame := protocol.MarshalServer(&protocol.Presence{Channel: channel, Joined: []protocol.PresencePeer{{PeerID: c.id.peerID, Metadata: c.id.peerMetadata}}, Left: []protocol.PresencePeer{}})
-	for other := range c.id.tenant.channels[channel] {
-		if other != c {
+	for other, om := range c.id.tenant.channels[channel] {
+		if other != c && (rebroadcast || !m.knownBy(om)) {
 			other.enqueue(outFrame{data: frame, typ: protocol.TypePresence})
 		}
 	}
+	m.announced = true
 }
 
 func (s *Server) unsubscribe(c *conn, f *protocol.Unsubscribe) {

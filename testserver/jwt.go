@@ -22,9 +22,10 @@ type Claims struct {
 }
 
 // MintToken signs claims as an HS256 JWT with kid, as a customer backend
-// does with its secret key. A zero ttl leaves exp out.
+// does with its secret key. A zero ttl leaves exp out; a negative one mints
+// an already expired token.
 func MintToken(kid, secret string, claims Claims, ttl time.Duration) (string, error) {
-	if ttl > 0 {
+	if ttl != 0 {
 		exp := float64(time.Now().Add(ttl).Unix())
 		claims.Exp = &exp
 	}

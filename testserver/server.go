@@ -30,6 +30,7 @@ type Server struct {
 	tenants []*tenantState
 	conns   map[uint64]*conn
 	nextID  uint64
+	seq     uint64 // subscription order
 	closed  bool
 	faults  faults
 	rec     recorder
@@ -46,7 +47,16 @@ type tenantState struct {
 // membership is one connection's subscription to one channel.
 type membership struct {
 	includeSenderMetadata bool
-	announced             bool // the others were told it joined
+	// seq orders subscriptions: a member with a higher seq got a snapshot
+	// that already listed this one, so it needs no join broadcast.
+	seq       uint64
+	announced bool // the earlier members were told it joined
+}
+
+// knownBy reports whether the holder of other has been told about m's peer:
+// through its own snapshot (it subscribed later) or m's join broadcast.
+func (m *membership) knownBy(other *membership) bool {
+	return other.seq > m.seq || m.announced
 }
 
 // New starts a server on opts.Addr and returns once it accepts connections.
