@@ -230,11 +230,13 @@ func TestLeftOnEveryKindOfDisconnect(t *testing.T) {
 	a.read()
 	a.read()
 	for _, leave := range []func(r *raw, peer string){
-		func(r *raw, _ string) { r.ws.Close() },                                                       // abrupt
-		func(r *raw, _ string) { _ = r.ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(1000, "")) }, // clean
-		func(_ *raw, peer string) { s.Kick("", peer) },                                                 // kick
-		func(_ *raw, peer string) { s.DropConnections(peer) },                                          // dropped by the server
-		func(_ *raw, peer string) { s.CloseConnections(peer, 4011, "") },                               // rate
+		func(r *raw, _ string) { r.ws.Close() }, // abrupt
+		func(r *raw, _ string) {
+			_ = r.ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(1000, ""))
+		}, // clean
+		func(_ *raw, peer string) { s.Kick("", peer) },                   // kick
+		func(_ *raw, peer string) { s.DropConnections(peer) },            // dropped by the server
+		func(_ *raw, peer string) { s.CloseConnections(peer, 4011, "") }, // rate
 	} {
 		b, wb := join(t, s)
 		b.send(`{"type":"subscribe","channel":"room","requestId":"1"}`)
@@ -338,13 +340,13 @@ func TestValidationAndOddFrames(t *testing.T) {
 	s := start(t, Options{})
 	a, _ := join(t, s)
 	cases := map[string]string{
-		`nope`: `{"type":"error","code":"malformed_message","message":"frame is not a JSON object"}`,
-		`{"type":"dance","requestId":"1"}`:                           `"code":"unknown_type"`,
-		`{"type":"subscribe","channel":"","requestId":"2"}`:          `"code":"invalid_channel"`,
-		`{"type":"subscribe","channel":"a\u0001","requestId":"3"}`:   `"code":"invalid_channel"`,
-		`{"type":"subscribe","channel":"_METERED/x","requestId":"4"}`: `"code":"channel_reserved"`,
-		`{"type":"publish","channel":"room","requestId":"5"}`:        `"code":"missing_data"`,
-		`{"type":"send","to":"","data":1,"requestId":"6"}`:           `"code":"invalid_peer_id"`,
+		`nope`:                             `{"type":"error","code":"malformed_message","message":"frame is not a JSON object"}`,
+		`{"type":"dance","requestId":"1"}`: `"code":"unknown_type"`,
+		`{"type":"subscribe","channel":"","requestId":"2"}`:                                 `"code":"invalid_channel"`,
+		`{"type":"subscribe","channel":"a\u0001","requestId":"3"}`:                          `"code":"invalid_channel"`,
+		`{"type":"subscribe","channel":"_METERED/x","requestId":"4"}`:                       `"code":"channel_reserved"`,
+		`{"type":"publish","channel":"room","requestId":"5"}`:                               `"code":"missing_data"`,
+		`{"type":"send","to":"","data":1,"requestId":"6"}`:                                  `"code":"invalid_peer_id"`,
 		`{"type":"subscribe","channel":"` + strings.Repeat("x", 257) + `","requestId":"7"}`: `"code":"invalid_channel"`,
 	}
 	for in, want := range cases {
