@@ -92,8 +92,8 @@ func TestLateSubscriberLearnsOnce(t *testing.T) {
 	a, wa := join(t, s)
 	b, wb := join(t, s)
 	a.send(`{"type":"subscribe","channel":"r","requestId":"1"}`)
+	a.read() // a is a member; its snapshot is still held back
 	b.send(`{"type":"subscribe","channel":"r","requestId":"1"}`)
-	a.read()
 	assert.Equal(t, `{"type":"presence","channel":"r","joined":[],"left":[]}`, a.readRaw())
 	b.read()
 	assert.Equal(t, `{"type":"presence","channel":"r","joined":[{"peerId":"`+wa.PeerID+`"}],"left":[]}`, b.readRaw())

@@ -75,6 +75,7 @@ func TestStreamDropsOldestAndEnds(t *testing.T) {
 		e.Emit(evA{i})
 	}
 	e.EndStreams()
+	require.NoError(t, e.Wait(ctx)) // everything is queued in the stream before it is read
 	var got []int
 	for ev := range seq {
 		got = append(got, ev.N)

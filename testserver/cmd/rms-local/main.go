@@ -37,10 +37,12 @@ func run() error {
 	maxSize := flag.Int("max-message-size", 65536, "inbound frame cap in bytes, advertised in welcome")
 	config := flag.String("config", "", "JSON file holding a list of tenants (keys, limits); replaces the dev tenant")
 	strict := flag.Bool("strict", false, "refuse pk_ keys that no tenant lists")
+	rate := flag.Float64("rate-limit", 100, "per-connection messages per second (burst: twice that); 0 disables")
 	verbose := flag.Bool("v", false, "log every connection to stderr")
 	flag.Parse()
 
-	opts := testserver.Options{Addr: *addr, MaxMessageSize: *maxSize, StrictKeys: *strict}
+	opts := testserver.Options{Addr: *addr, MaxMessageSize: *maxSize, StrictKeys: *strict,
+		RateLimit: testserver.RateLimit{PerSecond: *rate, Burst: 2 * *rate, Disabled: *rate <= 0}}
 	if *config != "" {
 		b, err := os.ReadFile(*config)
 		if err != nil {

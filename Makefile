@@ -1,0 +1,71 @@
+# realtime-go: the two commands a newcomer needs are `make demo` and
+# `make test`; both install what they need first (make setup).
+
+SHELL      := /bin/bash
+export PATH := $(PATH):/usr/local/go/bin
+GO         ?= go
+MODULES    := protocol signalling testserver peer media examples interop
+FUZZTIME   ?= 5s
+# name:package pairs of every fuzz target
+FUZZ_TARGETS := \
+	FuzzParseServer:./protocol \
+	FuzzParseClient:./protocol \
+	FuzzExtractICEServers:./protocol \
+	FuzzScrub:./protocol \
+	FuzzMatchChannel:./testserver
+NPM_STAMP  := interop/js/node_modules/.package-lock.json
+
+.PHONY: setup test test-go fuzz fuzz-long lint bench demo clean
+
+## setup: install everything the tests and the demo need (idempotent)
+setup: .setup-apt $(NPM_STAMP)
+	@cd protocol && $(GO) mod download
+	@for m in $(MODULES); do (cd $$m && $(GO) mod download) || exit 1; done
+
+# Debian packages: only what is missing is installed.
+.setup-apt:
+	@need=""; \
+	command -v node >/dev/null || need="$$need nodejs"; \
+	command -v npm  >/dev/null || need="$$need npm"; \
+	if [ -n "$$need" ]; then \
+		echo "setup: apt-get install$$need"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need; \
+	fi
+
+# Node packages from the committed lockfile; re-run only when it changes.
+$(NPM_STAMP): interop/js/package-lock.json
+	cd interop/js && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+## test: every module with -race, the JS interop suite, and a short fuzz run
+test: setup test-go fuzz
+
+test-go:
+	@set -e; for m in $(MODULES); do echo "== go test $$m"; (cd $$m && $(GO) test -race -count=1 ./...); done
+
+## fuzz: run every fuzz target for FUZZTIME (5s here, longer with fuzz-long)
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		name=$${t%%:*}; pkg=$${t#*:}; \
+		echo "== fuzz $$name ($(FUZZTIME))"; \
+		(cd $$(dirname $$pkg/x) && $(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) . ) || exit 1; \
+	done
+
+fuzz-long:
+	$(MAKE) fuzz FUZZTIME=2m
+
+## lint: go vet and gofmt over every module
+lint:
+	@set -e; for m in $(MODULES); do (cd $$m && $(GO) vet ./...); done
+	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+## bench: rebuild docs/benchmarks.md (Go vs the JS SDK through rms-local)
+bench: setup
+	$(GO) run ./interop/cmd/sigbench -out docs/benchmarks.md
+
+## demo: the embedded local server and two Go clients talking
+demo: setup
+	$(GO) run ./examples/demo
+
+clean:
+	rm -rf interop/js/node_modules
