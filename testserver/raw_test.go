@@ -576,3 +576,19 @@ func FuzzMatchChannel(f *testing.F) {
 		}
 	})
 }
+
+func TestCloseWithPausedReader(t *testing.T) {
+	s, err := New(Options{})
+	require.NoError(t, err)
+	a, _ := join(t, s)
+	s.PauseReading("", true)
+	a.send(`{"type":"ping"}`) // the reader takes this one, then waits
+	a.send(`{"type":"ping"}`)
+	done := make(chan struct{})
+	go func() { _ = s.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close hangs on a paused connection")
+	}
+}

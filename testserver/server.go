@@ -124,7 +124,18 @@ func (s *Server) Close() error {
 	for _, c := range conns {
 		c.closeWith(protocol.CloseGoingAway, "server shutting down")
 	}
-	s.wg.Wait()
+	// A client that never answers the close, or a connection whose reading
+	// is paused, is cut after the closing handshake's second.
+	ended := make(chan struct{})
+	go func() { s.wg.Wait(); close(ended) }()
+	select {
+	case <-ended:
+	case <-time.After(1500 * time.Millisecond):
+		for _, c := range conns {
+			c.drop()
+		}
+		<-ended
+	}
 	return err
 }
 
