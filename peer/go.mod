@@ -1,3 +1,3 @@
 module github.com/metered-ca/realtime-go/peer
 
-go 1.23
+go 1.24

@@ -82,7 +82,7 @@ func (o object) num(key string) (float64, bool) {
 // record returns the member when it is a JSON object, else nil.
 func (o object) record(key string) json.RawMessage {
 	raw, ok := o[key]
-	if !ok || firstByte(raw) != '{' {
+	if !ok || !IsObject(raw) {
 		return nil
 	}
 	return raw

@@ -2,8 +2,6 @@ package signalling
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -611,23 +609,4 @@ func (c *Client) onWelcomeLocked(w *protocol.Welcome) {
 	if isReconnect && c.cfg.autoResubscribe {
 		c.replayAllLocked()
 	}
-}
-
-// newRequestID returns an RFC 4122 version 4 UUID, as crypto.randomUUID.
-func newRequestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	var out [36]byte
-	hex.Encode(out[0:8], b[0:4])
-	out[8] = '-'
-	hex.Encode(out[9:13], b[4:6])
-	out[13] = '-'
-	hex.Encode(out[14:18], b[6:8])
-	out[18] = '-'
-	hex.Encode(out[19:23], b[8:10])
-	out[23] = '-'
-	hex.Encode(out[24:], b[10:])
-	return string(out[:])
 }

@@ -168,7 +168,7 @@ func (c *Client) sendWithAckLocked(build func(id string) protocol.ClientFrame, d
 	if c.state != StateConnected || c.sock == nil {
 		return "", &NotConnectedError{State: c.state}
 	}
-	id := newRequestID()
+	id := protocol.NewRequestID()
 	frame, err := protocol.MarshalClient(build(id))
 	if err != nil {
 		return "", err

@@ -2,6 +2,7 @@ package testserver
 
 import (
 	"net/http"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -356,7 +357,7 @@ func (c *conn) waitUnpaused() bool {
 // takeToken applies the rate limit to one inbound frame of type typ.
 func (c *conn) takeToken(typ string) bool {
 	rl := c.srv.opts.RateLimit
-	if rl.Disabled || (rl.Types != nil && !contains(rl.Types, typ)) {
+	if rl.Disabled || (rl.Types != nil && !slices.Contains(rl.Types, typ)) {
 		return true
 	}
 	c.mu.Lock()

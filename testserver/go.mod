@@ -1,6 +1,6 @@
 module github.com/metered-ca/realtime-go/testserver
 
-go 1.23
+go 1.24
 
 require (
 	github.com/gorilla/websocket v1.5.3

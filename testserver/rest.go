@@ -118,7 +118,7 @@ func (s *Server) restPublish(w http.ResponseWriter, r *http.Request) {
 		body.From = "system"
 	}
 	var meta []byte
-	if isObject(body.PeerMetadata) {
+	if protocol.IsObject(body.PeerMetadata) {
 		meta = body.PeerMetadata
 	}
 	s.fanOut(t, ch, body.From, meta, body.Data, nil)

@@ -2,14 +2,13 @@ package testserver
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -64,7 +63,7 @@ func New(opts Options) (*Server, error) {
 	opts.applyDefaults()
 	log := opts.Logger
 	if log == nil {
-		log = slog.New(discardHandler{})
+		log = slog.New(slog.DiscardHandler)
 	}
 	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
@@ -239,10 +238,10 @@ func (s *Server) authKey(key, origin string) (*identity, int, string) {
 			if k.Key != key {
 				continue
 			}
-			if len(k.AllowedOrigins) > 0 && !contains(k.AllowedOrigins, origin) {
+			if len(k.AllowedOrigins) > 0 && !slices.Contains(k.AllowedOrigins, origin) {
 				return nil, protocol.CloseInvalidToken, "origin not allowed for this key"
 			}
-			id := &identity{tenant: t, peerID: newUUID(), patterns: patternsOr(k.ChannelPatterns), actions: actionSet(k.Actions)}
+			id := &identity{tenant: t, peerID: protocol.NewRequestID(), patterns: patternsOr(k.ChannelPatterns), actions: actionSet(k.Actions)}
 			if k.InjectICE {
 				id.metadata = iceMetadata(t.ICEServers)
 			}
@@ -251,7 +250,7 @@ func (s *Server) authKey(key, origin string) (*identity, int, string) {
 	}
 	if !s.opts.StrictKeys && strings.HasPrefix(key, "pk_") {
 		t := s.tenants[0]
-		return &identity{tenant: t, peerID: newUUID(), patterns: []string{"**"}, actions: actionSet(nil)}, 0, ""
+		return &identity{tenant: t, peerID: protocol.NewRequestID(), patterns: []string{"**"}, actions: actionSet(nil)}, 0, ""
 	}
 	return nil, protocol.CloseInvalidToken, "unknown key"
 }
@@ -292,12 +291,12 @@ func (s *Server) authToken(token string) (*identity, int, string) {
 			id.actions[a] = true
 		}
 	}
-	if isObject(claims.Metadata) {
+	if protocol.IsObject(claims.Metadata) {
 		id.metadata = claims.Metadata
 	} else if key.InjectICE {
 		id.metadata = iceMetadata(tenant.ICEServers)
 	}
-	if isObject(claims.PeerMetadata) {
+	if protocol.IsObject(claims.PeerMetadata) {
 		id.peerMetadata = claims.PeerMetadata
 	}
 	return id, 0, ""
@@ -316,39 +315,3 @@ func iceMetadata(servers []protocol.ICEServer) json.RawMessage {
 	b, _ := json.Marshal(map[string]any{"iceServers": list})
 	return b
 }
-
-func isObject(raw json.RawMessage) bool {
-	for _, c := range raw {
-		switch c {
-		case ' ', '\t', '\n', '\r':
-			continue
-		}
-		return c == '{'
-	}
-	return false
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
-
-type discardHandler struct{}
-
-func (discardHandler) Enabled(context.Context, slog.Level) bool  { return false }
-func (discardHandler) Handle(context.Context, slog.Record) error { return nil }
-func (d discardHandler) WithAttrs([]slog.Attr) slog.Handler      { return d }
-func (d discardHandler) WithGroup(string) slog.Handler           { return d }

@@ -52,7 +52,7 @@ type endStreams struct{}
 // discards them).
 func New(log *slog.Logger) *Emitter {
 	if log == nil {
-		log = slog.New(discard{})
+		log = DiscardLogger()
 	}
 	return &Emitter{log: log, handlers: map[reflect.Type][]*handler{}}
 }
@@ -259,12 +259,5 @@ func (s *stream[T]) close() {
 	s.offEnd()
 }
 
-type discard struct{}
-
-func (discard) Enabled(context.Context, slog.Level) bool  { return false }
-func (discard) Handle(context.Context, slog.Record) error { return nil }
-func (d discard) WithAttrs([]slog.Attr) slog.Handler      { return d }
-func (d discard) WithGroup(string) slog.Handler           { return d }
-
 // DiscardLogger returns a logger that writes nothing.
-func DiscardLogger() *slog.Logger { return slog.New(discard{}) }
+func DiscardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
