@@ -38,7 +38,7 @@ var iceSchemeRE = regexp.MustCompile(`(?i)^(stuns?|turns?):`)
 // credential may hold at most 1024 chars, non-string ones are ignored. Any
 // violation discards the whole list and ok is false.
 func ExtractICEServers(metadata json.RawMessage) (servers []ICEServer, ok bool) {
-	meta, isObj := decodeObject(metadata)
+	meta, isObj := DecodeObject(metadata)
 	if !isObj {
 		return nil, false
 	}
@@ -52,7 +52,7 @@ func ExtractICEServers(metadata json.RawMessage) (servers []ICEServer, ok bool) 
 	}
 	out := make([]ICEServer, 0, len(entries))
 	for _, e := range entries {
-		o, isObj := decodeObject(e)
+		o, isObj := DecodeObject(e)
 		if !isObj {
 			return nil, false
 		}
@@ -61,13 +61,13 @@ func ExtractICEServers(metadata json.RawMessage) (servers []ICEServer, ok bool) 
 			return nil, false
 		}
 		s := ICEServer{URLs: urls}
-		if u, isStr := o.str("username"); isStr {
+		if u, isStr := o.String("username"); isStr {
 			if UTF16Len(u) > MaxICEUsernameLength {
 				return nil, false
 			}
 			s.Username = u
 		}
-		if c, isStr := o.str("credential"); isStr {
+		if c, isStr := o.String("credential"); isStr {
 			if UTF16Len(c) > MaxICECredentialLen {
 				return nil, false
 			}

@@ -24,16 +24,18 @@ type FrameError struct {
 
 func (e *FrameError) Error() string { return "protocol: " + e.Code + ": " + e.Reason }
 
-// object is a decoded JSON object with its members kept raw. Key matching is
-// exact (encoding/json's struct decoding would fold case, JS does not);
-// duplicate keys resolve to the last one, as in JSON.parse.
-type object map[string]json.RawMessage
+// JSONObject is a decoded JSON object with its members kept raw. Key
+// matching is exact (encoding/json's struct decoding would fold case, JS
+// does not); duplicate keys resolve to the last one, as in JSON.parse. Its
+// getters answer the questions JS code asks with typeof.
+type JSONObject map[string]json.RawMessage
 
-func decodeObject(b []byte) (object, bool) {
+// DecodeObject decodes b when it holds a JSON object.
+func DecodeObject(b []byte) (JSONObject, bool) {
 	if firstByte(b) != '{' {
 		return nil, false
 	}
-	var m object
+	var m JSONObject
 	if err := json.Unmarshal(b, &m); err != nil || m == nil {
 		return nil, false
 	}
@@ -51,7 +53,8 @@ func firstByte(b []byte) byte {
 	return 0
 }
 
-func (o object) str(key string) (string, bool) {
+// String returns the member when it is a JSON string.
+func (o JSONObject) String(key string) (string, bool) {
 	raw, ok := o[key]
 	if !ok || firstByte(raw) != '"' {
 		return "", false
@@ -63,8 +66,8 @@ func (o object) str(key string) (string, bool) {
 	return s, true
 }
 
-// num returns a finite JSON number.
-func (o object) num(key string) (float64, bool) {
+// Number returns the member when it is a finite JSON number.
+func (o JSONObject) Number(key string) (float64, bool) {
 	raw, ok := o[key]
 	if !ok {
 		return 0, false
@@ -79,8 +82,8 @@ func (o object) num(key string) (float64, bool) {
 	return f, true
 }
 
-// record returns the member when it is a JSON object, else nil.
-func (o object) record(key string) json.RawMessage {
+// Object returns the member when it is a JSON object, else nil.
+func (o JSONObject) Object(key string) json.RawMessage {
 	raw, ok := o[key]
 	if !ok || !IsObject(raw) {
 		return nil
@@ -88,7 +91,8 @@ func (o object) record(key string) json.RawMessage {
 	return raw
 }
 
-func (o object) isNull(key string) bool {
+// IsNull reports whether the member is present and null.
+func (o JSONObject) IsNull(key string) bool {
 	raw, ok := o[key]
 	return ok && string(raw) == "null"
 }
@@ -97,79 +101,79 @@ func (o object) isNull(key string) bool {
 // frame that the JS client would drop as malformed (wrong shape, missing
 // required key, unknown type) returns a *MalformedError. It never panics.
 func ParseServer(b []byte) (ServerFrame, error) {
-	o, ok := decodeObject(b)
+	o, ok := DecodeObject(b)
 	if !ok {
 		if !json.Valid(b) {
 			return nil, &MalformedError{"invalid JSON"}
 		}
 		return nil, &MalformedError{"envelope must be an object"}
 	}
-	typ, ok := o.str("type")
+	typ, ok := o.String("type")
 	if !ok {
 		return nil, &MalformedError{"missing or non-string type"}
 	}
 	switch typ {
 	case TypeWelcome:
 		w := &Welcome{}
-		if w.PeerID, ok = o.str("peerId"); !ok {
+		if w.PeerID, ok = o.String("peerId"); !ok {
 			return nil, &MalformedError{"welcome.peerId missing"}
 		}
-		if !o.isNull("expiresAt") {
-			exp, ok := o.num("expiresAt")
+		if !o.IsNull("expiresAt") {
+			exp, ok := o.Number("expiresAt")
 			if !ok {
 				return nil, &MalformedError{"welcome.expiresAt must be number or null"}
 			}
 			w.ExpiresAt = &exp
 		}
-		if w.ServerTime, ok = o.num("serverTime"); !ok {
+		if w.ServerTime, ok = o.Number("serverTime"); !ok {
 			return nil, &MalformedError{"welcome.serverTime missing"}
 		}
-		if w.MaxMessageSize, ok = o.num("maxMessageSize"); !ok {
+		if w.MaxMessageSize, ok = o.Number("maxMessageSize"); !ok {
 			return nil, &MalformedError{"welcome.maxMessageSize missing"}
 		}
-		w.Metadata = o.record("metadata")
+		w.Metadata = o.Object("metadata")
 		return w, nil
 	case TypeAck:
-		id, ok := o.str("requestId")
+		id, ok := o.String("requestId")
 		if !ok {
 			return nil, &MalformedError{"ack.requestId missing"}
 		}
 		return &Ack{RequestID: id}, nil
 	case TypeError:
-		code, ok := o.str("code")
+		code, ok := o.String("code")
 		if !ok || code == "" {
 			return nil, &MalformedError{"error.code missing"}
 		}
 		e := &Error{Code: code}
-		e.RequestID, _ = o.str("requestId")
-		e.Message, _ = o.str("message")
+		e.RequestID, _ = o.String("requestId")
+		e.Message, _ = o.String("message")
 		return e, nil
 	case TypeMessage:
 		m := &Message{}
-		if m.Channel, ok = o.str("channel"); !ok {
+		if m.Channel, ok = o.String("channel"); !ok {
 			return nil, &MalformedError{"message.channel missing"}
 		}
-		if m.From, ok = o.str("from"); !ok {
+		if m.From, ok = o.String("from"); !ok {
 			return nil, &MalformedError{"message.from missing"}
 		}
 		if m.Data, ok = o["data"]; !ok {
 			return nil, &MalformedError{"message.data missing"}
 		}
-		m.FromMetadata = o.record("fromMetadata")
+		m.FromMetadata = o.Object("fromMetadata")
 		return m, nil
 	case TypeDirect:
 		d := &Direct{}
-		if d.From, ok = o.str("from"); !ok {
+		if d.From, ok = o.String("from"); !ok {
 			return nil, &MalformedError{"direct.from missing"}
 		}
 		if d.Data, ok = o["data"]; !ok {
 			return nil, &MalformedError{"direct.data missing"}
 		}
-		d.FromMetadata = o.record("fromMetadata")
+		d.FromMetadata = o.Object("fromMetadata")
 		return d, nil
 	case TypePresence:
 		p := &Presence{}
-		if p.Channel, ok = o.str("channel"); !ok {
+		if p.Channel, ok = o.String("channel"); !ok {
 			return nil, &MalformedError{"presence.channel missing"}
 		}
 		if p.Joined, ok = parsePresencePeers(o["joined"]); !ok {
@@ -180,7 +184,7 @@ func ParseServer(b []byte) (ServerFrame, error) {
 		}
 		return p, nil
 	case TypeGoingAway:
-		retry, ok := o.num("retryAfterMs")
+		retry, ok := o.Number("retryAfterMs")
 		if !ok || retry <= 0 {
 			retry = DefaultGoingAwayRetry
 		}
@@ -201,15 +205,15 @@ func parsePresencePeers(raw json.RawMessage) ([]PresencePeer, bool) {
 	}
 	out := make([]PresencePeer, 0, len(entries))
 	for _, e := range entries {
-		o, ok := decodeObject(e)
+		o, ok := DecodeObject(e)
 		if !ok {
 			return nil, false
 		}
-		id, ok := o.str("peerId")
+		id, ok := o.String("peerId")
 		if !ok {
 			return nil, false
 		}
-		out = append(out, PresencePeer{PeerID: id, Metadata: o.record("metadata")})
+		out = append(out, PresencePeer{PeerID: id, Metadata: o.Object("metadata")})
 	}
 	return out, true
 }
@@ -225,17 +229,17 @@ func truncate(s string, n int) string {
 // server's documented validation. Failures return a *FrameError carrying the
 // error code to answer with and the requestId to echo, if one was readable.
 func ParseClient(b []byte) (ClientFrame, error) {
-	o, ok := decodeObject(b)
+	o, ok := DecodeObject(b)
 	if !ok {
 		return nil, &FrameError{Code: ErrMalformedMessage, Reason: "frame is not a JSON object"}
 	}
-	typ, ok := o.str("type")
+	typ, ok := o.String("type")
 	if !ok {
 		return nil, &FrameError{Code: ErrMalformedMessage, Reason: "missing or non-string type"}
 	}
 	var reqID string
 	if _, present := o["requestId"]; present {
-		reqID, ok = o.str("requestId")
+		reqID, ok = o.String("requestId")
 		if !ok || reqID == "" || len(reqID) > MaxRequestIDLength {
 			return nil, &FrameError{Code: ErrMalformedMessage, Reason: "requestId must be a 1-128 byte string"}
 		}
@@ -244,7 +248,7 @@ func ParseClient(b []byte) (ClientFrame, error) {
 		return nil, &FrameError{Code: code, RequestID: reqID, Reason: reason}
 	}
 	channel := func() (string, error) {
-		ch, ok := o.str("channel")
+		ch, ok := o.String("channel")
 		if !ok {
 			return "", &FrameError{Code: ErrInvalidChannel, RequestID: reqID, Reason: "channel must be a string"}
 		}
@@ -278,7 +282,7 @@ func ParseClient(b []byte) (ClientFrame, error) {
 		}
 		return &Publish{Channel: ch, Data: data, RequestID: reqID}, nil
 	case TypeSend:
-		to, ok := o.str("to")
+		to, ok := o.String("to")
 		if !ok || ValidatePeerIDServer(to) != nil {
 			return fail(ErrInvalidPeerID, "to must be 1-128 bytes of printable ASCII")
 		}
