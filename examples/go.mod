@@ -1,6 +1,6 @@
 module github.com/metered-ca/realtime-go/examples
 
-go 1.24
+go 1.24.0
 
 require (
 	github.com/metered-ca/realtime-go/signalling v0.0.0

@@ -1,6 +1,6 @@
 module github.com/metered-ca/realtime-go/interop
 
-go 1.24
+go 1.24.0
 
 replace (
 	github.com/metered-ca/realtime-go/protocol => ../protocol

@@ -1,3 +1,3 @@
 module github.com/metered-ca/realtime-go/media
 
-go 1.24
+go 1.24.0

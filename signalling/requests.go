@@ -119,6 +119,28 @@ func (c *Client) Send(ctx context.Context, peerID string, data any) error {
 	})
 }
 
+// SendAsync queues a direct message and returns without waiting for the
+// ack: frames queued by successive calls go out in call order. done, if not
+// nil, is called once with the outcome, on a goroutine of its own. An error
+// returned here (not connected, invalid, oversized) means nothing was sent
+// and done is not called. MeteredPeer uses it for SDP and ICE signals.
+func (c *Client) SendAsync(peerID string, data any, done func(error)) error {
+	raw, err := c.encodePayload(data)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, err = c.sendWithAckLocked(func(id string) protocol.ClientFrame {
+		return &protocol.Send{To: peerID, Data: raw, RequestID: id}
+	}, func(err error) {
+		if done != nil {
+			go done(err)
+		}
+	})
+	return err
+}
+
 func (c *Client) encodePayload(data any) (json.RawMessage, error) {
 	raw, err := protocol.MarshalData(data)
 	if err != nil {

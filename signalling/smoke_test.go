@@ -2,6 +2,7 @@ package signalling
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -47,4 +48,26 @@ func TestPubSubDirectPresence(t *testing.T) {
 	left := aPres.next(t)
 	require.Len(t, left.Left, 1)
 	assert.Equal(t, b.PeerID(), left.Left[0].PeerID)
+}
+
+func TestSendAsyncKeepsOrder(t *testing.T) {
+	srv := newServer(t, testserver.Options{RateLimit: testserver.RateLimit{Disabled: true}})
+	a := newClient(t, srv, Options{})
+	b := newClient(t, srv, Options{})
+	got := record[Direct](b)
+	connect(t, a)
+	connect(t, b)
+	acks := make(chan error, 500)
+	for i := 0; i < 500; i++ {
+		require.NoError(t, a.SendAsync(b.PeerID(), i, func(err error) { acks <- err }))
+	}
+	for i := 0; i < 500; i++ {
+		require.Equal(t, fmt.Sprint(i), string(got.next(t).Data))
+		require.NoError(t, <-acks)
+	}
+	_, err := New(Options{APIKey: "pk_x"})
+	require.NoError(t, err)
+	var nc *NotConnectedError
+	idle, _ := New(Options{APIKey: "pk_x"})
+	require.ErrorAs(t, idle.SendAsync("x", 1, nil), &nc)
 }

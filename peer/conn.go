@@ -1,0 +1,255 @@
+package peer
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/metered-ca/realtime-go/protocol"
+)
+
+// conn is one pion PeerConnection and its negotiation: perfect negotiation
+// as the JS SDK implements it, every step serialised on ops, candidates
+// buffered both ways.
+//
+// pion cannot roll back a local offer, so the polite side never applies an
+// offer before its answer arrives: it sends the offer and keeps it pending.
+// A colliding remote offer then finds it still stable; it drops its pending
+// offer, applies the remote one, answers, and offers again. The impolite
+// side applies its offers at once and ignores colliding ones. The polite
+// side gives its new transceivers mids of its own ("g1", …) before
+// offering, so that an offer it dropped cannot bind a remote m-line to the
+// wrong transceiver.
+type conn struct {
+	rp     *RemotePeer
+	pc     *webrtc.PeerConnection
+	polite bool
+	ops    serial
+
+	// Only touched on ops.
+	pendingOffer *webrtc.SessionDescription
+	renegotiate  bool
+	ignoreOffer  bool
+	remoteSet    bool
+	candCount    int
+	candWarned   bool
+	inbound      []webrtc.ICECandidateInit
+	nextMid      int
+	closed       bool
+
+	// Outbound candidates wait until their description is queued.
+	mu         sync.Mutex
+	descQueued bool
+	outCands   []*webrtc.ICECandidate
+	isClosed   bool
+}
+
+func newConn(rp *RemotePeer, pc *webrtc.PeerConnection, polite bool) *conn {
+	c := &conn{rp: rp, pc: pc, polite: polite}
+	pc.OnNegotiationNeeded(func() { c.ops.do(c.negotiate) })
+	pc.OnICECandidate(c.onLocalCandidate)
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) { rp.onConnectionState(c, s) })
+	pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) { rp.onTrack(c, t, r) })
+	pc.OnDataChannel(func(d *webrtc.DataChannel) { rp.onDataChannel(c, d) })
+	return c
+}
+
+func (c *conn) negotiationError(err error) {
+	c.rp.emit(NegotiationError{Err: protocol.ScrubError(err)})
+}
+
+// negotiate answers pion's negotiationneeded.
+func (c *conn) negotiate() {
+	if c.closed || c.pc.SignalingState() != webrtc.SignalingStateStable {
+		return // pion fires again once stable
+	}
+	if c.pendingOffer != nil {
+		c.renegotiate = true // one offer in flight at a time
+		return
+	}
+	if c.polite {
+		c.assignMids()
+	}
+	offer, err := c.pc.CreateOffer(nil)
+	if err != nil {
+		c.negotiationError(err)
+		return
+	}
+	if c.polite {
+		c.pendingOffer = &offer
+		c.rp.signal(newDescriptionSignal(offer))
+		return
+	}
+	c.applyLocal(offer, true)
+}
+
+// assignMids names the transceivers that have no mid yet, in a namespace a
+// browser never uses.
+func (c *conn) assignMids() {
+	for _, t := range c.pc.GetTransceivers() {
+		if t.Mid() == "" {
+			c.nextMid++
+			_ = t.SetMid(fmt.Sprintf("g%d", c.nextMid))
+		}
+	}
+}
+
+// applyLocal sets the local description and (when announce) sends it; the
+// candidates it gathers are sent only after it.
+func (c *conn) applyLocal(d webrtc.SessionDescription, announce bool) bool {
+	c.mu.Lock()
+	c.descQueued = false
+	c.mu.Unlock()
+	if err := c.pc.SetLocalDescription(d); err != nil {
+		c.negotiationError(err)
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if announce {
+		if ld := c.pc.LocalDescription(); ld != nil {
+			d = *ld
+		}
+		c.rp.signal(newDescriptionSignal(d))
+	}
+	c.descQueued = true
+	for _, cand := range c.outCands {
+		c.rp.signal(newICESignal(cand))
+	}
+	c.outCands = nil
+	return true
+}
+
+func (c *conn) onLocalCandidate(cand *webrtc.ICECandidate) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.isClosed {
+		return
+	}
+	if !c.descQueued {
+		c.outCands = append(c.outCands, cand)
+		return
+	}
+	c.rp.signal(newICESignal(cand))
+}
+
+// handleDescription applies a remote offer or answer.
+func (c *conn) handleDescription(d webrtc.SessionDescription) {
+	if c.closed {
+		return
+	}
+	switch d.Type {
+	case webrtc.SDPTypeOffer:
+		collision := c.pendingOffer != nil || c.pc.SignalingState() != webrtc.SignalingStateStable
+		c.ignoreOffer = collision && !c.polite
+		if c.ignoreOffer {
+			return // the impolite side keeps its own offer
+		}
+		if c.pendingOffer != nil {
+			c.pendingOffer = nil // never applied, so nothing to roll back
+			c.renegotiate = true
+		}
+		if !c.applyRemote(d) {
+			return
+		}
+		answer, err := c.pc.CreateAnswer(nil)
+		if err != nil {
+			c.negotiationError(err)
+			return
+		}
+		if !c.applyLocal(answer, true) {
+			return
+		}
+	case webrtc.SDPTypeAnswer:
+		if c.pendingOffer != nil {
+			offer := *c.pendingOffer
+			c.pendingOffer = nil
+			if !c.applyLocal(offer, false) {
+				return
+			}
+		}
+		if c.pc.SignalingState() != webrtc.SignalingStateHaveLocalOffer {
+			c.rp.owner.log.Debug("dropping an answer that matches no offer", "peer", c.rp.id)
+			return
+		}
+		if !c.applyRemote(d) {
+			return
+		}
+	}
+	if c.renegotiate {
+		c.renegotiate = false
+		c.negotiate()
+	}
+}
+
+func (c *conn) applyRemote(d webrtc.SessionDescription) bool {
+	if err := c.pc.SetRemoteDescription(d); err != nil {
+		c.negotiationError(err)
+		return false
+	}
+	c.remoteSet = true
+	c.candCount, c.candWarned = 0, false
+	for _, cand := range c.inbound {
+		c.addCandidate(cand)
+	}
+	c.inbound = nil
+	c.rp.afterRemoteDescription(c)
+	return true
+}
+
+// handleCandidate applies the JS SDK's caps, then adds the candidate or
+// holds it until a remote description is applied.
+func (c *conn) handleCandidate(cand *webrtc.ICECandidateInit, bad error) {
+	if c.closed {
+		return
+	}
+	if bad != nil {
+		if !c.ignoreOffer {
+			c.rp.emit(IceCandidateError{Err: bad})
+		}
+		return
+	}
+	init := webrtc.ICECandidateInit{} // end of candidates
+	if cand != nil {
+		if protocol.UTF16Len(cand.Candidate) > MaxICECandidateLength {
+			c.rp.owner.log.Warn("dropping an oversized ICE candidate", "peer", c.rp.id, "length", len(cand.Candidate))
+			return
+		}
+		if c.candCount >= MaxICECandidatesPerGeneration {
+			if !c.candWarned {
+				c.candWarned = true
+				c.rp.owner.log.Warn("dropping ICE candidates over the per-generation cap", "peer", c.rp.id, "cap", MaxICECandidatesPerGeneration)
+			}
+			return
+		}
+		c.candCount++
+		init = *cand
+	}
+	if c.ignoreOffer {
+		return // candidates of the offer we ignored
+	}
+	if !c.remoteSet {
+		c.inbound = append(c.inbound, init)
+		return
+	}
+	c.addCandidate(init)
+}
+
+func (c *conn) addCandidate(init webrtc.ICECandidateInit) {
+	if err := c.pc.AddICECandidate(init); err != nil && !c.ignoreOffer {
+		c.rp.emit(IceCandidateError{Err: protocol.ScrubError(err)})
+	}
+}
+
+// close ends the connection; queued operations are dropped.
+func (c *conn) close() {
+	c.mu.Lock()
+	c.isClosed = true
+	c.outCands = nil
+	c.mu.Unlock()
+	c.ops.do(func() { c.closed = true })
+	c.ops.stop()
+	_ = c.pc.Close()
+	c.ops.wait()
+}

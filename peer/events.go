@@ -1,0 +1,173 @@
+package peer
+
+import (
+	"context"
+	"encoding/json"
+	"iter"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/metered-ca/realtime-go/signalling/event"
+)
+
+// MeteredPeer events.
+type (
+	// Joined is emitted once, after the first successful Join.
+	Joined struct{ PeerID, Channel string }
+	// Left is emitted when the MeteredPeer reaches closed after joining.
+	Left struct{ PeerID, Channel, Reason string }
+	// StateChange is emitted on every MeteredPeer state transition.
+	StateChange struct{ From, To State }
+	// PeerJoined is emitted for a new member; its connection already carries
+	// every local track.
+	PeerJoined struct{ Peer *RemotePeer }
+	// PeerLeft is emitted when a member leaves (or on local teardown).
+	PeerLeft struct{ Peer *RemotePeer }
+	// Data is an application payload from a member: never an RTC signal or
+	// a track-metadata message.
+	Data struct {
+		SenderPeerID string
+		Data         json.RawMessage
+		Kind         DataKind
+		// SenderMetadata is the sender's peerMetadata when the server
+		// stamped it; untrusted input.
+		SenderMetadata json.RawMessage
+	}
+	// FatalError reports a failure the MeteredPeer cannot recover from by
+	// itself: a fatal close code (*CloseError), a fatal server error
+	// (signalling.ServerError), a failing token provider
+	// (signalling.TokenProviderError) or ErrReconcileTimeout.
+	FatalError struct{ Err error }
+)
+
+// Decode unmarshals the payload into v.
+func (d Data) Decode(v any) error { return json.Unmarshal(d.Data, v) }
+
+// RemotePeer events.
+type (
+	// PeerStateChange is emitted on every RemotePeer state transition.
+	PeerStateChange struct{ From, To PeerState }
+	// Track is emitted for every inbound track (again when it re-fires).
+	Track struct {
+		Track    *webrtc.TrackRemote
+		Receiver *webrtc.RTPReceiver
+		// StreamID is the msid stream id ("" when the track has no stream).
+		StreamID string
+		// Metadata is what the sender announced for this track, if anything.
+		Metadata StreamMetadata
+	}
+	// StreamAdded is emitted for the first track of a stream id.
+	StreamAdded struct {
+		Stream   *RemoteStream
+		Metadata StreamMetadata
+	}
+	// StreamRemoved is emitted when the last live track of a stream is gone.
+	StreamRemoved struct{ Stream *RemoteStream }
+	// DataChannelOpened is emitted when the remote peer opens a data channel
+	// (on arrival, before it is open, as in JS). Wrap it with WrapDataChannel.
+	DataChannelOpened struct{ Channel *webrtc.DataChannel }
+	// NegotiationError reports a failed offer/answer step (usually
+	// transient) or, with errors.Is(Err, ErrIceRestartExhausted), a
+	// connection that gave up. Err is scrubbed of credentials.
+	NegotiationError struct{ Err error }
+	// IceCandidateError reports a remote candidate that could not be added.
+	IceCandidateError struct{ Err error }
+	// ConnectionReset is emitted after a reconnect swapped the peer
+	// connection: PC() now returns the new one; re-create data channels.
+	ConnectionReset struct{}
+)
+
+// DataChannel events.
+type (
+	// ChannelOpen is emitted when the data channel opens.
+	ChannelOpen struct{}
+	// ChannelClose is emitted when the data channel closes.
+	ChannelClose struct{}
+	// ChannelMessage is one message received on the data channel.
+	ChannelMessage struct {
+		Data     []byte
+		IsString bool
+	}
+	// ChannelError reports an error from the data channel.
+	ChannelError struct{ Err error }
+)
+
+// Source is any of the package's event sources.
+type Source interface {
+	*MeteredPeer | *RemotePeer | *DataChannel
+}
+
+// EventOf is the set of event types that source S emits; On, Once and
+// Events use it so that asking a source for an event it never emits fails
+// to compile.
+type EventOf[S Source] interface {
+	emittedBy(S)
+}
+
+func (Joined) emittedBy(*MeteredPeer)      {}
+func (Left) emittedBy(*MeteredPeer)        {}
+func (StateChange) emittedBy(*MeteredPeer) {}
+func (PeerJoined) emittedBy(*MeteredPeer)  {}
+func (PeerLeft) emittedBy(*MeteredPeer)    {}
+func (Data) emittedBy(*MeteredPeer)        {}
+func (FatalError) emittedBy(*MeteredPeer)  {}
+
+func (PeerStateChange) emittedBy(*RemotePeer)   {}
+func (Track) emittedBy(*RemotePeer)             {}
+func (StreamAdded) emittedBy(*RemotePeer)       {}
+func (StreamRemoved) emittedBy(*RemotePeer)     {}
+func (DataChannelOpened) emittedBy(*RemotePeer) {}
+func (NegotiationError) emittedBy(*RemotePeer)  {}
+func (IceCandidateError) emittedBy(*RemotePeer) {}
+func (ConnectionReset) emittedBy(*RemotePeer)   {}
+
+func (ChannelOpen) emittedBy(*DataChannel)    {}
+func (ChannelClose) emittedBy(*DataChannel)   {}
+func (ChannelMessage) emittedBy(*DataChannel) {}
+func (ChannelError) emittedBy(*DataChannel)   {}
+
+func emitterOf[S Source](s S) (*event.Emitter, int) {
+	switch s := any(s).(type) {
+	case *MeteredPeer:
+		return s.events, s.eventBuffer
+	case *RemotePeer:
+		return s.events, s.owner.eventBuffer
+	case *DataChannel:
+		return s.events, event.DefaultBuffer
+	}
+	panic("unreachable")
+}
+
+// On calls fn for every event of type T from s until off is called.
+// Handlers of one source run one at a time, in emission order, on that
+// source's dispatch goroutine; a panicking handler is logged and skipped.
+func On[T EventOf[S], S Source](s S, fn func(T)) (off func()) {
+	e, _ := emitterOf(s)
+	return event.On(e, fn)
+}
+
+// Once calls fn for the next event of type T from s only.
+func Once[T EventOf[S], S Source](s S, fn func(T)) (off func()) {
+	e, _ := emitterOf(s)
+	return event.Once(e, fn)
+}
+
+// EventsOption tunes a stream returned by Events.
+type EventsOption func(*int)
+
+// WithBuffer sets how many events a stream holds before it drops the oldest;
+// 0 means unbounded.
+func WithBuffer(n int) EventsOption { return func(b *int) { *b = n } }
+
+// Events streams the events of type T from s until ctx ends or s closes. It
+// holds 4096 events by default and drops the oldest when the consumer falls
+// behind.
+//
+//	for ev := range peer.Events[peer.Data](ctx, p) { … }
+func Events[T EventOf[S], S Source](ctx context.Context, s S, opts ...EventsOption) iter.Seq[T] {
+	e, n := emitterOf(s)
+	for _, o := range opts {
+		o(&n)
+	}
+	return event.Events[T](ctx, e, n)
+}

@@ -1,0 +1,119 @@
+package peer
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"maps"
+	"sync"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// StreamMetadata is the application's description of a track or stream
+// (conventionally "role" and "label"), sent to every peer before the track.
+// Received metadata is untrusted input.
+type StreamMetadata map[string]any
+
+func (m StreamMetadata) clone() StreamMetadata { return maps.Clone(m) }
+
+// MediaStream groups local tracks under one stream id; receivers see the
+// same id.
+type MediaStream struct {
+	id     string
+	mu     sync.Mutex
+	tracks []webrtc.TrackLocal
+}
+
+// NewMediaStream returns a stream with a random id holding tracks.
+func NewMediaStream(tracks ...webrtc.TrackLocal) *MediaStream {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return &MediaStream{id: hex.EncodeToString(b[:]), tracks: tracks}
+}
+
+// ID is the stream id.
+func (s *MediaStream) ID() string { return s.id }
+
+// Tracks returns a copy of the stream's tracks.
+func (s *MediaStream) Tracks() []webrtc.TrackLocal {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]webrtc.TrackLocal(nil), s.tracks...)
+}
+
+// AddTrack adds a track to the stream.
+func (s *MediaStream) AddTrack(t webrtc.TrackLocal) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tracks = append(s.tracks, t)
+}
+
+// RemoteStream is a stream received from a RemotePeer: the tracks that share
+// one msid stream id.
+type RemoteStream struct {
+	id     string
+	mu     sync.Mutex
+	tracks []*webrtc.TrackRemote
+}
+
+// ID is the stream id the sender used.
+func (s *RemoteStream) ID() string { return s.id }
+
+// Tracks returns the stream's live tracks.
+func (s *RemoteStream) Tracks() []*webrtc.TrackRemote {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]*webrtc.TrackRemote(nil), s.tracks...)
+}
+
+// metaCache is a RemotePeer's track-metadata cache: at most
+// MaxTrackMetadataEntries, the oldest inserted evicted first, an update in
+// place not counting as growth.
+type metaCache struct {
+	order []string
+	bags  map[string]json.RawMessage
+}
+
+func (c *metaCache) set(trackID string, meta json.RawMessage) {
+	if c.bags == nil {
+		c.bags = map[string]json.RawMessage{}
+	}
+	if meta == nil {
+		if _, ok := c.bags[trackID]; ok {
+			delete(c.bags, trackID)
+			for i, id := range c.order {
+				if id == trackID {
+					c.order = append(c.order[:i:i], c.order[i+1:]...)
+					break
+				}
+			}
+		}
+		return
+	}
+	if _, ok := c.bags[trackID]; !ok {
+		if len(c.order) >= MaxTrackMetadataEntries {
+			delete(c.bags, c.order[0])
+			c.order = c.order[1:]
+		}
+		c.order = append(c.order, trackID)
+	}
+	c.bags[trackID] = meta
+}
+
+func (c *metaCache) get(trackID string) StreamMetadata {
+	raw, ok := c.bags[trackID]
+	if !ok {
+		return nil
+	}
+	var m StreamMetadata
+	if json.Unmarshal(raw, &m) != nil {
+		return nil
+	}
+	return m
+}
+
+// NewMediaStreamWithID returns a stream with a chosen id.
+func NewMediaStreamWithID(id string, tracks ...webrtc.TrackLocal) *MediaStream {
+	return &MediaStream{id: id, tracks: tracks}
+}
