@@ -12,7 +12,8 @@ FUZZ_TARGETS := \
 	FuzzParseClient:./protocol \
 	FuzzExtractICEServers:./protocol \
 	FuzzScrub:./protocol \
-	FuzzMatchChannel:./testserver
+	FuzzMatchChannel:./testserver \
+	FuzzClassifyDirect:./peer
 NPM_STAMP  := interop/js/node_modules/.package-lock.json
 
 .PHONY: setup test test-go fuzz lint bench demo clean

@@ -62,6 +62,7 @@ func (c *conn) negotiationError(err error) {
 // negotiate answers pion's negotiationneeded.
 func (c *conn) negotiate() {
 	if c.closed || c.pc.SignalingState() != webrtc.SignalingStateStable {
+		c.trace("negotiationneeded while not stable")
 		return // pion fires again once stable
 	}
 	if c.pendingOffer != nil {
@@ -76,12 +77,17 @@ func (c *conn) negotiate() {
 		c.negotiationError(err)
 		return
 	}
+	c.trace("offer created", "polite", c.polite)
 	if c.polite {
 		c.pendingOffer = &offer
 		c.rp.signal(newDescriptionSignal(offer))
 		return
 	}
 	c.applyLocal(offer, true)
+}
+
+func (c *conn) trace(msg string, args ...any) {
+	c.rp.owner.log.Debug(msg, append([]any{"peer", c.rp.id, "signaling", c.pc.SignalingState().String(), "pending", c.pendingOffer != nil}, args...)...)
 }
 
 // assignMids names the transceivers that have no mid yet, in a namespace a
@@ -139,6 +145,7 @@ func (c *conn) handleDescription(d webrtc.SessionDescription) {
 	if c.closed {
 		return
 	}
+	c.trace("remote description", "type", d.Type.String())
 	switch d.Type {
 	case webrtc.SDPTypeOffer:
 		collision := c.pendingOffer != nil || c.pc.SignalingState() != webrtc.SignalingStateStable

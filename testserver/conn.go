@@ -41,7 +41,6 @@ type outFrame struct {
 	typ    string
 	binary bool
 	delay  time.Duration // wait this long before writing (after earlier frames)
-	after  func()        // run once written (or dropped)
 }
 
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
@@ -165,9 +164,6 @@ func (c *conn) armExpiry(exp *float64) {
 func (c *conn) enqueue(f outFrame) {
 	drop, delay := c.srv.faults.outbound(c.id.peerID, f.typ)
 	if drop {
-		if f.after != nil {
-			go f.after() // callers may hold s.mu
-		}
 		return
 	}
 	if delay > 0 {
@@ -240,9 +236,6 @@ func (c *conn) writeLoop() {
 				return
 			}
 			c.srv.rec.frame(c, "out", f.data)
-		}
-		if f.after != nil {
-			f.after()
 		}
 	}
 }

@@ -83,10 +83,12 @@ func (s *Server) authorize(c *conn, action, channel, requestID string) bool {
 	return true
 }
 
-// subscribe answers ack, then (a few ms later, as its own frame) the
-// presence snapshot, and only once the snapshot is written tells the others
-// that the subscriber joined; so nothing another peer sends in reaction can
-// reach the subscriber before it knows that peer.
+// subscribe queues the ack, then the presence snapshot (written a few ms
+// later, as its own frame, so a Node client never reads both in one chunk),
+// and only then tells the others that the subscriber joined. Each
+// connection's queue is FIFO, so whatever another peer sends in reaction to
+// the join reaches the subscriber after its snapshot, and whatever the
+// subscriber sends after its snapshot reaches the others after the join.
 func (s *Server) subscribe(c *conn, f *protocol.Subscribe) {
 	if !s.authorize(c, ActionSubscribe, f.Channel, f.RequestID) {
 		return
@@ -116,46 +118,31 @@ func (s *Server) subscribe(c *conn, f *protocol.Subscribe) {
 		typ:   protocol.TypePresence,
 		delay: s.opts.SnapshotDelay,
 	}
-	announce := !repeat || s.opts.RebroadcastJoin
-	snapshot.after = func() {
-		if announce {
-			s.announceJoin(c, f.Channel, m, repeat)
-		}
-	}
-	switch sf := s.faults.takeSnapshotFault(c.id.peerID); sf {
+	switch s.faults.takeSnapshotFault(c.id.peerID) {
 	case snapshotDrop:
-		snapshot.data = nil
+		c.enqueue(ack)
 	case snapshotBeforeAck:
 		snapshot.delay = 0
 		c.enqueue(snapshot)
 		c.enqueue(ack)
-		return
 	case snapshotDuplicate:
-		dup := snapshot
-		dup.after = nil
 		c.enqueue(ack)
-		c.enqueue(dup)
 		c.enqueue(snapshot)
-		return
+		c.enqueue(snapshot)
+	default:
+		if f.RequestID != "" {
+			c.enqueue(ack)
+		}
+		c.enqueue(snapshot)
 	}
-	if f.RequestID != "" {
-		c.enqueue(ack)
+	if !repeat || s.opts.RebroadcastJoin {
+		s.announceJoinLocked(c, f.Channel, m, repeat)
 	}
-	if snapshot.data == nil {
-		go snapshot.after() // s.mu is held here
-		return
-	}
-	c.enqueue(snapshot)
 }
 
-// announceJoin tells the members that subscribed before c (and so do not
-// know of it) that c joined; a rebroadcast tells everyone.
-func (s *Server) announceJoin(c *conn, channel string, m *membership, rebroadcast bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if c.subs[channel] != m {
-		return // left before its snapshot went out
-	}
+// announceJoinLocked tells the members that subscribed before c (and so do
+// not know of it) that c joined; a rebroadcast tells everyone. s.mu held.
+func (s *Server) announceJoinLocked(c *conn, channel string, m *membership, rebroadcast bool) {
 	frame := protocol.MarshalServer(&protocol.Presence{Channel: channel, Joined: []protocol.PresencePeer{{PeerID: c.id.peerID, Metadata: c.id.peerMetadata}}, Left: []protocol.PresencePeer{}})
 	for other, om := range c.id.tenant.channels[channel] {
 		if other != c && (rebroadcast || !m.knownBy(om)) {

@@ -1,0 +1,111 @@
+package peer
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// trackSink records, per receiving peer, every inbound track id with its
+// metadata label, and counts its RTP.
+type trackSink struct {
+	mu   sync.Mutex
+	seen map[string]map[string]StreamMetadata // at → trackID → metadata
+	rtp  map[string]func() int64
+}
+
+func newSink() *trackSink {
+	return &trackSink{seen: map[string]map[string]StreamMetadata{}, rtp: map[string]func() int64{}}
+}
+
+func (s *trackSink) attach(at string, p *MeteredPeer) {
+	On(p, func(ev PeerJoined) {
+		On(ev.Peer, func(tr Track) {
+			n := countRTP(tr.Track)
+			s.mu.Lock()
+			if s.seen[at] == nil {
+				s.seen[at] = map[string]StreamMetadata{}
+			}
+			s.seen[at][tr.Track.ID()] = tr.Metadata
+			s.rtp[at+"/"+tr.Track.ID()] = n.Load
+			s.mu.Unlock()
+		})
+	})
+}
+
+// has reports whether at received trackID with RTP flowing.
+func (s *trackSink) has(at, trackID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.seen[at][trackID]
+	n := s.rtp[at+"/"+trackID]
+	return ok && n != nil && n() > 3
+}
+
+func (s *trackSink) meta(at, trackID string) StreamMetadata {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.seen[at][trackID]
+}
+
+// TestGlareRenegotiation: both peers add a track at the same instant, five
+// times over, in both politeness orders; every round ends connected with
+// every track received, metadata included.
+func TestGlareRenegotiation(t *testing.T) {
+	for _, pair := range [][2]string{{"a", "b"}, {"z", "y"}} {
+		t.Run(pair[0]+"-first", func(t *testing.T) {
+			srv := newServer(t)
+			p1, p2 := newPeer(t, srv, pair[0]), newPeer(t, srv, pair[1])
+			sink := newSink()
+			sink.attach(pair[0], p1)
+			sink.attach(pair[1], p2)
+			ctx := ctxT(t, 90*time.Second)
+			require.NoError(t, p1.Join(ctx, "glare"))
+			require.NoError(t, p2.Join(ctx, "glare"))
+			require.Eventually(t, func() bool { return len(p1.RemotePeers()) == 1 && len(p2.RemotePeers()) == 1 }, 10*time.Second, 10*time.Millisecond)
+			for round := 0; round < 5; round++ {
+				t1 := audioTrack(t, fmt.Sprintf("%s-%d", pair[0], round), "s-"+pair[0])
+				t2 := audioTrack(t, fmt.Sprintf("%s-%d", pair[1], round), "s-"+pair[1])
+				var start sync.WaitGroup
+				start.Add(1)
+				errs := make(chan error, 2)
+				go func() { start.Wait(); errs <- p1.AddTrack(t1, nil, StreamMetadata{"round": float64(round)}) }()
+				go func() { start.Wait(); errs <- p2.AddTrack(t2, nil, StreamMetadata{"round": float64(round)}) }()
+				start.Done()
+				require.NoError(t, <-errs)
+				require.NoError(t, <-errs)
+				require.Eventually(t, func() bool { return sink.has(pair[1], t1.ID()) && sink.has(pair[0], t2.ID()) },
+					20*time.Second, 20*time.Millisecond, "round %d: both tracks arrive", round)
+				require.Equal(t, StreamMetadata{"round": float64(round)}, sink.meta(pair[1], t1.ID()))
+				require.Equal(t, StreamMetadata{"round": float64(round)}, sink.meta(pair[0], t2.ID()))
+				require.Equal(t, PeerConnected, p1.RemotePeers()[0].State())
+				require.Equal(t, PeerConnected, p2.RemotePeers()[0].State())
+			}
+		})
+	}
+}
+
+// TestGlareFirstContact: both peers hold tracks when they meet, so both
+// offer at once on their brand-new connections; repeated.
+func TestGlareFirstContact(t *testing.T) {
+	for round := 0; round < 3; round++ {
+		srv := newServer(t)
+		a, b := newPeer(t, srv, "first-a"), newPeer(t, srv, "first-b")
+		sink := newSink()
+		sink.attach("a", a)
+		sink.attach("b", b)
+		ta, tb := audioTrack(t, fmt.Sprint("ta", round), "sa"), audioTrack(t, fmt.Sprint("tb", round), "sb")
+		require.NoError(t, a.AddTrack(ta, nil, nil))
+		require.NoError(t, b.AddTrack(tb, nil, nil))
+		ctx := ctxT(t, 60*time.Second)
+		errs := make(chan error, 2)
+		go func() { errs <- a.Join(ctx, "first") }()
+		go func() { errs <- b.Join(ctx, "first") }()
+		require.NoError(t, <-errs)
+		require.NoError(t, <-errs)
+		require.Eventually(t, func() bool { return sink.has("b", ta.ID()) && sink.has("a", tb.ID()) }, 20*time.Second, 20*time.Millisecond, "round %d", round)
+	}
+}
