@@ -69,9 +69,7 @@ func (c *conn) negotiate() {
 		c.renegotiate = true // one offer in flight at a time
 		return
 	}
-	if c.polite {
-		c.assignMids()
-	}
+	c.assignMids()
 	offer, err := c.pc.CreateOffer(nil)
 	if err != nil {
 		c.negotiationError(err)
@@ -91,12 +89,17 @@ func (c *conn) trace(msg string, args ...any) {
 }
 
 // assignMids names the transceivers that have no mid yet, in a namespace a
-// browser never uses.
+// browser never uses and the remote side (of the other politeness) does not
+// use either.
 func (c *conn) assignMids() {
+	prefix := "i"
+	if c.polite {
+		prefix = "p"
+	}
 	for _, t := range c.pc.GetTransceivers() {
 		if t.Mid() == "" {
 			c.nextMid++
-			_ = t.SetMid(fmt.Sprintf("g%d", c.nextMid))
+			_ = t.SetMid(fmt.Sprintf("%s%d", prefix, c.nextMid))
 		}
 	}
 }
@@ -157,6 +160,7 @@ func (c *conn) handleDescription(d webrtc.SessionDescription) {
 			c.pendingOffer = nil // never applied, so nothing to roll back
 			c.renegotiate = true
 		}
+		c.assignMids() // our tracks keep m-lines of their own
 		if !c.applyRemote(d) {
 			return
 		}

@@ -168,6 +168,22 @@ func (d *Driver) Next(ctx context.Context, name string) (Event, error) {
 	}
 }
 
+// Pending returns (and consumes) the events nobody has read yet.
+func (d *Driver) Pending() []Event {
+	var out []Event
+	for {
+		select {
+		case ev := <-d.events:
+			out = append(out, ev)
+		default:
+			return out
+		}
+	}
+}
+
+// Stderr is everything the Node process wrote to stderr so far.
+func (d *Driver) Stderr() string { return d.stderr.String() }
+
 // Close ends the Node process (it closes its client on stdin EOF).
 func (d *Driver) Close() error {
 	_ = d.stdin.Close()
