@@ -126,6 +126,9 @@ func (d *DataChannel) SendText(ctx context.Context, text string) error {
 }
 
 func (d *DataChannel) send(ctx context.Context, size int, write func() error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	d.mu.Lock()
 	if d.closed {
 		d.mu.Unlock()

@@ -176,17 +176,18 @@ func (r *RemotePeer) onTrack(c *conn, t *webrtc.TrackRemote, recv *webrtc.RTPRec
 	r.mu.Unlock()
 }
 
-// afterRemoteDescription drops the inbound tracks whose transceiver no
-// longer receives: pion has no removetrack event, so a renegotiation that
-// stops a remote sender is read from the transceivers.
+// afterRemoteDescription drops the inbound tracks the remote no longer
+// sends: pion has no removetrack event, so the remote description's
+// direction for each mid is read after every renegotiation.
 func (r *RemotePeer) afterRemoteDescription(c *conn) {
+	sending := remoteSendingMids(c.pc.RemoteDescription())
 	receiving := map[*webrtc.TrackRemote]bool{}
 	for _, t := range c.pc.GetTransceivers() {
-		d := t.Direction()
-		if t.Receiver() != nil && (d == webrtc.RTPTransceiverDirectionRecvonly || d == webrtc.RTPTransceiverDirectionSendrecv) {
-			if tr := t.Receiver().Track(); tr != nil {
-				receiving[tr] = true
-			}
+		if t.Receiver() == nil || !sending[t.Mid()] {
+			continue
+		}
+		if tr := t.Receiver().Track(); tr != nil {
+			receiving[tr] = true
 		}
 	}
 	r.mu.Lock()
@@ -199,6 +200,34 @@ func (r *RemotePeer) afterRemoteDescription(c *conn) {
 			r.dropTrackLocked(t)
 		}
 	}
+}
+
+// remoteSendingMids lists the mids of the media sections in which the
+// remote side sends (sendrecv or sendonly, not rejected).
+func remoteSendingMids(d *webrtc.SessionDescription) map[string]bool {
+	out := map[string]bool{}
+	if d == nil {
+		return out
+	}
+	own := webrtc.SessionDescription{Type: d.Type, SDP: d.SDP} // Unmarshal caches into the struct pion shares
+	parsed, err := own.Unmarshal()
+	if err != nil {
+		return out
+	}
+	for _, m := range parsed.MediaDescriptions {
+		mid, _ := m.Attribute("mid")
+		if m.MediaName.Port.Value == 0 {
+			continue
+		}
+		_, sendrecv := m.Attribute("sendrecv")
+		_, sendonly := m.Attribute("sendonly")
+		_, recvonly := m.Attribute("recvonly")
+		_, inactive := m.Attribute("inactive")
+		if sendrecv || sendonly || (!recvonly && !inactive) { // no attribute means sendrecv
+			out[mid] = true
+		}
+	}
+	return out
 }
 
 func (r *RemotePeer) dropTrackLocked(t *webrtc.TrackRemote) {

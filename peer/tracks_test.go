@@ -1,0 +1,119 @@
+package peer
+
+import (
+	"bytes"
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// payloadTrack sends frames carrying payload, so a receiver can tell which
+// local track is on the wire.
+func payloadTrack(t *testing.T, id, stream string, payload []byte) *webrtc.TrackLocalStaticSample {
+	tr, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, id, stream)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				_ = tr.WriteSample(media.Sample{Data: payload, Duration: 20 * time.Millisecond})
+			}
+		}
+	}()
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	return tr
+}
+
+func TestReplaceAndRemoveTrack(t *testing.T) {
+	srv := newServer(t)
+	alice, bob := newPeer(t, srv, "alice"), newPeer(t, srv, "bob")
+	trA := payloadTrack(t, "cam-a", "", []byte{0xf8, 0xaa})
+	trB := payloadTrack(t, "cam-b", "", []byte{0xf8, 0xbb})
+	stream := NewMediaStreamWithID("main", trA)
+	meta := StreamMetadata{"role": "camera", "label": "front"}
+	require.NoError(t, alice.AddStream(stream, meta))
+	got, _ := alice.StreamMetadata(stream)
+	assert.Equal(t, meta, got)
+
+	var mu sync.Mutex
+	var last []byte
+	added, removed := make(chan StreamAdded, 4), make(chan StreamRemoved, 4)
+	On(bob, func(ev PeerJoined) {
+		On(ev.Peer, func(tr Track) {
+			go func() {
+				for {
+					p, _, err := tr.Track.ReadRTP()
+					if err != nil {
+						return
+					}
+					mu.Lock()
+					last = append([]byte(nil), p.Payload...)
+					mu.Unlock()
+				}
+			}()
+		})
+		On(ev.Peer, func(e StreamAdded) { added <- e })
+		On(ev.Peer, func(e StreamRemoved) { removed <- e })
+	})
+	payloadIs := func(want []byte) func() bool {
+		return func() bool { mu.Lock(); defer mu.Unlock(); return bytes.Equal(last, want) }
+	}
+	ctx := ctxT(t, 60*time.Second)
+	require.NoError(t, alice.Join(ctx, "tracks"))
+	require.NoError(t, bob.Join(ctx, "tracks"))
+	select {
+	case e := <-added:
+		assert.Equal(t, "main", e.Stream.ID())
+		assert.Equal(t, meta, e.Metadata)
+	case <-ctx.Done():
+		t.Fatal("no StreamAdded")
+	}
+	require.Eventually(t, payloadIs([]byte{0xf8, 0xaa}), 10*time.Second, 10*time.Millisecond)
+
+	// Replace: same sender, new media, no new track at bob; tracking moves.
+	require.NoError(t, alice.ReplaceTrack(ctx, trA, trB))
+	require.Eventually(t, payloadIs([]byte{0xf8, 0xbb}), 10*time.Second, 10*time.Millisecond)
+	_, ok := alice.TrackMetadata(trA)
+	assert.False(t, ok)
+	m, ok := alice.TrackMetadata(trB)
+	assert.True(t, ok)
+	assert.Equal(t, meta, m)
+
+	// Remove: bob sees the stream go after the renegotiation.
+	require.NoError(t, alice.RemoveTrack(trB))
+	select {
+	case e := <-removed:
+		assert.Equal(t, "main", e.Stream.ID())
+	case <-time.After(15 * time.Second):
+		t.Fatal("no StreamRemoved")
+	}
+	_, ok = alice.TrackMetadata(trB)
+	assert.False(t, ok)
+	require.NoError(t, alice.RemoveTrack(trB), "removing an unknown track is a no-op")
+
+	// The same track twice with another stream is refused.
+	require.NoError(t, alice.AddTrack(trA, nil, nil))
+	require.NoError(t, alice.AddTrack(trA, nil, nil), "same track, same stream: no-op")
+	var se *StateError
+	require.ErrorAs(t, alice.AddTrack(trA, NewMediaStream(), nil), &se)
+	assert.Equal(t, CodeTrackAlreadyAttached, se.Code)
+
+	// Metadata larger than the server's cap is refused before anything is sent.
+	var oe *OversizedError
+	require.ErrorAs(t, alice.AddTrack(trB, nil, StreamMetadata{"blob": string(make([]byte, 70000))}), &oe)
+	assert.Equal(t, 65536, oe.Cap)
+}
