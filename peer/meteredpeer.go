@@ -46,6 +46,7 @@ type MeteredPeer struct {
 	eventBuffer int
 	inbox       serial // signalling events, in arrival order
 	offs        []func()
+	seqs        seqRegistry
 
 	mu               sync.Mutex
 	state            State

@@ -22,20 +22,13 @@ type trackedTrack struct {
 	senders map[*conn]*webrtc.RTPSender
 }
 
-// streamBound gives a track the msid stream id of the MediaStream it was
-// added with.
-type streamBound struct {
-	webrtc.TrackLocal
-	streamID string
-}
-
-func (s *streamBound) StreamID() string { return s.streamID }
-
-func bindTo(t webrtc.TrackLocal, stream *MediaStream) webrtc.TrackLocal {
-	if stream == nil {
-		return t
+// bind wraps an application track for pion (see boundTrack).
+func (p *MeteredPeer) bind(t webrtc.TrackLocal, stream *MediaStream) webrtc.TrackLocal {
+	b := &boundTrack{TrackLocal: t, seqs: &p.seqs}
+	if stream != nil {
+		b.streamID = stream.ID()
 	}
-	return &streamBound{TrackLocal: t, streamID: stream.ID()}
+	return b
 }
 
 func (t *trackedTrack) metaSet() trackMetaSignal {
@@ -134,7 +127,7 @@ func (p *MeteredPeer) addTrack(method string, track webrtc.TrackLocal, stream *M
 	if track == nil {
 		return &SendError{Code: CodeInvalidArgs, Reason: method + " needs a track"}
 	}
-	t := &trackedTrack{track: track, bound: bindTo(track, stream), stream: stream, meta: meta}
+	t := &trackedTrack{track: track, bound: p.bind(track, stream), stream: stream, meta: meta}
 	if meta != nil {
 		raw, err := protocol.MarshalData(map[string]any(meta))
 		if err != nil {
@@ -245,7 +238,7 @@ func (p *MeteredPeer) ReplaceTrack(ctx context.Context, old, next webrtc.TrackLo
 		if t != nil {
 			stream = t.stream
 		}
-		bound = bindTo(next, stream)
+		bound = p.bind(next, stream)
 	}
 	type result struct {
 		rp  *RemotePeer
