@@ -22,6 +22,9 @@ const (
 	MaxReconcileResubscribes = 2
 )
 
+// reconcileDeadline is ReconcileDeadline; tests shorten it.
+var reconcileDeadline = ReconcileDeadline
+
 // Options configure a MeteredPeer. The embedded signalling options choose
 // the server and the credential; auto-resubscribe must stay on.
 type Options struct {
@@ -31,7 +34,8 @@ type Options struct {
 	// welcome carries any.
 	Configuration webrtc.Configuration
 	// API builds the peer connections; set it to use your own MediaEngine,
-	// SettingEngine or interceptors (nil: pion's defaults).
+	// SettingEngine or interceptors (nil: pion's defaults, with pion's logs
+	// sent to Logger).
 	API *webrtc.API
 }
 
@@ -80,7 +84,9 @@ func New(opts Options) (*MeteredPeer, error) {
 	log = log.With("component", "peer")
 	api := opts.API
 	if api == nil {
-		api = webrtc.NewAPI()
+		var se webrtc.SettingEngine
+		se.LoggerFactory = pionLogs{log}
+		api = webrtc.NewAPI(webrtc.WithSettingEngine(se))
 	}
 	p := &MeteredPeer{
 		client:      client,
@@ -342,7 +348,7 @@ func (p *MeteredPeer) onConnected(ev signalling.Connected) {
 func (p *MeteredPeer) armReconcileLocked() {
 	p.stopReconcileLocked()
 	var t *time.Timer
-	t = time.AfterFunc(ReconcileDeadline, func() { p.inbox.do(func() { p.reconcileExpired(t) }) })
+	t = time.AfterFunc(reconcileDeadline, func() { p.inbox.do(func() { p.reconcileExpired(t) }) })
 	p.reconcileTimer = t
 }
 
