@@ -21,25 +21,25 @@ func (f pionLogs) NewLogger(scope string) logging.LeveledLogger {
 
 type pionLogger struct{ log *slog.Logger }
 
-func (l pionLogger) out(level slog.Level, msg string) {
-	l.log.Log(context.Background(), level, protocol.Scrub(msg))
+// out formats only when the level is enabled: pion passes objects it may be
+// changing concurrently, so formatting them needlessly is a data race.
+func (l pionLogger) out(level slog.Level, format string, args ...any) {
+	ctx := context.Background()
+	if !l.log.Enabled(ctx, level) {
+		return
+	}
+	l.log.Log(ctx, level, protocol.Scrub(fmt.Sprintf(format, args...)))
 }
 
-func (l pionLogger) Trace(msg string)      {}
-func (l pionLogger) Tracef(string, ...any) {}
-func (l pionLogger) Debug(msg string)      { l.out(slog.LevelDebug-4, msg) }
-func (l pionLogger) Debugf(format string, args ...any) {
-	l.out(slog.LevelDebug-4, fmt.Sprintf(format, args...))
-}
-func (l pionLogger) Info(msg string) { l.out(slog.LevelDebug, msg) }
-func (l pionLogger) Infof(format string, args ...any) {
-	l.out(slog.LevelDebug, fmt.Sprintf(format, args...))
-}
-func (l pionLogger) Warn(msg string) { l.out(slog.LevelDebug, msg) }
-func (l pionLogger) Warnf(format string, args ...any) {
-	l.out(slog.LevelDebug, fmt.Sprintf(format, args...))
-}
-func (l pionLogger) Error(msg string) { l.out(slog.LevelInfo, msg) }
-func (l pionLogger) Errorf(format string, args ...any) {
-	l.out(slog.LevelInfo, fmt.Sprintf(format, args...))
-}
+const pionDebug = slog.LevelDebug - 4
+
+func (l pionLogger) Trace(string)                 {}
+func (l pionLogger) Tracef(string, ...any)        {}
+func (l pionLogger) Debug(msg string)             { l.out(pionDebug, "%s", msg) }
+func (l pionLogger) Debugf(f string, args ...any) { l.out(pionDebug, f, args...) }
+func (l pionLogger) Info(msg string)              { l.out(slog.LevelDebug, "%s", msg) }
+func (l pionLogger) Infof(f string, args ...any)  { l.out(slog.LevelDebug, f, args...) }
+func (l pionLogger) Warn(msg string)              { l.out(slog.LevelDebug, "%s", msg) }
+func (l pionLogger) Warnf(f string, args ...any)  { l.out(slog.LevelDebug, f, args...) }
+func (l pionLogger) Error(msg string)             { l.out(slog.LevelInfo, "%s", msg) }
+func (l pionLogger) Errorf(f string, args ...any) { l.out(slog.LevelInfo, f, args...) }
