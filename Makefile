@@ -59,9 +59,9 @@ lint:
 	@set -e; for m in protocol signalling testserver; do (cd $$m && CGO_ENABLED=0 $(GO) build ./...); done
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-## bench: rebuild docs/benchmarks.md (Go vs the JS SDK through rms-local)
+## bench: rebuild docs/benchmarks.md (Go vs the JS SDK and bare pion, through rms-local)
 bench: setup
-	$(GO) run ./interop/cmd/sigbench -out docs/benchmarks.md
+	$(GO) run ./interop/cmd/bench -out docs/benchmarks.md
 
 ## demo: the embedded local server and two Go clients talking
 demo: setup

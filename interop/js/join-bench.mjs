@@ -1,0 +1,39 @@
+// Time from two MeteredPeers starting to join to an open data channel
+// between them, in Node with @roamhq/wrtc. Usage:
+//   node join-bench.mjs <url> <runs> <tokenA1,tokenB1;tokenA2,tokenB2;…>
+// Prints a JSON array of milliseconds.
+import WebSocket from "ws";
+import wrtc from "@roamhq/wrtc";
+import { MeteredPeer } from "@metered-ca/realtime";
+
+const [url, runsArg, tokensArg] = process.argv.slice(2);
+const pairs = tokensArg.split(";").map((p) => p.split(","));
+const make = (token) =>
+  new MeteredPeer({
+    url,
+    tokenProvider: async () => token,
+    webSocketFactory: (u) => new WebSocket(u),
+    rtcPeerConnectionFactory: (cfg) => new wrtc.RTCPeerConnection(cfg),
+  });
+
+const results = [];
+for (let i = 0; i < Number(runsArg); i++) {
+  const [ta, tb] = pairs[i];
+  const channel = `join-bench-js-${i}`;
+  const a = make(ta);
+  const b = make(tb);
+  const t0 = performance.now();
+  const open = new Promise((resolve) => {
+    a.on("peer-joined", ({ peer }) => {
+      const dc = peer.pc.createDataChannel("bench");
+      dc.onopen = () => resolve();
+    });
+  });
+  await Promise.all([a.join(channel), b.join(channel)]);
+  await open;
+  results.push(performance.now() - t0);
+  await a.close();
+  await b.close();
+}
+process.stdout.write(JSON.stringify(results) + "\n");
+process.exit(0);
