@@ -37,6 +37,7 @@ type conn struct {
 	inbound      []webrtc.ICECandidateInit
 	nextMid      int
 	closed       bool
+	ladder       ladder
 
 	// Outbound candidates wait until their description is queued.
 	mu         sync.Mutex
@@ -50,6 +51,7 @@ func newConn(rp *RemotePeer, pc *webrtc.PeerConnection, polite bool) *conn {
 	pc.OnNegotiationNeeded(func() { c.ops.do(c.negotiate) })
 	pc.OnICECandidate(c.onLocalCandidate)
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) { rp.onConnectionState(c, s) })
+	pc.OnICEConnectionStateChange(func(s webrtc.ICEConnectionState) { c.ops.do(func() { c.onICEState(s) }) })
 	pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) { rp.onTrack(c, t, r) })
 	pc.OnDataChannel(func(d *webrtc.DataChannel) { rp.onDataChannel(c, d) })
 	return c
@@ -206,6 +208,7 @@ func (c *conn) applyRemote(d webrtc.SessionDescription) bool {
 	}
 	c.inbound = nil
 	c.rp.afterRemoteDescription(c)
+	c.ladderAfterRemote()
 	return true
 }
 
@@ -259,7 +262,11 @@ func (c *conn) close() {
 	c.isClosed = true
 	c.outCands = nil
 	c.mu.Unlock()
-	c.ops.do(func() { c.closed = true })
+	c.ops.do(func() {
+		c.closed = true
+		stopTimer(&c.ladder.timer)
+		stopTimer(&c.ladder.watchdog)
+	})
 	c.ops.stop()
 	_ = c.pc.Close()
 	c.ops.wait()

@@ -1,0 +1,168 @@
+package peer
+
+import (
+	"time"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// ICE-restart ladder, as in the JS SDK.
+const (
+	ICERestartBaseDelay    = time.Second
+	ICERestartMaxDelay     = 30 * time.Second
+	ICERestartMaxAttempts  = 9
+	ICERestartAnswerWindow = 15 * time.Second
+)
+
+// The ladder's timings; tests shorten them.
+var (
+	iceRestartBase   = ICERestartBaseDelay
+	iceRestartMax    = ICERestartMaxDelay
+	iceAnswerTimeout = ICERestartAnswerWindow
+)
+
+// iceRestartDelay is the wait before attempt index a (0-based): immediate,
+// then 1 s, 2 s, 4 s … capped at 30 s.
+func iceRestartDelay(a int) time.Duration {
+	if a == 0 {
+		return 0
+	}
+	d := iceRestartBase << (a - 1)
+	if d > iceRestartMax || d <= 0 || a > 30 {
+		return iceRestartMax
+	}
+	return d
+}
+
+// ladder is a connection's ICE-restart state; touched only on conn.ops.
+type ladder struct {
+	attempts  int
+	inFlight  bool
+	gaveUp    bool
+	timer     *time.Timer
+	watchdog  *time.Timer
+	iceFailed bool
+	// remoteGen counts applied remote descriptions: a restart scheduled
+	// before one arrived is moot.
+	remoteGen int
+}
+
+// onICEState runs on ops for every ICE connection state change.
+func (c *conn) onICEState(s webrtc.ICEConnectionState) {
+	l := &c.ladder
+	switch s {
+	case webrtc.ICEConnectionStateConnected, webrtc.ICEConnectionStateCompleted:
+		l.attempts, l.gaveUp, l.inFlight, l.iceFailed = 0, false, false, false
+		stopTimer(&l.watchdog)
+		stopTimer(&l.timer)
+	case webrtc.ICEConnectionStateFailed:
+		l.iceFailed = true
+		c.climbLadder()
+	default:
+		if l.iceFailed {
+			l.iceFailed = false
+			l.inFlight = false
+		}
+	}
+}
+
+// climbLadder schedules the next restart attempt, or gives up once.
+func (c *conn) climbLadder() {
+	l := &c.ladder
+	if c.closed || l.inFlight || l.timer != nil || c.pendingOffer != nil {
+		return
+	}
+	if l.attempts >= ICERestartMaxAttempts {
+		if !l.gaveUp {
+			l.gaveUp = true
+			c.rp.emit(NegotiationError{Err: ErrIceRestartExhausted})
+		}
+		return
+	}
+	delay := iceRestartDelay(l.attempts)
+	l.attempts++
+	gen := l.remoteGen
+	var t *time.Timer
+	t = time.AfterFunc(delay, func() {
+		c.ops.do(func() {
+			if l.timer != t {
+				return
+			}
+			l.timer = nil
+			c.restartICE(gen)
+		})
+	})
+	l.timer = t
+}
+
+// restartICE sends an ICE-restart offer and arms the answer watchdog.
+func (c *conn) restartICE(gen int) {
+	l := &c.ladder
+	st := c.pc.ICEConnectionState()
+	if c.closed || st == webrtc.ICEConnectionStateConnected || st == webrtc.ICEConnectionStateCompleted || gen != l.remoteGen {
+		return
+	}
+	if c.pendingOffer != nil || c.pc.SignalingState() != webrtc.SignalingStateStable {
+		return // the offer in flight re-enters the ladder when it settles
+	}
+	l.inFlight = true
+	c.assignMids()
+	offer, err := c.pc.CreateOffer(&webrtc.OfferOptions{ICERestart: true})
+	if err != nil {
+		l.inFlight = false
+		c.negotiationError(err)
+		c.reenterIfFailed()
+		return
+	}
+	if c.polite {
+		c.pendingOffer = &offer
+		c.rp.signal(newDescriptionSignal(offer))
+	} else if !c.applyLocal(offer, true) {
+		l.inFlight = false
+		c.reenterIfFailed()
+		return
+	}
+	c.candCount, c.candWarned = 0, false
+	sent := l.remoteGen
+	stopTimer(&l.watchdog)
+	var w *time.Timer
+	w = time.AfterFunc(iceAnswerTimeout, func() {
+		c.ops.do(func() {
+			if l.watchdog != w {
+				return
+			}
+			l.watchdog = nil
+			st := c.pc.ICEConnectionState()
+			if c.closed || st == webrtc.ICEConnectionStateConnected || st == webrtc.ICEConnectionStateCompleted || l.remoteGen != sent {
+				return
+			}
+			// No answer: the attempt failed; drop an unanswered deferred offer.
+			c.pendingOffer = nil
+			l.inFlight = false
+			c.climbLadder()
+		})
+	})
+	l.watchdog = w
+}
+
+// afterRemote is called on ops whenever a remote description was applied.
+func (c *conn) ladderAfterRemote() {
+	l := &c.ladder
+	l.remoteGen++
+	stopTimer(&l.watchdog)
+	l.inFlight = false
+	c.reenterIfFailed()
+}
+
+func (c *conn) reenterIfFailed() {
+	if c.ladder.iceFailed && c.pc.ICEConnectionState() == webrtc.ICEConnectionStateFailed {
+		c.climbLadder()
+	}
+}
+
+func stopTimer(t **time.Timer) {
+	if *t != nil {
+		(*t).Stop()
+		*t = nil
+	}
+}
