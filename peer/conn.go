@@ -3,6 +3,7 @@ package peer
 import (
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 
@@ -38,6 +39,11 @@ type conn struct {
 	nextMid      int
 	closed       bool
 	ladder       ladder
+	// An offer that gets no answer (lost, or dropped by a remote stack that
+	// failed to apply it) is sent again, the same SDP, a few times.
+	offerTimer   *time.Timer
+	offerSDP     string
+	offerResends int
 
 	// Outbound candidates wait until their description is queued.
 	mu         sync.Mutex
@@ -81,9 +87,62 @@ func (c *conn) negotiate() {
 	if c.polite {
 		c.pendingOffer = &offer
 		c.rp.signal(newDescriptionSignal(offer))
+		c.awaitAnswer(offer.SDP)
 		return
 	}
-	c.applyLocal(offer, true)
+	if c.applyLocal(offer, true) {
+		c.awaitAnswer(c.pc.LocalDescription().SDP)
+	}
+}
+
+// offerResendAfter and maxOfferResends bound the re-sending of an
+// unanswered offer; tests may shorten the wait.
+var offerResendAfter = 2500 * time.Millisecond
+
+const maxOfferResends = 3
+
+// awaitAnswer arms the re-send of an offer whose SDP is sdp.
+func (c *conn) awaitAnswer(sdp string) {
+	stopTimer(&c.offerTimer)
+	c.offerSDP, c.offerResends = sdp, 0
+	c.armOfferTimer()
+}
+
+func (c *conn) armOfferTimer() {
+	var t *time.Timer
+	t = time.AfterFunc(offerResendAfter, func() {
+		c.ops.do(func() {
+			if c.offerTimer != t || c.closed {
+				return
+			}
+			c.offerTimer = nil
+			c.resendOffer()
+		})
+	})
+	c.offerTimer = t
+}
+
+func (c *conn) resendOffer() {
+	var offer *webrtc.SessionDescription
+	switch {
+	case c.pendingOffer != nil && c.pendingOffer.SDP == c.offerSDP:
+		offer = c.pendingOffer
+	case !c.polite && c.pc.SignalingState() == webrtc.SignalingStateHaveLocalOffer:
+		if ld := c.pc.LocalDescription(); ld != nil && ld.SDP == c.offerSDP {
+			offer = ld
+		}
+	}
+	if offer == nil {
+		return // answered, replaced or superseded meanwhile
+	}
+	if c.offerResends >= maxOfferResends {
+		c.negotiationError(errOfferUnanswered)
+		return
+	}
+	c.offerResends++
+	c.trace("offer unanswered; sending it again", "resend", c.offerResends)
+	c.rp.signal(newDescriptionSignal(*offer))
+	c.armOfferTimer()
 }
 
 func (c *conn) trace(msg string, args ...any) {
@@ -209,6 +268,7 @@ func (c *conn) applyRemote(d webrtc.SessionDescription) bool {
 	c.inbound = nil
 	c.rp.afterRemoteDescription(c)
 	c.ladderAfterRemote()
+	stopTimer(&c.offerTimer)
 	return true
 }
 
@@ -264,6 +324,7 @@ func (c *conn) close() {
 	c.mu.Unlock()
 	c.ops.do(func() {
 		c.closed = true
+		stopTimer(&c.offerTimer)
 		stopTimer(&c.ladder.timer)
 		stopTimer(&c.ladder.watchdog)
 	})

@@ -87,8 +87,9 @@ var (
 	// channel opened (sends are not held until open, as in JS).
 	ErrDataChannelNotOpen = errors.New("peer: data channel is not open")
 	// ErrPeerClosed is returned by RemotePeer calls after it closed.
-	ErrPeerClosed   = errors.New("peer: remote peer is closed")
-	errBadCandidate = errors.New("peer: rtc-ice candidate is not an object")
+	ErrPeerClosed      = errors.New("peer: remote peer is closed")
+	errBadCandidate    = errors.New("peer: rtc-ice candidate is not an object")
+	errOfferUnanswered = errors.New("peer: the remote peer never answered the offer")
 )
 
 // CloseError is the FatalError for a close code that ends the session:

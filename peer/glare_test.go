@@ -109,3 +109,28 @@ func TestGlareFirstContact(t *testing.T) {
 		require.Eventually(t, func() bool { return sink.has("b", ta.ID()) && sink.has("a", tb.ID()) }, 20*time.Second, 20*time.Millisecond, "round %d", round)
 	}
 }
+
+// TestLostOfferIsSentAgain: the server loses alice's first offer; she sends
+// it again and the data channel opens anyway.
+func TestLostOfferIsSentAgain(t *testing.T) {
+	saved := offerResendAfter
+	offerResendAfter = 300 * time.Millisecond
+	t.Cleanup(func() { offerResendAfter = saved })
+	srv := newServer(t)
+	alice, bob := newPeer(t, srv, "alice"), newPeer(t, srv, "bob")
+	ctx := ctxT(t, 30*time.Second)
+	require.NoError(t, bob.Join(ctx, "lost"))
+	srv.DropFrames("bob", "direct", 1) // alice's first direct to bob: her offer
+	opened := make(chan struct{}, 1)
+	On(alice, func(ev PeerJoined) {
+		if d, err := ev.Peer.CreateDataChannel("c", DataChannelOptions{}); err == nil {
+			On(d, func(ChannelOpen) { opened <- struct{}{} })
+		}
+	})
+	require.NoError(t, alice.Join(ctx, "lost"))
+	select {
+	case <-opened:
+	case <-ctx.Done():
+		t.Fatal("the lost offer was never sent again")
+	}
+}

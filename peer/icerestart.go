@@ -122,6 +122,10 @@ func (c *conn) restartICE(gen int) {
 		c.reenterIfFailed()
 		return
 	}
+	c.awaitAnswer(offer.SDP)
+	if !c.polite {
+		c.offerSDP = c.pc.LocalDescription().SDP
+	}
 	c.candCount, c.candWarned = 0, false
 	sent := l.remoteGen
 	stopTimer(&l.watchdog)
