@@ -1,0 +1,86 @@
+package peer
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/metered-ca/realtime-go/signalling"
+	"github.com/metered-ca/realtime-go/testserver"
+)
+
+// Every source of FatalError in the reference's table.
+func TestFatalErrors(t *testing.T) {
+	t.Run("terminal close codes end the peer", func(t *testing.T) {
+		for code, name := range map[int]string{4001: "invalid_token", 4003: "channel_not_authorized", 4012: "account_suspended", 4020: "admin_disconnect"} {
+			srv := newServer(t)
+			p := newPeer(t, srv, "x")
+			fatal, left := watch[FatalError](p), watch[Left](p)
+			require.NoError(t, p.Join(ctxT(t, 10*time.Second), "f"))
+			srv.CloseConnections("x", code, "because")
+			var ce *CloseError
+			require.ErrorAs(t, fatal.wait(t, nil).Err, &ce)
+			assert.Equal(t, name, ce.Name)
+			assert.Equal(t, code, ce.Code)
+			assert.Equal(t, "because", left.wait(t, nil).Reason)
+			require.Eventually(t, func() bool { return p.State() == StateClosed }, 5*time.Second, 10*time.Millisecond)
+		}
+	})
+	t.Run("uncorrelated fatal server errors", func(t *testing.T) {
+		srv := newServer(t)
+		p := newPeer(t, srv, "x")
+		fatal := watch[FatalError](p)
+		require.NoError(t, p.Join(ctxT(t, 10*time.Second), "f"))
+		srv.SendRaw("x", `{"type":"error","code":"action_not_permitted","message":"no send"}`)
+		var se signalling.ServerError
+		require.ErrorAs(t, fatal.wait(t, nil).Err, &se)
+		assert.Equal(t, "action_not_permitted", se.Code)
+		srv.SendRaw("x", `{"type":"error","code":"backend_error"}`) // not fatal
+		srv.SendRaw("x", `{"type":"error","code":"channel_not_authorized"}`)
+		require.ErrorAs(t, fatal.wait(t, nil).Err, &se)
+		assert.Equal(t, "channel_not_authorized", se.Code)
+		assert.Equal(t, StateJoined, p.State(), "reported, not fatal to the session")
+	})
+	t.Run("a failing token provider", func(t *testing.T) {
+		srv := newServer(t)
+		var fail atomic.Bool
+		p, err := New(Options{Options: signalling.Options{URL: srv.URL(), TokenProvider: func(context.Context) (string, error) {
+			if fail.Load() {
+				return "", errors.New("mint endpoint down")
+			}
+			return testserver.MintToken(testserver.DevKeyID, testserver.DevKeySecret, testserver.Claims{Sub: "x"}, time.Hour)
+		}, Reconnect: signalling.ReconnectOptions{InitialDelay: 10 * time.Millisecond, MaxDelay: 20 * time.Millisecond}}})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = p.Close("") })
+		fatal := watch[FatalError](p)
+		require.NoError(t, p.Join(ctxT(t, 10*time.Second), "f"))
+		fail.Store(true)
+		srv.DropConnections("x")
+		var tpe signalling.TokenProviderError
+		require.ErrorAs(t, fatal.wait(t, nil).Err, &tpe)
+		assert.GreaterOrEqual(t, tpe.ConsecutiveFailures, 3)
+	})
+}
+
+func TestReplaceTrackWithNilStopsFanOut(t *testing.T) {
+	srv := newServer(t)
+	alice := newPeer(t, srv, "alice")
+	tr := audioTrack(t, "a1", "s")
+	require.NoError(t, alice.AddTrack(tr, nil, StreamMetadata{"role": "mic"}))
+	ctx := ctxT(t, 20*time.Second)
+	// Alone: replacing with nil forgets the track (no peers counts as success).
+	require.NoError(t, alice.ReplaceTrack(ctx, tr, nil))
+	_, ok := alice.TrackMetadata(tr)
+	assert.False(t, ok)
+	var se *SendError
+	require.ErrorAs(t, alice.ReplaceTrack(ctx, nil, tr), &se)
+	require.NoError(t, alice.Close(""))
+	var st *StateError
+	require.ErrorAs(t, alice.ReplaceTrack(ctx, tr, nil), &st)
+	assert.Equal(t, CodeInvalidState, st.Code)
+}
