@@ -28,6 +28,7 @@ setup: .setup-apt $(NPM_STAMP)
 	@need=""; \
 	command -v node >/dev/null || need="$$need nodejs"; \
 	command -v npm  >/dev/null || need="$$need npm"; \
+	[ -x /usr/bin/chromium ] || need="$$need chromium"; \
 	if [ -n "$$need" ]; then \
 		echo "setup: apt-get install$$need"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need; \

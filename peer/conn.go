@@ -30,7 +30,6 @@ type conn struct {
 
 	// Only touched on ops.
 	pendingOffer *webrtc.SessionDescription
-	renegotiate  bool
 	ignoreOffer  bool
 	remoteSet    bool
 	candCount    int
@@ -74,7 +73,8 @@ func (c *conn) negotiate() {
 		return // pion fires again once stable
 	}
 	if c.pendingOffer != nil {
-		c.renegotiate = true // one offer in flight at a time
+		// One offer in flight at a time. pion checks again whenever a
+		// description brings it back to stable, so nothing is lost.
 		return
 	}
 	c.assignMids()
@@ -217,10 +217,9 @@ func (c *conn) handleDescription(d webrtc.SessionDescription) {
 		if c.ignoreOffer {
 			return // the impolite side keeps its own offer
 		}
-		if c.pendingOffer != nil {
-			c.pendingOffer = nil // never applied, so nothing to roll back
-			c.renegotiate = true
-		}
+		// A pending offer was never applied, so there is nothing to roll
+		// back; pion asks for it again once the answer makes it stable.
+		c.pendingOffer = nil
 		c.assignMids() // our tracks keep m-lines of their own
 		if !c.applyRemote(d) {
 			return
@@ -248,10 +247,6 @@ func (c *conn) handleDescription(d webrtc.SessionDescription) {
 		if !c.applyRemote(d) {
 			return
 		}
-	}
-	if c.renegotiate {
-		c.renegotiate = false
-		c.negotiate()
 	}
 }
 

@@ -39,16 +39,24 @@ func (t *trackedTrack) metaClear() trackMetaSignal {
 	return trackMetaSignal{Meta: trackMetaBody{TrackID: t.track.ID()}}
 }
 
-// attach adds the track to c; it runs on c.ops.
+// attach adds the track to c on a transceiver of its own; it runs on c.ops.
+//
+// Of its own: pion's AddTrack would reuse a transceiver the remote's offer
+// made for the remote's track, and a browser receiving our track on its own
+// m-line reports a track id of its making, so its metadata lookup misses.
+// sendrecv, not sendonly: a browser's addTrack reuses the transceiver our
+// offer made and sends back on our m-line, which sendonly would refuse
+// (pion cannot widen a direction later).
 func (t *trackedTrack) attach(c *conn) {
 	if c.closed {
 		return
 	}
-	sender, err := c.pc.AddTrack(t.bound)
+	tr, err := c.pc.AddTransceiverFromTrack(t.bound, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv})
 	if err != nil {
 		c.negotiationError(err)
 		return
 	}
+	sender := tr.Sender()
 	t.mu.Lock()
 	if t.senders == nil {
 		t.senders = map[*conn]*webrtc.RTPSender{}

@@ -11,13 +11,11 @@
 //           {"id":7,"cmd":"echo","channel":"room"}   reply to every message on channel by publishing it back
 // Replies:  {"id":1,"ok":true,"result":…} or {"id":1,"ok":false,"error":{"name","message",…}}
 // Events:   {"event":"connected"|"presence"|"message"|"direct"|"server-error"|"disconnected"|"going-away", "payload":…}
-import readline from "node:readline";
 import WebSocket from "ws";
 import { SignallingClient } from "@metered-ca/realtime";
+import { out, serve } from "./driver-loop.mjs";
 
 let client = null;
-const out = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
-const errorJSON = (e) => ({ name: e?.name, message: e?.message, size: e?.size, cap: e?.cap, closeCode: e?.closeCode });
 const echoChannels = new Set();
 
 const handlers = {
@@ -85,22 +83,9 @@ const handlers = {
   },
 };
 
-const rl = readline.createInterface({ input: process.stdin });
-rl.on("line", async (line) => {
-  let cmd;
-  try {
-    cmd = JSON.parse(line);
-  } catch {
-    return;
-  }
-  try {
-    const result = await handlers[cmd.cmd](cmd);
-    out({ id: cmd.id, ok: true, result: result ?? null });
-  } catch (e) {
-    out({ id: cmd.id, ok: false, error: errorJSON(e) });
-  }
-});
-rl.on("close", async () => {
-  if (client) await client.close().catch(() => {});
-  process.exit(0);
-});
+serve(
+  (cmd) => handlers[cmd.cmd](cmd),
+  async () => {
+    if (client) await client.close().catch(() => {});
+  },
+);

@@ -60,6 +60,23 @@ type Event struct {
 	Payload json.RawMessage `json:"payload"`
 }
 
+// Chromium is the browser StartBrowser drives: $CHROMIUM, else Debian's.
+func Chromium() string {
+	if p := os.Getenv("CHROMIUM"); p != "" {
+		return p
+	}
+	return "/usr/bin/chromium"
+}
+
+// StartBrowser runs browser-driver.mjs: the JS SDK inside headless
+// Chromium, driven with the same commands as peer-driver.mjs.
+func StartBrowser() (*Driver, error) {
+	if _, err := os.Stat(Chromium()); err != nil {
+		return nil, errors.New("chromium is not installed at " + Chromium() + ": run `make setup`")
+	}
+	return Start("browser-driver.mjs")
+}
+
 // Start runs script (a file in Dir) with node. It fails with a clear message
 // when Node or the packages are missing.
 func Start(script string) (*Driver, error) {

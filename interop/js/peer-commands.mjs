@@ -1,0 +1,110 @@
+// The commands of a scripted JS SDK MeteredPeer, shared by the Node driver
+// (@roamhq/wrtc) and the browser driver (headless Chromium). Everything that
+// differs between the two lives in `platform`:
+//
+//   MeteredPeer          the SDK class
+//   peerOptions(c)       extra MeteredPeer options (factories, logger)
+//   out(obj)             writes one event
+//   newAudioTrack()      -> {track, stop()}: a live audio track to send
+//   newStream(tracks)    -> MediaStream
+//   watchAudio(track)    starts counting what arrives on a received track
+//   audioStats()         -> {trackId: count}: what arrived so far
+//   resetAudioStats()
+//   debug(line)          optional trace sink
+//
+// Commands: join {url, token, channel}, send {data}, sendTo {to, data},
+//   openChannel {to, label}, channelSend {to, label, text},
+//   addAudio {metadata}, stats, resetStats, close
+export function createPeerCommands(platform) {
+  const { MeteredPeer, out } = platform;
+  let peer = null;
+  const channels = new Map(); // `${peerId}/${label}` -> RTCDataChannel
+  const sources = [];
+
+  const wireChannel = (peerId, ch) => {
+    channels.set(`${peerId}/${ch.label}`, ch);
+    ch.onopen = () => out({ event: "channel-open", payload: { peerId, label: ch.label } });
+    ch.onmessage = (m) => out({ event: "channel-message", payload: { peerId, label: ch.label, data: typeof m.data === "string" ? m.data : "<binary>" } });
+    // An inbound channel can already be open when the SDK hands it over.
+    if (ch.readyState === "open") out({ event: "channel-open", payload: { peerId, label: ch.label } });
+  };
+
+  const wirePeer = (remote) => {
+    remote.on("state-change", (e) => out({ event: "peer-state", payload: { peerId: remote.id, from: e.from, to: e.to } }));
+    remote.on("track", (e) => {
+      out({ event: "track", payload: { peerId: remote.id, trackId: e.track.id, kind: e.track.kind, metadata: e.metadata ?? null } });
+      if (e.track.kind === "audio") platform.watchAudio(e.track);
+    });
+    remote.on("stream-added", (e) => out({ event: "stream-added", payload: { peerId: remote.id, streamId: e.stream.id, metadata: e.metadata ?? null } }));
+    remote.on("data-channel", (e) => wireChannel(remote.id, e.channel));
+    remote.on("negotiation-error", (e) => out({ event: "negotiation-error", payload: { peerId: remote.id, name: e.err?.name, message: e.err?.message } }));
+    remote.on("connection-reset", () => out({ event: "connection-reset", payload: { peerId: remote.id } }));
+  };
+
+  const handlers = {
+    async join(c) {
+      peer = new MeteredPeer({ url: c.url, tokenProvider: async () => c.token, ...platform.peerOptions(c) });
+      peer.on("peer-joined", (e) => {
+        wirePeer(e.peer);
+        out({ event: "peer-joined", payload: { peerId: e.peer.id, metadata: e.peer.metadata ?? null } });
+      });
+      peer.on("peer-left", (e) => out({ event: "peer-left", payload: { peerId: e.peer.id } }));
+      peer.on("data", (e) => out({ event: "data", payload: e }));
+      peer.on("error", (e) => out({ event: "error", payload: { name: e.err?.name, message: e.err?.message } }));
+      peer.on("state-change", (e) => out({ event: "state", payload: e }));
+      await peer.join(c.channel);
+      return { peerId: peer.peerId };
+    },
+    send: (c) => peer.send(c.data),
+    sendTo: (c) => peer.sendTo(c.to, c.data),
+    openChannel(c) {
+      const remote = peer.remotePeers.find((r) => r.id === c.to);
+      if (!remote) throw new Error("no such peer " + c.to);
+      wireChannel(c.to, remote.pc.createDataChannel(c.label));
+    },
+    channelSend(c) {
+      const ch = channels.get(`${c.to}/${c.label}`);
+      if (!ch) throw new Error("no channel " + c.label);
+      ch.send(c.text);
+    },
+    async addAudio(c) {
+      const source = await platform.newAudioTrack();
+      sources.push(source);
+      const stream = platform.newStream([source.track]);
+      platform.debug?.(`addTrack ${source.track.id}`);
+      peer.addTrack(source.track, stream, c.metadata);
+      return { trackId: source.track.id, streamId: stream.id };
+    },
+    stats: () => platform.audioStats(),
+    resetStats: () => platform.resetAudioStats(),
+    async close() {
+      for (const s of sources.splice(0)) s.stop();
+      if (peer) await peer.close("driver closed");
+    },
+  };
+  return (cmd) => {
+    const h = handlers[cmd.cmd];
+    if (!h) throw new Error("unknown command " + cmd.cmd);
+    return h(cmd);
+  };
+}
+
+// tracePC wraps a peer connection so every description applied is written
+// to debug as its type and, per m-line, the mid, direction and msid.
+export function tracePC(pc, debug) {
+  const summary = (d) => {
+    if (!d?.sdp) return `${d?.type ?? "implicit"}`;
+    const keep = /^(m=\w+|a=mid:|a=msid:|a=(sendrecv|sendonly|recvonly|inactive)$)/;
+    return `${d.type}: ${d.sdp.split(/\r?\n/).filter((l) => keep.test(l)).map((l) => (l.startsWith("m=") ? l.split(" ")[0] : l)).join(" | ")}`;
+  };
+  for (const name of ["setLocalDescription", "setRemoteDescription"]) {
+    const orig = pc[name].bind(pc);
+    pc[name] = async (...args) => {
+      const r = await orig(...args);
+      debug(`${name} ${summary(name === "setLocalDescription" ? pc.localDescription : args[0])} -> ${pc.signalingState}`);
+      return r;
+    };
+  }
+  pc.addEventListener("track", (e) => debug(`track id=${e.track.id} mid=${e.transceiver?.mid}`));
+  return pc;
+}
