@@ -324,6 +324,11 @@ func (c *conn) close() {
 		stopTimer(&c.ladder.watchdog)
 	})
 	c.ops.stop()
+	for _, t := range c.pc.GetTransceivers() {
+		if s := t.Sender(); s != nil {
+			c.rp.owner.gates.forget(s)
+		}
+	}
 	_ = c.pc.Close()
 	c.ops.wait()
 }

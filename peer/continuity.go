@@ -2,6 +2,7 @@ package peer
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtp"
@@ -19,6 +20,7 @@ type boundTrack struct {
 	webrtc.TrackLocal
 	streamID string
 	seqs     *seqRegistry
+	gates    *sendGates
 }
 
 func (b *boundTrack) StreamID() string {
@@ -31,7 +33,8 @@ func (b *boundTrack) StreamID() string {
 // Bind binds the inner track through a writer that rewrites its packets.
 func (b *boundTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
 	seq := b.seqs.forWriter(ctx.WriteStream())
-	codec, err := b.TrackLocal.Bind(&seqContext{TrackLocalContext: ctx, w: &seqWriter{inner: ctx.WriteStream(), src: b, seq: seq}})
+	w := &seqWriter{inner: ctx.WriteStream(), src: b, seq: seq, gate: b.gates.lookup(ctx.SSRC())}
+	codec, err := b.TrackLocal.Bind(&seqContext{TrackLocalContext: ctx, w: w})
 	if err == nil {
 		seq.setClock(codec.ClockRate)
 	}
@@ -49,15 +52,26 @@ type seqWriter struct {
 	inner webrtc.TrackLocalWriter
 	src   *boundTrack
 	seq   *senderSeq
+	gate  *atomic.Bool // nil: always open (see sendGates)
 }
 
+// held reports whether the remote has yet to accept this sender's m-line;
+// its packets are then dropped, as on a wire that does not exist yet.
+func (w *seqWriter) held() bool { return w.gate != nil && !w.gate.Load() }
+
 func (w *seqWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
+	if w.held() {
+		return len(payload), nil
+	}
 	out := *h
 	w.seq.rewrite(w.src, &out)
 	return w.inner.WriteRTP(&out, payload)
 }
 
 func (w *seqWriter) Write(b []byte) (int, error) {
+	if w.held() {
+		return len(b), nil
+	}
 	var p rtp.Packet
 	if err := p.Unmarshal(b); err != nil {
 		return 0, err

@@ -51,6 +51,7 @@ type MeteredPeer struct {
 	inbox       serial // signalling events, in arrival order
 	offs        []func()
 	seqs        seqRegistry
+	gates       sendGates
 
 	mu               sync.Mutex
 	state            State

@@ -180,7 +180,8 @@ func (r *RemotePeer) onTrack(c *conn, t *webrtc.TrackRemote, recv *webrtc.RTPRec
 // sends: pion has no removetrack event, so the remote description's
 // direction for each mid is read after every renegotiation.
 func (r *RemotePeer) afterRemoteDescription(c *conn) {
-	sending := remoteSendingMids(c.pc.RemoteDescription())
+	sending := remoteSections(c.pc.RemoteDescription())
+	c.openAccepted(sending)
 	receiving := map[*webrtc.TrackRemote]bool{}
 	for _, t := range c.pc.GetTransceivers() {
 		if t.Receiver() == nil || !sending[t.Mid()] {
@@ -202,9 +203,9 @@ func (r *RemotePeer) afterRemoteDescription(c *conn) {
 	}
 }
 
-// remoteSendingMids lists the mids of the media sections in which the
-// remote side sends (sendrecv or sendonly, not rejected).
-func remoteSendingMids(d *webrtc.SessionDescription) map[string]bool {
+// remoteSections maps the mid of every media section the remote accepts
+// (not rejected) to whether the remote sends in it (sendrecv or sendonly).
+func remoteSections(d *webrtc.SessionDescription) map[string]bool {
 	out := map[string]bool{}
 	if d == nil {
 		return out
@@ -223,9 +224,7 @@ func remoteSendingMids(d *webrtc.SessionDescription) map[string]bool {
 		_, sendonly := m.Attribute("sendonly")
 		_, recvonly := m.Attribute("recvonly")
 		_, inactive := m.Attribute("inactive")
-		if sendrecv || sendonly || (!recvonly && !inactive) { // no attribute means sendrecv
-			out[mid] = true
-		}
+		out[mid] = sendrecv || sendonly || (!recvonly && !inactive) // no attribute means sendrecv
 	}
 	return out
 }

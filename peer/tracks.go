@@ -24,7 +24,7 @@ type trackedTrack struct {
 
 // bind wraps an application track for pion (see boundTrack).
 func (p *MeteredPeer) bind(t webrtc.TrackLocal, stream *MediaStream) webrtc.TrackLocal {
-	b := &boundTrack{TrackLocal: t, seqs: &p.seqs}
+	b := &boundTrack{TrackLocal: t, seqs: &p.seqs, gates: &p.gates}
 	if stream != nil {
 		b.streamID = stream.ID()
 	}
@@ -57,6 +57,7 @@ func (t *trackedTrack) attach(c *conn) {
 		return
 	}
 	sender := tr.Sender()
+	c.rp.owner.gates.hold(sender)
 	t.mu.Lock()
 	if t.senders == nil {
 		t.senders = map[*conn]*webrtc.RTPSender{}
@@ -71,7 +72,11 @@ func (t *trackedTrack) detach(c *conn) {
 	sender := t.senders[c]
 	delete(t.senders, c)
 	t.mu.Unlock()
-	if sender == nil || c.closed {
+	if sender == nil {
+		return
+	}
+	c.rp.owner.gates.forget(sender)
+	if c.closed {
 		return
 	}
 	if err := c.pc.RemoveTrack(sender); err != nil {

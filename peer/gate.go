@@ -1,0 +1,75 @@
+package peer
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// sendGates holds back the RTP of senders whose m-line the remote has not
+// accepted yet.
+//
+// pion marks a sender negotiated as soon as it appears in an offer we
+// created, and starts it on the next description we apply. The polite side
+// drops an offer it never applied when the remote's offer collides, then
+// answers that offer: pion starts the new sender then, and its packets reach
+// a remote that never saw its SSRC (pion's undeclared-SSRC probing on that
+// side races with the receiver it starts once our next offer lands). So a
+// sender's packets go out only once a remote description holds its mid.
+type sendGates struct {
+	mu     sync.Mutex
+	bySSRC map[webrtc.SSRC]*atomic.Bool
+}
+
+// hold registers a new sender, closed.
+func (g *sendGates) hold(s *webrtc.RTPSender) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.bySSRC == nil {
+		g.bySSRC = map[webrtc.SSRC]*atomic.Bool{}
+	}
+	for _, enc := range s.GetParameters().Encodings {
+		g.bySSRC[enc.SSRC] = new(atomic.Bool)
+	}
+}
+
+// open lets the sender's packets through.
+func (g *sendGates) open(s *webrtc.RTPSender) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, enc := range s.GetParameters().Encodings {
+		if gate := g.bySSRC[enc.SSRC]; gate != nil {
+			gate.Store(true)
+		}
+	}
+}
+
+// forget drops a sender that was removed or whose connection closed.
+func (g *sendGates) forget(s *webrtc.RTPSender) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, enc := range s.GetParameters().Encodings {
+		delete(g.bySSRC, enc.SSRC)
+	}
+}
+
+// lookup returns the gate of the sender with this SSRC; nil (never held)
+// means always open.
+func (g *sendGates) lookup(ssrc webrtc.SSRC) *atomic.Bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.bySSRC[ssrc]
+}
+
+// openAccepted opens the gates of c's senders whose mids the applied
+// remote description holds.
+func (c *conn) openAccepted(sections map[string]bool) {
+	for _, t := range c.pc.GetTransceivers() {
+		if s := t.Sender(); s != nil {
+			if _, ok := sections[t.Mid()]; ok {
+				c.rp.owner.gates.open(s)
+			}
+		}
+	}
+}
