@@ -15,6 +15,11 @@ FUZZ_TARGETS := \
 	FuzzMatchChannel:./testserver \
 	FuzzClassifyDirect:./peer
 NPM_STAMP  := interop/js/node_modules/.package-lock.json
+# Debian packages the media module builds and tests with: FFmpeg 5.1's
+# libraries (go-astiav v0.16.0 needs exactly that series), the ffmpeg CLI
+# for generated test media and baselines, Xvfb for screen capture.
+APT_PACKAGES := pkg-config libavcodec-dev libavformat-dev libavutil-dev libavdevice-dev \
+	libavfilter-dev libswresample-dev libswscale-dev ffmpeg xvfb
 
 .PHONY: setup test test-go fuzz lint bench demo clean
 
@@ -29,6 +34,7 @@ setup: .setup-apt $(NPM_STAMP)
 	command -v node >/dev/null || need="$$need nodejs"; \
 	command -v npm  >/dev/null || need="$$need npm"; \
 	[ -x /usr/bin/chromium ] || need="$$need chromium"; \
+	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || need="$$need $$p"; done; \
 	if [ -n "$$need" ]; then \
 		echo "setup: apt-get install$$need"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need; \

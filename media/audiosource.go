@@ -1,0 +1,288 @@
+package media
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+	pionmedia "github.com/pion/webrtc/v4/pkg/media"
+
+	"github.com/metered-ca/realtime-go/media/internal/av"
+)
+
+// AudioFormat describes the PCM given to AudioSource.Push: signed 16-bit
+// little-endian samples, interleaved, at SampleRate with Channels channels.
+type AudioFormat struct {
+	SampleRate int
+	Channels   int
+}
+
+// opusFrame is the 20 ms a packet carries; 960 samples per channel.
+const (
+	opusFrame    = 20 * time.Millisecond
+	opusSamples  = 960
+	opusChannels = 2
+)
+
+// AudioSource is a push-based audio track for synthesized or streamed audio
+// (a voice agent's speech, say). Push PCM in any rate and channel count; it
+// is resampled to 48 kHz stereo, Opus-encoded in 20 ms packets and sent in
+// real time. While nothing is queued it sends silence, so the receiver's
+// clock never jumps. Push blocks while more than the queue bound (300 ms;
+// WithQueue) is waiting, so a producer never runs ahead and nothing is
+// dropped.
+//
+// It is a webrtc.TrackLocal: hand it to MeteredPeer.AddTrack. It runs from
+// construction, bound or not; Close stops it.
+type AudioSource struct {
+	*webrtc.TrackLocalStaticSample
+
+	format  AudioFormat
+	bound   time.Duration
+	mu      sync.Mutex
+	rs      *av.Resampler // nil when the input is already 48 kHz stereo
+	pending []byte        // an odd trailing byte of the last Push
+	queue   []int16       // 48 kHz stereo, not yet sent
+	ended   bool
+	closed  bool
+	space   chan struct{} // a frame left the queue
+	emptied chan struct{} // closed when the queue runs dry
+	done    chan struct{} // closed when the pacer stops
+
+	enc  *av.Encoder
+	stop chan struct{}
+	wg   sync.WaitGroup
+
+	// sent records when each packet left, for the pacing benchmark.
+	onSend func(time.Time)
+}
+
+// NewAudioSource starts an audio source for PCM in format f.
+func NewAudioSource(f AudioFormat, opts ...Option) (*AudioSource, error) {
+	if f.SampleRate <= 0 || f.Channels < 1 || f.Channels > 8 {
+		return nil, fmt.Errorf("%w: %d Hz, %d channels", ErrBadFormat, f.SampleRate, f.Channels)
+	}
+	o := collect(opts)
+	trackID, streamID := o.ids("audio")
+	track, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{
+		MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: opusChannels, SDPFmtpLine: "minptime=10;useinbandfec=1",
+	}, trackID, streamID)
+	if err != nil {
+		return nil, err
+	}
+	bitrate := o.bitrate
+	if bitrate <= 0 {
+		bitrate = 48000
+	}
+	enc, err := av.NewOpusEncoder(opusChannels, bitrate)
+	if err != nil {
+		return nil, err
+	}
+	s := &AudioSource{
+		TrackLocalStaticSample: track, format: f, bound: max(o.queue, opusFrame), enc: enc,
+		space: make(chan struct{}, 1), emptied: make(chan struct{}), done: make(chan struct{}), stop: make(chan struct{}),
+	}
+	close(s.emptied)
+	if f.SampleRate != 48000 || f.Channels != opusChannels {
+		if s.rs, err = av.NewResampler(f.SampleRate, f.Channels, 48000, opusChannels); err != nil {
+			enc.Close()
+			return nil, err
+		}
+	}
+	s.wg.Add(1)
+	go s.pace()
+	return s, nil
+}
+
+// Format is the input format given to NewAudioSource.
+func (s *AudioSource) Format() AudioFormat { return s.format }
+
+// Push queues PCM (see AudioFormat). It blocks while the queue is full and
+// returns ctx's error if ctx ends first; what was queued before that still
+// plays. After End or Close it returns ErrEnded.
+func (s *AudioSource) Push(ctx context.Context, pcm []byte) error {
+	s.mu.Lock()
+	if s.ended || s.closed {
+		s.mu.Unlock()
+		return ErrEnded
+	}
+	// Whole samples only; an odd byte waits for the next Push.
+	data := append(s.pending, pcm...)
+	whole := len(data) &^ 1
+	s.pending = append([]byte(nil), data[whole:]...)
+	samples := make([]int16, whole/2)
+	for i := range samples {
+		samples[i] = int16(uint16(data[2*i]) | uint16(data[2*i+1])<<8)
+	}
+	var out []int16
+	if s.rs != nil {
+		var err error
+		if out, err = s.rs.Convert(nil, samples); err != nil {
+			s.mu.Unlock()
+			return err
+		}
+	} else {
+		out = samples
+	}
+	s.mu.Unlock()
+	return s.enqueue(ctx, out)
+}
+
+// enqueue appends 48 kHz stereo samples, waiting for room as it goes.
+func (s *AudioSource) enqueue(ctx context.Context, out []int16) error {
+	limit := int(s.bound.Seconds()*48000) * opusChannels
+	for len(out) > 0 {
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			return ErrEnded
+		}
+		room := limit - len(s.queue)
+		if room > 0 {
+			n := min(room, len(out))
+			if len(s.queue) == 0 {
+				s.emptied = make(chan struct{})
+			}
+			s.queue = append(s.queue, out[:n]...)
+			out = out[n:]
+			s.mu.Unlock()
+			continue
+		}
+		s.mu.Unlock()
+		select {
+		case <-s.space:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.done:
+			return ErrEnded
+		}
+	}
+	return nil
+}
+
+// Queued is how much pushed audio has not been sent yet.
+func (s *AudioSource) Queued() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return time.Duration(len(s.queue)/opusChannels) * time.Second / 48000
+}
+
+// Flush drops every queued sample (barge-in: the user spoke over the
+// agent) and returns how much audio was dropped.
+func (s *AudioSource) Flush() time.Duration {
+	s.mu.Lock()
+	n := len(s.queue)
+	s.queue = s.queue[:0]
+	s.pending = nil
+	s.signalEmptyLocked()
+	s.mu.Unlock()
+	s.notifySpace()
+	return time.Duration(n/opusChannels) * time.Second / 48000
+}
+
+// Wait blocks until everything queued so far has been sent, or ctx ends.
+func (s *AudioSource) Wait(ctx context.Context) error {
+	s.mu.Lock()
+	ch := s.emptied
+	s.mu.Unlock()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// End takes no more input; the queued audio still plays, then the source
+// stops sending (Done closes).
+func (s *AudioSource) End() {
+	s.mu.Lock()
+	s.ended = true
+	s.mu.Unlock()
+}
+
+// Done is closed once the source stops sending: after End and the last
+// queued packet, or on Close.
+func (s *AudioSource) Done() <-chan struct{} { return s.done }
+
+// Close stops the source at once, dropping what is queued, and frees its
+// encoder. It is idempotent.
+func (s *AudioSource) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	close(s.stop)
+	s.wg.Wait()
+	s.enc.Close()
+	if s.rs != nil {
+		s.rs.Close()
+	}
+	return nil
+}
+
+func (s *AudioSource) signalEmptyLocked() {
+	select {
+	case <-s.emptied:
+	default:
+		close(s.emptied)
+	}
+}
+
+func (s *AudioSource) notifySpace() {
+	select {
+	case s.space <- struct{}{}:
+	default:
+	}
+}
+
+// pace sends one 20 ms packet per tick against a monotonic schedule: queued
+// audio if there is some, padded with silence, else silence.
+func (s *AudioSource) pace() {
+	defer s.wg.Done()
+	defer close(s.done)
+	frame := make([]int16, opusSamples*opusChannels)
+	next := time.Now()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	var pts int64
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-timer.C:
+		}
+		s.mu.Lock()
+		n := copy(frame, s.queue)
+		clear(frame[n:])
+		s.queue = s.queue[:copy(s.queue, s.queue[n:])]
+		last := s.ended && len(s.queue) == 0
+		if len(s.queue) == 0 {
+			s.signalEmptyLocked()
+		}
+		s.mu.Unlock()
+		if n > 0 {
+			s.notifySpace()
+		}
+		_ = s.enc.EncodeAudio(frame, pts, func(p av.Packet) {
+			_ = s.WriteSample(pionmedia.Sample{Data: p.Data, Duration: opusFrame})
+			if s.onSend != nil {
+				s.onSend(time.Now())
+			}
+		})
+		pts += opusSamples
+		if last {
+			return
+		}
+		next = next.Add(opusFrame)
+		if behind := time.Since(next); behind > 200*time.Millisecond {
+			next = time.Now() // the process stalled: do not burst to catch up
+		}
+		timer.Reset(time.Until(next))
+	}
+}

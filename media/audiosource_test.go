@@ -1,0 +1,121 @@
+package media
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/metered-ca/realtime-go/peer"
+)
+
+// A pushes a 440 Hz tone (16 kHz mono in) through AudioSource; B decodes
+// the received track with Frames and hears 440 Hz at 48 kHz.
+func TestAudioSourceToFrames(t *testing.T) {
+	srv := newServer(t)
+	a, b := newPeer(t, srv, "speaker"), newPeer(t, srv, "listener")
+	ctx := ctxT(t, 60*time.Second)
+
+	src, err := NewAudioSource(AudioFormat{SampleRate: 16000, Channels: 1})
+	require.NoError(t, err)
+	defer src.Close()
+	require.NoError(t, a.AddTrack(src, nil, peer.StreamMetadata{"kind": "voice"}))
+
+	var mu sync.Mutex
+	var heard []int16
+	rate, channels := 0, 0
+	done := make(chan struct{})
+	peer.On(b, func(ev peer.PeerJoined) {
+		peer.On(ev.Peer, func(tr peer.Track) {
+			go func() {
+				defer close(done)
+				for f, err := range Frames(ctx, tr.Track) {
+					if err != nil {
+						return
+					}
+					assert.Equal(t, webrtc.RTPCodecTypeAudio, f.Kind)
+					mu.Lock()
+					rate, channels = f.SampleRate, f.Channels
+					heard = append(heard, f.PCM...)
+					full := len(heard) >= 48000*2*3
+					mu.Unlock()
+					if full {
+						return
+					}
+				}
+			}()
+		})
+	})
+	require.NoError(t, a.Join(ctx, "tone"))
+	require.NoError(t, b.Join(ctx, "tone"))
+
+	var phase float64
+	for i := 0; i < 250; i++ { // 5 s in 20 ms pushes, paced by backpressure
+		require.NoError(t, src.Push(ctx, sine(440, 16000, 1, 20*time.Millisecond, &phase)))
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+		t.Fatal("no audio decoded")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, 48000, rate)
+	assert.Equal(t, 2, channels)
+	// The tail of what was heard is all tone (the head may be silence).
+	assert.InDelta(t, 440, toneHz(heard[len(heard)-48000*2:], 2, 48000), 8)
+}
+
+func TestAudioSourceQueueFlushWaitEnd(t *testing.T) {
+	ctx := ctxT(t, 20*time.Second)
+	_, err := NewAudioSource(AudioFormat{SampleRate: 0, Channels: 1})
+	assert.ErrorIs(t, err, ErrBadFormat)
+
+	src, err := NewAudioSource(AudioFormat{SampleRate: 48000, Channels: 2}, WithQueue(200*time.Millisecond))
+	require.NoError(t, err)
+	defer src.Close()
+	var phase float64
+
+	// A push larger than the bound blocks until most of it has been sent.
+	start := time.Now()
+	require.NoError(t, src.Push(ctx, sine(300, 48000, 2, 600*time.Millisecond, &phase)))
+	assert.LessOrEqual(t, src.Queued(), 200*time.Millisecond, "never more than the bound is queued")
+	assert.GreaterOrEqual(t, time.Since(start), 300*time.Millisecond, "the push waited for room")
+
+	// A cancelled context ends a blocked Push.
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	err = src.Push(short, sine(300, 48000, 2, time.Second, &phase))
+	cancel()
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+
+	// Flush drops the queue at once (barge-in), and Wait returns.
+	dropped := src.Flush()
+	assert.Greater(t, dropped, time.Duration(0))
+	assert.Zero(t, src.Queued())
+	require.NoError(t, src.Wait(ctx))
+
+	// An odd byte waits for its partner; nothing is lost.
+	require.NoError(t, src.Push(ctx, []byte{1}))
+	require.NoError(t, src.Push(ctx, []byte{0, 2, 0, 3}))
+	src.mu.Lock()
+	assert.Equal(t, []byte{3}, src.pending, "the odd byte is kept for the next push")
+	src.mu.Unlock()
+
+	// End: the queue plays out, Done closes, pushes fail.
+	require.NoError(t, src.Push(ctx, sine(300, 48000, 2, 100*time.Millisecond, &phase)))
+	src.End()
+	require.NoError(t, src.Wait(ctx))
+	select {
+	case <-src.Done():
+	case <-ctx.Done():
+		t.Fatal("Done never closed after End")
+	}
+	assert.True(t, errors.Is(src.Push(ctx, []byte{0, 0}), ErrEnded))
+	require.NoError(t, src.Close())
+	require.NoError(t, src.Close(), "idempotent")
+}

@@ -1,0 +1,148 @@
+package media
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
+
+	"github.com/metered-ca/realtime-go/media/internal/av"
+)
+
+// Frame is one decoded frame of a received track: audio as interleaved
+// signed 16-bit PCM, video as I420 planes.
+type Frame struct {
+	// Kind is webrtc.RTPCodecTypeAudio or webrtc.RTPCodecTypeVideo.
+	Kind webrtc.RTPCodecType
+	// Timestamp is the frame's media time since the track's first frame.
+	Timestamp time.Duration
+
+	// Audio.
+	PCM        []int16
+	SampleRate int
+	Channels   int
+
+	// Video (I420: U and V are half the width and height, rounded up).
+	Width, Height             int
+	Y, U, V                   []byte
+	StrideY, StrideU, StrideV int
+}
+
+// rtpCodec maps a negotiated MIME type to the depacketizer, the FFmpeg
+// codec and the jitter window of its sample builder.
+func rtpCodec(mime string) (rtp.Depacketizer, av.Codec, uint16, error) {
+	switch strings.ToLower(mime) {
+	case strings.ToLower(webrtc.MimeTypeOpus):
+		return &codecs.OpusPacket{}, av.CodecOpus, 16, nil
+	case strings.ToLower(webrtc.MimeTypeVP8):
+		return &codecs.VP8Packet{}, av.CodecVP8, 256, nil
+	case strings.ToLower(webrtc.MimeTypeVP9):
+		return &codecs.VP9Packet{}, av.CodecVP9, 256, nil
+	case strings.ToLower(webrtc.MimeTypeH264):
+		return &codecs.H264Packet{}, av.CodecH264, 256, nil
+	}
+	return nil, av.CodecUnknown, 0, fmt.Errorf("%w: %s", ErrUnsupportedCodec, mime)
+}
+
+// Frames decodes a received track: Opus to PCM, VP8, VP9 and H.264 to
+// I420. Packets are reordered in a jitter buffer first; with
+// WithKeyframeRequests a keyframe is asked for at the start and after a
+// loss. The sequence ends when the track ends (without an error) or when
+// ctx ends (with ctx's error). A packet the decoder rejects is skipped, not
+// fatal.
+func Frames(ctx context.Context, track *webrtc.TrackRemote, opts ...Option) iter.Seq2[Frame, error] {
+	return func(yield func(Frame, error) bool) {
+		o := collect(opts)
+		codec := track.Codec()
+		depack, avCodec, window, err := rtpCodec(codec.MimeType)
+		if err != nil {
+			yield(Frame{}, err)
+			return
+		}
+		dec, err := av.NewDecoder(avCodec, nil)
+		if err != nil {
+			yield(Frame{}, err)
+			return
+		}
+		defer dec.Close()
+		// ReadRTP does not take a context: a past deadline wakes it.
+		stop := context.AfterFunc(ctx, func() { _ = track.SetReadDeadline(time.Now()) })
+		defer stop()
+
+		kind := track.Kind()
+		clock := codec.ClockRate
+		if clock == 0 {
+			clock = 90000
+		}
+		keyframes := newKeyframeRequester(o.pc, track, kind)
+		keyframes.request()
+		sb := samplebuilder.New(window, depack, clock)
+		var first uint32
+		started := false
+		for {
+			pkt, _, err := track.ReadRTP()
+			if err != nil {
+				if ctx.Err() != nil {
+					yield(Frame{}, ctx.Err())
+				} else if !errors.Is(err, io.EOF) && !errors.Is(err, os.ErrDeadlineExceeded) {
+					yield(Frame{}, err)
+				}
+				return
+			}
+			sb.Push(pkt)
+			for s := sb.Pop(); s != nil; s = sb.Pop() {
+				if s.PrevDroppedPackets > 0 {
+					keyframes.request()
+				}
+				if !started {
+					first, started = s.PacketTimestamp, true
+				}
+				ts := time.Duration(s.PacketTimestamp-first) * time.Second / time.Duration(clock)
+				var frames []*av.Frame
+				if err := dec.Decode(s.Data, int64(s.PacketTimestamp), func(f *av.Frame) { frames = append(frames, f) }); err != nil {
+					keyframes.request()
+					continue
+				}
+				for _, f := range frames {
+					out := Frame{Kind: kind, Timestamp: ts, PCM: f.PCM, SampleRate: f.SampleRate, Channels: f.Channels,
+						Width: f.Width, Height: f.Height, Y: f.Y, U: f.U, V: f.V, StrideY: f.StrideY, StrideU: f.StrideU, StrideV: f.StrideV}
+					if !yield(out, nil) {
+						return
+					}
+				}
+			}
+		}
+	}
+}
+
+// keyframeRequester sends PLIs for a video track, at most one a second.
+type keyframeRequester struct {
+	pc   *webrtc.PeerConnection
+	ssrc uint32
+	last time.Time
+}
+
+func newKeyframeRequester(pc *webrtc.PeerConnection, track *webrtc.TrackRemote, kind webrtc.RTPCodecType) *keyframeRequester {
+	if pc == nil || kind != webrtc.RTPCodecTypeVideo {
+		return &keyframeRequester{}
+	}
+	return &keyframeRequester{pc: pc, ssrc: uint32(track.SSRC())}
+}
+
+func (k *keyframeRequester) request() {
+	if k.pc == nil || time.Since(k.last) < time.Second {
+		return
+	}
+	k.last = time.Now()
+	_ = k.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: k.ssrc}})
+}

@@ -1,0 +1,78 @@
+package media
+
+import (
+	"context"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/metered-ca/realtime-go/media/internal/av"
+	"github.com/metered-ca/realtime-go/peer"
+	"github.com/metered-ca/realtime-go/signalling"
+	"github.com/metered-ca/realtime-go/testserver"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+	if n := av.Live(); n != 0 {
+		panic("FFmpeg objects left open: " + itoa(n))
+	}
+}
+
+func itoa(n int64) string { return time.Duration(n).String() }
+
+func newServer(t *testing.T) *testserver.Server {
+	t.Helper()
+	srv, err := testserver.New(testserver.Options{RateLimit: testserver.RateLimit{Disabled: true}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Close() })
+	return srv
+}
+
+func newPeer(t *testing.T, srv *testserver.Server, id string) *peer.MeteredPeer {
+	t.Helper()
+	p, err := peer.New(peer.Options{Options: signalling.Options{
+		URL: srv.URL(),
+		TokenProvider: func(context.Context) (string, error) {
+			return testserver.MintToken(testserver.DevKeyID, testserver.DevKeySecret, testserver.Claims{Sub: id}, time.Hour)
+		},
+	}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = p.Close("test over") })
+	return p
+}
+
+func ctxT(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// sine makes little-endian s16 PCM of a tone.
+func sine(freq float64, rate, channels int, d time.Duration, phase *float64) []byte {
+	n := int(d.Seconds() * float64(rate))
+	out := make([]byte, 0, n*channels*2)
+	for i := 0; i < n; i++ {
+		v := int16(10000 * math.Sin(*phase))
+		*phase += 2 * math.Pi * freq / float64(rate)
+		for c := 0; c < channels; c++ {
+			out = append(out, byte(v), byte(uint16(v)>>8))
+		}
+	}
+	return out
+}
+
+// toneHz estimates the frequency of channel 0 of interleaved PCM by zero
+// crossings.
+func toneHz(pcm []int16, channels, rate int) float64 {
+	n, crossings := len(pcm)/channels, 0
+	for i := 1; i < n; i++ {
+		if (pcm[(i-1)*channels] < 0) != (pcm[i*channels] < 0) {
+			crossings++
+		}
+	}
+	return float64(crossings) / 2 / (float64(n) / float64(rate))
+}

@@ -1,0 +1,107 @@
+package av
+
+import (
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func tone(freq float64, rate, channels, frames int, phase *float64) []int16 {
+	out := make([]int16, frames*channels)
+	for i := 0; i < frames; i++ {
+		v := int16(12000 * math.Sin(*phase))
+		*phase += 2 * math.Pi * freq / float64(rate)
+		for c := 0; c < channels; c++ {
+			out[i*channels+c] = v
+		}
+	}
+	return out
+}
+
+// zeroCrossingHz estimates the frequency of channel 0 of interleaved pcm.
+func zeroCrossingHz(pcm []int16, channels, rate int) float64 {
+	n, crossings := len(pcm)/channels, 0
+	for i := 1; i < n; i++ {
+		if (pcm[(i-1)*channels] < 0) != (pcm[i*channels] < 0) {
+			crossings++
+		}
+	}
+	return float64(crossings) / 2 / (float64(n) / float64(rate))
+}
+
+func TestOpusRoundTripKeepsTheTone(t *testing.T) {
+	enc, err := NewOpusEncoder(2, 64000)
+	require.NoError(t, err)
+	defer enc.Close()
+	require.Equal(t, 960, enc.FrameSize())
+	dec, err := NewDecoder(CodecOpus, nil)
+	require.NoError(t, err)
+	defer dec.Close()
+	var phase float64
+	var decoded []int16
+	for i := 0; i < 50; i++ {
+		require.NoError(t, enc.EncodeAudio(tone(440, 48000, 2, 960, &phase), int64(i*960), func(p Packet) {
+			require.NoError(t, dec.Decode(p.Data, p.PTS, func(f *Frame) {
+				assert.Equal(t, 48000, f.SampleRate)
+				assert.Equal(t, 2, f.Channels)
+				decoded = append(decoded, f.PCM...)
+			}))
+		}))
+	}
+	require.Greater(t, len(decoded), 48000)
+	assert.InDelta(t, 440, zeroCrossingHz(decoded[9600:], 2, 48000), 10)
+}
+
+func TestResamplerKeepsTheTone(t *testing.T) {
+	r, err := NewResampler(16000, 1, 48000, 2)
+	require.NoError(t, err)
+	defer r.Close()
+	var phase float64
+	var out []int16
+	for i := 0; i < 50; i++ {
+		out, err = r.Convert(out, tone(300, 16000, 1, 320, &phase))
+		require.NoError(t, err)
+	}
+	out, err = r.Convert(out, nil)
+	require.NoError(t, err)
+	assert.InDelta(t, 50*320*3*2, len(out), 2*200)
+	assert.InDelta(t, 300, zeroCrossingHz(out[2000:], 2, 48000), 6)
+	_, err = NewResampler(0, 1, 48000, 2)
+	assert.Error(t, err)
+}
+
+func TestVideoRoundTrip(t *testing.T) {
+	for _, c := range []Codec{CodecVP8, CodecH264} {
+		t.Run(c.String(), func(t *testing.T) {
+			enc, err := NewVideoEncoder(VideoEncoderOptions{Codec: c, Width: 160, Height: 120, FPS: 30})
+			require.NoError(t, err)
+			defer enc.Close()
+			dec, err := NewDecoder(c, nil)
+			require.NoError(t, err)
+			defer dec.Close()
+			pic := &Frame{Width: 160, Height: 120, StrideY: 160, StrideU: 80, StrideV: 80,
+				Y: make([]byte, 160*120), U: make([]byte, 80*60), V: make([]byte, 80*60)}
+			for i := range pic.Y {
+				pic.Y[i] = byte(i % 160)
+			}
+			frames, keys := 0, 0
+			for i := 0; i < 10; i++ {
+				require.NoError(t, enc.EncodeVideo(pic, int64(i*3000), i == 0, func(p Packet) {
+					if p.Key {
+						keys++
+					}
+					require.NoError(t, dec.Decode(p.Data, p.PTS, func(f *Frame) {
+						frames++
+						assert.Equal(t, 160, f.Width)
+						assert.Equal(t, 120, f.Height)
+						assert.InDelta(t, 80, int(f.Y[80]), 12, "luma survives the round trip")
+					}))
+				}))
+			}
+			assert.GreaterOrEqual(t, keys, 1)
+			assert.GreaterOrEqual(t, frames, 8)
+		})
+	}
+}

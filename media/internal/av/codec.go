@@ -1,0 +1,286 @@
+package av
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/asticode/go-astiav"
+)
+
+// Codec names the codecs realtime-go moves between WebRTC and files.
+type Codec int
+
+// The codecs.
+const (
+	CodecUnknown Codec = iota
+	CodecOpus
+	CodecVP8
+	CodecVP9
+	CodecH264
+	CodecAAC
+	CodecOther
+)
+
+func (c Codec) String() string {
+	switch c {
+	case CodecOpus:
+		return "opus"
+	case CodecVP8:
+		return "vp8"
+	case CodecVP9:
+		return "vp9"
+	case CodecH264:
+		return "h264"
+	case CodecAAC:
+		return "aac"
+	case CodecOther:
+		return "other"
+	}
+	return "unknown"
+}
+
+func (c Codec) id() astiav.CodecID {
+	switch c {
+	case CodecOpus:
+		return astiav.CodecIDOpus
+	case CodecVP8:
+		return astiav.CodecIDVp8
+	case CodecVP9:
+		return astiav.CodecIDVp9
+	case CodecH264:
+		return astiav.CodecIDH264
+	case CodecAAC:
+		return astiav.CodecIDAac
+	}
+	return astiav.CodecIDNone
+}
+
+func codecOf(id astiav.CodecID) Codec {
+	switch id {
+	case astiav.CodecIDOpus:
+		return CodecOpus
+	case astiav.CodecIDVp8:
+		return CodecVP8
+	case astiav.CodecIDVp9:
+		return CodecVP9
+	case astiav.CodecIDH264:
+		return CodecH264
+	case astiav.CodecIDAac:
+		return CodecAAC
+	}
+	return CodecOther
+}
+
+// Packet is one compressed frame.
+type Packet struct {
+	Data     []byte
+	PTS, DTS int64 // in the stream's time base
+	Duration int64
+	Key      bool
+	Stream   int
+}
+
+// Frame is one decoded frame, copied out of FFmpeg.
+type Frame struct {
+	PTS int64
+	// Audio: interleaved signed 16-bit samples.
+	PCM                  []int16
+	SampleRate, Channels int
+	// Video: I420 planes.
+	Width, Height             int
+	Y, U, V                   []byte
+	StrideY, StrideU, StrideV int
+}
+
+// Decoder turns packets of one codec into frames.
+type Decoder struct {
+	cc    *astiav.CodecContext
+	pkt   *astiav.Packet
+	frame *astiav.Frame
+	scale *astiav.SoftwareScaleContext
+	i420  *astiav.Frame
+}
+
+// NewDecoder opens a decoder for codec c; extradata may be nil.
+func NewDecoder(c Codec, extradata []byte) (*Decoder, error) {
+	var codec *astiav.Codec
+	if c == CodecOpus {
+		codec = astiav.FindDecoderByName("libopus") // s16 out, the reference decoder
+	}
+	if codec == nil {
+		codec = astiav.FindDecoder(c.id())
+	}
+	if codec == nil {
+		return nil, fmt.Errorf("av: no %s decoder in this FFmpeg", c)
+	}
+	cc := astiav.AllocCodecContext(codec)
+	if cc == nil {
+		return nil, errors.New("av: cannot allocate a decoder")
+	}
+	if c == CodecOpus {
+		cc.SetSampleRate(48000)
+		cc.SetChannelLayout(astiav.ChannelLayoutStereo)
+	}
+	if len(extradata) > 0 {
+		if err := cc.SetExtraData(extradata); err != nil {
+			cc.Free()
+			return nil, err
+		}
+	}
+	if err := cc.Open(codec, nil); err != nil {
+		cc.Free()
+		return nil, fmt.Errorf("av: opening the %s decoder: %w", c, err)
+	}
+	live.Add(1)
+	return &Decoder{cc: cc, pkt: astiav.AllocPacket(), frame: astiav.AllocFrame()}, nil
+}
+
+// NewDecoderFrom opens a decoder for a demuxed stream.
+func newDecoderFromParams(cp *astiav.CodecParameters) (*Decoder, error) {
+	codec := astiav.FindDecoder(cp.CodecID())
+	if codec == nil {
+		return nil, fmt.Errorf("av: no decoder for %s", cp.CodecID())
+	}
+	cc := astiav.AllocCodecContext(codec)
+	if err := cp.ToCodecContext(cc); err != nil {
+		cc.Free()
+		return nil, err
+	}
+	if err := cc.Open(codec, nil); err != nil {
+		cc.Free()
+		return nil, fmt.Errorf("av: opening the %s decoder: %w", cp.CodecID(), err)
+	}
+	live.Add(1)
+	return &Decoder{cc: cc, pkt: astiav.AllocPacket(), frame: astiav.AllocFrame()}, nil
+}
+
+// Decode feeds one packet (nil data flushes) and passes every frame it
+// yields to emit. A packet the decoder rejects returns its error; the
+// decoder stays usable.
+func (d *Decoder) Decode(data []byte, pts int64, emit func(*Frame)) error {
+	d.pkt.Unref()
+	if data != nil {
+		if err := d.pkt.FromData(data); err != nil {
+			return err
+		}
+		d.pkt.SetPts(pts)
+		if err := d.cc.SendPacket(d.pkt); err != nil && !errors.Is(err, astiav.ErrEagain) {
+			return fmt.Errorf("av: decoding: %w", err)
+		}
+	} else if err := d.cc.SendPacket(nil); err != nil && !errors.Is(err, astiav.ErrEof) {
+		return err
+	}
+	for {
+		if err := d.cc.ReceiveFrame(d.frame); err != nil {
+			if errors.Is(err, astiav.ErrEagain) || errors.Is(err, astiav.ErrEof) {
+				return nil
+			}
+			return fmt.Errorf("av: decoding: %w", err)
+		}
+		f, err := d.copyOut(d.frame)
+		d.frame.Unref()
+		if err != nil {
+			return err
+		}
+		emit(f)
+	}
+}
+
+func (d *Decoder) copyOut(src *astiav.Frame) (*Frame, error) {
+	if d.cc.MediaType() == astiav.MediaTypeAudio {
+		return audioFrame(src)
+	}
+	return d.videoFrame(src)
+}
+
+// audioFrame copies any s16/flt layout, packed or planar, to interleaved s16.
+func audioFrame(src *astiav.Frame) (*Frame, error) {
+	n, ch := src.NbSamples(), src.ChannelLayout().NbChannels()
+	if ch < 1 {
+		return nil, errors.New("av: audio frame without channels")
+	}
+	out := &Frame{PTS: src.Pts(), SampleRate: src.SampleRate(), Channels: ch, PCM: make([]int16, n*ch)}
+	switch src.SampleFormat() {
+	case astiav.SampleFormatS16:
+		b := plane(src, 0, n*ch*2)
+		for i := range out.PCM {
+			out.PCM[i] = int16(uint16(b[2*i]) | uint16(b[2*i+1])<<8)
+		}
+	case astiav.SampleFormatS16P:
+		for c := 0; c < ch; c++ {
+			b := plane(src, c, n*2)
+			for i := 0; i < n; i++ {
+				out.PCM[i*ch+c] = int16(uint16(b[2*i]) | uint16(b[2*i+1])<<8)
+			}
+		}
+	case astiav.SampleFormatFlt:
+		b := plane(src, 0, n*ch*4)
+		for i := range out.PCM {
+			out.PCM[i] = floatToS16(b[4*i:])
+		}
+	case astiav.SampleFormatFltp:
+		for c := 0; c < ch; c++ {
+			b := plane(src, c, n*4)
+			for i := 0; i < n; i++ {
+				out.PCM[i*ch+c] = floatToS16(b[4*i:])
+			}
+		}
+	default:
+		return nil, fmt.Errorf("av: unsupported sample format %s", src.SampleFormat())
+	}
+	return out, nil
+}
+
+func floatToS16(b []byte) int16 {
+	v := math.Float32frombits(uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24)
+	return int16(max(-32768, min(32767, math.Round(float64(v)*32767))))
+}
+
+// videoFrame copies a picture out as I420, converting other layouts.
+func (d *Decoder) videoFrame(src *astiav.Frame) (*Frame, error) {
+	pic := src
+	if src.PixelFormat() != astiav.PixelFormatYuv420P {
+		if d.scale == nil || d.scale.SourceWidth() != src.Width() || d.scale.SourceHeight() != src.Height() || d.scale.SourcePixelFormat() != src.PixelFormat() {
+			d.freeScale()
+			s, err := astiav.CreateSoftwareScaleContext(src.Width(), src.Height(), src.PixelFormat(), src.Width(), src.Height(), astiav.PixelFormatYuv420P, astiav.NewSoftwareScaleContextFlags(astiav.SoftwareScaleContextFlagBilinear))
+			if err != nil {
+				return nil, fmt.Errorf("av: converting %s: %w", src.PixelFormat(), err)
+			}
+			d.scale, d.i420 = s, astiav.AllocFrame()
+		}
+		d.i420.Unref()
+		if err := d.scale.ScaleFrame(src, d.i420); err != nil {
+			return nil, err
+		}
+		pic = d.i420
+	}
+	w, h := pic.Width(), pic.Height()
+	ch := (h + 1) / 2
+	out := &Frame{PTS: src.Pts(), Width: w, Height: h, StrideY: linesize(pic, 0), StrideU: linesize(pic, 1), StrideV: linesize(pic, 2)}
+	out.Y = append([]byte(nil), plane(pic, 0, out.StrideY*h)...)
+	out.U = append([]byte(nil), plane(pic, 1, out.StrideU*ch)...)
+	out.V = append([]byte(nil), plane(pic, 2, out.StrideV*ch)...)
+	return out, nil
+}
+
+func (d *Decoder) freeScale() {
+	if d.scale != nil {
+		d.scale.Free()
+		d.i420.Free()
+		d.scale, d.i420 = nil, nil
+	}
+}
+
+// Close frees the decoder.
+func (d *Decoder) Close() {
+	if d.cc == nil {
+		return
+	}
+	d.freeScale()
+	d.frame.Free()
+	d.pkt.Free()
+	d.cc.Free()
+	d.cc = nil
+	live.Add(-1)
+}

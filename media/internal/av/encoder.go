@@ -1,0 +1,177 @@
+package av
+
+import (
+	"errors"
+	"fmt"
+	"unsafe"
+
+	"github.com/asticode/go-astiav"
+)
+
+// Encoder turns frames into packets of one codec.
+type Encoder struct {
+	cc       *astiav.CodecContext
+	frame    *astiav.Frame
+	pkt      *astiav.Packet
+	channels int
+}
+
+// NewOpusEncoder opens libopus for interleaved s16 input at 48 kHz.
+func NewOpusEncoder(channels, bitrate int) (*Encoder, error) {
+	codec := astiav.FindEncoderByName("libopus")
+	if codec == nil {
+		return nil, errors.New("av: this FFmpeg has no libopus encoder")
+	}
+	cc := astiav.AllocCodecContext(codec)
+	cc.SetSampleRate(48000)
+	cc.SetSampleFormat(astiav.SampleFormatS16)
+	layout := astiav.ChannelLayoutStereo
+	if channels == 1 {
+		layout = astiav.ChannelLayoutMono
+	}
+	cc.SetChannelLayout(layout)
+	cc.SetBitRate(int64(bitrate))
+	cc.SetTimeBase(astiav.NewRational(1, 48000))
+	opts := astiav.NewDictionary()
+	defer opts.Free()
+	_ = opts.Set("application", "voip", 0)
+	_ = opts.Set("frame_duration", "20", 0)
+	if err := cc.Open(codec, opts); err != nil {
+		cc.Free()
+		return nil, fmt.Errorf("av: opening libopus: %w", err)
+	}
+	live.Add(1)
+	return &Encoder{cc: cc, frame: astiav.AllocFrame(), pkt: astiav.AllocPacket(), channels: layout.NbChannels()}, nil
+}
+
+// VideoEncoderOptions sets up a video encoder.
+type VideoEncoderOptions struct {
+	Codec         Codec // CodecVP8 or CodecH264
+	Width, Height int
+	FPS           int
+	Bitrate       int
+}
+
+// NewVideoEncoder opens a real-time VP8 (libvpx) or H.264 (libx264,
+// constrained baseline: no B-frames) encoder for I420 input.
+func NewVideoEncoder(o VideoEncoderOptions) (*Encoder, error) {
+	name := map[Codec]string{CodecVP8: "libvpx", CodecH264: "libx264"}[o.Codec]
+	codec := astiav.FindEncoderByName(name)
+	if codec == nil {
+		return nil, fmt.Errorf("av: this FFmpeg has no %s encoder", o.Codec)
+	}
+	if o.FPS <= 0 {
+		o.FPS = 30
+	}
+	cc := astiav.AllocCodecContext(codec)
+	cc.SetWidth(o.Width)
+	cc.SetHeight(o.Height)
+	cc.SetPixelFormat(astiav.PixelFormatYuv420P)
+	cc.SetTimeBase(astiav.NewRational(1, 90000))
+	cc.SetFramerate(astiav.NewRational(o.FPS, 1))
+	cc.SetGopSize(o.FPS * 2)
+	cc.SetBitRate(int64(max(o.Bitrate, 100_000)))
+	opts := astiav.NewDictionary()
+	defer opts.Free()
+	if o.Codec == CodecH264 {
+		_ = opts.Set("preset", "ultrafast", 0)
+		_ = opts.Set("tune", "zerolatency", 0)
+		_ = opts.Set("profile", "baseline", 0)
+		_ = opts.Set("x264-params", "repeat-headers=1", 0) // parameter sets before every keyframe
+	} else {
+		_ = opts.Set("deadline", "realtime", 0)
+		_ = opts.Set("cpu-used", "8", 0)
+		_ = opts.Set("lag-in-frames", "0", 0)
+	}
+	if err := cc.Open(codec, opts); err != nil {
+		cc.Free()
+		return nil, fmt.Errorf("av: opening %s: %w", name, err)
+	}
+	live.Add(1)
+	return &Encoder{cc: cc, frame: astiav.AllocFrame(), pkt: astiav.AllocPacket()}, nil
+}
+
+// FrameSize is the number of samples per channel each audio frame must
+// hold (960: 20 ms at 48 kHz).
+func (e *Encoder) FrameSize() int { return e.cc.FrameSize() }
+
+// EncodeAudio encodes one frame of FrameSize interleaved samples per channel.
+func (e *Encoder) EncodeAudio(pcm []int16, pts int64, emit func(Packet)) error {
+	n := len(pcm) / e.channels
+	e.frame.Unref()
+	e.frame.SetNbSamples(n)
+	e.frame.SetSampleFormat(astiav.SampleFormatS16)
+	e.frame.SetChannelLayout(e.cc.ChannelLayout())
+	e.frame.SetSampleRate(48000)
+	if err := e.frame.AllocBuffer(0); err != nil {
+		return err
+	}
+	if n > 0 {
+		copy(plane(e.frame, 0, len(pcm)*2), unsafe.Slice((*byte)(unsafe.Pointer(&pcm[0])), len(pcm)*2))
+	}
+	e.frame.SetPts(pts)
+	return e.send(e.frame, emit)
+}
+
+// EncodeVideo encodes one I420 picture; key asks for a keyframe.
+func (e *Encoder) EncodeVideo(f *Frame, pts int64, key bool, emit func(Packet)) error {
+	e.frame.Unref()
+	e.frame.SetWidth(f.Width)
+	e.frame.SetHeight(f.Height)
+	e.frame.SetPixelFormat(astiav.PixelFormatYuv420P)
+	if err := e.frame.AllocBuffer(0); err != nil {
+		return err
+	}
+	ch := (f.Height + 1) / 2
+	copyPlane(plane(e.frame, 0, linesize(e.frame, 0)*f.Height), linesize(e.frame, 0), f.Y, f.StrideY, f.Width, f.Height)
+	copyPlane(plane(e.frame, 1, linesize(e.frame, 1)*ch), linesize(e.frame, 1), f.U, f.StrideU, (f.Width+1)/2, ch)
+	copyPlane(plane(e.frame, 2, linesize(e.frame, 2)*ch), linesize(e.frame, 2), f.V, f.StrideV, (f.Width+1)/2, ch)
+	e.frame.SetPts(pts)
+	e.frame.SetKeyFrame(key)
+	if key {
+		e.frame.SetPictureType(astiav.PictureTypeI)
+	} else {
+		e.frame.SetPictureType(astiav.PictureTypeNone)
+	}
+	return e.send(e.frame, emit)
+}
+
+func copyPlane(dst []byte, dstStride int, src []byte, srcStride, width, rows int) {
+	for r := 0; r < rows; r++ {
+		if (r+1)*srcStride > len(src)+srcStride-width || r*dstStride+width > len(dst) {
+			return
+		}
+		copy(dst[r*dstStride:r*dstStride+width], src[r*srcStride:r*srcStride+width])
+	}
+}
+
+// Flush drains the encoder at the end of input.
+func (e *Encoder) Flush(emit func(Packet)) error { return e.send(nil, emit) }
+
+func (e *Encoder) send(f *astiav.Frame, emit func(Packet)) error {
+	if err := e.cc.SendFrame(f); err != nil && !errors.Is(err, astiav.ErrEof) {
+		return fmt.Errorf("av: encoding: %w", err)
+	}
+	for {
+		e.pkt.Unref()
+		if err := e.cc.ReceivePacket(e.pkt); err != nil {
+			if errors.Is(err, astiav.ErrEagain) || errors.Is(err, astiav.ErrEof) {
+				return nil
+			}
+			return fmt.Errorf("av: encoding: %w", err)
+		}
+		emit(Packet{Data: append([]byte(nil), e.pkt.Data()...), PTS: e.pkt.Pts(), DTS: e.pkt.Dts(), Duration: e.pkt.Duration(), Key: e.pkt.Flags().Has(astiav.PacketFlagKey)})
+	}
+}
+
+// Close frees the encoder.
+func (e *Encoder) Close() {
+	if e.cc == nil {
+		return
+	}
+	e.frame.Free()
+	e.pkt.Free()
+	e.cc.Free()
+	e.cc = nil
+	live.Add(-1)
+}

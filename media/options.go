@@ -1,0 +1,66 @@
+package media
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// Option adjusts a constructor of this package. Each option says which
+// constructors read it; the others ignore it.
+type Option func(*options)
+
+type options struct {
+	trackID, streamID string
+	queue             time.Duration
+	bitrate           int
+	pc                *webrtc.PeerConnection
+}
+
+func collect(opts []Option) options {
+	o := options{queue: 300 * time.Millisecond}
+	for _, f := range opts {
+		f(&o)
+	}
+	return o
+}
+
+// WithTrackID sets the id of the tracks a source makes (its msid track id;
+// a random one by default). AudioSource, FromFile, FromRTSP, devices.
+func WithTrackID(id string) Option { return func(o *options) { o.trackID = id } }
+
+// WithStreamID sets the msid stream id of the tracks a source makes.
+func WithStreamID(id string) Option { return func(o *options) { o.streamID = id } }
+
+// WithQueue bounds how much audio AudioSource.Push may queue ahead of real
+// time before it blocks (300 ms by default).
+func WithQueue(d time.Duration) Option { return func(o *options) { o.queue = d } }
+
+// WithBitrate sets the encoder bitrate in bits per second where this
+// package encodes.
+func WithBitrate(bps int) Option { return func(o *options) { o.bitrate = bps } }
+
+// WithKeyframeRequests lets Frames ask the sender for a keyframe (RTCP PLI)
+// through pc when it starts and after a loss.
+func WithKeyframeRequests(pc *webrtc.PeerConnection) Option {
+	return func(o *options) { o.pc = pc }
+}
+
+func randomID(prefix string) string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
+
+func (o *options) ids(kind string) (string, string) {
+	track, stream := o.trackID, o.streamID
+	if track == "" {
+		track = randomID(kind + "-")
+	}
+	if stream == "" {
+		stream = randomID("stream-")
+	}
+	return track, stream
+}
