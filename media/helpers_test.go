@@ -2,6 +2,8 @@ package media
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"math"
 	"testing"
 	"time"
@@ -15,14 +17,22 @@ import (
 	"github.com/metered-ca/realtime-go/testserver"
 )
 
+// TestMain fails the run if a goroutine or an FFmpeg object outlives the
+// tests.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
-	if n := av.Live(); n != 0 {
-		panic("FFmpeg objects left open: " + itoa(n))
+	code := m.Run()
+	if code == 0 {
+		if n := av.Live(); n != 0 {
+			fmt.Fprintf(os.Stderr, "%d FFmpeg objects left open\n", n)
+			code = 1
+		}
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
 	}
+	os.Exit(code)
 }
-
-func itoa(n int64) string { return time.Duration(n).String() }
 
 func newServer(t *testing.T) *testserver.Server {
 	t.Helper()

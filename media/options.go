@@ -17,6 +17,9 @@ type options struct {
 	queue             time.Duration
 	bitrate           int
 	pc                *webrtc.PeerConnection
+	loop              bool
+	videoCodec        VideoCodec
+	protocols         string
 }
 
 func collect(opts []Option) options {
@@ -64,3 +67,27 @@ func (o *options) ids(kind string) (string, string) {
 	}
 	return track, stream
 }
+
+// VideoCodec is the codec a transcoding source encodes video to.
+type VideoCodec int
+
+// Video codecs for WithVideoCodec.
+const (
+	VP8 VideoCodec = iota
+	H264
+)
+
+// WithLoop makes FromFile start over at the end instead of ending.
+func WithLoop(loop bool) Option { return func(o *options) { o.loop = loop } }
+
+// WithVideoCodec chooses what FromFile and the device sources encode video
+// to when the input is not already a WebRTC codec (VP8 by default).
+func WithVideoCodec(c VideoCodec) Option { return func(o *options) { o.videoCodec = c } }
+
+// WithProtocols replaces the FFmpeg protocols a source may open (its
+// protocol_whitelist). By default FromFile opens only "file" and FromRTSP
+// only "rtsp,rtp,udp,tcp": FFmpeg follows references inside media (HLS
+// playlists, concat lists, redirects), so opening more lets a crafted file
+// read other local files or reach internal hosts (SSRF). Widen it only for
+// inputs you trust.
+func WithProtocols(list string) Option { return func(o *options) { o.protocols = list } }

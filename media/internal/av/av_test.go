@@ -2,6 +2,7 @@ package av
 
 import (
 	"math"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -104,4 +105,13 @@ func TestVideoRoundTrip(t *testing.T) {
 			assert.GreaterOrEqual(t, frames, 8)
 		})
 	}
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if code == 0 && Live() != 0 {
+		println(Live(), "FFmpeg objects left open")
+		code = 1
+	}
+	os.Exit(code)
 }

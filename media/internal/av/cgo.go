@@ -87,7 +87,7 @@ func (r *Resampler) Convert(out, in []int16) ([]int16, error) {
 
 // Close frees the resampler.
 func (r *Resampler) Close() {
-	if r.s != nil {
+	if r != nil && r.s != nil {
 		C.rg_swr_free(r.s)
 		r.s = nil
 		live.Add(-1)

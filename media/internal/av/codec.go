@@ -274,7 +274,7 @@ func (d *Decoder) freeScale() {
 
 // Close frees the decoder.
 func (d *Decoder) Close() {
-	if d.cc == nil {
+	if d == nil || d.cc == nil {
 		return
 	}
 	d.freeScale()

@@ -166,7 +166,7 @@ func (e *Encoder) send(f *astiav.Frame, emit func(Packet)) error {
 
 // Close frees the encoder.
 func (e *Encoder) Close() {
-	if e.cc == nil {
+	if e == nil || e.cc == nil {
 		return
 	}
 	e.frame.Free()

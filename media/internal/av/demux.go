@@ -1,0 +1,218 @@
+package av
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/asticode/go-astiav"
+)
+
+// StreamInfo describes one stream of an input.
+type StreamInfo struct {
+	Index                int
+	Codec                Codec
+	Audio                bool
+	SampleRate, Channels int
+	Width, Height        int
+	Extradata            []byte
+	Duration             time.Duration
+}
+
+// InputOptions opens an input.
+type InputOptions struct {
+	// Format forces an input format (a demuxer or a libavdevice name such
+	// as "v4l2", "alsa", "x11grab"); empty probes.
+	Format string
+	// Options are FFmpeg format options ("rtsp_transport": "tcp", …).
+	Options map[string]string
+	// Protocols is FFmpeg's protocol_whitelist ("file", "rtsp,rtp,udp,tcp");
+	// empty leaves FFmpeg's default, which opens anything it knows.
+	Protocols string
+}
+
+// Demuxer reads compressed packets from a file, stream or device.
+type Demuxer struct {
+	fc      *astiav.FormatContext
+	pkt     *astiav.Packet
+	streams []StreamInfo
+	tbs     []astiav.Rational
+	annexB  map[int]*astiav.BitStreamFilterContext
+	pending []Packet
+}
+
+var deviceOnce = func() func() {
+	done := false
+	return func() {
+		if !done {
+			astiav.RegisterAllDevices()
+			done = true
+		}
+	}
+}()
+
+// OpenInput opens url for reading.
+func OpenInput(url string, o InputOptions) (*Demuxer, error) {
+	deviceOnce()
+	fc := astiav.AllocFormatContext()
+	if fc == nil {
+		return nil, errors.New("av: cannot allocate an input")
+	}
+	var inFormat *astiav.InputFormat
+	if o.Format != "" {
+		if inFormat = astiav.FindInputFormat(o.Format); inFormat == nil {
+			fc.Free()
+			return nil, fmt.Errorf("av: no %q input format in this FFmpeg", o.Format)
+		}
+	}
+	opts := astiav.NewDictionary()
+	defer opts.Free()
+	for k, v := range o.Options {
+		_ = opts.Set(k, v, 0)
+	}
+	if o.Protocols != "" {
+		_ = opts.Set("protocol_whitelist", o.Protocols, 0)
+	}
+	if err := fc.OpenInput(url, inFormat, opts); err != nil {
+		fc.Free() // OpenInput frees the context on failure in FFmpeg; astiav's Free tolerates it
+		return nil, fmt.Errorf("av: opening input: %w", err)
+	}
+	live.Add(1)
+	d := &Demuxer{fc: fc, pkt: astiav.AllocPacket(), annexB: map[int]*astiav.BitStreamFilterContext{}}
+	if err := fc.FindStreamInfo(nil); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("av: reading stream info: %w", err)
+	}
+	for _, st := range fc.Streams() {
+		cp := st.CodecParameters()
+		info := StreamInfo{Index: st.Index(), Codec: codecOf(cp.CodecID()), Extradata: append([]byte(nil), cp.ExtraData()...)}
+		switch cp.MediaType() {
+		case astiav.MediaTypeAudio:
+			info.Audio, info.SampleRate, info.Channels = true, cp.SampleRate(), cp.ChannelLayout().NbChannels()
+		case astiav.MediaTypeVideo:
+			info.Width, info.Height = cp.Width(), cp.Height()
+		default:
+			info.Codec = CodecUnknown
+		}
+		if dur := st.Duration(); dur > 0 {
+			info.Duration = time.Duration(astiav.RescaleQ(dur, st.TimeBase(), micro)) * time.Microsecond
+		}
+		d.streams = append(d.streams, info)
+		d.tbs = append(d.tbs, st.TimeBase())
+	}
+	return d, nil
+}
+
+// Streams describes the input's streams.
+func (d *Demuxer) Streams() []StreamInfo { return d.streams }
+
+// Duration is the input's duration when known.
+func (d *Demuxer) Duration() time.Duration {
+	if v := d.fc.Duration(); v > 0 {
+		return time.Duration(v) * time.Microsecond // AV_TIME_BASE
+	}
+	return 0
+}
+
+// Time converts a timestamp of stream i to a duration.
+func (d *Demuxer) Time(i int, ts int64) time.Duration {
+	return time.Duration(astiav.RescaleQ(ts, d.tbs[i], micro)) * time.Microsecond
+}
+
+// AnnexB makes Read return H.264 stream i in Annex B form (start codes,
+// parameter sets in band), as WebRTC carries it.
+func (d *Demuxer) AnnexB(i int) error {
+	f := astiav.FindBitStreamFilterByName("h264_mp4toannexb")
+	if f == nil {
+		return errors.New("av: no h264_mp4toannexb filter in this FFmpeg")
+	}
+	bsf, err := astiav.AllocBitStreamFilterContext(f)
+	if err != nil {
+		return err
+	}
+	if err := d.fc.Streams()[i].CodecParameters().Copy(bsf.InputCodecParameters()); err != nil {
+		bsf.Free()
+		return err
+	}
+	bsf.SetInputTimeBase(d.tbs[i])
+	if err := bsf.Initialize(); err != nil {
+		bsf.Free()
+		return err
+	}
+	d.annexB[i] = bsf
+	return nil
+}
+
+// Read returns the next packet; io.EOF at the end.
+func (d *Demuxer) Read() (Packet, error) {
+	for {
+		if len(d.pending) > 0 {
+			p := d.pending[0]
+			d.pending = d.pending[1:]
+			return p, nil
+		}
+		d.pkt.Unref()
+		if err := d.fc.ReadFrame(d.pkt); err != nil {
+			if errors.Is(err, astiav.ErrEof) {
+				return Packet{}, io.EOF
+			}
+			return Packet{}, fmt.Errorf("av: reading: %w", err)
+		}
+		i := d.pkt.StreamIndex()
+		if i >= len(d.streams) || d.streams[i].Codec == CodecUnknown {
+			continue
+		}
+		bsf := d.annexB[i]
+		if bsf == nil {
+			return d.copyPacket(d.pkt), nil
+		}
+		if err := bsf.SendPacket(d.pkt); err != nil {
+			return Packet{}, err
+		}
+		for {
+			d.pkt.Unref()
+			if err := bsf.ReceivePacket(d.pkt); err != nil {
+				break
+			}
+			d.pkt.SetStreamIndex(i)
+			d.pending = append(d.pending, d.copyPacket(d.pkt))
+		}
+	}
+}
+
+func (d *Demuxer) copyPacket(p *astiav.Packet) Packet {
+	return Packet{Data: append([]byte(nil), p.Data()...), PTS: p.Pts(), DTS: p.Dts(), Duration: p.Duration(),
+		Key: p.Flags().Has(astiav.PacketFlagKey), Stream: p.StreamIndex()}
+}
+
+// Rewind goes back to the start (for looping).
+func (d *Demuxer) Rewind() error {
+	d.pending = nil
+	for i := range d.streams {
+		if d.streams[i].Codec != CodecUnknown {
+			return d.fc.SeekFrame(i, 0, astiav.NewSeekFlags(astiav.SeekFlagBackward))
+		}
+	}
+	return nil
+}
+
+// NewDecoder opens a decoder for stream i.
+func (d *Demuxer) NewDecoder(i int) (*Decoder, error) {
+	return newDecoderFromParams(d.fc.Streams()[i].CodecParameters())
+}
+
+// Close frees the input.
+func (d *Demuxer) Close() {
+	if d.fc == nil {
+		return
+	}
+	for _, b := range d.annexB {
+		b.Free()
+	}
+	d.pkt.Free()
+	d.fc.CloseInput()
+	d.fc.Free()
+	d.fc = nil
+	live.Add(-1)
+}

@@ -1,0 +1,386 @@
+package media
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+	pionmedia "github.com/pion/webrtc/v4/pkg/media"
+
+	"github.com/metered-ca/realtime-go/media/internal/av"
+)
+
+// Player plays a file or stream into WebRTC tracks in real time. Audio and
+// Video are nil when the input has no such stream; add the others to a
+// MeteredPeer, then Start. Streams already in a WebRTC codec (Opus, VP8,
+// VP9, H.264 without B-frames) pass through untouched; others are
+// transcoded (audio to Opus, video to VP8 or H.264, WithVideoCodec).
+type Player struct {
+	Audio *webrtc.TrackLocalStaticSample
+	Video *webrtc.TrackLocalStaticSample
+
+	demux *av.Demuxer
+	loop  bool
+	audio *playStream
+	video *playStream
+
+	mu      sync.Mutex
+	started bool
+	closed  bool
+	err     error
+	cancel  context.CancelFunc
+	done    chan struct{}
+	wg      sync.WaitGroup
+}
+
+// playStream is one input stream and what turns its packets into samples.
+type playStream struct {
+	index       int
+	info        av.StreamInfo
+	track       *webrtc.TrackLocalStaticSample
+	passthrough bool
+	dec         *av.Decoder
+	rs          *av.Resampler
+	aenc        *av.Encoder
+	venc        *av.Encoder
+	pcm         []int16 // 48 kHz stereo awaiting a whole Opus frame
+	samples     int64   // Opus samples encoded: the encoder's clock
+	lastPTS     time.Duration
+	started     bool
+	frameDur    time.Duration
+	forceKey    bool
+	vcount      int64
+}
+
+// FromFile opens a media file (by default only local files: see
+// WithProtocols) for playing. Options: WithLoop, WithVideoCodec,
+// WithTrackID/WithStreamID (the stream id is shared by both tracks),
+// WithBitrate, WithProtocols.
+func FromFile(path string, opts ...Option) (*Player, error) {
+	o := collect(opts)
+	if o.protocols == "" {
+		o.protocols = "file"
+	}
+	return openPlayer(path, av.InputOptions{Protocols: o.protocols}, o)
+}
+
+func openPlayer(url string, in av.InputOptions, o options) (*Player, error) {
+	d, err := av.OpenInput(url, in)
+	if err != nil {
+		return nil, fmt.Errorf("media: %w", err)
+	}
+	p := &Player{demux: d, loop: o.loop, done: make(chan struct{})}
+	_, streamID := o.ids("")
+	for _, st := range d.Streams() {
+		switch {
+		case st.Codec == av.CodecUnknown:
+		case st.Audio && p.audio == nil:
+			p.audio, err = newAudioPlay(st, o, streamID)
+		case !st.Audio && p.video == nil:
+			p.video, err = newVideoPlay(d, st, o, streamID)
+		}
+		if err != nil {
+			p.free()
+			return nil, err
+		}
+	}
+	if p.audio == nil && p.video == nil {
+		p.free()
+		return nil, fmt.Errorf("%w: no audio or video stream this package can play", ErrUnsupportedCodec)
+	}
+	if p.audio != nil {
+		p.Audio = p.audio.track
+	}
+	if p.video != nil {
+		p.Video = p.video.track
+		if p.video.passthrough && p.video.info.Codec == av.CodecH264 {
+			if err := d.AnnexB(p.video.index); err != nil {
+				p.free()
+				return nil, err
+			}
+		}
+		if !p.video.passthrough {
+			if p.video.dec, err = d.NewDecoder(p.video.index); err != nil {
+				p.free()
+				return nil, err
+			}
+		}
+	}
+	if p.audio != nil && !p.audio.passthrough {
+		if p.audio.dec, err = d.NewDecoder(p.audio.index); err != nil {
+			p.free()
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+func newAudioPlay(st av.StreamInfo, o options, streamID string) (*playStream, error) {
+	id := o.trackID
+	if id == "" {
+		id = randomID("audio-")
+	}
+	track, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"}, id, streamID)
+	if err != nil {
+		return nil, err
+	}
+	ps := &playStream{index: st.Index, info: st, track: track, passthrough: st.Codec == av.CodecOpus}
+	if !ps.passthrough {
+		if ps.aenc, err = av.NewOpusEncoder(2, max(o.bitrate, 64000)); err != nil {
+			return nil, err
+		}
+	}
+	return ps, nil
+}
+
+func newVideoPlay(d *av.Demuxer, st av.StreamInfo, o options, streamID string) (*playStream, error) {
+	passthrough := st.Codec == av.CodecVP8 || st.Codec == av.CodecVP9 || st.Codec == av.CodecH264 && !hasBFrames(d, st.Index)
+	codec := st.Codec
+	if !passthrough {
+		codec = av.CodecVP8
+		if o.videoCodec == H264 {
+			codec = av.CodecH264
+		}
+	}
+	mime := map[av.Codec]string{av.CodecVP8: webrtc.MimeTypeVP8, av.CodecVP9: webrtc.MimeTypeVP9, av.CodecH264: webrtc.MimeTypeH264}[codec]
+	id := o.trackID
+	if id == "" {
+		id = randomID("video-")
+	} else {
+		id += "-video"
+	}
+	track, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: mime, ClockRate: 90000}, id, streamID)
+	if err != nil {
+		return nil, err
+	}
+	ps := &playStream{index: st.Index, info: st, track: track, passthrough: passthrough, frameDur: time.Second / 30}
+	if !passthrough {
+		if ps.venc, err = av.NewVideoEncoder(av.VideoEncoderOptions{Codec: codec, Width: st.Width, Height: st.Height, FPS: 30, Bitrate: o.bitrate}); err != nil {
+			return nil, err
+		}
+	}
+	return ps, nil
+}
+
+// hasBFrames reads the first packets of stream i: a presentation time
+// below an earlier one means frames are reordered (B-frames), which WebRTC
+// receivers do not expect.
+func hasBFrames(d *av.Demuxer, i int) bool {
+	defer func() { _ = d.Rewind() }()
+	var maxPTS int64 = -1 << 62
+	for n := 0; n < 60; {
+		p, err := d.Read()
+		if err != nil {
+			return false
+		}
+		if p.Stream != i {
+			continue
+		}
+		n++
+		if p.PTS < maxPTS {
+			return true
+		}
+		maxPTS = max(maxPTS, p.PTS)
+	}
+	return false
+}
+
+// Start begins playing; the tracks may be bound before or after.
+func (p *Player) Start() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case p.closed:
+		return ErrEnded
+	case p.started:
+		return nil
+	}
+	p.started = true
+	ctx, cancel := context.WithCancel(context.Background())
+	p.cancel = cancel
+	p.wg.Add(1)
+	go p.run(ctx)
+	return nil
+}
+
+// Done is closed when playing stops: at the end of a file that does not
+// loop, on an error (Err) or on Close.
+func (p *Player) Done() <-chan struct{} { return p.done }
+
+// Err is what stopped the player early, if anything.
+func (p *Player) Err() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.err
+}
+
+// Close stops playing and frees FFmpeg's state; it is idempotent.
+func (p *Player) Close() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	cancel, started := p.cancel, p.started
+	p.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	p.wg.Wait()
+	if !started {
+		close(p.done)
+	}
+	p.free()
+	return nil
+}
+
+func (p *Player) free() {
+	for _, s := range []*playStream{p.audio, p.video} {
+		if s != nil {
+			s.dec.Close()
+			s.aenc.Close()
+			s.venc.Close()
+			s.rs.Close()
+		}
+	}
+	if p.demux != nil {
+		p.demux.Close()
+	}
+}
+
+func (p *Player) run(ctx context.Context) {
+	defer p.wg.Done()
+	defer close(p.done)
+	start := time.Now()
+	var offset, end time.Duration // loop offset; the latest media time played
+	for {
+		pkt, err := p.demux.Read()
+		if errors.Is(err, io.EOF) {
+			if !p.loop {
+				p.flush()
+				return
+			}
+			if err = p.demux.Rewind(); err == nil {
+				offset = end + 20*time.Millisecond
+				for _, s := range []*playStream{p.audio, p.video} {
+					if s != nil {
+						s.started = false
+					}
+				}
+				continue
+			}
+		}
+		if err != nil {
+			p.fail(err)
+			return
+		}
+		s := p.streamOf(pkt.Stream)
+		if s == nil {
+			continue
+		}
+		at := offset + p.demux.Time(pkt.Stream, pkt.PTS)
+		end = max(end, at)
+		select {
+		case <-time.After(time.Until(start.Add(at))):
+		case <-ctx.Done():
+			return
+		}
+		timeOf := func(ts int64) time.Duration { return offset + p.demux.Time(s.index, ts) }
+		if err := s.play(pkt, at, timeOf); err != nil {
+			p.fail(err)
+			return
+		}
+	}
+}
+
+func (p *Player) streamOf(i int) *playStream {
+	for _, s := range []*playStream{p.audio, p.video} {
+		if s != nil && s.index == i {
+			return s
+		}
+	}
+	return nil
+}
+
+func (p *Player) fail(err error) {
+	p.mu.Lock()
+	p.err = err
+	p.mu.Unlock()
+}
+
+// flush drains the transcoders at the end of the input.
+func (p *Player) flush() {
+	for _, s := range []*playStream{p.audio, p.video} {
+		if s != nil && s.dec != nil {
+			_ = s.decode(nil, 0, func(ts int64) time.Duration { return p.demux.Time(s.index, ts) })
+		}
+	}
+}
+
+// play sends one packet at media time at; timeOf converts the stream's
+// timestamps to media time.
+func (s *playStream) play(pkt av.Packet, at time.Duration, timeOf func(int64) time.Duration) error {
+	if s.passthrough {
+		dur := s.frameDur
+		if s.info.Audio {
+			dur = 20 * time.Millisecond
+			if pkt.Duration > 0 {
+				dur = time.Duration(pkt.Duration) * time.Second / 48000
+			}
+		} else if s.started && at > s.lastPTS {
+			dur = at - s.lastPTS
+			s.frameDur = dur
+		}
+		s.started, s.lastPTS = true, at
+		return s.track.WriteSample(pionmedia.Sample{Data: pkt.Data, Duration: dur})
+	}
+	return s.decode(pkt.Data, pkt.PTS, timeOf)
+}
+
+// decode transcodes; frames come out in presentation order with their own
+// timestamps, whatever order the packets went in.
+func (s *playStream) decode(data []byte, pts int64, timeOf func(int64) time.Duration) error {
+	return s.dec.Decode(data, pts, func(f *av.Frame) {
+		if s.info.Audio {
+			s.encodeAudio(f)
+		} else {
+			s.encodeVideo(f, timeOf(f.PTS))
+		}
+	})
+}
+
+func (s *playStream) encodeAudio(f *av.Frame) {
+	if s.rs == nil {
+		var err error
+		if s.rs, err = av.NewResampler(f.SampleRate, f.Channels, 48000, 2); err != nil {
+			return
+		}
+	}
+	s.pcm, _ = s.rs.Convert(s.pcm, f.PCM)
+	for len(s.pcm) >= opusSamples*2 {
+		_ = s.aenc.EncodeAudio(s.pcm[:opusSamples*2], s.samples, func(p av.Packet) {
+			_ = s.track.WriteSample(pionmedia.Sample{Data: p.Data, Duration: opusFrame})
+		})
+		s.pcm = s.pcm[:copy(s.pcm, s.pcm[opusSamples*2:])]
+		s.samples += opusSamples
+	}
+}
+
+func (s *playStream) encodeVideo(f *av.Frame, at time.Duration) {
+	dur := s.frameDur
+	if s.started && at > s.lastPTS {
+		dur = at - s.lastPTS
+	}
+	s.started, s.lastPTS = true, at
+	key := s.vcount == 0 || s.forceKey
+	s.forceKey = false
+	s.vcount++
+	_ = s.venc.EncodeVideo(f, at.Microseconds()*9/100, key, func(p av.Packet) {
+		_ = s.track.WriteSample(pionmedia.Sample{Data: p.Data, Duration: dur})
+	})
+}

@@ -1,0 +1,307 @@
+package media
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
+
+	"github.com/metered-ca/realtime-go/media/internal/av"
+)
+
+// ErrRecorderStarted: a track was added after the file's header was written
+// (every track must be added before its first keyframe is due).
+var ErrRecorderStarted = errors.New("media: recorder already started")
+
+// recorderSettle is how long after its first frame a recording waits for
+// the rest of its tracks.
+const recorderSettle = 500 * time.Millisecond
+
+// Recorder writes received tracks to one file without re-encoding: WebM
+// (.webm: Opus, VP8, VP9), Matroska (.mkv: also H.264) or Ogg (.ogg/.opus:
+// Opus only). Add every track of the recording with AddTrack (a MeteredPeer
+// reports tracks as their first packets arrive, so add them from the Track
+// handler); the header is written once every track added has delivered its
+// first frame (a keyframe for video) and half a second has passed since the
+// first one did, or two seconds after the first one at the latest. Timestamps share
+// one clock, so audio and video stay aligned. The file is finalised when
+// every track has ended, or on Close.
+type Recorder struct {
+	path, format string
+
+	mu       sync.Mutex
+	tracks   []*recTrack
+	mux      *av.Muxer
+	base     time.Time // the recording's time zero
+	held     []recSample
+	started  bool
+	closed   bool
+	firstAt  time.Time
+	err      error
+	done     chan struct{}
+	wg       sync.WaitGroup
+	deadline *time.Timer
+}
+
+type recTrack struct {
+	remote  *webrtc.TrackRemote
+	codec   av.Codec
+	audio   bool
+	ready   bool
+	spec    av.StreamSpec
+	stream  int // index in the file; -1 when left out
+	ended   bool
+	firstTS uint32
+	offset  time.Duration // arrival of the first frame after base
+}
+
+type recSample struct {
+	t    *recTrack
+	data []byte
+	pts  time.Duration
+	key  bool
+}
+
+// NewRecorder prepares a recording at path; the container follows the
+// extension.
+func NewRecorder(path string, opts ...Option) (*Recorder, error) {
+	format := map[string]string{".webm": "webm", ".mkv": "matroska", ".ogg": "ogg", ".opus": "ogg"}[strings.ToLower(filepath.Ext(path))]
+	if format == "" {
+		return nil, fmt.Errorf("media: recorder: %q: use .webm, .mkv, .ogg or .opus", filepath.Base(path))
+	}
+	return &Recorder{path: path, format: format, done: make(chan struct{}), base: time.Now()}, nil
+}
+
+// AddTrack records a received track; it reads the track until it ends or
+// the recorder closes.
+func (r *Recorder) AddTrack(track *webrtc.TrackRemote) error {
+	depack, codec, window, err := rtpCodec(track.Codec().MimeType)
+	if err != nil {
+		return err
+	}
+	audio := track.Kind() == webrtc.RTPCodecTypeAudio
+	if r.format == "webm" && codec == av.CodecH264 || r.format == "ogg" && codec != av.CodecOpus {
+		return fmt.Errorf("%w: %s cannot hold %s", ErrUnsupportedCodec, r.format, codec)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case r.closed:
+		return ErrEnded
+	case r.started:
+		return ErrRecorderStarted
+	}
+	t := &recTrack{remote: track, codec: codec, audio: audio, stream: -1}
+	r.tracks = append(r.tracks, t)
+	r.wg.Add(1)
+	go r.read(t, samplebuilder.New(window, depack, track.Codec().ClockRate))
+	return nil
+}
+
+func (r *Recorder) read(t *recTrack, sb *samplebuilder.SampleBuilder) {
+	defer r.wg.Done()
+	defer r.trackEnded(t)
+	clock := t.remote.Codec().ClockRate
+	if clock == 0 {
+		clock = 90000
+	}
+	first := true
+	for {
+		pkt, _, err := t.remote.ReadRTP()
+		if err != nil {
+			return
+		}
+		sb.Push(pkt)
+		for s := sb.Pop(); s != nil; s = sb.Pop() {
+			key := isKeyframe(t.codec, s.Data)
+			if first {
+				if !t.audio && !key {
+					continue // nothing decodes before the first keyframe
+				}
+				first = false
+				r.mu.Lock()
+				t.firstTS, t.offset = s.PacketTimestamp, time.Since(r.base)
+				r.mu.Unlock()
+			}
+			pts := t.offset + time.Duration(s.PacketTimestamp-t.firstTS)*time.Second/time.Duration(clock)
+			if !r.sample(recSample{t: t, data: s.Data, pts: pts, key: key}) {
+				return
+			}
+		}
+	}
+}
+
+// sample files one frame: held until the header is written, then muxed.
+// It reports false once the recorder no longer wants frames.
+func (r *Recorder) sample(s recSample) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed || r.err != nil {
+		return false
+	}
+	if r.started {
+		if s.t.stream >= 0 {
+			r.write(s)
+		}
+		return true
+	}
+	if !s.t.ready {
+		if err := r.describe(s.t, s.data); err != nil {
+			return true // not yet describable (no parameter sets): wait for the next keyframe
+		}
+		s.t.ready = true
+	}
+	r.held = append(r.held, s)
+	if r.firstAt.IsZero() {
+		r.firstAt = time.Now()
+		r.deadline = time.AfterFunc(2*time.Second, func() {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			r.startLocked()
+		})
+	}
+	if time.Since(r.firstAt) < recorderSettle {
+		return true // other tracks of the stream may still be on their way
+	}
+	for _, t := range r.tracks {
+		if !t.ready && !t.ended {
+			return true
+		}
+	}
+	r.startLocked()
+	return true
+}
+
+// describe fills a track's stream parameters from its first frame.
+func (r *Recorder) describe(t *recTrack, data []byte) error {
+	if t.audio {
+		t.spec = av.StreamSpec{Codec: t.codec, SampleRate: 48000, Channels: 2, Extradata: av.OpusHead(2)}
+		return nil
+	}
+	t.spec = av.StreamSpec{Codec: t.codec}
+	if t.codec == av.CodecH264 {
+		if t.spec.Extradata = h264ParameterSets(data); t.spec.Extradata == nil {
+			return errors.New("no parameter sets yet")
+		}
+	}
+	dec, err := av.NewDecoder(t.codec, t.spec.Extradata)
+	if err != nil {
+		return err
+	}
+	defer dec.Close()
+	err = dec.Decode(data, 0, func(f *av.Frame) { t.spec.Width, t.spec.Height = f.Width, f.Height })
+	if err == nil && t.spec.Width == 0 {
+		_ = dec.Decode(nil, 0, func(f *av.Frame) { t.spec.Width, t.spec.Height = f.Width, f.Height })
+	}
+	if t.spec.Width == 0 {
+		return errors.New("first keyframe did not decode")
+	}
+	return nil
+}
+
+// startLocked writes the header with the tracks that are ready and flushes
+// the frames held so far, in time order.
+func (r *Recorder) startLocked() {
+	if r.started || r.closed {
+		return
+	}
+	r.started = true
+	var specs []av.StreamSpec
+	for _, t := range r.tracks {
+		if t.ready {
+			t.stream = len(specs)
+			specs = append(specs, t.spec)
+		}
+	}
+	if len(specs) == 0 {
+		return
+	}
+	mux, err := av.CreateMuxer(r.path, r.format, specs)
+	if err != nil {
+		r.err = err
+		return
+	}
+	r.mux = mux
+	sort.SliceStable(r.held, func(i, j int) bool { return r.held[i].pts < r.held[j].pts })
+	for _, s := range r.held {
+		if s.t.stream >= 0 {
+			r.write(s)
+		}
+	}
+	r.held = nil
+}
+
+func (r *Recorder) write(s recSample) {
+	if err := r.mux.Write(s.t.stream, s.data, s.pts, s.key); err != nil && r.err == nil {
+		r.err = err
+	}
+}
+
+func (r *Recorder) trackEnded(t *recTrack) {
+	r.mu.Lock()
+	t.ended = true
+	all := true
+	for _, o := range r.tracks {
+		all = all && o.ended
+	}
+	r.mu.Unlock()
+	if all {
+		go func() { _ = r.Close() }()
+	}
+}
+
+// Done is closed once the file is finalised.
+func (r *Recorder) Done() <-chan struct{} { return r.done }
+
+// Path is where the recording is written.
+func (r *Recorder) Path() string { return r.path }
+
+// Close stops reading, writes what is held and the file's trailer, and
+// returns the first error met while recording. It is idempotent.
+func (r *Recorder) Close() error {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		<-r.done
+		return r.err
+	}
+	if r.deadline != nil {
+		r.deadline.Stop()
+	}
+	r.startLocked()
+	r.closed = true
+	tracks := append([]*recTrack(nil), r.tracks...)
+	r.mu.Unlock()
+	for _, t := range tracks {
+		_ = t.remote.SetReadDeadline(time.Now())
+	}
+	r.wg.Wait()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.mux != nil {
+		if err := r.mux.Close(); err != nil && r.err == nil {
+			r.err = err
+		}
+	}
+	close(r.done)
+	return r.err
+}
+
+// Wait blocks until the recording is finalised or ctx ends.
+func (r *Recorder) Wait(ctx context.Context) error {
+	select {
+	case <-r.done:
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return r.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
