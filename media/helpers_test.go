@@ -3,8 +3,8 @@ package media
 import (
 	"context"
 	"fmt"
-	"os"
 	"math"
+	"os"
 	"testing"
 	"time"
 
