@@ -3,9 +3,12 @@ package media
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"log/slog"
 	"time"
 
 	"github.com/pion/webrtc/v4"
+
+	"github.com/metered-ca/realtime-go/media/internal/av"
 )
 
 // Option adjusts a constructor of this package. Each option says which
@@ -20,10 +23,13 @@ type options struct {
 	loop              bool
 	videoCodec        VideoCodec
 	protocols         string
+	transport         string
+	reconnect         []time.Duration
 }
 
 func collect(opts []Option) options {
-	o := options{queue: 300 * time.Millisecond}
+	o := options{queue: 300 * time.Millisecond, transport: "tcp",
+		reconnect: []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second}}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -91,3 +97,20 @@ func WithVideoCodec(c VideoCodec) Option { return func(o *options) { o.videoCode
 // read other local files or reach internal hosts (SSRF). Widen it only for
 // inputs you trust.
 func WithProtocols(list string) Option { return func(o *options) { o.protocols = list } }
+
+// WithTransport chooses RTSP's transport for FromRTSP: "tcp" (the default;
+// RTP interleaved on the RTSP connection, through firewalls) or "udp".
+func WithTransport(t string) Option { return func(o *options) { o.transport = t } }
+
+// WithReconnect sets how a live source (FromRTSP, devices) is opened again
+// after it drops: one attempt after each delay, in order (by default 0.5 s,
+// 1 s, 2 s, 4 s, 8 s). When all fail the player stops with ErrSourceLost.
+// No delays: never reconnect.
+func WithReconnect(delays ...time.Duration) Option {
+	return func(o *options) { o.reconnect = delays }
+}
+
+// SetFFmpegLogger sends FFmpeg's own warnings and errors to l, with
+// credentials in URLs masked; nil (the default) drops them. Failures always
+// reach callers as returned errors.
+func SetFFmpegLogger(l *slog.Logger) { av.SetLogger(l) }

@@ -25,6 +25,13 @@ type Player struct {
 
 	demux *av.Demuxer
 	loop  bool
+	// A live input (RTSP, a device) is not paced by this side and is
+	// opened again when it drops.
+	live      bool
+	url       string
+	in        av.InputOptions
+	cancelIn  chan struct{}
+	reconnect []time.Duration
 	audio *playStream
 	video *playStream
 
@@ -54,6 +61,7 @@ type playStream struct {
 	frameDur    time.Duration
 	forceKey    bool
 	vcount      int64
+	paramSets   []byte // the latest H.264 SPS and PPS, Annex B
 }
 
 // FromFile opens a media file (by default only local files: see
@@ -65,15 +73,17 @@ func FromFile(path string, opts ...Option) (*Player, error) {
 	if o.protocols == "" {
 		o.protocols = "file"
 	}
-	return openPlayer(path, av.InputOptions{Protocols: o.protocols}, o)
+	return openPlayer(path, av.InputOptions{Protocols: o.protocols}, o, false)
 }
 
-func openPlayer(url string, in av.InputOptions, o options) (*Player, error) {
+func openPlayer(url string, in av.InputOptions, o options, live bool) (*Player, error) {
+	cancelIn := make(chan struct{})
+	in.Cancel = cancelIn
 	d, err := av.OpenInput(url, in)
 	if err != nil {
 		return nil, fmt.Errorf("media: %w", err)
 	}
-	p := &Player{demux: d, loop: o.loop, done: make(chan struct{})}
+	p := &Player{demux: d, loop: o.loop && !live, live: live, url: url, in: in, cancelIn: cancelIn, reconnect: o.reconnect, done: make(chan struct{})}
 	_, streamID := o.ids("")
 	for _, st := range d.Streams() {
 		switch {
@@ -81,7 +91,7 @@ func openPlayer(url string, in av.InputOptions, o options) (*Player, error) {
 		case st.Audio && p.audio == nil:
 			p.audio, err = newAudioPlay(st, o, streamID)
 		case !st.Audio && p.video == nil:
-			p.video, err = newVideoPlay(d, st, o, streamID)
+			p.video, err = newVideoPlay(d, st, o, streamID, live)
 		}
 		if err != nil {
 			p.free()
@@ -137,8 +147,10 @@ func newAudioPlay(st av.StreamInfo, o options, streamID string) (*playStream, er
 	return ps, nil
 }
 
-func newVideoPlay(d *av.Demuxer, st av.StreamInfo, o options, streamID string) (*playStream, error) {
-	passthrough := st.Codec == av.CodecVP8 || st.Codec == av.CodecVP9 || st.Codec == av.CodecH264 && !hasBFrames(d, st.Index)
+func newVideoPlay(d *av.Demuxer, st av.StreamInfo, o options, streamID string, live bool) (*playStream, error) {
+	// A live H.264 source (a camera) is taken to have no B-frames: it cannot
+	// be read ahead and rewound to check.
+	passthrough := st.Codec == av.CodecVP8 || st.Codec == av.CodecVP9 || st.Codec == av.CodecH264 && (live || !hasBFrames(d, st.Index))
 	codec := st.Codec
 	if !passthrough {
 		codec = av.CodecVP8
@@ -157,7 +169,8 @@ func newVideoPlay(d *av.Demuxer, st av.StreamInfo, o options, streamID string) (
 	if err != nil {
 		return nil, err
 	}
-	ps := &playStream{index: st.Index, info: st, track: track, passthrough: passthrough, frameDur: time.Second / 30}
+	ps := &playStream{index: st.Index, info: st, track: track, passthrough: passthrough, frameDur: time.Second / 30,
+		paramSets: h264ParameterSets(st.Extradata)}
 	if !passthrough {
 		if ps.venc, err = av.NewVideoEncoder(av.VideoEncoderOptions{Codec: codec, Width: st.Width, Height: st.Height, FPS: 30, Bitrate: o.bitrate}); err != nil {
 			return nil, err
@@ -228,6 +241,7 @@ func (p *Player) Close() error {
 	p.closed = true
 	cancel, started := p.cancel, p.started
 	p.mu.Unlock()
+	close(p.cancelIn) // wakes a blocked read or reconnect
 	if cancel != nil {
 		cancel()
 	}
@@ -258,13 +272,25 @@ func (p *Player) run(ctx context.Context) {
 	defer close(p.done)
 	start := time.Now()
 	var offset, end time.Duration // loop offset; the latest media time played
+	wait := time.NewTimer(0)
+	defer wait.Stop()
 	for {
 		pkt, err := p.demux.Read()
-		if errors.Is(err, io.EOF) {
-			if !p.loop {
-				p.flush()
+		if ctx.Err() != nil {
+			return
+		}
+		switch {
+		case p.live && err != nil:
+			// The camera dropped or stalled: open it again.
+			if err = p.reopen(ctx, err); err != nil {
+				p.fail(err)
 				return
 			}
+			continue
+		case errors.Is(err, io.EOF) && !p.loop:
+			p.flush()
+			return
+		case errors.Is(err, io.EOF):
 			if err = p.demux.Rewind(); err == nil {
 				offset = end + 20*time.Millisecond
 				for _, s := range []*playStream{p.audio, p.video} {
@@ -285,10 +311,13 @@ func (p *Player) run(ctx context.Context) {
 		}
 		at := offset + p.demux.Time(pkt.Stream, pkt.PTS)
 		end = max(end, at)
-		select {
-		case <-time.After(time.Until(start.Add(at))):
-		case <-ctx.Done():
-			return
+		if !p.live { // a file plays at its own pace; a live input arrives at it
+			wait.Reset(time.Until(start.Add(at)))
+			select {
+			case <-wait.C:
+			case <-ctx.Done():
+				return
+			}
 		}
 		timeOf := func(ts int64) time.Duration { return offset + p.demux.Time(s.index, ts) }
 		if err := s.play(pkt, at, timeOf); err != nil {
@@ -296,6 +325,30 @@ func (p *Player) run(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// ErrSourceLost: a live source dropped and could not be opened again.
+var ErrSourceLost = errors.New("media: live source lost")
+
+// reopen opens a live input again after it failed with cause, waiting
+// between attempts (WithReconnect).
+func (p *Player) reopen(ctx context.Context, cause error) error {
+	p.demux.Close()
+	p.demux = nil
+	for i, delay := range p.reconnect {
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		d, err := av.OpenInput(p.url, p.in)
+		if err == nil {
+			p.demux = d
+			return nil
+		}
+		cause = fmt.Errorf("attempt %d: %w", i+1, err)
+	}
+	return fmt.Errorf("%w after %d reconnect attempts: %w", ErrSourceLost, len(p.reconnect), cause)
 }
 
 func (p *Player) streamOf(i int) *playStream {
@@ -337,9 +390,27 @@ func (s *playStream) play(pkt av.Packet, at time.Duration, timeOf func(int64) ti
 			s.frameDur = dur
 		}
 		s.started, s.lastPTS = true, at
-		return s.track.WriteSample(pionmedia.Sample{Data: pkt.Data, Duration: dur})
+		data := pkt.Data
+		if s.info.Codec == av.CodecH264 {
+			data = s.withParameterSets(data)
+		}
+		return s.track.WriteSample(pionmedia.Sample{Data: data, Duration: dur})
 	}
 	return s.decode(pkt.Data, pkt.PTS, timeOf)
+}
+
+// withParameterSets puts the latest SPS and PPS before a keyframe that
+// lacks them (a camera often sends them once, in its SDP), so a receiver
+// that joins late or lost packets can start decoding there.
+func (s *playStream) withParameterSets(data []byte) []byte {
+	if ps := h264ParameterSets(data); ps != nil {
+		s.paramSets = ps
+		return data
+	}
+	if s.paramSets == nil || !isKeyframe(av.CodecH264, data) {
+		return data
+	}
+	return append(append([]byte(nil), s.paramSets...), data...)
 }
 
 // decode transcodes; frames come out in presentation order with their own

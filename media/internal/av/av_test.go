@@ -1,8 +1,10 @@
 package av
 
 import (
+	"log/slog"
 	"math"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -114,4 +116,15 @@ func TestMain(m *testing.M) {
 		code = 1
 	}
 	os.Exit(code)
+}
+
+func TestFFmpegLogsMaskCredentials(t *testing.T) {
+	var buf strings.Builder
+	SetLogger(slog.New(slog.NewTextHandler(&buf, nil)))
+	defer SetLogger(nil)
+	_, err := OpenInput("rtsp://admin:hunter2@127.0.0.1:1/cam", InputOptions{Format: "rtsp", Protocols: "rtsp,tcp", Options: map[string]string{"rtsp_transport": "tcp"}})
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "hunter2")
+	assert.NotContains(t, buf.String(), "hunter2", "FFmpeg's log: %s", buf.String())
+	assert.Contains(t, buf.String(), "ffmpeg")
 }

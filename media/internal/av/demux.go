@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/asticode/go-astiav"
@@ -30,6 +31,9 @@ type InputOptions struct {
 	// Protocols is FFmpeg's protocol_whitelist ("file", "rtsp,rtp,udp,tcp");
 	// empty leaves FFmpeg's default, which opens anything it knows.
 	Protocols string
+	// Cancel, when closed, aborts a blocked open or read (a live input that
+	// stalls): they return an error.
+	Cancel <-chan struct{}
 }
 
 // Demuxer reads compressed packets from a file, stream or device.
@@ -40,21 +44,15 @@ type Demuxer struct {
 	tbs     []astiav.Rational
 	annexB  map[int]*astiav.BitStreamFilterContext
 	pending []Packet
+	watch   chan struct{} // closed by Close: ends the Cancel watcher
+	wg      sync.WaitGroup
 }
 
-var deviceOnce = func() func() {
-	done := false
-	return func() {
-		if !done {
-			astiav.RegisterAllDevices()
-			done = true
-		}
-	}
-}()
+var registerDevices sync.Once
 
 // OpenInput opens url for reading.
 func OpenInput(url string, o InputOptions) (*Demuxer, error) {
-	deviceOnce()
+	registerDevices.Do(astiav.RegisterAllDevices)
 	fc := astiav.AllocFormatContext()
 	if fc == nil {
 		return nil, errors.New("av: cannot allocate an input")
@@ -66,6 +64,21 @@ func OpenInput(url string, o InputOptions) (*Demuxer, error) {
 			return nil, fmt.Errorf("av: no %q input format in this FFmpeg", o.Format)
 		}
 	}
+	watch := make(chan struct{})
+	var wg sync.WaitGroup
+	if o.Cancel != nil {
+		intr := fc.SetInterruptCallback()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case <-o.Cancel:
+				intr.Interrupt()
+			case <-watch:
+			}
+		}()
+	}
+	stopWatch := func() { close(watch); wg.Wait() }
 	opts := astiav.NewDictionary()
 	defer opts.Free()
 	for k, v := range o.Options {
@@ -75,11 +88,14 @@ func OpenInput(url string, o InputOptions) (*Demuxer, error) {
 		_ = opts.Set("protocol_whitelist", o.Protocols, 0)
 	}
 	if err := fc.OpenInput(url, inFormat, opts); err != nil {
-		fc.Free() // OpenInput frees the context on failure in FFmpeg; astiav's Free tolerates it
+		stopWatch()
+		fc.Free() // FFmpeg freed the context and astiav cleared its pointer: this is a no-op
 		return nil, fmt.Errorf("av: opening input: %w", err)
 	}
 	live.Add(1)
-	d := &Demuxer{fc: fc, pkt: astiav.AllocPacket(), annexB: map[int]*astiav.BitStreamFilterContext{}}
+	d := &Demuxer{fc: fc, pkt: astiav.AllocPacket(), annexB: map[int]*astiav.BitStreamFilterContext{}, watch: watch}
+	d.wg.Add(1)
+	go func() { defer d.wg.Done(); wg.Wait() }()
 	if err := fc.FindStreamInfo(nil); err != nil {
 		d.Close()
 		return nil, fmt.Errorf("av: reading stream info: %w", err)
@@ -207,6 +223,8 @@ func (d *Demuxer) Close() {
 	if d.fc == nil {
 		return
 	}
+	close(d.watch)
+	d.wg.Wait()
 	for _, b := range d.annexB {
 		b.Free()
 	}
