@@ -25,6 +25,11 @@ type options struct {
 	protocols         string
 	transport         string
 	reconnect         []time.Duration
+	device            string
+	width, height     int
+	fps               int
+	audioSystem       string
+	deviceOpts        map[string]string
 }
 
 func collect(opts []Option) options {
