@@ -32,8 +32,8 @@ type Player struct {
 	in        av.InputOptions
 	cancelIn  chan struct{}
 	reconnect []time.Duration
-	audio *playStream
-	video *playStream
+	audio     *playStream
+	video     *playStream
 
 	mu      sync.Mutex
 	started bool
