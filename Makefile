@@ -51,6 +51,8 @@ test: setup test-go
 
 test-go:
 	@set -e; for m in $(MODULES); do echo "== go test $$m"; (cd $$m && $(GO) test -race -count=1 -timeout 10m ./...); done
+	@echo "== go test media (leak loops, without the race detector's memory)"
+	@cd media && $(GO) test -count=1 -run 'Leak' .
 
 ## fuzz: run every fuzz target for FUZZTIME (60s; make test uses 5s)
 fuzz:

@@ -1,7 +1,39 @@
-// Package media turns files, cameras, microphones, screens and RTSP streams
-// into WebRTC tracks, and received tracks into decoded frames and recordings,
-// using FFmpeg through go-astiav v0.16.0 (FFmpeg 5.1).
+// Package media turns files, RTSP cameras, V4L2 cameras, microphones and X
+// displays into WebRTC tracks, and received tracks into decoded frames and
+// recordings. Tracks it makes are pion webrtc.TrackLocal values, so they go
+// straight into peer.MeteredPeer.AddTrack; what it reads are pion
+// *webrtc.TrackRemote values, as peer.Track events carry them. The peer
+// module never imports this one.
 //
-// It is the only cgo module of realtime-go. This package is being built; see
-// the project's issues for status.
+// Sources:
+//   - NewAudioSource: push PCM (any rate and channel count), sent as Opus in
+//     real time with a bounded queue, Flush for barge-in, Wait and End;
+//   - FromFile: plays a file; Opus, VP8, VP9 and H.264 without B-frames pass
+//     through untouched, anything else is transcoded;
+//   - FromRTSP: an IP camera, over TCP or UDP, reconnecting when it drops;
+//   - FromCamera, FromMicrophone, ScreenShare: libavdevice capture.
+//
+// Sinks:
+//   - Frames: decoded PCM or I420 pictures of a received track;
+//   - NewRecorder: writes received tracks to WebM, Matroska or Ogg without
+//     re-encoding.
+//
+// # FFmpeg
+//
+// This is realtime-go's only cgo module. It uses FFmpeg 5.1 (libavcodec 59,
+// Debian 12's libav*-dev packages) through github.com/asticode/go-astiav
+// v0.16.0, the last go-astiav release for that FFmpeg series (later ones
+// need FFmpeg 7). Both are pinned; all FFmpeg calls sit in one internal
+// package so an upgrade changes that package only. Every FFmpeg object is
+// freed by the Close of the value that owns it.
+//
+// # Security
+//
+// FFmpeg opens whatever its URL names and follows references inside media
+// (playlists, concat lists, redirects). Handing it a URL or file you did not
+// choose can disclose local files or reach hosts inside your network
+// (SSRF). So FromFile opens local files only and FromRTSP only RTSP and its
+// transports; WithProtocols widens that for inputs you trust. FFmpeg's own
+// log goes nowhere unless SetFFmpegLogger is called, and credentials in
+// URLs are masked there and in errors.
 package media

@@ -32,11 +32,13 @@ type Player struct {
 	in        av.InputOptions
 	cancelIn  chan struct{}
 	reconnect []time.Duration
+	speed     float64 // benchmarks: play this many times faster; 0 = real time
 	audio     *playStream
 	video     *playStream
 
 	mu      sync.Mutex
-	started bool
+	running bool
+	runs    int
 	closed  bool
 	err     error
 	cancel  context.CancelFunc
@@ -62,6 +64,14 @@ type playStream struct {
 	forceKey    bool
 	vcount      int64
 	paramSets   []byte // the latest H.264 SPS and PPS, Annex B
+	onSample    func() // tests: called for every sample written
+}
+
+func (s *playStream) write(sample pionmedia.Sample) error {
+	if s.onSample != nil {
+		s.onSample()
+	}
+	return s.track.WriteSample(sample)
 }
 
 // FromFile opens a media file (by default only local files: see
@@ -202,27 +212,58 @@ func hasBFrames(d *av.Demuxer, i int) bool {
 	return false
 }
 
-// Start begins playing; the tracks may be bound before or after.
+// Start begins playing; the tracks may be bound before or after. After
+// Stop, or the end of a file, Start plays a file again from its start.
 func (p *Player) Start() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch {
 	case p.closed:
 		return ErrEnded
-	case p.started:
+	case p.running:
 		return nil
 	}
-	p.started = true
+	if p.runs > 0 {
+		if !p.live {
+			if err := p.demux.Rewind(); err != nil {
+				return fmt.Errorf("media: rewinding: %w", err)
+			}
+		}
+		for _, s := range []*playStream{p.audio, p.video} {
+			if s != nil {
+				s.started = false
+			}
+		}
+		p.done, p.err = make(chan struct{}), nil
+	}
+	p.runs++
+	p.running = true
 	ctx, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel
 	p.wg.Add(1)
-	go p.run(ctx)
+	go p.run(ctx, p.done)
 	return nil
 }
 
-// Done is closed when playing stops: at the end of a file that does not
-// loop, on an error (Err) or on Close.
-func (p *Player) Done() <-chan struct{} { return p.done }
+// Stop stops playing; Start plays again. A live source stops at its next
+// packet.
+func (p *Player) Stop() {
+	p.mu.Lock()
+	cancel := p.cancel
+	p.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	p.wg.Wait()
+}
+
+// Done is closed when the current play stops: at the end of a file that
+// does not loop, on an error (Err), on Stop or on Close.
+func (p *Player) Done() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.done
+}
 
 // Err is what stopped the player early, if anything.
 func (p *Player) Err() error {
@@ -239,14 +280,11 @@ func (p *Player) Close() error {
 		return nil
 	}
 	p.closed = true
-	cancel, started := p.cancel, p.started
+	runs := p.runs
 	p.mu.Unlock()
 	close(p.cancelIn) // wakes a blocked read or reconnect
-	if cancel != nil {
-		cancel()
-	}
-	p.wg.Wait()
-	if !started {
+	p.Stop()
+	if runs == 0 {
 		close(p.done)
 	}
 	p.free()
@@ -267,9 +305,14 @@ func (p *Player) free() {
 	}
 }
 
-func (p *Player) run(ctx context.Context) {
+func (p *Player) run(ctx context.Context, done chan struct{}) {
 	defer p.wg.Done()
-	defer close(p.done)
+	defer func() {
+		p.mu.Lock()
+		p.running = false
+		p.mu.Unlock()
+		close(done)
+	}()
 	start := time.Now()
 	var offset, end time.Duration // loop offset; the latest media time played
 	wait := time.NewTimer(0)
@@ -312,7 +355,11 @@ func (p *Player) run(ctx context.Context) {
 		at := offset + p.demux.Time(pkt.Stream, pkt.PTS)
 		end = max(end, at)
 		if !p.live { // a file plays at its own pace; a live input arrives at it
-			wait.Reset(time.Until(start.Add(at)))
+			due := at
+			if p.speed > 0 {
+				due = time.Duration(float64(at) / p.speed)
+			}
+			wait.Reset(time.Until(start.Add(due)))
 			select {
 			case <-wait.C:
 			case <-ctx.Done():
@@ -382,8 +429,8 @@ func (s *playStream) play(pkt av.Packet, at time.Duration, timeOf func(int64) ti
 		dur := s.frameDur
 		if s.info.Audio {
 			dur = 20 * time.Millisecond
-			if pkt.Duration > 0 {
-				dur = time.Duration(pkt.Duration) * time.Second / 48000
+			if pkt.Duration > 0 { // in the stream's time base, which a container chooses
+				dur = timeOf(pkt.Duration) - timeOf(0)
 			}
 		} else if s.started && at > s.lastPTS {
 			dur = at - s.lastPTS
@@ -394,7 +441,7 @@ func (s *playStream) play(pkt av.Packet, at time.Duration, timeOf func(int64) ti
 		if s.info.Codec == av.CodecH264 {
 			data = s.withParameterSets(data)
 		}
-		return s.track.WriteSample(pionmedia.Sample{Data: data, Duration: dur})
+		return s.write(pionmedia.Sample{Data: data, Duration: dur})
 	}
 	return s.decode(pkt.Data, pkt.PTS, timeOf)
 }
@@ -435,7 +482,7 @@ func (s *playStream) encodeAudio(f *av.Frame) {
 	s.pcm, _ = s.rs.Convert(s.pcm, f.PCM)
 	for len(s.pcm) >= opusSamples*2 {
 		_ = s.aenc.EncodeAudio(s.pcm[:opusSamples*2], s.samples, func(p av.Packet) {
-			_ = s.track.WriteSample(pionmedia.Sample{Data: p.Data, Duration: opusFrame})
+			_ = s.write(pionmedia.Sample{Data: p.Data, Duration: opusFrame})
 		})
 		s.pcm = s.pcm[:copy(s.pcm, s.pcm[opusSamples*2:])]
 		s.samples += opusSamples
@@ -452,6 +499,6 @@ func (s *playStream) encodeVideo(f *av.Frame, at time.Duration) {
 	s.forceKey = false
 	s.vcount++
 	_ = s.venc.EncodeVideo(f, at.Microseconds()*9/100, key, func(p av.Packet) {
-		_ = s.track.WriteSample(pionmedia.Sample{Data: p.Data, Duration: dur})
+		_ = s.write(pionmedia.Sample{Data: p.Data, Duration: dur})
 	})
 }

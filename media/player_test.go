@@ -1,6 +1,7 @@
 package media
 
 import (
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,14 +13,31 @@ import (
 	"github.com/metered-ca/realtime-go/peer"
 )
 
-// probe opens a finished recording and returns its codecs and duration.
+// probe opens a finished recording, decodes every packet of it, and
+// returns its codecs and duration; every stream must yield frames.
 func probe(t *testing.T, path string) (codecs []string, d time.Duration) {
 	t.Helper()
 	in, err := av.OpenInput(path, av.InputOptions{Protocols: "file"})
 	require.NoError(t, err)
 	defer in.Close()
+	decoded := map[int]int{}
+	decs := map[int]*av.Decoder{}
 	for _, s := range in.Streams() {
 		codecs = append(codecs, s.Codec.String())
+		dec, err := in.NewDecoder(s.Index)
+		require.NoError(t, err)
+		defer dec.Close()
+		decs[s.Index] = dec
+	}
+	for {
+		p, err := in.Read()
+		if err != nil {
+			break
+		}
+		_ = decs[p.Stream].Decode(p.Data, p.PTS, func(*av.Frame) { decoded[p.Stream]++ })
+	}
+	for _, s := range in.Streams() {
+		assert.Positive(t, decoded[s.Index], "%s decodes", s.Codec)
 	}
 	return codecs, in.Duration()
 }
@@ -79,6 +97,8 @@ func TestPlayWebMRecordWebM(t *testing.T) {
 	codecs, d := probe(t, out)
 	assert.ElementsMatch(t, []string{"opus", "vp8"}, codecs)
 	assert.InDelta(t, 3.0, d.Seconds(), 0.15, "duration within 5%%: %s", d)
+	audio := spans(t, out)["opus"]
+	assert.InDelta(t, 3.0, (audio[1] - audio[0]).Seconds(), 0.15, "the audio itself lasts the file's length: %v", audio)
 }
 
 func TestPlayMP4PassthroughH264RecordMKV(t *testing.T) {
@@ -109,4 +129,97 @@ func TestFromFileRefusesOtherProtocols(t *testing.T) {
 	require.Error(t, err)
 	_, err = NewRecorder("out.mp3")
 	require.Error(t, err)
+}
+
+// spans returns the media time of the first and last packet of each stream
+// of a recording, by codec name.
+func spans(t *testing.T, path string) map[string][2]time.Duration {
+	t.Helper()
+	in, err := av.OpenInput(path, av.InputOptions{Protocols: "file"})
+	require.NoError(t, err)
+	defer in.Close()
+	out := map[string][2]time.Duration{}
+	for {
+		p, err := in.Read()
+		if err != nil {
+			return out
+		}
+		name := in.Streams()[p.Stream].Codec.String()
+		at := in.Time(p.Stream, p.PTS)
+		sp, ok := out[name]
+		if !ok {
+			sp[0] = at
+		}
+		sp[1] = max(sp[1], at)
+		out[name] = sp
+	}
+}
+
+// The recorder puts all tracks on one clock: audio and video that were sent
+// together end together, even though video can only start at a keyframe
+// (here up to a second after the audio).
+func TestRecordingKeepsAudioAndVideoAligned(t *testing.T) {
+	file := testMedia(t, "vp8-opus.webm", "3")
+	out := t.TempDir() + "/rec.webm"
+	playAndRecord(t, file, out)
+	s := spans(t, out)
+	gap := s["opus"][1] - s["vp8"][1]
+	assert.Less(t, max(gap, -gap), 100*time.Millisecond, "audio %v, video %v", s["opus"], s["vp8"])
+}
+
+// A WAV file is transcoded to Opus and recorded to Ogg; the file ends up
+// finalised when the sending peer leaves (its track ends), no Close needed.
+func TestWAVToOggFinalisedOnTrackEnd(t *testing.T) {
+	file := testMedia(t, "tone.wav", "2")
+	srv := newServer(t)
+	a, b := newPeer(t, srv, "wav"), newPeer(t, srv, "ogg")
+	ctx := ctxT(t, 60*time.Second)
+	player, err := FromFile(file)
+	require.NoError(t, err)
+	defer player.Close()
+	require.Nil(t, player.Video)
+	require.NoError(t, a.AddTrack(player.Audio, nil, nil))
+	out := t.TempDir() + "/tone.ogg"
+	rec, err := NewRecorder(out)
+	require.NoError(t, err)
+	peer.On(b, func(ev peer.PeerJoined) {
+		peer.On(ev.Peer, func(tr peer.Track) { assert.NoError(t, rec.AddTrack(tr.Track)) })
+	})
+	require.NoError(t, a.Join(ctx, "wav"))
+	require.NoError(t, b.Join(ctx, "wav"))
+	require.NoError(t, player.Start())
+	<-player.Done()
+	require.NoError(t, a.Close("done"))
+	require.NoError(t, rec.Wait(ctx), "finalised when the track ended")
+	codecs, d := probe(t, out)
+	assert.Equal(t, []string{"opus"}, codecs)
+	assert.InDelta(t, 2.0, d.Seconds(), 0.2)
+}
+
+// Loop plays the file again and again; Stop stops it, Start plays again
+// from the start.
+func TestLoopStopStart(t *testing.T) {
+	file := testMedia(t, "vp8-opus.webm", "1")
+	p, err := FromFile(file, WithLoop(true))
+	require.NoError(t, err)
+	defer p.Close()
+	var sent atomic.Int64
+	p.video.onSample = func() { sent.Add(1) }
+	require.NoError(t, p.Start())
+	time.Sleep(2500 * time.Millisecond)
+	select {
+	case <-p.Done():
+		t.Fatal("a looping player ended")
+	default:
+	}
+	p.Stop()
+	<-p.Done()
+	assert.Greater(t, sent.Load(), int64(60), "more than one pass of a 1 s, 30 fps file")
+	first := sent.Load()
+	require.NoError(t, p.Start())
+	time.Sleep(300 * time.Millisecond)
+	p.Stop()
+	assert.Greater(t, sent.Load(), first, "Start after Stop plays again")
+	require.NoError(t, p.Close())
+	assert.ErrorIs(t, p.Start(), ErrEnded)
 }

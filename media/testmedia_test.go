@@ -1,6 +1,7 @@
 package media
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -19,21 +20,36 @@ var testMediaArgs = map[string][]string{
 }
 
 func testMedia(t *testing.T, name, duration string) string {
+	return testMediaSized(t, name, duration, "320x240")
+}
+
+// testMediaSized is testMedia with a picture size; names ending
+// "-640.webm" are VP8 + Opus WebM.
+func testMediaSized(t *testing.T, name, duration, size string) string {
 	t.Helper()
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
 		t.Fatal("the ffmpeg CLI is missing: run `make setup`")
 	}
-	out := filepath.Join(t.TempDir(), name)
+	out := filepath.Join(os.TempDir(), "realtime-go-media-"+duration+"s-"+size+"-"+name) // shared by tests and benchmarks
+	if _, err := os.Stat(out); err == nil {
+		return out
+	}
 	args := []string{"-hide_banner", "-loglevel", "error", "-y",
 		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-		"-f", "lavfi", "-i", "testsrc=size=320x240:rate=30", "-t", duration, "-pix_fmt", "yuv420p"}
-	args = append(args, testMediaArgs[name]...)
-	args = append(args, out)
+		"-f", "lavfi", "-i", "testsrc=size="+size+":rate=30", "-t", duration, "-pix_fmt", "yuv420p"}
+	codec := testMediaArgs[name]
+	if strings.HasSuffix(name, "-640.webm") {
+		codec = testMediaArgs["vp8-opus.webm"]
+	}
+	args = append(args, codec...)
+	tmp := out + ".part" + filepath.Ext(out) // the muxer goes by the extension
+	args = append(args, tmp)
 	if strings.HasSuffix(name, ".wav") {
-		args = []string{"-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-t", duration, "-c:a", "pcm_s16le", out}
+		args = []string{"-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-t", duration, "-c:a", "pcm_s16le", tmp}
 	}
 	cmd := exec.Command("ffmpeg", args...)
 	msg, err := cmd.CombinedOutput()
 	require.NoError(t, err, string(msg))
+	require.NoError(t, os.Rename(tmp, out)) // whole files only, for the next run to reuse
 	return out
 }
