@@ -139,7 +139,7 @@ func BenchmarkFramesVP8(b *testing.B) {
 
 // pcPair connects two pion peer connections in process, track sent from
 // the first.
-func pcPair(b *testing.B, track webrtc.TrackLocal) (*webrtc.PeerConnection, *webrtc.PeerConnection) {
+func pcPair(b testing.TB, track webrtc.TrackLocal) (*webrtc.PeerConnection, *webrtc.PeerConnection) {
 	tx, err := webrtc.NewPeerConnection(webrtc.Configuration{})
 	require.NoError(b, err)
 	rx, err := webrtc.NewPeerConnection(webrtc.Configuration{})

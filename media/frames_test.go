@@ -4,10 +4,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/metered-ca/realtime-go/media/internal/av"
 	"github.com/metered-ca/realtime-go/peer"
 )
 
@@ -65,5 +67,89 @@ func TestFramesDecodesVideo(t *testing.T) {
 		assert.InDelta(t, 44.0/30, (r.end - r.first).Seconds(), 0.2, "media time follows the 30 fps source")
 	case <-ctx.Done():
 		t.Fatal("no frames")
+	}
+}
+
+// A receiver's keyframe request (PLI) makes a transcoding player encode its
+// next picture as a keyframe, long before its regular two-second interval.
+func TestKeyframeRequestForcesKeyframe(t *testing.T) {
+	file := testMedia(t, "h264-bframes.mp4", "3")
+	player, err := FromFile(file)
+	require.NoError(t, err)
+	defer player.Close()
+	require.False(t, player.video.passthrough)
+	keys := make(chan time.Time, 64)
+	player.video.onSample = func(data []byte) {
+		if isKeyframe(av.CodecVP8, data) {
+			keys <- time.Now()
+		}
+	}
+	tx, rx := pcPair(t, player.Video)
+	defer tx.Close()
+	defer rx.Close()
+	ssrc := make(chan webrtc.SSRC, 1)
+	rx.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		ssrc <- tr.SSRC()
+		for {
+			if _, _, err := tr.ReadRTP(); err != nil {
+				return
+			}
+		}
+	})
+	require.NoError(t, player.Start())
+	<-keys // the first picture
+	s := <-ssrc
+	time.Sleep(700 * time.Millisecond)
+	for len(keys) > 0 {
+		<-keys
+	}
+	asked := time.Now()
+	require.NoError(t, rx.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(s)}}))
+	select {
+	case at := <-keys:
+		assert.Less(t, at.Sub(asked), 500*time.Millisecond)
+	case <-time.After(1200 * time.Millisecond):
+		t.Fatal("no keyframe after the PLI")
+	}
+}
+
+// A viewer who joins a passthrough H.264 stream late still decodes
+// pictures: every keyframe carries the parameter sets.
+func TestLateJoinerDecodesPassthroughH264(t *testing.T) {
+	file := testMedia(t, "h264-aac.mp4", "2")
+	srv := newServer(t)
+	a, b := newPeer(t, srv, "source"), newPeer(t, srv, "late")
+	ctx := ctxT(t, 60*time.Second)
+	player, err := FromFile(file, WithLoop(true))
+	require.NoError(t, err)
+	defer player.Close()
+	require.True(t, player.video.passthrough)
+	require.NoError(t, a.AddTrack(player.Video, nil, nil))
+	require.NoError(t, a.Join(ctx, "late"))
+	require.NoError(t, player.Start())
+	time.Sleep(1500 * time.Millisecond) // mid-GOP, long after the first parameter sets
+
+	got := make(chan int, 1)
+	peer.On(b, func(ev peer.PeerJoined) {
+		peer.On(ev.Peer, func(tr peer.Track) {
+			go func() {
+				for f, err := range Frames(ctx, tr.Track) {
+					if err != nil {
+						return
+					}
+					if f.Width > 0 {
+						got <- f.Width
+						return
+					}
+				}
+			}()
+		})
+	})
+	require.NoError(t, b.Join(ctx, "late"))
+	select {
+	case w := <-got:
+		assert.Equal(t, 320, w)
+	case <-ctx.Done():
+		t.Fatal("the late viewer never decoded a picture")
 	}
 }

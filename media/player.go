@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -20,8 +21,8 @@ import (
 // VP9, H.264 without B-frames) pass through untouched; others are
 // transcoded (audio to Opus, video to VP8 or H.264, WithVideoCodec).
 type Player struct {
-	Audio *webrtc.TrackLocalStaticSample
-	Video *webrtc.TrackLocalStaticSample
+	Audio *Track
+	Video *Track
 
 	demux *av.Demuxer
 	loop  bool
@@ -50,7 +51,7 @@ type Player struct {
 type playStream struct {
 	index       int
 	info        av.StreamInfo
-	track       *webrtc.TrackLocalStaticSample
+	track       *Track
 	passthrough bool
 	dec         *av.Decoder
 	rs          *av.Resampler
@@ -61,15 +62,15 @@ type playStream struct {
 	lastPTS     time.Duration
 	started     bool
 	frameDur    time.Duration
-	forceKey    bool
+	forceKey    atomic.Bool // a receiver asked for a keyframe
 	vcount      int64
-	paramSets   []byte // the latest H.264 SPS and PPS, Annex B
-	onSample    func() // tests: called for every sample written
+	paramSets   []byte       // the latest H.264 SPS and PPS, Annex B
+	onSample    func([]byte) // tests: called for every sample written
 }
 
 func (s *playStream) write(sample pionmedia.Sample) error {
 	if s.onSample != nil {
-		s.onSample()
+		s.onSample(sample.Data)
 	}
 	return s.track.WriteSample(sample)
 }
@@ -144,7 +145,7 @@ func newAudioPlay(st av.StreamInfo, o options, streamID string) (*playStream, er
 	if id == "" {
 		id = randomID("audio-")
 	}
-	track, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"}, id, streamID)
+	track, err := newTrack(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"}, id, streamID)
 	if err != nil {
 		return nil, err
 	}
@@ -175,13 +176,14 @@ func newVideoPlay(d *av.Demuxer, st av.StreamInfo, o options, streamID string, l
 	} else {
 		id += "-video"
 	}
-	track, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: mime, ClockRate: 90000}, id, streamID)
+	track, err := newTrack(webrtc.RTPCodecCapability{MimeType: mime, ClockRate: 90000}, id, streamID)
 	if err != nil {
 		return nil, err
 	}
 	ps := &playStream{index: st.Index, info: st, track: track, passthrough: passthrough, frameDur: time.Second / 30,
 		paramSets: h264ParameterSets(st.Extradata)}
 	if !passthrough {
+		track.setKeyframeHandler(func() { ps.forceKey.Store(true) })
 		if ps.venc, err = av.NewVideoEncoder(av.VideoEncoderOptions{Codec: codec, Width: st.Width, Height: st.Height, FPS: 30, Bitrate: o.bitrate}); err != nil {
 			return nil, err
 		}
@@ -495,8 +497,7 @@ func (s *playStream) encodeVideo(f *av.Frame, at time.Duration) {
 		dur = at - s.lastPTS
 	}
 	s.started, s.lastPTS = true, at
-	key := s.vcount == 0 || s.forceKey
-	s.forceKey = false
+	key := s.forceKey.Swap(false) || s.vcount == 0
 	s.vcount++
 	_ = s.venc.EncodeVideo(f, at.Microseconds()*9/100, key, func(p av.Packet) {
 		_ = s.write(pionmedia.Sample{Data: p.Data, Duration: dur})

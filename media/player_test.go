@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/webrtc/v4"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -52,7 +51,7 @@ func playAndRecord(t *testing.T, file, out string, opts ...Option) *Player {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = player.Close() })
 	stream := peer.NewMediaStream()
-	for _, tr := range []*webrtc.TrackLocalStaticSample{player.Audio, player.Video} {
+	for _, tr := range []*Track{player.Audio, player.Video} {
 		if tr != nil {
 			stream.AddTrack(tr)
 		}
@@ -204,7 +203,7 @@ func TestLoopStopStart(t *testing.T) {
 	require.NoError(t, err)
 	defer p.Close()
 	var sent atomic.Int64
-	p.video.onSample = func() { sent.Add(1) }
+	p.video.onSample = func([]byte) { sent.Add(1) }
 	require.NoError(t, p.Start())
 	time.Sleep(2500 * time.Millisecond)
 	select {

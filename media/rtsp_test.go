@@ -22,7 +22,7 @@ func bridge(t *testing.T, ctx context.Context, url string, onTrack func(*peer.Re
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = player.Close() })
 	stream := peer.NewMediaStream()
-	for _, tr := range []*webrtc.TrackLocalStaticSample{player.Audio, player.Video} {
+	for _, tr := range []*Track{player.Audio, player.Video} {
 		if tr != nil {
 			stream.AddTrack(tr)
 		}

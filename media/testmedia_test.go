@@ -36,7 +36,7 @@ func testMediaSized(t *testing.T, name, duration, size string) string {
 	}
 	args := []string{"-hide_banner", "-loglevel", "error", "-y",
 		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-		"-f", "lavfi", "-i", "testsrc=size="+size+":rate=30", "-t", duration, "-pix_fmt", "yuv420p"}
+		"-f", "lavfi", "-i", "testsrc=size=" + size + ":rate=30", "-t", duration, "-pix_fmt", "yuv420p"}
 	codec := testMediaArgs[name]
 	if strings.HasSuffix(name, "-640.webm") {
 		codec = testMediaArgs["vp8-opus.webm"]
