@@ -86,3 +86,28 @@ func toneHz(pcm []int16, channels, rate int) float64 {
 	}
 	return float64(crossings) / 2 / (float64(n) / float64(rate))
 }
+
+// intoRoom has peer A send player's tracks as one stream into a room and
+// peer B hand every track it receives to onTrack; then it starts the player
+// (pion reports a track once its first packet arrives) and closes it when
+// the test ends.
+func intoRoom(t *testing.T, ctx context.Context, player *Player, onTrack func(*peer.RemotePeer, peer.Track)) {
+	t.Helper()
+	t.Cleanup(func() { _ = player.Close() })
+	srv := newServer(t)
+	a, b := newPeer(t, srv, "sender"), newPeer(t, srv, "receiver")
+	stream := peer.NewMediaStream()
+	for _, tr := range []*Track{player.Audio, player.Video} {
+		if tr != nil {
+			stream.AddTrack(tr)
+		}
+	}
+	require.NoError(t, a.AddStream(stream, peer.StreamMetadata{"source": "test"}))
+	peer.On(b, func(ev peer.PeerJoined) {
+		remote := ev.Peer
+		peer.On(remote, func(tr peer.Track) { onTrack(remote, tr) })
+	})
+	require.NoError(t, a.Join(ctx, "room"))
+	require.NoError(t, b.Join(ctx, "room"))
+	require.NoError(t, player.Start())
+}

@@ -44,33 +44,22 @@ func probe(t *testing.T, path string) (codecs []string, d time.Duration) {
 // playAndRecord: A plays file into the room, B records what it receives to
 // out; it returns once the recording is finalised.
 func playAndRecord(t *testing.T, file, out string, opts ...Option) *Player {
-	srv := newServer(t)
-	a, b := newPeer(t, srv, "player"), newPeer(t, srv, "recorder")
 	ctx := ctxT(t, 60*time.Second)
 	player, err := FromFile(file, opts...)
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = player.Close() })
-	stream := peer.NewMediaStream()
-	for _, tr := range []*Track{player.Audio, player.Video} {
-		if tr != nil {
-			stream.AddTrack(tr)
-		}
-	}
-	require.NoError(t, a.AddStream(stream, peer.StreamMetadata{"source": "file"}))
-
 	rec, err := NewRecorder(out)
 	require.NoError(t, err)
-	want := len(stream.Tracks())
+	want := 0
+	for _, tr := range []*Track{player.Audio, player.Video} {
+		if tr != nil {
+			want++
+		}
+	}
 	added := make(chan struct{}, 4)
-	peer.On(b, func(ev peer.PeerJoined) {
-		peer.On(ev.Peer, func(tr peer.Track) {
-			assert.NoError(t, rec.AddTrack(tr.Track))
-			added <- struct{}{}
-		})
+	intoRoom(t, ctx, player, func(_ *peer.RemotePeer, tr peer.Track) {
+		assert.NoError(t, rec.AddTrack(tr.Track))
+		added <- struct{}{}
 	})
-	require.NoError(t, a.Join(ctx, "play"))
-	require.NoError(t, b.Join(ctx, "play"))
-	require.NoError(t, player.Start()) // pion reports a track once its first packet arrives
 	for i := 0; i < want; i++ {
 		select {
 		case <-added:

@@ -13,28 +13,11 @@ import (
 	"github.com/metered-ca/realtime-go/peer"
 )
 
-// bridge puts an RTSP camera into a room with FromRTSP and returns the
-// player and a peer that receives its tracks (handed to onTrack).
+// bridge puts an RTSP camera into a room with FromRTSP (see intoRoom).
 func bridge(t *testing.T, ctx context.Context, url string, onTrack func(*peer.RemotePeer, peer.Track), opts ...Option) *Player {
-	srv := newServer(t)
-	a, b := newPeer(t, srv, "bridge"), newPeer(t, srv, "viewer")
 	player, err := FromRTSP(url, opts...)
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = player.Close() })
-	stream := peer.NewMediaStream()
-	for _, tr := range []*Track{player.Audio, player.Video} {
-		if tr != nil {
-			stream.AddTrack(tr)
-		}
-	}
-	require.NoError(t, a.AddStream(stream, peer.StreamMetadata{"camera": "front door"}))
-	peer.On(b, func(ev peer.PeerJoined) {
-		remote := ev.Peer
-		peer.On(remote, func(tr peer.Track) { onTrack(remote, tr) })
-	})
-	require.NoError(t, a.Join(ctx, "cam"))
-	require.NoError(t, b.Join(ctx, "cam"))
-	require.NoError(t, player.Start())
+	intoRoom(t, ctx, player, onTrack)
 	return player
 }
 
