@@ -1,10 +1,12 @@
 package media
 
 import (
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/pion/webrtc/v4"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -210,4 +212,66 @@ func TestLoopStopStart(t *testing.T) {
 	assert.Greater(t, sent.Load(), first, "Start after Stop plays again")
 	require.NoError(t, p.Close())
 	assert.ErrorIs(t, p.Start(), ErrEnded)
+}
+
+func TestPlayVP9PassthroughRecordWebM(t *testing.T) {
+	file := testMedia(t, "vp9-opus.webm", "3")
+	out := t.TempDir() + "/rec.webm"
+	p := playAndRecord(t, file, out)
+	assert.True(t, p.video.passthrough)
+	codecs, d := probe(t, out)
+	assert.ElementsMatch(t, []string{"opus", "vp9"}, codecs)
+	assert.InDelta(t, 3.0, d.Seconds(), 0.15, "duration within 5%%: %s", d)
+}
+
+func TestTranscodeToH264RecordMKV(t *testing.T) {
+	file := testMedia(t, "h264-bframes.mp4", "3")
+	out := t.TempDir() + "/rec.mkv"
+	p := playAndRecord(t, file, out, WithVideoCodec(H264))
+	assert.False(t, p.video.passthrough)
+	assert.Equal(t, webrtc.MimeTypeH264, p.Video.Codec().MimeType)
+	codecs, d := probe(t, out)
+	assert.ElementsMatch(t, []string{"opus", "h264"}, codecs)
+	assert.InDelta(t, 3.0, d.Seconds(), 0.15, "duration within 5%%: %s", d)
+}
+
+// A recorder given the connection asks a transcoding sender for a keyframe
+// at once, so the video starts with the audio, not at the sender's next
+// regular keyframe two seconds on.
+func TestRecorderAsksForKeyframe(t *testing.T) {
+	file := testMedia(t, "h264-bframes.mp4", "3")
+	ctx := ctxT(t, 60*time.Second)
+	player, err := FromFile(file)
+	require.NoError(t, err)
+	out := t.TempDir() + "/rec.webm"
+	var once sync.Once
+	var rec *Recorder
+	added := make(chan struct{}, 2)
+	var mu sync.Mutex
+	intoRoom(t, ctx, player, func(remote *peer.RemotePeer, tr peer.Track) {
+		go func() {
+			// Join late: the sender's first keyframe goes by unrecorded.
+			for start := time.Now(); time.Since(start) < 700*time.Millisecond; {
+				if _, _, err := tr.Track.ReadRTP(); err != nil {
+					return
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			once.Do(func() {
+				rec, err = NewRecorder(out, WithKeyframeRequests(remote.PC()))
+				require.NoError(t, err)
+			})
+			assert.NoError(t, rec.AddTrack(tr.Track))
+			added <- struct{}{}
+		}()
+	})
+	<-added
+	<-added
+	<-player.Done()
+	time.Sleep(300 * time.Millisecond)
+	require.NoError(t, rec.Close())
+	s := spans(t, out)
+	gap := s["vp8"][0] - s["opus"][0]
+	assert.Less(t, gap, 500*time.Millisecond, "audio %v, video %v", s["opus"], s["vp8"])
 }

@@ -35,6 +35,7 @@ const recorderSettle = 500 * time.Millisecond
 // every track has ended, or on Close.
 type Recorder struct {
 	path, format string
+	pc           *webrtc.PeerConnection // for keyframe requests; may be nil
 
 	mu       sync.Mutex
 	tracks   []*recTrack
@@ -70,13 +71,15 @@ type recSample struct {
 }
 
 // NewRecorder prepares a recording at path; the container follows the
-// extension.
+// extension. WithKeyframeRequests lets it ask the sender for a keyframe
+// while a video track waits for its first one.
 func NewRecorder(path string, opts ...Option) (*Recorder, error) {
 	format := map[string]string{".webm": "webm", ".mkv": "matroska", ".ogg": "ogg", ".opus": "ogg"}[strings.ToLower(filepath.Ext(path))]
 	if format == "" {
 		return nil, fmt.Errorf("media: recorder: %q: use .webm, .mkv, .ogg or .opus", filepath.Base(path))
 	}
-	return &Recorder{path: path, format: format, done: make(chan struct{}), base: time.Now()}, nil
+	o := collect(opts)
+	return &Recorder{path: path, format: format, pc: o.pc, done: make(chan struct{}), base: time.Now()}, nil
 }
 
 // AddTrack records a received track; it reads the track until it ends or
@@ -113,6 +116,8 @@ func (r *Recorder) read(t *recTrack, sb *samplebuilder.SampleBuilder) {
 		clock = 90000
 	}
 	first := true
+	keyframes := newKeyframeRequester(r.pc, t.remote, t.remote.Kind())
+	keyframes.request()
 	for {
 		pkt, _, err := t.remote.ReadRTP()
 		if err != nil {
@@ -123,6 +128,7 @@ func (r *Recorder) read(t *recTrack, sb *samplebuilder.SampleBuilder) {
 			key := isKeyframe(t.codec, s.Data)
 			if first {
 				if !t.audio && !key {
+					keyframes.request()
 					continue // nothing decodes before the first keyframe
 				}
 				first = false

@@ -30,13 +30,14 @@ func testMediaSized(t *testing.T, name, duration, size string) string {
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
 		t.Fatal("the ffmpeg CLI is missing: run `make setup`")
 	}
-	out := filepath.Join(os.TempDir(), "realtime-go-media-"+duration+"s-"+size+"-"+name) // shared by tests and benchmarks
+	out := filepath.Join(os.TempDir(), "realtime-go-media-k1-"+duration+"s-"+size+"-"+name) // shared by tests and benchmarks
 	if _, err := os.Stat(out); err == nil {
 		return out
 	}
 	args := []string{"-hide_banner", "-loglevel", "error", "-y",
 		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-		"-f", "lavfi", "-i", "testsrc=size=" + size + ":rate=30", "-t", duration, "-pix_fmt", "yuv420p"}
+		"-f", "lavfi", "-i", "testsrc=size=" + size + ":rate=30", "-t", duration, "-pix_fmt", "yuv420p",
+		"-force_key_frames", "expr:gte(t,n_forced*1)"} // a keyframe every second, whatever the encoder's defaults
 	codec := testMediaArgs[name]
 	if strings.HasSuffix(name, "-640.webm") {
 		codec = testMediaArgs["vp8-opus.webm"]
