@@ -3,6 +3,7 @@ module github.com/metered-ca/realtime-go/interop
 go 1.24.0
 
 replace (
+	github.com/metered-ca/realtime-go/media => ../media
 	github.com/metered-ca/realtime-go/peer => ../peer
 	github.com/metered-ca/realtime-go/protocol => ../protocol
 	github.com/metered-ca/realtime-go/signalling => ../signalling
@@ -10,6 +11,7 @@ replace (
 )
 
 require (
+	github.com/metered-ca/realtime-go/media v0.0.0
 	github.com/metered-ca/realtime-go/peer v0.0.0
 	github.com/metered-ca/realtime-go/protocol v0.0.0
 	github.com/metered-ca/realtime-go/signalling v0.0.0
@@ -20,6 +22,8 @@ require (
 )
 
 require (
+	github.com/asticode/go-astiav v0.16.0 // indirect
+	github.com/asticode/go-astikit v0.42.0 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/gorilla/websocket v1.5.3 // indirect
 	github.com/pion/datachannel v1.6.3 // indirect

@@ -14,33 +14,18 @@ import (
 	"github.com/metered-ca/realtime-go/peer"
 )
 
-// probe opens a finished recording, decodes every packet of it, and
-// returns its codecs and duration; every stream must yield frames.
+// probe decodes a finished recording with Probe and returns its codecs and
+// duration; every stream must yield frames.
 func probe(t *testing.T, path string) (codecs []string, d time.Duration) {
 	t.Helper()
-	in, err := av.OpenInput(path, av.InputOptions{Protocols: "file"})
+	info, err := Probe(path)
 	require.NoError(t, err)
-	defer in.Close()
-	decoded := map[int]int{}
-	decs := map[int]*av.Decoder{}
-	for _, s := range in.Streams() {
-		codecs = append(codecs, s.Codec.String())
-		dec, err := in.NewDecoder(s.Index)
-		require.NoError(t, err)
-		defer dec.Close()
-		decs[s.Index] = dec
+	for _, s := range info.Streams {
+		codecs = append(codecs, s.Codec)
+		assert.Positive(t, s.Frames, "%s decodes", s.Codec)
 	}
-	for {
-		p, err := in.Read()
-		if err != nil {
-			break
-		}
-		_ = decs[p.Stream].Decode(p.Data, p.PTS, func(*av.Frame) { decoded[p.Stream]++ })
-	}
-	for _, s := range in.Streams() {
-		assert.Positive(t, decoded[s.Index], "%s decodes", s.Codec)
-	}
-	return codecs, in.Duration()
+	t.Log(info)
+	return codecs, info.Duration
 }
 
 // playAndRecord: A plays file into the room, B records what it receives to
@@ -274,4 +259,17 @@ func TestRecorderAsksForKeyframe(t *testing.T) {
 	s := spans(t, out)
 	gap := s["vp8"][0] - s["opus"][0]
 	assert.Less(t, gap, 500*time.Millisecond, "audio %v, video %v", s["opus"], s["vp8"])
+}
+
+func TestWriteTestClip(t *testing.T) {
+	out := t.TempDir() + "/clip.webm"
+	require.NoError(t, WriteTestClip(out, 2*time.Second))
+	info, err := Probe(out)
+	require.NoError(t, err)
+	t.Log(info)
+	require.Len(t, info.Streams, 2)
+	assert.Equal(t, "vp8", info.Streams[0].Codec)
+	assert.Equal(t, 60, info.Streams[0].Frames)
+	assert.Equal(t, "opus", info.Streams[1].Codec)
+	assert.InDelta(t, 2.0, info.Duration.Seconds(), 0.1)
 }

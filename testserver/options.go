@@ -79,6 +79,12 @@ type Options struct {
 	Record bool
 	// Logger receives diagnostics (nil: discard).
 	Logger *slog.Logger
+	// DemoSDK is the path of the official JS SDK's ES module
+	// (@metered-ca/realtime's dist/index.mjs); set, the server serves the
+	// demo page at /demo/. DemoKey is the publishable key the page joins
+	// with (default "pk_demo", which the dev tenant accepts).
+	DemoSDK string
+	DemoKey string
 }
 
 // RateLimit is a token bucket: Burst tokens, refilled at PerSecond. Types
@@ -130,6 +136,9 @@ type SecretKey struct {
 func (o *Options) applyDefaults() {
 	if o.Addr == "" {
 		o.Addr = "127.0.0.1:0"
+	}
+	if o.DemoKey == "" {
+		o.DemoKey = "pk_demo"
 	}
 	if len(o.Tenants) == 0 {
 		o.Tenants = []Tenant{{ID: DevTenantID, SecretKeys: []SecretKey{{ID: DevKeyID, Secret: DevKeySecret}}}}

@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -101,4 +103,37 @@ func TestLateSubscriberLearnsOnce(t *testing.T) {
 	b.silent(150 * 1e6)
 	a.ws.Close()
 	assert.Equal(t, `{"type":"presence","channel":"r","joined":[],"left":[{"peerId":"`+wa.PeerID+`"}]}`, b.readRaw())
+}
+
+func TestDemoPageServed(t *testing.T) {
+	sdk := filepath.Join(t.TempDir(), "index.mjs")
+	require.NoError(t, os.WriteFile(sdk, []byte("export class MeteredPeer {}"), 0o644))
+	srv, err := New(Options{DemoSDK: sdk})
+	require.NoError(t, err)
+	defer srv.Close()
+	get := func(path string) (int, string) {
+		resp, err := http.Get("http://" + srv.Addr() + path)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	code, body := get("/demo/?channel=x")
+	assert.Equal(t, 200, code)
+	assert.Contains(t, body, "demo.mjs")
+	code, body = get("/demo/sdk.mjs")
+	assert.Equal(t, 200, code)
+	assert.Contains(t, body, "MeteredPeer")
+	code, body = get("/demo/config.json")
+	assert.Equal(t, 200, code)
+	assert.JSONEq(t, `{"url":"`+srv.URL()+`","apiKey":"pk_demo"}`, body)
+	assert.Equal(t, "http://"+srv.Addr()+"/demo/?channel=room", srv.DemoURL("room"))
+
+	plain, err := New(Options{})
+	require.NoError(t, err)
+	defer plain.Close()
+	resp, err := http.Get("http://" + plain.Addr() + "/demo/")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 404, resp.StatusCode, "no SDK, no demo page")
 }

@@ -8,29 +8,11 @@ import http from "node:http";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.mjs";
 import { out, serve } from "./driver-loop.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const debug = !!process.env.DRIVER_DEBUG;
-
-// The flags keep Chromium off this machine's closed network, let it gather
-// loopback candidates, show real host addresses (no mDNS names), and give
-// getUserMedia a fake microphone and camera without a prompt.
-const chromiumArgs = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--allow-loopback-in-peer-connection",
-  "--disable-features=WebRtcHideLocalIpsWithMdns",
-  "--use-fake-device-for-media-stream",
-  "--use-fake-ui-for-media-stream",
-  "--autoplay-policy=no-user-gesture-required",
-];
 
 const page = `<!doctype html><meta charset="utf-8"><title>realtime-go browser driver</title>
 <script type="module">
@@ -109,11 +91,7 @@ const server = http.createServer(async (req, res) => {
 });
 await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: chromiumArgs,
-});
+const browser = await launchChromium();
 const tab = await browser.newPage();
 await tab.exposeFunction("__driverOut", out);
 if (debug) tab.on("console", (m) => process.stderr.write(m.text() + "\n"));

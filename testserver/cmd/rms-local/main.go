@@ -39,9 +39,10 @@ func run() error {
 	strict := flag.Bool("strict", false, "refuse pk_ keys that no tenant lists")
 	rate := flag.Float64("rate-limit", 100, "per-connection messages per second (burst: twice that); 0 disables")
 	verbose := flag.Bool("v", false, "log every connection to stderr")
+	demoSDK := flag.String("demo-sdk", "", "path of @metered-ca/realtime's dist/index.mjs: serves the demo page at /demo/")
 	flag.Parse()
 
-	opts := testserver.Options{Addr: *addr, MaxMessageSize: *maxSize, StrictKeys: *strict,
+	opts := testserver.Options{Addr: *addr, MaxMessageSize: *maxSize, StrictKeys: *strict, DemoSDK: *demoSDK,
 		RateLimit: testserver.RateLimit{PerSecond: *rate, Burst: 2 * *rate, Disabled: *rate <= 0}}
 	if *config != "" {
 		b, err := os.ReadFile(*config)
