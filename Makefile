@@ -72,7 +72,7 @@ lint:
 bench: setup
 	$(GO) run ./interop/cmd/bench -out docs/benchmarks.md
 
-## demo: the embedded local server and two Go clients talking
+## demo: a Go peer plays a clip into a channel, another records it; the browser page watches
 demo: setup
 	$(GO) run ./examples/demo
 

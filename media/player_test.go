@@ -62,6 +62,11 @@ func playAndRecord(t *testing.T, file, out string, opts ...Option) *Player {
 	require.NoError(t, player.Err())
 	time.Sleep(300 * time.Millisecond) // the last packets in flight
 	require.NoError(t, rec.Close())
+	st := rec.Stats()
+	assert.Positive(t, st.Bytes)
+	if player.Video != nil {
+		assert.Positive(t, st.VideoFrames)
+	}
 	return player
 }
 

@@ -49,6 +49,20 @@ type Recorder struct {
 	done     chan struct{}
 	wg       sync.WaitGroup
 	deadline *time.Timer
+	stats    RecorderStats
+}
+
+// RecorderStats counts what a Recorder has written so far.
+type RecorderStats struct {
+	VideoFrames, AudioFrames int64
+	Bytes                    int64
+}
+
+// Stats is what has been written to the file so far.
+func (r *Recorder) Stats() RecorderStats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.stats
 }
 
 type recTrack struct {
@@ -245,8 +259,17 @@ func (r *Recorder) startLocked() {
 }
 
 func (r *Recorder) write(s recSample) {
-	if err := r.mux.Write(s.t.stream, s.data, s.pts, s.key); err != nil && r.err == nil {
-		r.err = err
+	if err := r.mux.Write(s.t.stream, s.data, s.pts, s.key); err != nil {
+		if r.err == nil {
+			r.err = err
+		}
+		return
+	}
+	r.stats.Bytes += int64(len(s.data))
+	if s.t.audio {
+		r.stats.AudioFrames++
+	} else {
+		r.stats.VideoFrames++
 	}
 }
 

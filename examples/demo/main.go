@@ -1,151 +1,207 @@
-// Command demo starts the local RMS server in-process, joins two Go clients
-// to one channel and shows presence, channel messages and direct messages
-// flowing between them. With METERED_API_KEY set it uses the real service
-// instead of the local server.
+// Command demo is realtime-go's first run: it starts the local RMS server
+// in-process, has one Go peer play a generated clip (colour bars and a tone)
+// into a channel and another Go peer record what it receives, with live
+// progress, and ends with the recording's path and a probe of it. While it
+// runs it prints the address of the server's demo page: open it in a
+// browser to watch the clip and send your camera. With METERED_API_KEY set
+// it uses the Metered service instead (no demo page then).
 //
-//	make demo        # or: go run ./examples/demo
+//	make demo        # or: go run ./examples/demo [-seconds 20] [-out DIR]
 package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
 	"time"
 
+	"github.com/metered-ca/realtime-go/media"
+	"github.com/metered-ca/realtime-go/peer"
 	"github.com/metered-ca/realtime-go/signalling"
 	"github.com/metered-ca/realtime-go/testserver"
 )
 
-var start = time.Now()
-
-func say(who, format string, args ...any) {
-	fmt.Printf("%6.3fs  %-6s %s\n", time.Since(start).Seconds(), who, fmt.Sprintf(format, args...))
-}
-
 func main() {
-	if err := run(); err != nil {
+	seconds := flag.Int("seconds", 20, "length of the clip played")
+	out := flag.String("out", os.TempDir(), "folder for the clip and the recording")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, time.Duration(*seconds)*time.Second, *out, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+// sdkPath finds the JS SDK that `make setup` installed, for the demo page.
+func sdkPath() string {
+	for _, dir := range []string{".", "..", "../.."} {
+		p := filepath.Join(dir, "interop", "js", "node_modules", "@metered-ca", "realtime", "dist", "index.mjs")
+		if _, err := os.Stat(p); err == nil {
+			abs, _ := filepath.Abs(p)
+			return abs
+		}
+	}
+	return ""
+}
 
-	url, key := "", os.Getenv("METERED_API_KEY")
-	if key == "" {
-		srv, err := testserver.New(testserver.Options{})
+func run(ctx context.Context, length time.Duration, dir string, w *os.File) error {
+	say := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
+	channel := fmt.Sprintf("demo-%d", time.Now().Unix())
+	opts := signalling.Options{APIKey: os.Getenv("METERED_API_KEY")}
+	if opts.APIKey == "" {
+		srv, err := testserver.New(testserver.Options{DemoSDK: sdkPath()})
 		if err != nil {
 			return err
 		}
 		defer srv.Close()
-		url, key = srv.URL(), "pk_demo"
-		say("server", "local RMS server listening on %s", url)
+		opts.URL, opts.APIKey = srv.URL(), "pk_demo"
+		say("local RMS server on %s", srv.URL())
+		if sdkPath() != "" {
+			say("watch in a browser:  %s", srv.DemoURL(channel))
+		} else {
+			say("(run `make setup` for the browser demo page)")
+		}
 	} else {
-		say("server", "using the Metered service (METERED_API_KEY is set)")
+		say("using the Metered service (METERED_API_KEY is set)")
 	}
-	channel := fmt.Sprintf("demo-room-%d", time.Now().Unix())
 
-	alice, err := join(ctx, "alice", url, key, channel)
+	clip := filepath.Join(dir, "realtime-go-demo-clip.webm")
+	say("making a %s test clip: %s", length, clip)
+	if err := media.WriteTestClip(clip, length); err != nil {
+		return err
+	}
+	player, err := media.FromFile(clip)
 	if err != nil {
 		return err
 	}
-	defer alice.Close()
-	// Registered before bob exists, so no event can slip past.
-	joined, left, direct := make(chan string, 8), make(chan string, 8), make(chan struct{}, 1)
-	signalling.On(alice, func(p signalling.Presence) {
-		for _, j := range p.Joined {
-			joined <- j.PeerID
-		}
-		for _, l := range p.Left {
-			left <- l.PeerID
-		}
+	defer player.Close()
+
+	sender, err := peer.New(peer.Options{Options: opts})
+	if err != nil {
+		return err
+	}
+	defer sender.Close("demo over")
+	if err := sender.AddStream(peer.NewMediaStream(player.Video, player.Audio), peer.StreamMetadata{"label": "Go test clip"}); err != nil {
+		return err
+	}
+	receiver, err := peer.New(peer.Options{Options: opts})
+	if err != nil {
+		return err
+	}
+	defer receiver.Close("demo over")
+
+	recording := filepath.Join(dir, "realtime-go-demo-recording.webm")
+	var mu sync.Mutex
+	var rec *media.Recorder
+	var recErr error
+	// The clip starts once the recorder is connected, so the recording
+	// starts with it.
+	connected := make(chan struct{})
+	var once sync.Once
+	peer.On(sender, func(ev peer.PeerJoined) {
+		peer.On(ev.Peer, func(s peer.PeerStateChange) {
+			if s.To == peer.PeerConnected && ev.Peer.ID() == receiver.PeerID() {
+				once.Do(func() { close(connected) })
+			}
+		})
 	})
-	signalling.On(alice, func(signalling.Direct) { direct <- struct{}{} })
-
-	bob, err := join(ctx, "bob", url, key, channel)
-	if err != nil {
+	if err := sender.Join(ctx, channel); err != nil {
 		return err
 	}
-	defer bob.Close()
-	message := make(chan struct{}, 1)
-	signalling.On(bob, func(signalling.Message) { message <- struct{}{} })
-	if err := waitPeer(joined, bob.PeerID(), "alice to see bob"); err != nil {
+	peer.On(receiver, func(ev peer.PeerJoined) {
+		if ev.Peer.ID() != sender.PeerID() {
+			return // a browser on the demo page: watched, not recorded
+		}
+		remote := ev.Peer
+		peer.On(remote, func(tr peer.Track) {
+			mu.Lock()
+			defer mu.Unlock()
+			if rec == nil {
+				rec, recErr = media.NewRecorder(recording, media.WithKeyframeRequests(remote.PC()))
+			}
+			if recErr == nil {
+				recErr = rec.AddTrack(tr.Track)
+			}
+		})
+	})
+	if err := receiver.Join(ctx, channel); err != nil {
 		return err
 	}
-
-	say("alice", "publishes to %s", channel)
-	if err := alice.Publish(ctx, channel, map[string]string{"text": "hello everyone"}); err != nil {
-		return err
-	}
-	if err := wait(message, "bob to get the message"); err != nil {
-		return err
-	}
-	say("bob", "sends alice a direct message")
-	if err := bob.Send(ctx, alice.PeerID(), map[string]string{"text": "hi alice, bob here"}); err != nil {
-		return err
-	}
-	if err := wait(direct, "alice to get the direct message"); err != nil {
-		return err
-	}
-	say("bob", "leaves")
-	if err := bob.Close(); err != nil {
-		return err
-	}
-	if err := waitPeer(left, bob.PeerID(), "alice to see bob leave"); err != nil {
-		return err
-	}
-	say("demo", "done: presence, channel and direct messages all worked")
-	return nil
-}
-
-func wait[T any](ch <-chan T, what string) error {
+	say("sender %s and recorder %s joined %s", sender.PeerID(), receiver.PeerID(), channel)
 	select {
-	case <-ch:
-		return nil
-	case <-time.After(10 * time.Second):
-		return fmt.Errorf("timed out waiting for %s", what)
+	case <-connected:
+	case <-time.After(20 * time.Second):
+		return errors.New("the two peers never connected")
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-}
+	if err := player.Start(); err != nil {
+		return err
+	}
 
-func waitPeer(ch <-chan string, peer, what string) error {
-	deadline := time.After(10 * time.Second)
+	stats := func() media.RecorderStats {
+		mu.Lock()
+		defer mu.Unlock()
+		if rec == nil {
+			return media.RecorderStats{}
+		}
+		return rec.Stats()
+	}
+	started := time.Now()
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	var lastBytes int64
+	lastAt := started
+	bitrate := 0.0
+progress:
 	for {
 		select {
-		case id := <-ch:
-			if id == peer {
-				return nil
+		case <-player.Done():
+			break progress
+		case <-ctx.Done():
+			fmt.Fprintln(w)
+			return errors.New("interrupted")
+		case now := <-tick.C:
+			st := stats()
+			if dt := now.Sub(lastAt).Seconds(); dt >= 1 {
+				bitrate = float64(st.Bytes-lastBytes) * 8 / dt / 1000
+				lastBytes, lastAt = st.Bytes, now
 			}
-		case <-deadline:
-			return fmt.Errorf("timed out waiting for %s", what)
+			done := min(1, now.Sub(started).Seconds()/length.Seconds())
+			bar := strings.Repeat("█", int(done*30)) + strings.Repeat("·", 30-int(done*30))
+			fmt.Fprintf(w, "\r%s %3.0f%%  peers %d  %5.0f kb/s  frames %4d video %4d audio ",
+				bar, done*100, len(sender.RemotePeers()), bitrate, st.VideoFrames, st.AudioFrames)
 		}
 	}
-}
-
-// join connects a client, prints everything it hears, and subscribes.
-func join(ctx context.Context, name, url, key, channel string) (*signalling.Client, error) {
-	c, err := signalling.New(signalling.Options{URL: url, APIKey: key})
+	fmt.Fprintln(w)
+	if err := player.Err(); err != nil {
+		return err
+	}
+	time.Sleep(300 * time.Millisecond) // the last packets in flight
+	mu.Lock()
+	r, err := rec, recErr
+	mu.Unlock()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	signalling.On(c, func(ev signalling.Connected) { say(name, "connected as %s", ev.PeerID) })
-	signalling.On(c, func(ev signalling.Presence) {
-		for _, p := range ev.Joined {
-			say(name, "sees %s in %s", p.PeerID, ev.Channel)
-		}
-		for _, p := range ev.Left {
-			say(name, "sees %s leave %s", p.PeerID, ev.Channel)
-		}
-	})
-	signalling.On(c, func(m signalling.Message) { say(name, "got %s from %s on %s", m.Data, m.From, m.Channel) })
-	signalling.On(c, func(d signalling.Direct) { say(name, "got direct %s from %s", d.Data, d.From) })
-	if err := c.Connect(ctx); err != nil {
-		return nil, err
+	if r == nil {
+		return errors.New("the recorder never received the clip")
 	}
-	if err := c.Subscribe(ctx, channel); err != nil {
-		c.Close()
-		return nil, err
+	if err := r.Close(); err != nil {
+		return err
 	}
-	return c, nil
+	info, err := media.Probe(recording)
+	if err != nil {
+		return err
+	}
+	say("recorded %s", recording)
+	say("probe: %s", info)
+	return nil
 }
