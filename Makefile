@@ -4,7 +4,7 @@
 SHELL      := /bin/bash
 export PATH := $(PATH):/usr/local/go/bin
 GO         ?= go
-MODULES    := protocol signalling testserver peer media examples interop
+MODULES    := protocol signalling testserver peer media examples interop cmd/metered
 FUZZTIME   ?= 60s
 # name:package pairs of every fuzz target
 FUZZ_TARGETS := \

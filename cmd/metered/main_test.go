@@ -1,0 +1,240 @@
+package main
+
+import (
+	"context"
+	"io"
+	"math"
+	"net"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/metered-ca/realtime-go/media"
+	"github.com/metered-ca/realtime-go/peer"
+	"github.com/metered-ca/realtime-go/signalling"
+	"github.com/metered-ca/realtime-go/testserver"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// buffer is a goroutine-safe output.
+type buffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+func testEnv(stdin io.Reader) (*env, *buffer, *buffer) {
+	out, errs := &buffer{}, &buffer{}
+	if stdin == nil {
+		stdin = strings.NewReader("")
+	}
+	return &env{stdin: stdin, stdout: out, stderr: errs, getenv: func(string) string { return "" }}, out, errs
+}
+
+func newServer(t *testing.T) *testserver.Server {
+	srv, err := testserver.New(testserver.Options{RateLimit: testserver.RateLimit{Disabled: true}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Close() })
+	return srv
+}
+
+// background runs a command until the test cancels it; wait returns its
+// exit status.
+func background(t *testing.T, e *env, args ...string) (cancel func(), wait func() int) {
+	ctx, cancel := context.WithCancel(context.Background())
+	code := make(chan int, 1)
+	go func() { code <- run(ctx, e, args) }()
+	t.Cleanup(cancel)
+	return cancel, func() int {
+		select {
+		case c := <-code:
+			return c
+		case <-time.After(30 * time.Second):
+			t.Fatal("the command did not stop")
+			return -1
+		}
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	ctx := context.Background()
+	e, _, errs := testEnv(nil)
+	assert.Equal(t, 2, run(ctx, e, nil))
+	assert.Contains(t, errs.String(), "usage: metered COMMAND")
+	assert.Equal(t, 2, run(ctx, e, []string{"dance"}))
+	assert.Contains(t, errs.String(), `unknown command "dance"`)
+	assert.Equal(t, 2, run(ctx, e, []string{"chat"}))
+	assert.Contains(t, errs.String(), "usage: metered chat CHANNEL")
+	assert.Equal(t, 2, run(ctx, e, []string{"chat", "room"}))
+	assert.Contains(t, errs.String(), "give -key, -token, or set METERED_API_KEY")
+	assert.Equal(t, 1, run(ctx, e, []string{"bridge", "-key", "pk_x", "http://camera/stream", "room"}))
+	assert.Contains(t, errs.String(), "not an rtsp:// URL")
+	assert.Equal(t, 1, run(ctx, e, []string{"play", "-key", "pk_x", "/no/such/file.webm", "room"}))
+}
+
+func TestServe(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	ln.Close()
+	e, _, errs := testEnv(nil)
+	cancel, wait := background(t, e, "serve", "-addr", addr)
+	c, err := signalling.New(signalling.Options{URL: "ws://" + addr, APIKey: "pk_test"})
+	require.NoError(t, err)
+	ctx, stop := context.WithTimeout(context.Background(), 10*time.Second)
+	defer stop()
+	require.Eventually(t, func() bool { return c.Connect(ctx) == nil }, 5*time.Second, 50*time.Millisecond)
+	require.NoError(t, c.Close())
+	cancel()
+	assert.Equal(t, 0, wait(), errs.String())
+	assert.Contains(t, errs.String(), "local RMS server on ws://"+addr)
+}
+
+func TestChat(t *testing.T) {
+	srv := newServer(t)
+	stdin, feed := io.Pipe()
+	e, out, errs := testEnv(stdin)
+	_, wait := background(t, e, "chat", "-url", srv.URL(), "-key", "pk_test", "room")
+
+	ctx, stop := context.WithTimeout(context.Background(), 20*time.Second)
+	defer stop()
+	other, err := signalling.New(signalling.Options{URL: srv.URL(), APIKey: "pk_test"})
+	require.NoError(t, err)
+	defer other.Close()
+	messages := make(chan signalling.Message, 4)
+	directs := make(chan signalling.Direct, 4)
+	signalling.On(other, func(m signalling.Message) { messages <- m })
+	signalling.On(other, func(d signalling.Direct) { directs <- d })
+	require.NoError(t, other.Connect(ctx))
+	require.NoError(t, other.Subscribe(ctx, "room"))
+
+	require.Eventually(t, func() bool { return strings.Contains(out.String(), "+ "+other.PeerID()+" joined") }, 10*time.Second, 20*time.Millisecond, errs.String())
+	require.NoError(t, other.Publish(ctx, "room", map[string]string{"text": "hi from the other side"}))
+	require.Eventually(t, func() bool { return strings.Contains(out.String(), "> hi from the other side") }, 10*time.Second, 20*time.Millisecond)
+
+	_, err = io.WriteString(feed, "hello room\n")
+	require.NoError(t, err)
+	select {
+	case m := <-messages:
+		assert.JSONEq(t, `{"text":"hello room"}`, string(m.Data))
+	case <-ctx.Done():
+		t.Fatal("the stdin line was not broadcast")
+	}
+	_, err = io.WriteString(feed, "/dm "+other.PeerID()+" just you\n")
+	require.NoError(t, err)
+	select {
+	case d := <-directs:
+		assert.JSONEq(t, `{"text":"just you"}`, string(d.Data))
+	case <-ctx.Done():
+		t.Fatal("/dm was not sent")
+	}
+	require.NoError(t, feed.Close())
+	assert.Equal(t, 0, wait(), errs.String())
+}
+
+// play sends a clip; record, in the same channel, writes it to a file that
+// decodes.
+func TestPlayAndRecord(t *testing.T) {
+	srv := newServer(t)
+	dir := t.TempDir()
+	clip := filepath.Join(dir, "clip.webm")
+	require.NoError(t, media.WriteTestClip(clip, 3*time.Second))
+
+	re, rout, rerrs := testEnv(nil)
+	stopRecording, recorded := background(t, re, "record", "-url", srv.URL(), "-key", "pk_test", "room", filepath.Join(dir, "out"))
+	require.Eventually(t, func() bool { return strings.Contains(rerrs.String(), "joined room") }, 10*time.Second, 20*time.Millisecond)
+
+	pe, _, perrs := testEnv(nil)
+	ctx, stop := context.WithTimeout(context.Background(), 30*time.Second)
+	defer stop()
+	assert.Equal(t, 0, run(ctx, pe, []string{"play", "-url", srv.URL(), "-key", "pk_test", clip, "room"}), perrs.String())
+	time.Sleep(300 * time.Millisecond)
+	stopRecording()
+	assert.Equal(t, 0, recorded(), rerrs.String())
+	assert.Contains(t, rerrs.String(), "recording ")
+	assert.Regexp(t, `\.mkv: .*vp8 320x240 \(\d+ frames\)`, rout.String())
+	assert.Regexp(t, `\.mkv: .*opus 48000 Hz 2 ch \(\d+ frames\)`, rout.String())
+}
+
+// The agent hears a tone from a peer and answers with it.
+func TestAgentAnswers(t *testing.T) {
+	srv := newServer(t)
+	e, _, errs := testEnv(nil)
+	_, _ = background(t, e, "agent", "-url", srv.URL(), "-key", "pk_test", "call")
+
+	ctx, stop := context.WithTimeout(context.Background(), 40*time.Second)
+	defer stop()
+	user, err := peer.New(peer.Options{Options: signalling.Options{URL: srv.URL(), APIKey: "pk_test"}})
+	require.NoError(t, err)
+	defer user.Close("")
+	mic, err := media.NewAudioSource(media.AudioFormat{SampleRate: 16000, Channels: 1})
+	require.NoError(t, err)
+	defer mic.Close()
+	require.NoError(t, user.AddTrack(mic, nil, nil))
+	loud := make(chan float64, 1)
+	peer.On(user, func(ev peer.PeerJoined) {
+		peer.On(ev.Peer, func(tr peer.Track) {
+			go func() {
+				var heard []int16
+				for f, err := range media.Frames(ctx, tr.Track) {
+					if err != nil {
+						return
+					}
+					if rms(f.PCM) > 1000 {
+						heard = append(heard, f.PCM...)
+					}
+					if len(heard) >= 48000 { // half a second of the answer
+						loud <- zeroCrossingHz(heard)
+						return
+					}
+				}
+			}()
+		})
+	})
+	require.NoError(t, user.Join(ctx, "call"))
+	require.Eventually(t, func() bool { return len(user.RemotePeers()) == 1 }, 10*time.Second, 20*time.Millisecond)
+	time.Sleep(time.Second) // connected and listening
+	tone := make([]byte, 0, 32000)
+	for i := 0; i < 16000; i++ {
+		v := int16(8000 * math.Sin(2*math.Pi*440*float64(i)/16000))
+		tone = append(tone, byte(v), byte(uint16(v)>>8))
+	}
+	require.NoError(t, mic.Push(ctx, tone))                  // a second of "speech"
+	require.NoError(t, mic.Push(ctx, make([]byte, 2*16000))) // then silence
+	select {
+	case hz := <-loud:
+		assert.InDelta(t, 440, hz, 15, "the agent answers with what it heard")
+	case <-ctx.Done():
+		t.Fatal("the agent never answered; its log:\n" + errs.String())
+	}
+	assert.Contains(t, errs.String(), "heard ")
+}
+
+func zeroCrossingHz(pcm []int16) float64 {
+	n, crossings := len(pcm)/2, 0
+	for i := 1; i < n; i++ {
+		if (pcm[2*(i-1)] < 0) != (pcm[2*i] < 0) {
+			crossings++
+		}
+	}
+	return float64(crossings) / 2 / (float64(n) / 48000)
+}
+

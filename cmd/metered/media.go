@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/metered-ca/realtime-go/media"
+	"github.com/metered-ca/realtime-go/peer"
+)
+
+// play plays a media file into a channel until it ends (or forever with
+// -loop).
+func play(ctx context.Context, e *env, args []string) error {
+	var cf connFlags
+	fs := flag.NewFlagSet("play", flag.ContinueOnError)
+	cf.register(fs, e)
+	loop := fs.Bool("loop", false, "start over at the end")
+	label := fs.String("label", "", "the stream's label metadata (default: the file name)")
+	h264 := fs.Bool("h264", false, "transcode video to H.264 instead of VP8 when it must be transcoded")
+	pos, err := parse(fs, e, args, 2)
+	if err != nil {
+		return err
+	}
+	opts := []media.Option{media.WithLoop(*loop)}
+	if *h264 {
+		opts = append(opts, media.WithVideoCodec(media.H264))
+	}
+	player, err := media.FromFile(pos[0], opts...)
+	if err != nil {
+		return err
+	}
+	if *label == "" {
+		*label = filepath.Base(pos[0])
+	}
+	return sendPlayer(ctx, e, &cf, player, pos[1], *label)
+}
+
+// bridge puts an RTSP camera into a channel until Ctrl-C or until the
+// camera is lost for good.
+func bridge(ctx context.Context, e *env, args []string) error {
+	var cf connFlags
+	fs := flag.NewFlagSet("bridge", flag.ContinueOnError)
+	cf.register(fs, e)
+	transport := fs.String("transport", "tcp", "RTSP transport: tcp or udp")
+	label := fs.String("label", "camera", "the stream's label metadata")
+	pos, err := parse(fs, e, args, 2)
+	if err != nil {
+		return err
+	}
+	player, err := media.FromRTSP(pos[0], media.WithTransport(*transport))
+	if err != nil {
+		return err
+	}
+	return sendPlayer(ctx, e, &cf, player, pos[1], *label)
+}
+
+// sendPlayer joins channel with player's tracks as one stream and plays
+// until the player ends, showing progress on stderr.
+func sendPlayer(ctx context.Context, e *env, cf *connFlags, player *media.Player, channel, label string) error {
+	defer player.Close()
+	var tracks []*media.Track
+	for _, t := range []*media.Track{player.Video, player.Audio} {
+		if t != nil {
+			tracks = append(tracks, t)
+		}
+	}
+	stream := peer.NewMediaStream()
+	for _, t := range tracks {
+		stream.AddTrack(t)
+	}
+	p, err := cf.joinPeer(ctx, e, channel, func(p *peer.MeteredPeer) error {
+		return p.AddStream(stream, peer.StreamMetadata{"label": label})
+	})
+	if err != nil {
+		return err
+	}
+	defer p.Close("done")
+	if err := player.Start(); err != nil {
+		return err
+	}
+	start := time.Now()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			fmt.Fprintln(e.stderr)
+			return ctx.Err()
+		case <-player.Done():
+			fmt.Fprintln(e.stderr)
+			return player.Err()
+		case <-tick.C:
+			fmt.Fprintf(e.stderr, "\rplaying %s  %s  to %d peer(s) ", label, time.Since(start).Round(time.Second), len(p.RemotePeers()))
+		}
+	}
+}
+
+// record writes every remote peer's tracks to DIR, one Matroska file per
+// peer, until Ctrl-C; then it finalises the files and probes them.
+func record(ctx context.Context, e *env, args []string) error {
+	var cf connFlags
+	fs := flag.NewFlagSet("record", flag.ContinueOnError)
+	cf.register(fs, e)
+	pos, err := parse(fs, e, args, 2)
+	if err != nil {
+		return err
+	}
+	dir := pos[1]
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	var mu sync.Mutex
+	recs := map[string]*media.Recorder{}
+	p, err := cf.joinPeer(ctx, e, pos[0], func(p *peer.MeteredPeer) error {
+		peer.On(p, func(ev peer.PeerJoined) {
+			remote := ev.Peer
+			peer.On(remote, func(tr peer.Track) {
+				mu.Lock()
+				defer mu.Unlock()
+				rec := recs[remote.ID()]
+				if rec == nil {
+					path := filepath.Join(dir, fmt.Sprintf("%s-%s.mkv", safeName(remote.ID()), time.Now().Format("20060102-150405")))
+					r, err := media.NewRecorder(path, media.WithKeyframeRequests(remote.PC()))
+					if err != nil {
+						fmt.Fprintf(e.stderr, "cannot record %s: %v\n", remote.ID(), err)
+						return
+					}
+					fmt.Fprintf(e.stderr, "recording %s to %s\n", remote.ID(), path)
+					rec, recs[remote.ID()] = r, r
+				}
+				if err := rec.AddTrack(tr.Track); err != nil {
+					fmt.Fprintf(e.stderr, "track %s of %s not recorded: %v\n", tr.Track.ID(), remote.ID(), err)
+				}
+			})
+		})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	defer p.Close("done")
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for done := false; !done; {
+		select {
+		case <-ctx.Done():
+			done = true
+		case <-tick.C:
+			mu.Lock()
+			var frames, bytes int64
+			for _, r := range recs {
+				st := r.Stats()
+				frames += st.VideoFrames + st.AudioFrames
+				bytes += st.Bytes
+			}
+			n := len(recs)
+			mu.Unlock()
+			fmt.Fprintf(e.stderr, "\rrecording %d peer(s): %d frames, %.1f MB ", n, frames, float64(bytes)/1e6)
+		}
+	}
+	fmt.Fprintln(e.stderr)
+	mu.Lock()
+	defer mu.Unlock()
+	for _, r := range recs {
+		closeAndProbe(e.stdout, r)
+	}
+	return ctx.Err()
+}
+
+func closeAndProbe(w io.Writer, r *media.Recorder) {
+	if err := r.Close(); err != nil {
+		fmt.Fprintf(w, "%s: %v\n", r.Path(), err)
+		return
+	}
+	info, err := media.Probe(r.Path())
+	if err != nil {
+		fmt.Fprintf(w, "%s: %v\n", r.Path(), err)
+		return
+	}
+	fmt.Fprintf(w, "%s: %s\n", r.Path(), info)
+}
+
+// safeName keeps a peer id usable as a file name.
+func safeName(id string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
+			return r
+		}
+		return '_'
+	}, id)
+}

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/metered-ca/realtime-go/testserver"
+)
+
+// serve runs the local RMS server until Ctrl-C, then shuts it down
+// gracefully (going_away, then close).
+func serve(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:9292", "listen address")
+	sdk := fs.String("demo-sdk", "", "@metered-ca/realtime's dist/index.mjs, for the demo page at /demo/ (default: found under interop/js when run from the repository)")
+	verbose := fs.Bool("v", false, "log every connection to stderr")
+	if _, err := parse(fs, e, args, 0); err != nil {
+		return err
+	}
+	opts := testserver.Options{Addr: *addr, DemoSDK: *sdk}
+	if opts.DemoSDK == "" {
+		opts.DemoSDK = findSDK()
+	}
+	if *verbose {
+		opts.Logger = slog.New(slog.NewTextHandler(e.stderr, nil))
+	}
+	srv, err := testserver.New(opts)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "local RMS server on %s (any pk_ key; dev secret key %s)\n", srv.URL(), testserver.DevKeyID)
+	if opts.DemoSDK != "" {
+		fmt.Fprintf(e.stderr, "demo page: %s\n", srv.DemoURL("demo-room"))
+	}
+	<-ctx.Done()
+	fmt.Fprintln(e.stderr, "shutting down")
+	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shut, time.Second); err != nil {
+		return err
+	}
+	return ctx.Err()
+}
