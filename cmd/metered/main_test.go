@@ -237,4 +237,3 @@ func zeroCrossingHz(pcm []int16) float64 {
 	}
 	return float64(crossings) / 2 / (float64(n) / 48000)
 }
-
