@@ -7,6 +7,7 @@ require (
 	github.com/metered-ca/realtime-go/peer v0.0.0
 	github.com/metered-ca/realtime-go/signalling v0.0.0
 	github.com/metered-ca/realtime-go/testserver v0.0.0
+	github.com/pion/webrtc/v4 v4.2.26
 )
 
 require (
@@ -30,7 +31,6 @@ require (
 	github.com/pion/stun/v4 v4.0.1 // indirect
 	github.com/pion/transport/v5 v5.1.4 // indirect
 	github.com/pion/turn/v5 v5.1.3 // indirect
-	github.com/pion/webrtc/v4 v4.2.26 // indirect
 	github.com/wlynxg/anet v0.0.5 // indirect
 	golang.org/x/crypto v0.48.0 // indirect
 	golang.org/x/net v0.50.0 // indirect

@@ -1,0 +1,16 @@
+package main
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+func TestRuns(t *testing.T) {
+	t.Setenv("METERED_API_KEY", "")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := run(ctx, t.TempDir(), 2*time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
