@@ -3,9 +3,14 @@ package media_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/metered-ca/realtime-go/media"
+	"github.com/metered-ca/realtime-go/peer"
+	"github.com/metered-ca/realtime-go/signalling"
+	"github.com/metered-ca/realtime-go/testserver"
 )
 
 // A voice agent's speech: push PCM as it is synthesized; it goes out as
@@ -43,4 +48,73 @@ func ExampleFromCamera() {
 	_, err := media.FromCamera(media.WithDevice("/dev/video-none"))
 	fmt.Println(err != nil)
 	// Output: true
+}
+
+// A file becomes tracks: WebRTC codecs pass through, others are
+// transcoded. WriteTestClip makes a file to try it with; Probe checks one.
+func ExampleFromFile() {
+	clip := filepath.Join(os.TempDir(), "example-clip.webm")
+	if err := media.WriteTestClip(clip, time.Second); err != nil {
+		fmt.Println(err)
+		return
+	}
+	player, err := media.FromFile(clip, media.WithLoop(true))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer player.Close()
+	fmt.Println(player.Video.Codec().MimeType, player.Audio.Codec().MimeType)
+	info, _ := media.Probe(clip)
+	fmt.Println(info)
+	// Output:
+	// video/VP8 audio/opus
+	// vp8 320x240 (30 frames) + opus 48000 Hz 2 ch (50 frames), 1.0 s
+}
+
+// FromRTSP checks its URL before FFmpeg sees it, and keeps credentials out
+// of errors.
+func ExampleFromRTSP() {
+	_, err := media.FromRTSP("http://admin:secret@camera.local/stream")
+	fmt.Println(err)
+	// Output: media: "http://***@camera.local/stream" is not an rtsp:// URL
+}
+
+// Frames decodes a received track. Here one peer plays a clip and another
+// looks at the first picture.
+func ExampleFrames() {
+	srv, _ := testserver.New(testserver.Options{})
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	clip := filepath.Join(os.TempDir(), "example-frames.webm")
+	_ = media.WriteTestClip(clip, 3*time.Second)
+	player, _ := media.FromFile(clip)
+	defer player.Close()
+
+	opts := peer.Options{Options: signalling.Options{URL: srv.URL(), APIKey: "pk_example"}}
+	sender, _ := peer.New(opts)
+	defer sender.Close("")
+	viewer, _ := peer.New(opts)
+	defer viewer.Close("")
+	_ = sender.AddTrack(player.Video, nil, nil)
+	size := make(chan string, 1)
+	peer.On(viewer, func(ev peer.PeerJoined) {
+		remote := ev.Peer
+		peer.On(remote, func(t peer.Track) {
+			go func() {
+				for f, err := range media.Frames(ctx, t.Track, media.WithKeyframeRequests(remote.PC())) {
+					if err == nil {
+						size <- fmt.Sprintf("%dx%d", f.Width, f.Height)
+					}
+					return
+				}
+			}()
+		})
+	})
+	_ = sender.Join(ctx, "frames")
+	_ = viewer.Join(ctx, "frames")
+	_ = player.Start()
+	fmt.Println(<-size)
+	// Output: 320x240
 }

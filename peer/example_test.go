@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media"
+
 	"github.com/metered-ca/realtime-go/peer"
 	"github.com/metered-ca/realtime-go/signalling"
 	"github.com/metered-ca/realtime-go/testserver"
@@ -46,4 +49,78 @@ func Example() {
 	_ = bob.Join(ctx, "lobby")
 	fmt.Println(<-got)
 	// Output: hello from alice
+}
+
+// examplePeer makes a MeteredPeer with a chosen id on srv.
+func examplePeer(srv *testserver.Server, id string) *peer.MeteredPeer {
+	p, _ := peer.New(peer.Options{Options: signalling.Options{
+		URL: srv.URL(),
+		TokenProvider: func(context.Context) (string, error) {
+			return testserver.MintToken(testserver.DevKeyID, testserver.DevKeySecret, testserver.Claims{Sub: id}, time.Hour)
+		},
+	}})
+	return p
+}
+
+// Server-routed messages: Send reaches everyone in the channel, SendTo one
+// peer; both arrive as Data events with their Kind.
+func ExampleMeteredPeer_Send() {
+	srv, _ := testserver.New(testserver.Options{})
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	alice, bob := examplePeer(srv, "alice"), examplePeer(srv, "bob")
+	defer alice.Close("")
+	defer bob.Close("")
+	got := make(chan peer.Data, 2)
+	peer.On(bob, func(d peer.Data) { got <- d })
+	met := make(chan struct{})
+	peer.Once(alice, func(peer.PeerJoined) { close(met) })
+	_ = alice.Join(ctx, "lobby")
+	_ = bob.Join(ctx, "lobby")
+	<-met
+
+	_ = alice.Send(ctx, map[string]string{"text": "hi all"})
+	_ = alice.SendTo(ctx, "bob", "just you")
+	for i := 0; i < 2; i++ {
+		d := <-got
+		fmt.Println(d.Kind, d.SenderPeerID, string(d.Data))
+	}
+	// Output:
+	// broadcast alice {"text":"hi all"}
+	// direct alice "just you"
+}
+
+// A track added with metadata reaches every peer with it; the receiver
+// tells streams apart by their metadata.
+func ExampleMeteredPeer_AddTrack() {
+	srv, _ := testserver.New(testserver.Options{})
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	alice, bob := examplePeer(srv, "alice"), examplePeer(srv, "bob")
+	defer alice.Close("")
+	defer bob.Close("")
+
+	track, _ := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "mic", "alice-mic")
+	_ = alice.AddTrack(track, nil, peer.StreamMetadata{"label": "Alice's microphone"})
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() { // a track is reported once packets arrive: send some
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+				_ = track.WriteSample(media.Sample{Data: []byte{0xf8, 0xff, 0xfe}, Duration: 20 * time.Millisecond})
+			}
+		}
+	}()
+	got := make(chan peer.Track, 1)
+	peer.On(bob, func(ev peer.PeerJoined) { peer.On(ev.Peer, func(t peer.Track) { got <- t }) })
+	_ = alice.Join(ctx, "room")
+	_ = bob.Join(ctx, "room")
+	t := <-got
+	fmt.Println(t.Track.Kind(), t.Track.ID(), t.Metadata["label"])
+	// Output: audio mic Alice's microphone
 }
