@@ -3,6 +3,7 @@ package peer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -83,4 +84,44 @@ func TestReplaceTrackWithNilStopsFanOut(t *testing.T) {
 	var st *StateError
 	require.ErrorAs(t, alice.ReplaceTrack(ctx, tr, nil), &st)
 	assert.Equal(t, CodeInvalidState, st.Code)
+}
+
+// Each terminal close, and 4002 with a token provider that keeps failing,
+// ends in exactly one FatalError and no further connection attempts.
+func TestTerminalClosesStopForGood(t *testing.T) {
+	cases := []struct {
+		code       int
+		breakToken bool
+	}{{4001, false}, {4003, false}, {4012, false}, {4020, false}, {4002, true}}
+	for _, c := range cases {
+		t.Run(fmt.Sprint(c.code), func(t *testing.T) {
+			srv, err := testserver.New(testserver.Options{Record: true, RateLimit: testserver.RateLimit{Disabled: true}})
+			require.NoError(t, err)
+			defer srv.Close()
+			var broken atomic.Bool
+			var mints atomic.Int32
+			p, err := New(Options{Options: signalling.Options{URL: srv.URL(), TokenProvider: func(context.Context) (string, error) {
+				mints.Add(1)
+				if broken.Load() {
+					return "", errors.New("mint endpoint down")
+				}
+				return testserver.MintToken(testserver.DevKeyID, testserver.DevKeySecret, testserver.Claims{Sub: "x"}, time.Hour)
+			}, Reconnect: signalling.ReconnectOptions{InitialDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond}}})
+			require.NoError(t, err)
+			defer p.Close("")
+			var fatals atomic.Int32
+			On(p, func(FatalError) { fatals.Add(1) })
+			require.NoError(t, p.Join(ctxT(t, 10*time.Second), "f"))
+			handshakes := len(srv.HandshakeURLs())
+			broken.Store(c.breakToken)
+			srv.CloseConnections("x", c.code, "closing")
+			require.Eventually(t, func() bool { return fatals.Load() > 0 }, 10*time.Second, 10*time.Millisecond)
+			time.Sleep(1500 * time.Millisecond) // long enough for many reconnect attempts
+			assert.Equal(t, int32(1), fatals.Load(), "exactly one FatalError")
+			assert.Equal(t, handshakes, len(srv.HandshakeURLs()), "no connection attempt after the close")
+			if c.breakToken {
+				assert.Greater(t, mints.Load(), int32(3), "4002 asks the provider again")
+			}
+		})
+	}
 }

@@ -51,7 +51,9 @@ type MeteredPeer struct {
 	inbox       serial // signalling events, in arrival order
 	offs        []func()
 	seqs        seqRegistry
-	gates       sendGates
+	// Only touched on inbox.
+	tokenFailureReported bool
+	gates                sendGates
 
 	mu               sync.Mutex
 	state            State
@@ -109,7 +111,7 @@ func New(opts Options) (*MeteredPeer, error) {
 		signalling.On(client, func(ev signalling.Direct) { in(func() { p.onDirect(ev) }) }),
 		signalling.On(client, func(ev signalling.Message) { in(func() { p.onMessage(ev) }) }),
 		signalling.On(client, func(ev signalling.ServerError) { in(func() { p.onServerError(ev) }) }),
-		signalling.On(client, func(ev signalling.TokenProviderError) { in(func() { p.fatal(ev) }) }),
+		signalling.On(client, func(ev signalling.TokenProviderError) { in(func() { p.onTokenFailure(ev) }) }),
 	}
 	return p, nil
 }
@@ -324,9 +326,22 @@ func (p *MeteredPeer) fatal(err error) {
 	p.events.Emit(FatalError{Err: err})
 }
 
+// onTokenFailure reports a failing token provider once per run of
+// failures: the signalling client raises it at every failure from the
+// third on (as the JS SDK does), and one FatalError says it all. A
+// successful connection starts a new run.
+func (p *MeteredPeer) onTokenFailure(ev signalling.TokenProviderError) {
+	if p.tokenFailureReported {
+		return
+	}
+	p.tokenFailureReported = true
+	p.fatal(ev)
+}
+
 // ----- inbound signalling, always on p.inbox -----
 
 func (p *MeteredPeer) onConnected(ev signalling.Connected) {
+	p.tokenFailureReported = false
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.peerID = ev.PeerID
