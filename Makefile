@@ -21,7 +21,7 @@ NPM_STAMP  := interop/js/node_modules/.package-lock.json
 APT_PACKAGES := pkg-config libavcodec-dev libavformat-dev libavutil-dev libavdevice-dev \
 	libavfilter-dev libswresample-dev libswscale-dev ffmpeg xvfb
 
-.PHONY: setup test test-go fuzz lint bench demo clean
+.PHONY: setup test test-go fuzz lint bench demo soak clean
 
 ## setup: install everything the tests and the demo need (idempotent)
 setup: .setup-apt $(NPM_STAMP)
@@ -71,6 +71,11 @@ lint:
 ## bench: rebuild docs/benchmarks.md (Go vs the JS SDK and bare pion, through rms-local)
 bench: setup
 	$(GO) run ./interop/cmd/bench -out docs/benchmarks.md
+
+## soak: the long leak runs: 1,000 join/close and 1,000 add/remove-track cycles, 1,000 media open/close cycles
+soak: setup
+	cd peer && SOAK_CYCLES=1000 $(GO) test -count=1 -timeout 30m -run 'Cycles' -v . | grep -E 'cycles|^(ok|FAIL|---)'
+	cd media && $(GO) test -count=1 -run 'Leak' -v . | grep -E 'RSS|^(ok|FAIL|---)'
 
 ## demo: a Go peer plays a clip into a channel, another records it; the browser page watches
 demo: setup

@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/metered-ca/realtime-go/protocol"
+	"github.com/metered-ca/realtime-go/signalling"
 )
 
 // conn is one pion PeerConnection and its negotiation: perfect negotiation
@@ -86,7 +88,7 @@ func (c *conn) negotiate() {
 	c.trace("offer created", "polite", c.polite)
 	if c.polite {
 		c.pendingOffer = &offer
-		c.rp.signal(newDescriptionSignal(offer))
+		c.signalDescription(offer)
 		c.awaitAnswer(offer.SDP)
 		return
 	}
@@ -141,8 +143,19 @@ func (c *conn) resendOffer() {
 	}
 	c.offerResends++
 	c.trace("offer unanswered; sending it again", "resend", c.offerResends)
-	c.rp.signal(newDescriptionSignal(*offer))
+	c.signalDescription(*offer)
 	c.armOfferTimer()
+}
+
+// signalDescription sends an offer or answer. One too large for the
+// server's message limit cannot reach the remote at all: that is a
+// NegotiationError the application can act on, not just a log line.
+func (c *conn) signalDescription(d webrtc.SessionDescription) {
+	var big *signalling.OversizedError
+	if err := c.rp.signal(newDescriptionSignal(d)); errors.As(err, &big) {
+		c.negotiationError(fmt.Errorf("%w: the %s does not fit the server's message limit; "+
+			"every track ever added keeps an m-line (as in a browser), so swap sources with ReplaceTrack rather than remove and add", err, d.Type))
+	}
 }
 
 func (c *conn) trace(msg string, args ...any) {
@@ -181,7 +194,7 @@ func (c *conn) applyLocal(d webrtc.SessionDescription, announce bool) bool {
 		if ld := c.pc.LocalDescription(); ld != nil {
 			d = *ld
 		}
-		c.rp.signal(newDescriptionSignal(d))
+		c.signalDescription(d)
 	}
 	c.descQueued = true
 	for _, cand := range c.outCands {

@@ -116,7 +116,7 @@ func (c *conn) restartICE(gen int) {
 	}
 	if c.polite {
 		c.pendingOffer = &offer
-		c.rp.signal(newDescriptionSignal(offer))
+		c.signalDescription(offer)
 	} else if !c.applyLocal(offer, true) {
 		l.inFlight = false
 		c.reenterIfFailed()

@@ -311,7 +311,7 @@ func (p *MeteredPeer) SendTo(ctx context.Context, peerID string, data any) error
 }
 
 // sendSignal sends a control payload without waiting; failures are logged.
-func (p *MeteredPeer) sendSignal(to string, payload any) {
+func (p *MeteredPeer) sendSignal(to string, payload any) error {
 	err := p.client.SendAsync(to, payload, func(err error) {
 		if err != nil {
 			p.log.Warn("signal delivery failed", "peer", to, "err", protocol.Scrub(err.Error()))
@@ -320,6 +320,7 @@ func (p *MeteredPeer) sendSignal(to string, payload any) {
 	if err != nil {
 		p.log.Warn("signal not sent", "peer", to, "err", protocol.Scrub(err.Error()))
 	}
+	return err
 }
 
 func (p *MeteredPeer) fatal(err error) {

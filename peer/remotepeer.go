@@ -106,8 +106,8 @@ func (r *RemotePeer) emit(ev any) { r.events.Emit(ev) }
 
 // signal sends a control payload to the remote peer, in order, without
 // waiting; a failure is only logged, as in JS.
-func (r *RemotePeer) signal(payload any) {
-	r.owner.sendSignal(r.id, payload)
+func (r *RemotePeer) signal(payload any) error {
+	return r.owner.sendSignal(r.id, payload)
 }
 
 func (r *RemotePeer) current(c *conn) bool {
