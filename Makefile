@@ -72,10 +72,10 @@ lint:
 bench: setup
 	$(GO) run ./interop/cmd/bench -out docs/benchmarks.md
 
-## soak: the long leak runs: 1,000 join/close and 1,000 add/remove-track cycles, 1,000 media open/close cycles
+## soak: the long runs: 100 faults on a live call, 1,000 join/close and add/remove-track cycles, 1,000 media open/close cycles
 soak: setup
-	cd peer && SOAK_CYCLES=1000 $(GO) test -count=1 -timeout 30m -run 'Cycles' -v . | grep -E 'cycles|^(ok|FAIL|---)'
-	cd media && $(GO) test -count=1 -run 'Leak' -v . | grep -E 'RSS|^(ok|FAIL|---)'
+	@set -o pipefail; cd peer && CHAOS_FAULTS=100 SOAK_CYCLES=1000 $(GO) test -count=1 -timeout 30m -run 'Chaos|Cycles' -v . | grep -E 'faults;|cycles|^(ok|FAIL|---)'
+	@set -o pipefail; cd media && $(GO) test -count=1 -run 'Leak' -v . | grep -E 'RSS|^(ok|FAIL|---)'
 
 ## demo: a Go peer plays a clip into a channel, another records it; the browser page watches
 demo: setup

@@ -64,7 +64,9 @@ type (
 	// StreamRemoved is emitted when the last live track of a stream is gone.
 	StreamRemoved struct{ Stream *RemoteStream }
 	// DataChannelOpened is emitted when the remote peer opens a data channel
-	// (on arrival, before it is open, as in JS). Wrap it with WrapDataChannel.
+	// (on arrival, before it is open, as in JS). Wrap it with WrapDataChannel
+	// in the handler: the channel's messages wait for the handlers (up to
+	// 5 s), so none is missed.
 	DataChannelOpened struct{ Channel *webrtc.DataChannel }
 	// NegotiationError reports a failed offer/answer step (usually
 	// transient) or, with errors.Is(Err, ErrIceRestartExhausted), a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"sync"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 
@@ -88,8 +89,11 @@ func (r *RemotePeer) Send(ctx context.Context, data any) error {
 // connection starts negotiation. Data channels die with the connection:
 // open them on PeerJoined and again on ConnectionReset.
 func (r *RemotePeer) CreateDataChannel(label string, opts DataChannelOptions) (*DataChannel, error) {
+	r.mu.Lock()
+	closed := r.closed
+	r.mu.Unlock()
 	pc := r.PC()
-	if pc == nil || r.State() == PeerClosed {
+	if pc == nil || closed {
 		return nil, ErrPeerClosed
 	}
 	raw, err := pc.CreateDataChannel(label, opts.Init)
@@ -254,11 +258,23 @@ func (r *RemotePeer) dropTrackLocked(t *webrtc.TrackRemote) {
 	}
 }
 
+// onDataChannel runs in pion's callback, which holds the channel's first
+// messages until it returns: it waits (a few seconds at most) for the
+// DataChannelOpened handlers, so one that wraps the channel there misses
+// nothing, as with the JS SDK's synchronous event.
 func (r *RemotePeer) onDataChannel(c *conn, d *webrtc.DataChannel) {
-	if r.current(c) {
-		r.events.Emit(DataChannelOpened{Channel: d})
+	if !r.current(c) {
+		return
 	}
+	r.events.Emit(DataChannelOpened{Channel: d})
+	ctx, cancel := context.WithTimeout(context.Background(), dataChannelHandlerWait)
+	defer cancel()
+	_ = r.events.Wait(ctx)
 }
+
+// dataChannelHandlerWait bounds how long a DataChannelOpened handler may
+// hold back the channel's messages.
+const dataChannelHandlerWait = 5 * time.Second
 
 func (r *RemotePeer) setTrackMetadata(trackID string, meta json.RawMessage) {
 	r.mu.Lock()
@@ -292,7 +308,8 @@ func (r *RemotePeer) swap(next *conn) {
 	r.conn = next
 	r.inbound = map[*webrtc.TrackRemote]string{}
 	r.streams = map[string]*RemoteStream{}
-	if r.state != PeerIdle && r.state != PeerClosed {
+	if r.state != PeerIdle && !r.closed {
+		// A fresh connection, even if the old one had already closed.
 		r.setStateLocked(PeerReconnecting)
 	}
 	r.mu.Unlock()
