@@ -72,9 +72,10 @@ lint:
 bench: setup
 	$(GO) run ./interop/cmd/bench -out docs/benchmarks.md
 
-## soak: the long runs: 100 faults on a live call, 1,000 join/close and add/remove-track cycles, 1,000 media open/close cycles
+## soak: the long runs: 100 faults on a live call (Go↔Go and Go↔JS), 1,000 join/close and add/remove-track cycles, 1,000 media open/close cycles
 soak: setup
 	@set -o pipefail; cd peer && CHAOS_FAULTS=100 SOAK_CYCLES=1000 $(GO) test -count=1 -timeout 30m -run 'Chaos|Cycles' -v . | grep -E 'faults;|cycles|^(ok|FAIL|---)'
+	@set -o pipefail; cd interop && CHAOS_FAULTS=100 $(GO) test -count=1 -timeout 30m -run 'Chaos' -v . | grep -E 'faults with|^(ok|FAIL|---)'
 	@set -o pipefail; cd media && $(GO) test -count=1 -run 'Leak' -v . | grep -E 'RSS|^(ok|FAIL|---)'
 
 ## demo: a Go peer plays a clip into a channel, another records it; the browser page watches

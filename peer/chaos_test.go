@@ -157,28 +157,7 @@ func TestChaosGoToGo(t *testing.T) {
 		}
 	}()
 
-	faults := []struct {
-		name   string
-		inject func()
-	}{
-		{"socket dropped without a close", func() { srv.DropConnections("alice") }},
-		{"silence past the inactivity timeout", func() { srv.SetSilence("alice", testserver.SilenceAll) }},
-		{"going_away then 1001", func() {
-			// To alice alone: a restart of the server for everyone would
-			// also make bob leave, and a new RemotePeer is then right.
-			srv.SendRaw("alice", `{"type":"going_away","retryAfterMs":100}`)
-			time.Sleep(200 * time.Millisecond)
-			srv.CloseConnections("alice", 1001, "server going away")
-		}},
-		{"refused reconnects", func() {
-			srv.RefuseConnects(2, testserver.Refusal{Code: 1013, Reason: "try again later"})
-			srv.DropConnections("alice")
-		}},
-		{"delayed acks", func() {
-			srv.DelayFrames("alice", "ack", 20, 300*time.Millisecond)
-			srv.DropConnections("alice")
-		}},
-	}
+	faults := testserver.Faults()
 	var recoveries []time.Duration
 	n := chaosFaults()
 	for i := 0; i < n; i++ {
@@ -187,18 +166,17 @@ func TestChaosGoToGo(t *testing.T) {
 			<-reconnected
 		}
 		before := resets.Load()
-		f.inject()
+		srv.InjectFault(f, "alice")
 		var back time.Time
 		select {
 		case back = <-reconnected:
 		case <-time.After(30 * time.Second):
-			t.Fatalf("fault %d (%s): alice never reconnected", i, f.name)
+			t.Fatalf("fault %d (%s): alice never reconnected", i, f)
 		}
-		srv.ClearFaults()
-		srv.SetSilence("alice", testserver.SilenceOff)
-		require.Eventually(t, func() bool { return resets.Load() > before }, 20*time.Second, 5*time.Millisecond, "fault %d (%s): no ConnectionReset", i, f.name)
+		srv.ClearFaultsFor("alice")
+		require.Eventually(t, func() bool { return resets.Load() > before }, 20*time.Second, 5*time.Millisecond, "fault %d (%s): no ConnectionReset", i, f)
 		waitDC(fmt.Sprint("dc-", resets.Load()))
-		require.Eventually(t, func() bool { return lastRTP.Load() > back.UnixNano() }, 20*time.Second, 5*time.Millisecond, "fault %d (%s): media never came back", i, f.name)
+		require.Eventually(t, func() bool { return lastRTP.Load() > back.UnixNano() }, 20*time.Second, 5*time.Millisecond, "fault %d (%s): media never came back", i, f)
 		recoveries = append(recoveries, time.Unix(0, lastRTP.Load()).Sub(back))
 		// The side that reconnected keeps its RemotePeer; the other was told
 		// by the server that alice left, and meets her again as a new one.

@@ -185,6 +185,10 @@ func (d *Driver) Next(ctx context.Context, name string) (Event, error) {
 	}
 }
 
+// Stream is every event, for a test that consumes them all in one place
+// (instead of Next).
+func (d *Driver) Stream() <-chan Event { return d.events }
+
 // Pending returns (and consumes) the events nobody has read yet.
 func (d *Driver) Pending() []Event {
 	var out []Event
