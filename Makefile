@@ -13,7 +13,8 @@ FUZZ_TARGETS := \
 	FuzzExtractICEServers:./protocol \
 	FuzzScrub:./protocol \
 	FuzzMatchChannel:./testserver \
-	FuzzClassifyDirect:./peer
+	FuzzClassifyDirect:./peer \
+	FuzzRemoteSections:./peer
 NPM_STAMP  := interop/js/node_modules/.package-lock.json
 # Debian packages the media module builds and tests with: FFmpeg 5.1's
 # libraries (go-astiav v0.16.0 needs exactly that series), the ffmpeg CLI

@@ -3,6 +3,7 @@ package peer
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/pion/webrtc/v4"
@@ -107,6 +108,22 @@ func FuzzClassifyDirect(f *testing.F) {
 		case directTrackMeta:
 			if c.trackID == "" || (c.metadata != nil && !json.Valid(c.metadata)) {
 				t.Fatal("bad track meta accepted")
+			}
+		}
+	})
+}
+
+// FuzzRemoteSections: any remote SDP, however broken, is read for its
+// sending directions without a panic, and only accepted sections count.
+func FuzzRemoteSections(f *testing.F) {
+	f.Add("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=sendrecv\r\nm=video 0 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\n")
+	f.Add("m=audio 9 RTP/AVP 0\r\na=mid:p1\r\na=recvonly\r\n")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, sdp string) {
+		for _, typ := range []webrtc.SDPType{webrtc.SDPTypeOffer, webrtc.SDPTypeAnswer} {
+			got := remoteSections(&webrtc.SessionDescription{Type: typ, SDP: sdp})
+			if len(got) > strings.Count(sdp, "m=") {
+				t.Fatalf("%d sections from %d m-lines", len(got), strings.Count(sdp, "m="))
 			}
 		}
 	})

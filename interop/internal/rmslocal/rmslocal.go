@@ -65,6 +65,22 @@ func Start(dir string, args ...string) (*Server, error) {
 	}
 }
 
+// RSS is the server process's resident set in bytes (Linux).
+func (s *Server) RSS() (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			var kb int64
+			_, err := fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), &kb)
+			return kb << 10, err
+		}
+	}
+	return 0, errors.New("rms-local: no VmRSS")
+}
+
 // Close stops the server with SIGINT (graceful) and waits for it.
 func (s *Server) Close() error {
 	_ = s.cmd.Process.Signal(os.Interrupt)
