@@ -2,6 +2,7 @@ package peer
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"runtime"
 	"strconv"
@@ -22,6 +23,18 @@ func cycles() int {
 		return n
 	}
 	return 60
+}
+
+// rss is the resident set in bytes (Linux); the race detector's own memory
+// makes it meaningful only in the non-race run of make soak.
+func rss() int64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	var size, resident int64
+	_, _ = fmt.Sscan(string(b), &size, &resident)
+	return resident * int64(os.Getpagesize())
 }
 
 // settledHeap is the live heap after a collection, and the goroutine count
@@ -52,16 +65,19 @@ func leakCheck(t *testing.T, what string, n int, cycle func(i int)) {
 	_, baseline := settledHeap(0)
 	heapStart, _ := settledHeap(baseline)
 	var heapMid uint64
+	var rssMid int64
 	for i := 0; i < n; i++ {
 		cycle(i)
 		if i == n/2 {
 			heapMid, _ = settledHeap(baseline)
+			rssMid = rss()
 		}
 	}
 	heapEnd, goroutines := settledHeap(baseline)
+	rssEnd := rss()
 	slope := (float64(heapEnd) - float64(heapMid)) / float64(n-n/2)
-	t.Logf("%s: %d cycles; heap %d KiB → %d KiB → %d KiB (second-half slope %+.0f B/cycle); goroutines %d (baseline %d)",
-		what, n, heapStart>>10, heapMid>>10, heapEnd>>10, slope, goroutines, baseline)
+	t.Logf("%s: %d cycles; heap %d KiB → %d KiB → %d KiB (second-half slope %+.0f B/cycle); RSS second-half slope %+.0f B/cycle; goroutines %d (baseline %d)",
+		what, n, heapStart>>10, heapMid>>10, heapEnd>>10, slope, float64(rssEnd-rssMid)/float64(n-n/2), goroutines, baseline)
 	assert.LessOrEqual(t, goroutines, baseline, "goroutines back to baseline")
 	assert.Less(t, slope, 2048.0, "heap keeps growing")
 }
