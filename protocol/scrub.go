@@ -12,7 +12,7 @@ var scrubRules = []struct {
 	{regexp.MustCompile(`([?&](?:token|key)=)[^&\s"']*`), "${1}***"},
 	// SDP and JSON/URL fields holding ICE or TURN secrets: a=ice-pwd:…,
 	// "credential":"…", password=…; anchored so usernameFragment is kept.
-	{regexp.MustCompile(`(?i)(^|[^A-Za-z0-9_-])(ice-pwd|ice-ufrag|credential|password|username)("?\s*[:=]\s*)(?:"[^"]*"|'[^']*'|[^\s,;"'}]+)`), `${1}${2}${3}***`},
+	{regexp.MustCompile(`(?i)(^|[^A-Za-z0-9_-])(ice-pwd|ice-ufrag|credential|password|username)("?\s*[:=]\s*)(?:"[^"]*"|'[^']*')?[^\s,;"'}]*`), `${1}${2}${3}***`},
 	// Compact JWS: three base64url parts, the first a JSON header.
 	{regexp.MustCompile(`eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*`), "***"},
 	// Bearer credentials (REST auth headers).
