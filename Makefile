@@ -64,7 +64,7 @@ fuzz:
 	done
 
 ## lint: go vet and gofmt over every module; the signalling stack builds without cgo
-lint:
+lint: setup
 	@set -e; for m in $(MODULES); do (cd $$m && $(GO) vet ./...); done
 	@set -e; for m in protocol signalling testserver; do (cd $$m && CGO_ENABLED=0 $(GO) build ./...); done
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
