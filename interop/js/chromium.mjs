@@ -20,6 +20,19 @@ export const chromiumArgs = [
   "--autoplay-policy=no-user-gesture-required",
 ];
 
-export function launchChromium() {
-  return chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", headless: true, args: chromiumArgs });
+// launchChromium starts the browser, trying again when it dies while
+// starting (seen now and then in containers: a SIGSEGV before the first
+// page, unrelated to what the test does).
+export async function launchChromium() {
+  let last;
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    try {
+      return await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", headless: true, args: chromiumArgs });
+    } catch (err) {
+      last = err;
+      process.stderr.write(`chromium launch attempt ${attempt} failed: ${String(err?.message ?? err).split("\n")[0]}\n`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+  throw last;
 }
