@@ -42,7 +42,8 @@ type pageState struct {
 // advancing), chat goes both ways, and the browser's camera reaches the Go
 // recorder as a file that decodes.
 func TestDemoPageInChromium(t *testing.T) {
-	sdk := filepath.Join(jsdriver.Dir(), "node_modules", "@metered-ca", "realtime", "dist", "index.mjs")
+	sdk := testserver.FindDemoSDK()
+	require.NotEmpty(t, sdk, "the JS SDK is missing: run `make setup`")
 	srv, err := testserver.New(testserver.Options{DemoSDK: sdk, RateLimit: testserver.RateLimit{Disabled: true}})
 	require.NoError(t, err)
 	defer srv.Close()

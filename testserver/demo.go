@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"path/filepath"
 )
 
 //go:embed demo/index.html demo/demo.mjs
@@ -51,6 +52,22 @@ func serveEmbedded(w http.ResponseWriter, name, contentType string) {
 	}
 	w.Header().Set("Content-Type", contentType)
 	_, _ = w.Write(b)
+}
+
+// FindDemoSDK looks for the JS SDK module that `make setup` installs
+// (interop/js/node_modules/@metered-ca/realtime/dist/index.mjs) from the
+// working directory and up to three folders above it, as programs run from
+// the repository find it; "" when it is not there.
+func FindDemoSDK() string {
+	for _, dir := range []string{".", "..", "../..", "../../.."} {
+		p := filepath.Join(dir, "interop", "js", "node_modules", "@metered-ca", "realtime", "dist", "index.mjs")
+		if _, err := os.Stat(p); err == nil {
+			if abs, err := filepath.Abs(p); err == nil {
+				return abs
+			}
+		}
+	}
+	return ""
 }
 
 // DemoURL is the demo page for channel, on this server.

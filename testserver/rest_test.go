@@ -137,3 +137,15 @@ func TestDemoPageServed(t *testing.T) {
 	resp.Body.Close()
 	assert.Equal(t, 404, resp.StatusCode, "no SDK, no demo page")
 }
+
+func TestFindDemoSDK(t *testing.T) {
+	want := ""
+	if p, err := filepath.Abs("../interop/js/node_modules/@metered-ca/realtime/dist/index.mjs"); err == nil {
+		if _, err := os.Stat(p); err == nil {
+			want = p
+		}
+	}
+	assert.Equal(t, want, FindDemoSDK(), "found from a module folder of the repository")
+	t.Chdir(t.TempDir())
+	assert.Empty(t, FindDemoSDK(), "nothing outside it")
+}

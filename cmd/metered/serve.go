@@ -22,7 +22,7 @@ func serve(ctx context.Context, e *env, args []string) error {
 	}
 	opts := testserver.Options{Addr: *addr, DemoSDK: *sdk}
 	if opts.DemoSDK == "" {
-		opts.DemoSDK = findSDK()
+		opts.DemoSDK = testserver.FindDemoSDK()
 	}
 	if *verbose {
 		opts.Logger = slog.New(slog.NewTextHandler(e.stderr, nil))

@@ -39,31 +39,20 @@ func main() {
 	}
 }
 
-// sdkPath finds the JS SDK that `make setup` installed, for the demo page.
-func sdkPath() string {
-	for _, dir := range []string{".", "..", "../.."} {
-		p := filepath.Join(dir, "interop", "js", "node_modules", "@metered-ca", "realtime", "dist", "index.mjs")
-		if _, err := os.Stat(p); err == nil {
-			abs, _ := filepath.Abs(p)
-			return abs
-		}
-	}
-	return ""
-}
-
 func run(ctx context.Context, length time.Duration, dir string, w *os.File) error {
 	say := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
 	channel := fmt.Sprintf("demo-%d", time.Now().Unix())
 	opts := signalling.Options{APIKey: os.Getenv("METERED_API_KEY")}
 	if opts.APIKey == "" {
-		srv, err := testserver.New(testserver.Options{DemoSDK: sdkPath()})
+		sdk := testserver.FindDemoSDK()
+		srv, err := testserver.New(testserver.Options{DemoSDK: sdk})
 		if err != nil {
 			return err
 		}
 		defer srv.Close()
 		opts.URL, opts.APIKey = srv.URL(), "pk_demo"
 		say("local RMS server on %s", srv.URL())
-		if sdkPath() != "" {
+		if sdk != "" {
 			say("watch in a browser:  %s", srv.DemoURL(channel))
 		} else {
 			say("(run `make setup` for the browser demo page)")
