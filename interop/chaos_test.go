@@ -79,9 +79,9 @@ func TestChaosGoToJS(t *testing.T) {
 		}
 	}()
 
-	alice, err := peer.New(peer.Options{Options: signalling.Options{URL: srv.URL(),
+	alice, err := peer.New(peer.Options{URL: srv.URL(),
 		TokenProvider: func(context.Context) (string, error) { return mint(t, "a-go", `{}`), nil },
-		Reconnect:     signalling.ReconnectOptions{InitialDelay: 50 * time.Millisecond, MaxDelay: 400 * time.Millisecond}, InactivityTimeout: 1500 * time.Millisecond}})
+		Reconnect:     signalling.ReconnectOptions{InitialDelay: 50 * time.Millisecond, MaxDelay: 400 * time.Millisecond}, InactivityTimeout: 1500 * time.Millisecond})
 	require.NoError(t, err)
 	defer alice.Close("")
 	require.NoError(t, alice.AddTrack(opusTrack(t, "chaos-mic", "chaos"), nil, peer.StreamMetadata{"label": "mic"}))

@@ -14,7 +14,6 @@ import (
 	"github.com/metered-ca/realtime-go/interop/internal/jsdriver"
 	"github.com/metered-ca/realtime-go/media"
 	"github.com/metered-ca/realtime-go/peer"
-	"github.com/metered-ca/realtime-go/signalling"
 	"github.com/metered-ca/realtime-go/testserver"
 )
 
@@ -57,9 +56,9 @@ func TestDemoPageInChromium(t *testing.T) {
 	require.NoError(t, err)
 	defer player.Close()
 	newGoPeer := func(id string) *peer.MeteredPeer {
-		p, err := peer.New(peer.Options{Options: signalling.Options{URL: srv.URL(), TokenProvider: func(context.Context) (string, error) {
+		p, err := peer.New(peer.Options{URL: srv.URL(), TokenProvider: func(context.Context) (string, error) {
 			return mint(t, id, `{"name":"`+id+`"}`), nil
-		}}})
+		}})
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = p.Close("") })
 		return p

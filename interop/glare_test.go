@@ -14,7 +14,6 @@ import (
 
 	"github.com/metered-ca/realtime-go/interop/internal/jsdriver"
 	"github.com/metered-ca/realtime-go/peer"
-	"github.com/metered-ca/realtime-go/signalling"
 	"github.com/metered-ca/realtime-go/testserver"
 )
 
@@ -73,9 +72,9 @@ func glareRounds(t *testing.T, start func() (*jsdriver.Driver, error), goID, jsP
 	if os.Getenv("INTEROP_DEBUG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	goPeer, err := peer.New(peer.Options{Options: signalling.Options{URL: srv.URL(), Logger: log, TokenProvider: func(context.Context) (string, error) {
+	goPeer, err := peer.New(peer.Options{URL: srv.URL(), Logger: log, TokenProvider: func(context.Context) (string, error) {
 		return mint(t, goID, `{}`), nil
-	}}})
+	}})
 	require.NoError(t, err)
 	defer goPeer.Close("")
 	tracks := make(chan peer.Track, 32)

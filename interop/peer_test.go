@@ -15,7 +15,6 @@ import (
 
 	"github.com/metered-ca/realtime-go/interop/internal/jsdriver"
 	"github.com/metered-ca/realtime-go/peer"
-	"github.com/metered-ca/realtime-go/signalling"
 	"github.com/metered-ca/realtime-go/testserver"
 )
 
@@ -107,9 +106,9 @@ func TestPeerInterop(t *testing.T) {
 	_, err = js.Do(ctx, "addAudio", map[string]any{"metadata": map[string]string{"role": "mic", "label": "js"}})
 	require.NoError(t, err)
 
-	goPeer, err := peer.New(peer.Options{Options: signalling.Options{URL: srv.URL(), TokenProvider: func(context.Context) (string, error) {
+	goPeer, err := peer.New(peer.Options{URL: srv.URL(), TokenProvider: func(context.Context) (string, error) {
 		return mint(t, "a-go", `{"name":"go"}`), nil
-	}}})
+	}})
 	require.NoError(t, err)
 	defer goPeer.Close("")
 	goTrack := opusTrack(t, "go-mic", "go-stream")

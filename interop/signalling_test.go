@@ -134,8 +134,8 @@ func TestSignallingInterop(t *testing.T) {
 	_, err = js.Do(ctx, "subscribe", map[string]any{"channel": "secret"})
 	var jsErr *jsdriver.JSError
 	require.ErrorAs(t, err, &jsErr)
-	assert.Equal(t, protocol.ErrChannelNotAuthorized, jsErr.Name)
-	var se signalling.ServerError
+	assert.Equal(t, protocol.CodeChannelNotAuthorized, jsErr.Name)
+	var se *signalling.ServerError
 	require.ErrorAs(t, goC.Subscribe(ctx, "secret"), &se)
 	assert.Equal(t, jsErr.Name, se.Code)
 

@@ -34,45 +34,58 @@ const (
 // WithQueue) is waiting, so a producer never runs ahead and nothing is
 // dropped.
 //
-// It is a webrtc.TrackLocal: hand it to MeteredPeer.AddTrack. It runs from
-// construction, bound or not; Close stops it.
+// It is a webrtc.TrackLocal: hand it to MeteredPeer.AddTrack. Its clock
+// runs from construction, bound or not, so audio pushed before a peer is
+// connected plays to nobody and is gone; with WithStartOnBind it waits for
+// the first binding instead (Bound), and Wait returns once the pushed
+// audio has been sent. Close stops it.
 type AudioSource struct {
-	*webrtc.TrackLocalStaticSample
+	track  *Track
+	format AudioFormat
+	bound  time.Duration
 
-	format  AudioFormat
-	bound   time.Duration
-	mu      sync.Mutex
+	// pushMu serialises Push; it guards rs and pending, so resampling (cgo)
+	// never holds mu, which the real-time pacer needs every 20 ms.
+	pushMu  sync.Mutex
 	rs      *av.Resampler // nil when the input is already 48 kHz stereo
 	pending []byte        // an odd trailing byte of the last Push
-	queue   []int16       // 48 kHz stereo, not yet sent
+
+	mu      sync.Mutex
+	queue   []int16 // 48 kHz stereo, not yet sent
+	flushed bool    // Flush ran: the next Push drops pending
 	ended   bool
 	closed  bool
+	err     error         // the first encode or send failure
 	space   chan struct{} // a frame left the queue
 	emptied chan struct{} // closed when the queue runs dry
 	done    chan struct{} // closed when the pacer stops
 
-	enc  *av.Encoder
-	stop chan struct{}
-	wg   sync.WaitGroup
+	enc         *av.Encoder
+	startOnBind bool
+	stop        chan struct{}
+	wg          sync.WaitGroup
 
 	// sent records when each packet left, for the pacing benchmark.
 	onSend func(time.Time)
 }
 
 // NewAudioSource starts an audio source for PCM in format f.
-func NewAudioSource(f AudioFormat, opts ...Option) (*AudioSource, error) {
+func NewAudioSource(f AudioFormat, opts ...AudioSourceOption) (*AudioSource, error) {
 	if f.SampleRate <= 0 || f.Channels < 1 || f.Channels > 8 {
 		return nil, fmt.Errorf("%w: %d Hz, %d channels", ErrBadFormat, f.SampleRate, f.Channels)
 	}
-	o := collect(opts)
+	o := collect(opts, AudioSourceOption.applyAudioSource)
+	if err := o.check(); err != nil {
+		return nil, err
+	}
 	trackID, streamID := o.ids("audio")
-	track, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{
+	track, err := newTrack(webrtc.RTPCodecCapability{
 		MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: opusChannels, SDPFmtpLine: "minptime=10;useinbandfec=1",
 	}, trackID, streamID)
 	if err != nil {
 		return nil, err
 	}
-	bitrate := o.bitrate
+	bitrate := o.audioBitrate
 	if bitrate <= 0 {
 		bitrate = 48000
 	}
@@ -81,7 +94,7 @@ func NewAudioSource(f AudioFormat, opts ...Option) (*AudioSource, error) {
 		return nil, err
 	}
 	s := &AudioSource{
-		TrackLocalStaticSample: track, format: f, bound: max(o.queue, opusFrame), enc: enc,
+		track: track, format: f, bound: max(o.queue, opusFrame), enc: enc, startOnBind: o.startOnBind,
 		space: make(chan struct{}, 1), emptied: make(chan struct{}), done: make(chan struct{}), stop: make(chan struct{}),
 	}
 	close(s.emptied)
@@ -99,15 +112,58 @@ func NewAudioSource(f AudioFormat, opts ...Option) (*AudioSource, error) {
 // Format is the input format given to NewAudioSource.
 func (s *AudioSource) Format() AudioFormat { return s.format }
 
+// The webrtc.TrackLocal methods, by delegation: only the pacer writes.
+
+// ID is the track id.
+func (s *AudioSource) ID() string { return s.track.ID() }
+
+// RID is the simulcast rid; always "".
+func (s *AudioSource) RID() string { return s.track.RID() }
+
+// StreamID is the msid stream id.
+func (s *AudioSource) StreamID() string { return s.track.StreamID() }
+
+// Kind is webrtc.RTPCodecTypeAudio.
+func (s *AudioSource) Kind() webrtc.RTPCodecType { return s.track.Kind() }
+
+// Codec is Opus, 48 kHz stereo.
+func (s *AudioSource) Codec() webrtc.RTPCodecCapability { return s.track.Codec() }
+
+// Bind is called by pion when a sender starts.
+func (s *AudioSource) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
+	return s.track.Bind(ctx)
+}
+
+// Unbind is called by pion when a sender stops.
+func (s *AudioSource) Unbind(ctx webrtc.TrackLocalContext) error { return s.track.Unbind(ctx) }
+
+// Bound is closed once a peer connection has bound the source (its sender
+// started). With WithStartOnBind, the clock starts then.
+func (s *AudioSource) Bound() <-chan struct{} { return s.track.Bound() }
+
+// Err is the first failure met while sending (an encode or a write to a
+// peer connection); sending goes on regardless. Nil when there was none.
+func (s *AudioSource) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
 // Push queues PCM (see AudioFormat). It blocks while the queue is full and
 // returns ctx's error if ctx ends first; what was queued before that still
 // plays. After End or Close it returns ErrEnded.
 func (s *AudioSource) Push(ctx context.Context, pcm []byte) error {
+	s.pushMu.Lock()
+	defer s.pushMu.Unlock()
 	s.mu.Lock()
 	if s.ended || s.closed {
 		s.mu.Unlock()
 		return ErrEnded
 	}
+	if s.flushed {
+		s.pending, s.flushed = nil, false
+	}
+	s.mu.Unlock()
 	// Whole samples only; an odd byte waits for the next Push.
 	data := append(s.pending, pcm...)
 	whole := len(data) &^ 1
@@ -116,17 +172,13 @@ func (s *AudioSource) Push(ctx context.Context, pcm []byte) error {
 	for i := range samples {
 		samples[i] = int16(uint16(data[2*i]) | uint16(data[2*i+1])<<8)
 	}
-	var out []int16
+	out := samples
 	if s.rs != nil {
 		var err error
 		if out, err = s.rs.Convert(nil, samples); err != nil {
-			s.mu.Unlock()
-			return err
+			return fmt.Errorf("media: resampling: %w", err)
 		}
-	} else {
-		out = samples
 	}
-	s.mu.Unlock()
 	return s.enqueue(ctx, out)
 }
 
@@ -175,7 +227,7 @@ func (s *AudioSource) Flush() time.Duration {
 	s.mu.Lock()
 	n := len(s.queue)
 	s.queue = s.queue[:0]
-	s.pending = nil
+	s.flushed = true
 	s.signalEmptyLocked()
 	s.mu.Unlock()
 	s.notifySpace()
@@ -220,10 +272,23 @@ func (s *AudioSource) Close() error {
 	close(s.stop)
 	s.wg.Wait()
 	s.enc.Close()
+	// A Push still resampling holds pushMu; its enqueue then sees closed.
+	s.pushMu.Lock()
 	if s.rs != nil {
 		s.rs.Close()
+		s.rs = nil
 	}
+	s.pushMu.Unlock()
 	return nil
+}
+
+// noteErr keeps the first failure for Err.
+func (s *AudioSource) noteErr(err error) {
+	s.mu.Lock()
+	if s.err == nil {
+		s.err = err
+	}
+	s.mu.Unlock()
 }
 
 func (s *AudioSource) signalEmptyLocked() {
@@ -247,6 +312,13 @@ func (s *AudioSource) pace() {
 	defer s.wg.Done()
 	defer close(s.done)
 	frame := make([]int16, opusSamples*opusChannels)
+	if s.startOnBind {
+		select {
+		case <-s.track.Bound():
+		case <-s.stop:
+			return
+		}
+	}
 	next := time.Now()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -269,12 +341,17 @@ func (s *AudioSource) pace() {
 		if n > 0 {
 			s.notifySpace()
 		}
-		_ = s.enc.EncodeAudio(frame, pts, func(p av.Packet) {
-			_ = s.WriteSample(pionmedia.Sample{Data: p.Data, Duration: opusFrame})
+		err := s.enc.EncodeAudio(frame, pts, func(p av.Packet) {
+			if err := s.track.write(pionmedia.Sample{Data: p.Data, Duration: opusFrame}); err != nil {
+				s.noteErr(fmt.Errorf("media: sending audio: %w", err))
+			}
 			if s.onSend != nil {
 				s.onSend(time.Now())
 			}
 		})
+		if err != nil {
+			s.noteErr(fmt.Errorf("media: encoding audio: %w", err))
+		}
 		pts += opusSamples
 		if last {
 			return

@@ -1,6 +1,7 @@
 package media
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -16,38 +17,47 @@ var ErrDeviceNotFound = errors.New("media: device not found")
 // FromCamera ("/dev/video0" by default), an ALSA or PulseAudio device for
 // FromMicrophone ("default"), an X display for ScreenShare ($DISPLAY, else
 // ":0").
-func WithDevice(name string) Option { return func(o *options) { o.device = name } }
+func WithDevice(name string) DeviceOption { return opt(func(o *options) { o.device = name }) }
 
 // WithDeviceOption passes an FFmpeg option to a capture device's input
 // ("input_format": "mjpeg" for a V4L2 camera, "sample_rate": "16000" for a
 // microphone, …).
-func WithDeviceOption(key, value string) Option {
-	return func(o *options) {
+func WithDeviceOption(key, value string) DeviceOption {
+	return opt(func(o *options) {
 		if o.deviceOpts == nil {
 			o.deviceOpts = map[string]string{}
 		}
 		o.deviceOpts[key] = value
-	}
+	})
 }
 
 // WithVideoSize asks a camera or screen capture for a picture size.
-func WithVideoSize(width, height int) Option {
-	return func(o *options) { o.width, o.height = width, height }
+func WithVideoSize(width, height int) VideoDeviceOption {
+	return opt(func(o *options) { o.width, o.height = width, height })
 }
 
 // WithFrameRate asks a camera or screen capture for a frame rate (30 and
 // 15 by default).
-func WithFrameRate(fps int) Option { return func(o *options) { o.fps = fps } }
+func WithFrameRate(fps int) VideoDeviceOption { return opt(func(o *options) { o.fps = fps }) }
 
-// WithAudioSystem picks FromMicrophone's audio system: "pulse" (the
-// default) or "alsa".
-func WithAudioSystem(name string) Option { return func(o *options) { o.audioSystem = name } }
+// AudioSystem is where FromMicrophone captures from.
+type AudioSystem string
+
+// Audio systems for WithAudioSystem.
+const (
+	Pulse AudioSystem = "pulse" // PulseAudio (or PipeWire's pulse server): the default
+	ALSA  AudioSystem = "alsa"
+)
+
+// WithAudioSystem picks FromMicrophone's audio system (Pulse by default).
+func WithAudioSystem(s AudioSystem) MicrophoneOption {
+	return opt(func(o *options) { o.audioSystem = s })
+}
 
 // FromCamera captures a V4L2 camera as a video track, encoded to VP8 (or
-// H.264, WithVideoCodec). Options: WithDevice, WithVideoSize,
-// WithFrameRate, WithVideoCodec, WithBitrate, WithTrackID, WithStreamID.
-func FromCamera(opts ...Option) (*Player, error) {
-	o := collect(opts)
+// H.264, WithVideoCodec).
+func FromCamera(opts ...VideoDeviceOption) (*Player, error) {
+	o := collect(opts, VideoDeviceOption.applyVideoDevice)
 	dev := o.device
 	if dev == "" {
 		dev = "/dev/video0"
@@ -62,30 +72,25 @@ func FromCamera(opts ...Option) (*Player, error) {
 	return openDevice("camera "+dev, dev, in, o)
 }
 
-// FromMicrophone captures a microphone as an Opus audio track. Options:
-// WithDevice, WithAudioSystem, WithBitrate, WithTrackID, WithStreamID.
-func FromMicrophone(opts ...Option) (*Player, error) {
-	o := collect(opts)
+// FromMicrophone captures a microphone as an Opus audio track.
+func FromMicrophone(opts ...MicrophoneOption) (*Player, error) {
+	o := collect(opts, MicrophoneOption.applyMicrophone)
 	system := o.audioSystem
-	if system == "" {
-		system = "pulse"
-	}
-	if system != "pulse" && system != "alsa" {
-		return nil, fmt.Errorf("media: audio system %q: use pulse or alsa", system)
+	if system != Pulse && system != ALSA {
+		return nil, fmt.Errorf("media: audio system %q: use media.Pulse or media.ALSA", system)
 	}
 	dev := o.device
 	if dev == "" {
 		dev = "default"
 	}
-	return openDevice(system+" microphone "+dev, dev, av.InputOptions{Format: system}, o)
+	return openDevice(string(system)+" microphone "+dev, dev, av.InputOptions{Format: string(system)}, o)
 }
 
 // ScreenShare captures an X11 display (x11grab) as a video track, encoded
-// to VP8 (or H.264, WithVideoCodec). Options: WithDevice (the display),
-// WithVideoSize (a region from the top left), WithFrameRate, WithVideoCodec,
-// WithBitrate, WithTrackID, WithStreamID.
-func ScreenShare(opts ...Option) (*Player, error) {
-	o := collect(opts)
+// to VP8 (or H.264, WithVideoCodec). WithDevice names the display,
+// WithVideoSize a region from the top left.
+func ScreenShare(opts ...VideoDeviceOption) (*Player, error) {
+	o := collect(opts, VideoDeviceOption.applyVideoDevice)
 	display := o.device
 	if display == "" {
 		display = os.Getenv("DISPLAY")
@@ -110,13 +115,16 @@ func fpsOr(fps, def int) int {
 // openDevice opens a capture device as a live player; a device that will
 // not open is reported as ErrDeviceNotFound with FFmpeg's reason.
 func openDevice(what, url string, in av.InputOptions, o options) (*Player, error) {
+	if err := o.check(); err != nil {
+		return nil, err
+	}
 	if in.Options == nil {
 		in.Options = map[string]string{}
 	}
 	for k, v := range o.deviceOpts {
 		in.Options[k] = v
 	}
-	p, err := openPlayer(url, in, o, true)
+	p, err := openPlayer(context.Background(), url, in, o, true)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrDeviceNotFound, what, err)
 	}

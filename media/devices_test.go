@@ -83,7 +83,7 @@ func TestMissingDevicesAreClearErrors(t *testing.T) {
 	_, err := FromCamera(WithDevice("/dev/video-missing"))
 	assert.ErrorIs(t, err, ErrDeviceNotFound)
 	assert.Contains(t, err.Error(), "/dev/video-missing")
-	_, err = FromMicrophone(WithAudioSystem("alsa"), WithDevice("hw:97"))
+	_, err = FromMicrophone(WithAudioSystem(ALSA), WithDevice("hw:97"))
 	assert.ErrorIs(t, err, ErrDeviceNotFound)
 	_, err = FromMicrophone(WithAudioSystem("oss"))
 	assert.Error(t, err)

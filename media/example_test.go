@@ -9,7 +9,6 @@ import (
 
 	"github.com/metered-ca/realtime-go/media"
 	"github.com/metered-ca/realtime-go/peer"
-	"github.com/metered-ca/realtime-go/signalling"
 	"github.com/metered-ca/realtime-go/testserver"
 )
 
@@ -75,7 +74,7 @@ func ExampleFromFile() {
 // FromRTSP checks its URL before FFmpeg sees it, and keeps credentials out
 // of errors.
 func ExampleFromRTSP() {
-	_, err := media.FromRTSP("http://admin:secret@camera.local/stream")
+	_, err := media.FromRTSP(context.Background(), "http://admin:secret@camera.local/stream")
 	fmt.Println(err)
 	// Output: media: "http://***@camera.local/stream" is not an rtsp:// URL
 }
@@ -92,7 +91,7 @@ func ExampleFrames() {
 	player, _ := media.FromFile(clip)
 	defer player.Close()
 
-	opts := peer.Options{Options: signalling.Options{URL: srv.URL(), APIKey: "pk_example"}}
+	opts := peer.Options{URL: srv.URL(), APIKey: "pk_example"}
 	sender, _ := peer.New(opts)
 	defer sender.Close("")
 	viewer, _ := peer.New(opts)

@@ -60,9 +60,9 @@ func rtpCodec(mime string) (rtp.Depacketizer, av.Codec, uint16, error) {
 // loss. The sequence ends when the track ends (without an error) or when
 // ctx ends (with ctx's error). A packet the decoder rejects is skipped, not
 // fatal.
-func Frames(ctx context.Context, track *webrtc.TrackRemote, opts ...Option) iter.Seq2[Frame, error] {
+func Frames(ctx context.Context, track *webrtc.TrackRemote, opts ...FramesOption) iter.Seq2[Frame, error] {
 	return func(yield func(Frame, error) bool) {
-		o := collect(opts)
+		o := collect(opts, FramesOption.applyFrames)
 		codec := track.Codec()
 		depack, avCodec, window, err := rtpCodec(codec.MimeType)
 		if err != nil {

@@ -13,7 +13,6 @@ import (
 
 	"github.com/metered-ca/realtime-go/media/internal/av"
 	"github.com/metered-ca/realtime-go/peer"
-	"github.com/metered-ca/realtime-go/signalling"
 	"github.com/metered-ca/realtime-go/testserver"
 )
 
@@ -44,12 +43,12 @@ func newServer(t *testing.T) *testserver.Server {
 
 func newPeer(t *testing.T, srv *testserver.Server, id string) *peer.MeteredPeer {
 	t.Helper()
-	p, err := peer.New(peer.Options{Options: signalling.Options{
+	p, err := peer.New(peer.Options{
 		URL: srv.URL(),
 		TokenProvider: func(context.Context) (string, error) {
 			return testserver.MintToken(testserver.DevKeyID, testserver.DevKeySecret, testserver.Claims{Sub: id}, time.Hour)
 		},
-	}})
+	})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = p.Close("test over") })
 	return p

@@ -3,6 +3,7 @@ package media
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -11,55 +12,184 @@ import (
 	"github.com/metered-ca/realtime-go/media/internal/av"
 )
 
-// Option adjusts a constructor of this package. Each option says which
-// constructors read it; the others ignore it.
-type Option func(*options)
+// Each constructor takes options of its own type, and each With… function
+// returns a type that only the constructors that read it accept: passing
+// WithLoop to FromRTSP does not compile.
+type (
+	// FileOption tunes FromFile.
+	FileOption interface{ applyFile(*options) }
+	// RTSPOption tunes FromRTSP.
+	RTSPOption interface{ applyRTSP(*options) }
+	// VideoDeviceOption tunes FromCamera and ScreenShare.
+	VideoDeviceOption interface{ applyVideoDevice(*options) }
+	// MicrophoneOption tunes FromMicrophone.
+	MicrophoneOption interface{ applyMicrophone(*options) }
+	// AudioSourceOption tunes NewAudioSource.
+	AudioSourceOption interface{ applyAudioSource(*options) }
+	// FramesOption tunes Frames.
+	FramesOption interface{ applyFrames(*options) }
+	// RecorderOption tunes NewRecorder.
+	RecorderOption interface{ applyRecorder(*options) }
+)
+
+// Options that several constructors read are of these types.
+type (
+	// SourceOption is read by every source: FromFile, FromRTSP, the device
+	// sources and NewAudioSource.
+	SourceOption interface {
+		FileOption
+		RTSPOption
+		VideoDeviceOption
+		MicrophoneOption
+		AudioSourceOption
+	}
+	// AudioEncoderOption is read by every source that encodes Opus:
+	// FromFile, FromRTSP, FromMicrophone and NewAudioSource.
+	AudioEncoderOption interface {
+		FileOption
+		RTSPOption
+		MicrophoneOption
+		AudioSourceOption
+	}
+	// VideoEncoderOption is read by every source that encodes video:
+	// FromFile, FromRTSP, FromCamera and ScreenShare.
+	VideoEncoderOption interface {
+		FileOption
+		RTSPOption
+		VideoDeviceOption
+	}
+	// InputOption is read by the sources that open a URL: FromFile and
+	// FromRTSP.
+	InputOption interface {
+		FileOption
+		RTSPOption
+	}
+	// LiveOption is read by the live sources: FromRTSP and the devices.
+	LiveOption interface {
+		RTSPOption
+		VideoDeviceOption
+		MicrophoneOption
+	}
+	// DeviceOption is read by every device source.
+	DeviceOption interface {
+		VideoDeviceOption
+		MicrophoneOption
+	}
+	// KeyframeOption is read by Frames and NewRecorder.
+	KeyframeOption interface {
+		FramesOption
+		RecorderOption
+	}
+)
+
+// opt is one option; the set of constructors that accept it is the set of
+// interfaces its With… function returns it as.
+type opt func(*options)
+
+func (f opt) applyFile(o *options)        { f(o) }
+func (f opt) applyRTSP(o *options)        { f(o) }
+func (f opt) applyVideoDevice(o *options) { f(o) }
+func (f opt) applyMicrophone(o *options)  { f(o) }
+func (f opt) applyAudioSource(o *options) { f(o) }
+func (f opt) applyFrames(o *options)      { f(o) }
+func (f opt) applyRecorder(o *options)    { f(o) }
 
 type options struct {
 	trackID, streamID string
 	queue             time.Duration
-	bitrate           int
+	startOnBind       bool
+	audioBitrate      int
+	videoBitrate      int
 	pc                *webrtc.PeerConnection
 	loop              bool
 	videoCodec        VideoCodec
 	protocols         string
-	transport         string
+	transport         Transport
 	reconnect         []time.Duration
 	device            string
 	width, height     int
 	fps               int
-	audioSystem       string
+	audioSystem       AudioSystem
 	deviceOpts        map[string]string
 }
 
-func collect(opts []Option) options {
-	o := options{queue: 300 * time.Millisecond, transport: "tcp",
+func defaults() options {
+	return options{queue: 300 * time.Millisecond, transport: TCP, audioSystem: Pulse,
 		reconnect: []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second}}
+}
+
+// collect applies opts, whatever their option type, over the defaults.
+func collect[O any](opts []O, apply func(O, *options)) options {
+	o := defaults()
 	for _, f := range opts {
-		f(&o)
+		apply(f, &o)
 	}
 	return o
 }
 
+// check refuses option values no encoder would take, with the limits in
+// the message.
+func (o *options) check() error {
+	if o.audioBitrate != 0 && (o.audioBitrate < MinAudioBitrate || o.audioBitrate > MaxAudioBitrate) {
+		return fmt.Errorf("media: audio bitrate %d b/s: Opus takes %d to %d", o.audioBitrate, MinAudioBitrate, MaxAudioBitrate)
+	}
+	if o.videoBitrate < 0 {
+		return fmt.Errorf("media: video bitrate %d b/s is negative", o.videoBitrate)
+	}
+	return nil
+}
+
+// Opus's bitrate range, for WithAudioBitrate.
+const (
+	MinAudioBitrate = 6_000
+	MaxAudioBitrate = 510_000
+)
+
 // WithTrackID sets the id of the tracks a source makes (its msid track id;
-// a random one by default). AudioSource, FromFile, FromRTSP, devices.
-func WithTrackID(id string) Option { return func(o *options) { o.trackID = id } }
+// a random one by default). A player's video track gets the id with
+// "-video" appended.
+func WithTrackID(id string) SourceOption { return opt(func(o *options) { o.trackID = id }) }
 
 // WithStreamID sets the msid stream id of the tracks a source makes.
-func WithStreamID(id string) Option { return func(o *options) { o.streamID = id } }
+func WithStreamID(id string) SourceOption { return opt(func(o *options) { o.streamID = id }) }
 
 // WithQueue bounds how much audio AudioSource.Push may queue ahead of real
 // time before it blocks (300 ms by default).
-func WithQueue(d time.Duration) Option { return func(o *options) { o.queue = d } }
+func WithQueue(d time.Duration) AudioSourceOption { return opt(func(o *options) { o.queue = d }) }
 
-// WithBitrate sets the encoder bitrate in bits per second where this
-// package encodes.
-func WithBitrate(bps int) Option { return func(o *options) { o.bitrate = bps } }
+// WithStartOnBind holds an AudioSource's real-time clock until a peer
+// connection binds its track (see AudioSource), so that what is pushed
+// before anyone listens is queued, not played to nobody.
+func WithStartOnBind() AudioSourceOption { return opt(func(o *options) { o.startOnBind = true }) }
 
-// WithKeyframeRequests lets Frames ask the sender for a keyframe (RTCP PLI)
-// through pc when it starts and after a loss.
-func WithKeyframeRequests(pc *webrtc.PeerConnection) Option {
-	return func(o *options) { o.pc = pc }
+// WithAudioBitrate sets the Opus bitrate in bits per second where a source
+// encodes audio (MinAudioBitrate to MaxAudioBitrate; by default 48 kb/s
+// for AudioSource, 64 kb/s for transcoded files and devices).
+func WithAudioBitrate(bps int) AudioEncoderOption {
+	return opt(func(o *options) { o.audioBitrate = bps })
+}
+
+// WithVideoBitrate sets the video encoder's bitrate in bits per second
+// where a source transcodes video. By default it scales with the picture:
+// about 0.05 bit per pixel per frame, at least 100 kb/s and at most 4 Mb/s
+// (about 115 kb/s at 320x240, 1.4 Mb/s at 720p, 3.1 Mb/s at 1080p, at 30
+// fps).
+func WithVideoBitrate(bps int) VideoEncoderOption {
+	return opt(func(o *options) { o.videoBitrate = bps })
+}
+
+// defaultVideoBitrate is WithVideoBitrate's default for a picture size.
+func defaultVideoBitrate(width, height, fps int) int {
+	if fps <= 0 {
+		fps = 30
+	}
+	return min(max(width*height*fps/20, 100_000), 4_000_000)
+}
+
+// WithKeyframeRequests lets Frames (or a Recorder) ask the sender for a
+// keyframe (RTCP PLI) through pc when it starts and after a loss.
+func WithKeyframeRequests(pc *webrtc.PeerConnection) KeyframeOption {
+	return opt(func(o *options) { o.pc = pc })
 }
 
 func randomID(prefix string) string {
@@ -89,30 +219,43 @@ const (
 )
 
 // WithLoop makes FromFile start over at the end instead of ending.
-func WithLoop(loop bool) Option { return func(o *options) { o.loop = loop } }
+func WithLoop(loop bool) FileOption { return opt(func(o *options) { o.loop = loop }) }
 
-// WithVideoCodec chooses what FromFile and the device sources encode video
-// to when the input is not already a WebRTC codec (VP8 by default).
-func WithVideoCodec(c VideoCodec) Option { return func(o *options) { o.videoCodec = c } }
+// WithVideoCodec chooses what a source encodes video to when the input is
+// not already a WebRTC codec (VP8 by default).
+func WithVideoCodec(c VideoCodec) VideoEncoderOption {
+	return opt(func(o *options) { o.videoCodec = c })
+}
 
 // WithProtocols replaces the FFmpeg protocols a source may open (its
 // protocol_whitelist). By default FromFile opens only "file" and FromRTSP
-// only "rtsp,rtp,udp,tcp": FFmpeg follows references inside media (HLS
+// only "rtsp,rtp,udp,tcp,tls": FFmpeg follows references inside media (HLS
 // playlists, concat lists, redirects), so opening more lets a crafted file
 // read other local files or reach internal hosts (SSRF). Widen it only for
 // inputs you trust.
-func WithProtocols(list string) Option { return func(o *options) { o.protocols = list } }
+func WithProtocols(list string) InputOption { return opt(func(o *options) { o.protocols = list }) }
 
-// WithTransport chooses RTSP's transport for FromRTSP: "tcp" (the default;
-// RTP interleaved on the RTSP connection, through firewalls) or "udp".
-func WithTransport(t string) Option { return func(o *options) { o.transport = t } }
+// Transport is how RTSP carries the media.
+type Transport string
+
+// RTSP transports for WithTransport.
+const (
+	// TCP interleaves RTP on the RTSP connection: through firewalls and NAT
+	// (the default).
+	TCP Transport = "tcp"
+	// UDP sends RTP on UDP ports of its own: less delay on a clean LAN.
+	UDP Transport = "udp"
+)
+
+// WithTransport chooses RTSP's transport for FromRTSP (TCP by default).
+func WithTransport(t Transport) RTSPOption { return opt(func(o *options) { o.transport = t }) }
 
 // WithReconnect sets how a live source (FromRTSP, devices) is opened again
 // after it drops: one attempt after each delay, in order (by default 0.5 s,
 // 1 s, 2 s, 4 s, 8 s). When all fail the player stops with ErrSourceLost.
 // No delays: never reconnect.
-func WithReconnect(delays ...time.Duration) Option {
-	return func(o *options) { o.reconnect = delays }
+func WithReconnect(delays ...time.Duration) LiveOption {
+	return opt(func(o *options) { o.reconnect = delays })
 }
 
 // SetFFmpegLogger sends FFmpeg's own warnings and errors to l, with

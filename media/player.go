@@ -66,31 +66,55 @@ type playStream struct {
 	vcount      int64
 	paramSets   []byte       // the latest H.264 SPS and PPS, Annex B
 	onSample    func([]byte) // tests: called for every sample written
+	noteErr     func(error)  // Player.noteErr
 }
 
-func (s *playStream) write(sample pionmedia.Sample) error {
+// write sends one sample; a failure (a peer connection's transport gone,
+// say) is noted for Err and playing goes on for the other peers.
+func (s *playStream) write(sample pionmedia.Sample) {
 	if s.onSample != nil {
 		s.onSample(sample.Data)
 	}
-	return s.track.WriteSample(sample)
+	if err := s.track.write(sample); err != nil {
+		s.noteErr(fmt.Errorf("media: sending %s: %w", s.kind(), err))
+	}
+}
+
+func (s *playStream) kind() string {
+	if s.info.Audio {
+		return "audio"
+	}
+	return "video"
 }
 
 // FromFile opens a media file (by default only local files: see
-// WithProtocols) for playing. Options: WithLoop, WithVideoCodec,
-// WithTrackID/WithStreamID (the stream id is shared by both tracks),
-// WithBitrate, WithProtocols.
-func FromFile(path string, opts ...Option) (*Player, error) {
-	o := collect(opts)
+// WithProtocols) for playing. The tracks of one file share one stream id.
+func FromFile(path string, opts ...FileOption) (*Player, error) {
+	o := collect(opts, FileOption.applyFile)
+	if err := o.check(); err != nil {
+		return nil, err
+	}
 	if o.protocols == "" {
 		o.protocols = "file"
 	}
-	return openPlayer(path, av.InputOptions{Protocols: o.protocols}, o, false)
+	return openPlayer(context.Background(), path, av.InputOptions{Protocols: o.protocols}, o, false)
 }
 
-func openPlayer(url string, in av.InputOptions, o options, live bool) (*Player, error) {
+// openPlayer opens url; ending ctx aborts a blocked open (a camera that
+// never answers).
+func openPlayer(ctx context.Context, url string, in av.InputOptions, o options, live bool) (*Player, error) {
+	// cancelIn aborts a blocked open or read: ctx closes it while opening,
+	// Close afterwards.
 	cancelIn := make(chan struct{})
 	in.Cancel = cancelIn
+	stop := context.AfterFunc(ctx, func() { close(cancelIn) })
 	d, err := av.OpenInput(url, in)
+	if !stop() { // ctx ended while opening
+		if err == nil {
+			d.Close()
+		}
+		return nil, fmt.Errorf("media: opening %s: %w", redactURL(url), ctx.Err())
+	}
 	if err != nil {
 		return nil, fmt.Errorf("media: %w", err)
 	}
@@ -112,6 +136,11 @@ func openPlayer(url string, in av.InputOptions, o options, live bool) (*Player, 
 	if p.audio == nil && p.video == nil {
 		p.free()
 		return nil, fmt.Errorf("%w: no audio or video stream this package can play", ErrUnsupportedCodec)
+	}
+	for _, s := range []*playStream{p.audio, p.video} {
+		if s != nil {
+			s.noteErr = p.noteErr
+		}
 	}
 	if p.audio != nil {
 		p.Audio = p.audio.track
@@ -151,7 +180,11 @@ func newAudioPlay(st av.StreamInfo, o options, streamID string) (*playStream, er
 	}
 	ps := &playStream{index: st.Index, info: st, track: track, passthrough: st.Codec == av.CodecOpus}
 	if !ps.passthrough {
-		if ps.aenc, err = av.NewOpusEncoder(2, max(o.bitrate, 64000)); err != nil {
+		bitrate := o.audioBitrate
+		if bitrate == 0 {
+			bitrate = 64000
+		}
+		if ps.aenc, err = av.NewOpusEncoder(2, bitrate); err != nil {
 			return nil, err
 		}
 	}
@@ -184,7 +217,11 @@ func newVideoPlay(d *av.Demuxer, st av.StreamInfo, o options, streamID string, l
 		paramSets: h264ParameterSets(st.Extradata)}
 	if !passthrough {
 		track.setKeyframeHandler(func() { ps.forceKey.Store(true) })
-		if ps.venc, err = av.NewVideoEncoder(av.VideoEncoderOptions{Codec: codec, Width: st.Width, Height: st.Height, FPS: 30, Bitrate: o.bitrate}); err != nil {
+		bitrate := o.videoBitrate
+		if bitrate == 0 {
+			bitrate = defaultVideoBitrate(st.Width, st.Height, 30)
+		}
+		if ps.venc, err = av.NewVideoEncoder(av.VideoEncoderOptions{Codec: codec, Width: st.Width, Height: st.Height, FPS: 30, Bitrate: bitrate}); err != nil {
 			return nil, err
 		}
 	}
@@ -267,7 +304,10 @@ func (p *Player) Done() <-chan struct{} {
 	return p.done
 }
 
-// Err is what stopped the player early, if anything.
+// Err is what stopped the player early or, when nothing did, the first
+// failure met while playing that it went on after, degraded (a resampler
+// or encoder that failed, a write to a peer connection). Nil when all went
+// well. Start clears it.
 func (p *Player) Err() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -409,9 +449,19 @@ func (p *Player) streamOf(i int) *playStream {
 	return nil
 }
 
+// fail records what stopped the player; it wins over a noted failure.
 func (p *Player) fail(err error) {
 	p.mu.Lock()
 	p.err = err
+	p.mu.Unlock()
+}
+
+// noteErr keeps the first failure playing went on after.
+func (p *Player) noteErr(err error) {
+	p.mu.Lock()
+	if p.err == nil {
+		p.err = err
+	}
 	p.mu.Unlock()
 }
 
@@ -443,7 +493,8 @@ func (s *playStream) play(pkt av.Packet, at time.Duration, timeOf func(int64) ti
 		if s.info.Codec == av.CodecH264 {
 			data = s.withParameterSets(data)
 		}
-		return s.write(pionmedia.Sample{Data: data, Duration: dur})
+		s.write(pionmedia.Sample{Data: data, Duration: dur})
+		return nil
 	}
 	return s.decode(pkt.Data, pkt.PTS, timeOf)
 }
@@ -478,14 +529,27 @@ func (s *playStream) encodeAudio(f *av.Frame) {
 	if s.rs == nil {
 		var err error
 		if s.rs, err = av.NewResampler(f.SampleRate, f.Channels, 48000, 2); err != nil {
+			s.noteErr(fmt.Errorf("media: resampling %d Hz %d-channel audio: %w", f.SampleRate, f.Channels, err))
+			s.aenc.Close() // no audio from here on; a failed resampler is not retried for every frame
+			s.aenc = nil
 			return
 		}
 	}
-	s.pcm, _ = s.rs.Convert(s.pcm, f.PCM)
+	if s.aenc == nil {
+		return
+	}
+	var err error
+	if s.pcm, err = s.rs.Convert(s.pcm, f.PCM); err != nil {
+		s.noteErr(fmt.Errorf("media: resampling audio: %w", err))
+		return
+	}
 	for len(s.pcm) >= opusSamples*2 {
-		_ = s.aenc.EncodeAudio(s.pcm[:opusSamples*2], s.samples, func(p av.Packet) {
-			_ = s.write(pionmedia.Sample{Data: p.Data, Duration: opusFrame})
+		err := s.aenc.EncodeAudio(s.pcm[:opusSamples*2], s.samples, func(p av.Packet) {
+			s.write(pionmedia.Sample{Data: p.Data, Duration: opusFrame})
 		})
+		if err != nil {
+			s.noteErr(fmt.Errorf("media: encoding audio: %w", err))
+		}
 		s.pcm = s.pcm[:copy(s.pcm, s.pcm[opusSamples*2:])]
 		s.samples += opusSamples
 	}
@@ -499,7 +563,10 @@ func (s *playStream) encodeVideo(f *av.Frame, at time.Duration) {
 	s.started, s.lastPTS = true, at
 	key := s.forceKey.Swap(false) || s.vcount == 0
 	s.vcount++
-	_ = s.venc.EncodeVideo(f, at.Microseconds()*9/100, key, func(p av.Packet) {
-		_ = s.write(pionmedia.Sample{Data: p.Data, Duration: dur})
+	err := s.venc.EncodeVideo(f, at.Microseconds()*9/100, key, func(p av.Packet) {
+		s.write(pionmedia.Sample{Data: p.Data, Duration: dur})
 	})
+	if err != nil {
+		s.noteErr(fmt.Errorf("media: encoding video: %w", err))
+	}
 }

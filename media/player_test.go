@@ -30,7 +30,7 @@ func probe(t *testing.T, path string) (codecs []string, d time.Duration) {
 
 // playAndRecord: A plays file into the room, B records what it receives to
 // out; it returns once the recording is finalised.
-func playAndRecord(t *testing.T, file, out string, opts ...Option) *Player {
+func playAndRecord(t *testing.T, file, out string, opts ...FileOption) *Player {
 	ctx := ctxT(t, 60*time.Second)
 	player, err := FromFile(file, opts...)
 	require.NoError(t, err)

@@ -87,12 +87,12 @@ type recSample struct {
 // NewRecorder prepares a recording at path; the container follows the
 // extension. WithKeyframeRequests lets it ask the sender for a keyframe
 // while a video track waits for its first one.
-func NewRecorder(path string, opts ...Option) (*Recorder, error) {
+func NewRecorder(path string, opts ...RecorderOption) (*Recorder, error) {
 	format := map[string]string{".webm": "webm", ".mkv": "matroska", ".ogg": "ogg", ".opus": "ogg"}[strings.ToLower(filepath.Ext(path))]
 	if format == "" {
 		return nil, fmt.Errorf("media: recorder: %q: use .webm, .mkv, .ogg or .opus", filepath.Base(path))
 	}
-	o := collect(opts)
+	o := collect(opts, RecorderOption.applyRecorder)
 	return &Recorder{path: path, format: format, pc: o.pc, done: make(chan struct{}), base: time.Now()}, nil
 }
 
@@ -129,7 +129,7 @@ func (r *Recorder) read(t *recTrack, sb *samplebuilder.SampleBuilder) {
 	if clock == 0 {
 		clock = 90000
 	}
-	first := true
+	first, ready := true, false
 	keyframes := newKeyframeRequester(r.pc, t.remote, t.remote.Kind())
 	keyframes.request()
 	for {
@@ -151,6 +151,14 @@ func (r *Recorder) read(t *recTrack, sb *samplebuilder.SampleBuilder) {
 				r.mu.Unlock()
 			}
 			pts := t.offset + time.Duration(s.PacketTimestamp-t.firstTS)*time.Second/time.Duration(clock)
+			if !ready {
+				// Decoding the first frame (cgo) holds no lock: the other
+				// tracks' readers go on meanwhile.
+				if err := r.describe(t, s.Data); err != nil {
+					continue // not yet describable (no parameter sets): wait for the next keyframe
+				}
+				ready = true
+			}
 			if !r.sample(recSample{t: t, data: s.Data, pts: pts, key: key}) {
 				return
 			}
@@ -172,12 +180,7 @@ func (r *Recorder) sample(s recSample) bool {
 		}
 		return true
 	}
-	if !s.t.ready {
-		if err := r.describe(s.t, s.data); err != nil {
-			return true // not yet describable (no parameter sets): wait for the next keyframe
-		}
-		s.t.ready = true
-	}
+	s.t.ready = true // its reader described it (t.spec) before the first sample
 	r.held = append(r.held, s)
 	if r.firstAt.IsZero() {
 		r.firstAt = time.Now()
@@ -273,6 +276,8 @@ func (r *Recorder) write(s recSample) {
 	}
 }
 
+// trackEnded runs as a reader stops; the last one to stop finalises the
+// file itself (every other reader has returned by then).
 func (r *Recorder) trackEnded(t *recTrack) {
 	r.mu.Lock()
 	t.ended = true
@@ -282,7 +287,7 @@ func (r *Recorder) trackEnded(t *recTrack) {
 	}
 	r.mu.Unlock()
 	if all {
-		go func() { _ = r.Close() }()
+		_ = r.shutdown(false)
 	}
 }
 
@@ -293,11 +298,19 @@ func (r *Recorder) Done() <-chan struct{} { return r.done }
 func (r *Recorder) Path() string { return r.path }
 
 // Close stops reading, writes what is held and the file's trailer, and
-// returns the first error met while recording. It is idempotent.
-func (r *Recorder) Close() error {
+// returns the first error met while recording. It waits for the
+// recorder's goroutines and is idempotent.
+func (r *Recorder) Close() error { return r.shutdown(true) }
+
+// shutdown finalises the file. Close waits for the readers; the last
+// reader, finalising after every track ended, must not wait for itself.
+func (r *Recorder) shutdown(waitReaders bool) error {
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
+		if !waitReaders {
+			return nil // the Close under way waits for this reader
+		}
 		<-r.done
 		return r.err
 	}
@@ -311,7 +324,9 @@ func (r *Recorder) Close() error {
 	for _, t := range tracks {
 		_ = t.remote.SetReadDeadline(time.Now())
 	}
-	r.wg.Wait()
+	if waitReaders {
+		r.wg.Wait()
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.mux != nil {

@@ -1,6 +1,7 @@
 package media
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"strings"
@@ -13,27 +14,29 @@ import (
 // keyframe; other video is transcoded (WithVideoCodec) and audio a browser
 // cannot play (AAC, G.711) becomes Opus. The stream is live: it is not
 // paced here, and when it drops it is opened again (WithReconnect) until
-// that fails, which ends the player with ErrSourceLost. Options:
-// WithTransport ("tcp" or "udp"), WithReconnect, WithVideoCodec,
-// WithTrackID/WithStreamID, WithBitrate, WithProtocols (default
-// "rtsp,rtp,udp,tcp").
-func FromRTSP(rawURL string, opts ...Option) (*Player, error) {
+// that fails, which ends the player with ErrSourceLost. Opening blocks
+// until the camera answers: ending ctx aborts it (ctx matters only while
+// opening).
+func FromRTSP(ctx context.Context, rawURL string, opts ...RTSPOption) (*Player, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "rtsp" && u.Scheme != "rtsps") || u.Host == "" {
 		return nil, fmt.Errorf("media: %q is not an rtsp:// URL", redactURL(rawURL))
 	}
-	o := collect(opts)
-	if o.transport != "tcp" && o.transport != "udp" {
-		return nil, fmt.Errorf("media: RTSP transport %q: use tcp or udp", o.transport)
+	o := collect(opts, RTSPOption.applyRTSP)
+	if err := o.check(); err != nil {
+		return nil, err
+	}
+	if o.transport != TCP && o.transport != UDP {
+		return nil, fmt.Errorf("media: RTSP transport %q: use media.TCP or media.UDP", o.transport)
 	}
 	if o.protocols == "" {
 		o.protocols = "rtsp,rtp,udp,tcp,tls"
 	}
 	in := av.InputOptions{Format: "rtsp", Protocols: o.protocols, Options: map[string]string{
-		"rtsp_transport": o.transport,
+		"rtsp_transport": string(o.transport),
 		"timeout":        "5000000", // µs without data before a read fails: a stalled camera counts as dropped
 	}}
-	p, err := openPlayer(rawURL, in, o, true)
+	p, err := openPlayer(ctx, rawURL, in, o, true)
 	if err != nil {
 		return nil, fmt.Errorf("media: RTSP %s: %w", redactURL(rawURL), err)
 	}

@@ -14,8 +14,8 @@ import (
 )
 
 // bridge puts an RTSP camera into a room with FromRTSP (see intoRoom).
-func bridge(t *testing.T, ctx context.Context, url string, onTrack func(*peer.RemotePeer, peer.Track), opts ...Option) *Player {
-	player, err := FromRTSP(url, opts...)
+func bridge(t *testing.T, ctx context.Context, url string, onTrack func(*peer.RemotePeer, peer.Track), opts ...RTSPOption) *Player {
+	player, err := FromRTSP(ctx, url, opts...)
 	require.NoError(t, err)
 	intoRoom(t, ctx, player, onTrack)
 	return player
@@ -25,8 +25,8 @@ func bridge(t *testing.T, ctx context.Context, url string, onTrack func(*peer.Re
 // peer, over both RTSP transports: H.264 passes through, AAC becomes Opus.
 func TestRTSPBridgeRecorded(t *testing.T) {
 	file := testMedia(t, "h264-aac.mp4", "2")
-	for _, transport := range []string{"tcp", "udp"} {
-		t.Run(transport, func(t *testing.T) {
+	for _, transport := range []Transport{TCP, UDP} {
+		t.Run(string(transport), func(t *testing.T) {
 			cam := newRTSPCamera(t, file)
 			ctx := ctxT(t, 60*time.Second)
 			out := t.TempDir() + "/cam.mkv"
@@ -102,11 +102,12 @@ func TestRTSPReconnectThenGiveUp(t *testing.T) {
 }
 
 func TestFromRTSPRejectsBadInput(t *testing.T) {
-	_, err := FromRTSP("http://example.com/cam")
+	ctx := context.Background()
+	_, err := FromRTSP(ctx, "http://example.com/cam")
 	assert.Error(t, err)
-	_, err = FromRTSP("rtsp://127.0.0.1:1/cam", WithTransport("sctp"))
+	_, err = FromRTSP(ctx, "rtsp://127.0.0.1:1/cam", WithTransport("sctp"))
 	assert.Error(t, err)
-	_, err = FromRTSP("rtsp://user:secret@127.0.0.1:1/cam", WithReconnect())
+	_, err = FromRTSP(ctx, "rtsp://user:secret@127.0.0.1:1/cam", WithReconnect())
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), "secret", "credentials never reach an error")
 }

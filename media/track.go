@@ -5,19 +5,23 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
+	pionmedia "github.com/pion/webrtc/v4/pkg/media"
 )
 
-// Track is a track a source of this package makes: a pion sample track
+// Track is a track a source of this package makes: a webrtc.TrackLocal
 // (hand it to MeteredPeer.AddTrack) that also listens for receivers asking
 // for a keyframe (RTCP PLI or FIR). A transcoding source then encodes its
 // next picture as a keyframe, so a viewer who joins late or lost packets
 // gets a picture at once; a passthrough source can only offer the file's
-// or camera's next keyframe.
+// or camera's next keyframe. Only its source writes to it: the samples go
+// out at the source's pace.
 type Track struct {
-	*webrtc.TrackLocalStaticSample
+	sample *webrtc.TrackLocalStaticSample
 
 	mu         sync.Mutex
 	onKeyframe func()
+	bound      chan struct{} // closed on the first Bind
+	boundOnce  sync.Once
 }
 
 func newTrack(c webrtc.RTPCodecCapability, id, streamID string) (*Track, error) {
@@ -25,13 +29,41 @@ func newTrack(c webrtc.RTPCodecCapability, id, streamID string) (*Track, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &Track{TrackLocalStaticSample: t}, nil
+	return &Track{sample: t, bound: make(chan struct{})}, nil
 }
 
-// Bind starts reading the connection's RTCP for this track, for keyframe
-// requests; it ends when the sender stops.
+// ID is the track id (the msid track id receivers see).
+func (t *Track) ID() string { return t.sample.ID() }
+
+// RID is the simulcast rid; always "".
+func (t *Track) RID() string { return t.sample.RID() }
+
+// StreamID is the msid stream id.
+func (t *Track) StreamID() string { return t.sample.StreamID() }
+
+// Kind is webrtc.RTPCodecTypeAudio or webrtc.RTPCodecTypeVideo.
+func (t *Track) Kind() webrtc.RTPCodecType { return t.sample.Kind() }
+
+// Codec is the codec the track sends.
+func (t *Track) Codec() webrtc.RTPCodecCapability { return t.sample.Codec() }
+
+// Unbind is called by pion when a sender stops.
+func (t *Track) Unbind(ctx webrtc.TrackLocalContext) error { return t.sample.Unbind(ctx) }
+
+func (t *Track) write(s pionmedia.Sample) error { return t.sample.WriteSample(s) }
+
+// Bound is closed once a peer connection has bound the track (pion does so
+// when a sender starts).
+func (t *Track) Bound() <-chan struct{} { return t.bound }
+
+// Bind is called by pion when a sender starts; it starts reading the
+// connection's RTCP for this track, for keyframe requests, until the
+// sender stops.
 func (t *Track) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
-	codec, err := t.TrackLocalStaticSample.Bind(ctx)
+	codec, err := t.sample.Bind(ctx)
+	if err == nil {
+		t.boundOnce.Do(func() { close(t.bound) })
+	}
 	if err != nil || ctx.RTCPReader() == nil {
 		return codec, err
 	}

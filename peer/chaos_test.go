@@ -46,10 +46,10 @@ func TestChaosGoToGo(t *testing.T) {
 		}
 	}
 	fast := signalling.ReconnectOptions{InitialDelay: 50 * time.Millisecond, MaxDelay: 400 * time.Millisecond}
-	alice, err := New(Options{Options: signalling.Options{URL: srv.URL(), TokenProvider: mint("alice"), Reconnect: fast, InactivityTimeout: 1500 * time.Millisecond}})
+	alice, err := New(Options{URL: srv.URL(), TokenProvider: mint("alice"), Reconnect: fast, InactivityTimeout: 1500 * time.Millisecond})
 	require.NoError(t, err)
 	defer alice.Close("")
-	bob, err := New(Options{Options: signalling.Options{URL: srv.URL(), TokenProvider: mint("bob"), Reconnect: fast}})
+	bob, err := New(Options{URL: srv.URL(), TokenProvider: mint("bob"), Reconnect: fast})
 	require.NoError(t, err)
 	defer bob.Close("")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)

@@ -26,6 +26,7 @@ import (
 // wrong transceiver.
 type conn struct {
 	rp     *RemotePeer
+	env    *env
 	pc     *webrtc.PeerConnection
 	polite bool
 	ops    serial
@@ -54,7 +55,7 @@ type conn struct {
 }
 
 func newConn(rp *RemotePeer, pc *webrtc.PeerConnection, polite bool) *conn {
-	c := &conn{rp: rp, pc: pc, polite: polite}
+	c := &conn{rp: rp, env: rp.env, pc: pc, polite: polite}
 	pc.OnNegotiationNeeded(func() { c.ops.do(c.negotiate) })
 	pc.OnICECandidate(c.onLocalCandidate)
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) { rp.onConnectionState(c, s) })
@@ -97,10 +98,8 @@ func (c *conn) negotiate() {
 	}
 }
 
-// offerResendAfter and maxOfferResends bound the re-sending of an
-// unanswered offer; tests may shorten the wait.
-var offerResendAfter = 2500 * time.Millisecond
-
+// maxOfferResends bounds the re-sending of an unanswered offer (every
+// env.timing.offerResend).
 const maxOfferResends = 3
 
 // awaitAnswer arms the re-send of an offer whose SDP is sdp.
@@ -112,7 +111,7 @@ func (c *conn) awaitAnswer(sdp string) {
 
 func (c *conn) armOfferTimer() {
 	var t *time.Timer
-	t = time.AfterFunc(offerResendAfter, func() {
+	t = time.AfterFunc(c.env.timing.offerResend, func() {
 		c.ops.do(func() {
 			if c.offerTimer != t || c.closed {
 				return
@@ -159,7 +158,7 @@ func (c *conn) signalDescription(d webrtc.SessionDescription) {
 }
 
 func (c *conn) trace(msg string, args ...any) {
-	c.rp.owner.log.Debug(msg, append([]any{"peer", c.rp.id, "signaling", c.pc.SignalingState().String(), "pending", c.pendingOffer != nil}, args...)...)
+	c.env.log.Debug(msg, append([]any{"peer", c.rp.id, "signaling", c.pc.SignalingState().String(), "pending", c.pendingOffer != nil}, args...)...)
 }
 
 // assignMids names the transceivers that have no mid yet, in a namespace a
@@ -254,7 +253,7 @@ func (c *conn) handleDescription(d webrtc.SessionDescription) {
 			}
 		}
 		if c.pc.SignalingState() != webrtc.SignalingStateHaveLocalOffer {
-			c.rp.owner.log.Debug("dropping an answer that matches no offer", "peer", c.rp.id)
+			c.env.log.Debug("dropping an answer that matches no offer", "peer", c.rp.id)
 			return
 		}
 		if !c.applyRemote(d) {
@@ -288,20 +287,20 @@ func (c *conn) handleCandidate(cand *webrtc.ICECandidateInit, bad error) {
 	}
 	if bad != nil {
 		if !c.ignoreOffer {
-			c.rp.emit(IceCandidateError{Err: bad})
+			c.rp.emit(ICECandidateError{Err: bad})
 		}
 		return
 	}
 	init := webrtc.ICECandidateInit{} // end of candidates
 	if cand != nil {
 		if protocol.UTF16Len(cand.Candidate) > MaxICECandidateLength {
-			c.rp.owner.log.Warn("dropping an oversized ICE candidate", "peer", c.rp.id, "length", len(cand.Candidate))
+			c.env.log.Warn("dropping an oversized ICE candidate", "peer", c.rp.id, "length", len(cand.Candidate))
 			return
 		}
 		if c.candCount >= MaxICECandidatesPerGeneration {
 			if !c.candWarned {
 				c.candWarned = true
-				c.rp.owner.log.Warn("dropping ICE candidates over the per-generation cap", "peer", c.rp.id, "cap", MaxICECandidatesPerGeneration)
+				c.env.log.Warn("dropping ICE candidates over the per-generation cap", "peer", c.rp.id, "cap", MaxICECandidatesPerGeneration)
 			}
 			return
 		}
@@ -320,7 +319,7 @@ func (c *conn) handleCandidate(cand *webrtc.ICECandidateInit, bad error) {
 
 func (c *conn) addCandidate(init webrtc.ICECandidateInit) {
 	if err := c.pc.AddICECandidate(init); err != nil && !c.ignoreOffer {
-		c.rp.emit(IceCandidateError{Err: protocol.ScrubError(err)})
+		c.rp.emit(ICECandidateError{Err: protocol.ScrubError(err)})
 	}
 }
 
@@ -339,7 +338,7 @@ func (c *conn) close() {
 	c.ops.stop()
 	for _, t := range c.pc.GetTransceivers() {
 		if s := t.Sender(); s != nil {
-			c.rp.owner.gates.forget(s)
+			c.env.gates.forget(s)
 		}
 	}
 	_ = c.pc.Close()

@@ -90,7 +90,7 @@ func TestJoinCloseCycles(t *testing.T) {
 	ctx := ctxT(t, 10*time.Minute)
 	require.NoError(t, host.Join(ctx, "cycles"))
 	leakCheck(t, "join/close", cycles(), func(i int) {
-		p, err := New(Options{Options: signalling.Options{URL: srv.URL(), APIKey: "pk_cycles"}}) // no t.Cleanup holding it
+		p, err := New(Options{URL: srv.URL(), APIKey: "pk_cycles"}) // no t.Cleanup holding it
 		require.NoError(t, err)
 		require.NoError(t, p.Join(ctx, "cycles"))
 		require.Eventually(t, func() bool { return len(p.RemotePeers()) == 1 }, 10*time.Second, time.Millisecond)
@@ -111,7 +111,7 @@ func TestAddRemoveTrackCycles(t *testing.T) {
 	_, baseline := settledHeap(0)
 	heapBefore, _ := settledHeap(baseline)
 	mk := func(id string) *MeteredPeer {
-		p, err := New(Options{Options: signalling.Options{URL: srv.URL(), APIKey: "pk_" + id}})
+		p, err := New(Options{URL: srv.URL(), APIKey: "pk_" + id})
 		require.NoError(t, err)
 		return p
 	}

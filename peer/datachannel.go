@@ -64,7 +64,7 @@ func WrapDataChannel(raw *webrtc.DataChannel, opts DataChannelOptions) *DataChan
 	}
 	d := &DataChannel{
 		raw:     raw,
-		events:  event.New(log),
+		events:  event.New(log, 0),
 		log:     log,
 		max:     opts.MaxBufferedAmount,
 		low:     opts.BufferedAmountLowThreshold,

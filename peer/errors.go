@@ -5,40 +5,102 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/metered-ca/realtime-go/protocol"
 	"github.com/metered-ca/realtime-go/signalling"
 )
 
-// SendError codes.
-const (
-	CodeReservedChannel = "reserved_channel"
-	CodeNotJoined       = "not_joined"
-	CodeInvalidArgs     = "invalid_args"
-	CodeSelfSend        = "self_send"
+// The refusals a call can meet are sentinels, matched with errors.Is, each
+// carrying the JS SDK's code string (ErrorCode) for parity with the other
+// SDKs. They arrive wrapped in a category type (pion's rtcerr pattern):
+// *ArgumentError, *SendError or *StateError, which name the method.
+var (
+	// ErrInvalidArgs: an argument is missing or malformed (invalid_args).
+	ErrInvalidArgs = &codeError{"invalid_args", "invalid arguments"}
+	// ErrReservedChannel: the channel uses a reserved prefix
+	// (reserved_channel).
+	ErrReservedChannel = &codeError{"reserved_channel", "the channel uses a reserved prefix"}
+	// ErrNotJoined: the call needs a joined MeteredPeer (not_joined).
+	ErrNotJoined = &codeError{"not_joined", "not joined"}
+	// ErrSelfSend: a direct message addressed to this peer (self_send).
+	ErrSelfSend = &codeError{"self_send", "cannot send to self"}
+	// ErrInvalidState: the MeteredPeer's state does not allow the call
+	// (invalid_state).
+	ErrInvalidState = &codeError{"invalid_state", "invalid state"}
+	// ErrTrackAlreadyAttached: the track is already sent in another stream
+	// (track_already_attached).
+	ErrTrackAlreadyAttached = &codeError{"track_already_attached", "track already attached to another stream"}
 )
 
-// SendError rejects a Join, Send or SendTo before anything is sent.
-type SendError struct {
-	Code   string
-	Reason string
+type codeError struct{ code, text string }
+
+func (e *codeError) Error() string { return e.text }
+
+// ErrorCode returns the JS SDK's code string of the first sentinel in
+// err's chain ("not_joined", "invalid_args", …), or "" when there is none.
+func ErrorCode(err error) string {
+	var ce *codeError
+	if errors.As(err, &ce) {
+		return ce.code
+	}
+	return ""
 }
 
-func (e *SendError) Error() string { return "peer: " + e.Code + ": " + e.Reason }
+// ArgumentError rejects a call's arguments before anything is done. Err
+// wraps ErrInvalidArgs or ErrReservedChannel and, where there is one, the
+// cause (a *protocol.ValidationError, an encoding error).
+type ArgumentError struct {
+	Method string
+	Err    error
+}
 
-// StateError codes.
-const (
-	CodeInvalidState         = "invalid_state"
-	CodeTrackAlreadyAttached = "track_already_attached"
-)
+func (e *ArgumentError) Error() string { return "peer: " + e.Method + ": " + e.Err.Error() }
 
-// StateError rejects a call the current state does not allow.
+// Unwrap returns the sentinel and the cause.
+func (e *ArgumentError) Unwrap() error { return e.Err }
+
+// Code is the JS SDK's code string.
+func (e *ArgumentError) Code() string { return ErrorCode(e.Err) }
+
+// SendError rejects a Send or SendTo before anything is sent. Err wraps
+// ErrNotJoined, ErrSelfSend or ErrInvalidArgs.
+type SendError struct {
+	Method string
+	Err    error
+}
+
+func (e *SendError) Error() string { return "peer: " + e.Method + ": " + e.Err.Error() }
+
+// Unwrap returns the sentinel (and cause).
+func (e *SendError) Unwrap() error { return e.Err }
+
+// Code is the JS SDK's code string.
+func (e *SendError) Code() string { return ErrorCode(e.Err) }
+
+// StateError rejects a call the current state does not allow. Err wraps
+// ErrInvalidState or ErrTrackAlreadyAttached.
 type StateError struct {
-	Code   string
 	Method string
 	State  State
+	Err    error
 }
 
 func (e *StateError) Error() string {
-	return fmt.Sprintf("peer: %s: %s (state %s)", e.Method, e.Code, e.State)
+	return fmt.Sprintf("peer: %s: %v (state %s)", e.Method, e.Err, e.State)
+}
+
+// Unwrap returns the sentinel.
+func (e *StateError) Unwrap() error { return e.Err }
+
+// Code is the JS SDK's code string.
+func (e *StateError) Code() string { return ErrorCode(e.Err) }
+
+// wrapArgs joins a sentinel with the cause, so that both errors.Is and
+// errors.As reach them.
+func wrapArgs(sentinel error, cause error) error {
+	if cause == nil {
+		return sentinel
+	}
+	return fmt.Errorf("%w: %w", sentinel, cause)
 }
 
 // OversizedError is returned when a payload or a track's metadata
@@ -74,10 +136,10 @@ func (e *DataChannelOverflowError) Error() string {
 
 // Sentinel errors, matched with errors.Is.
 var (
-	// ErrIceRestartExhausted arrives once on NegotiationError when a
+	// ErrICERestartExhausted arrives once on NegotiationError when a
 	// connection's ICE-restart budget is spent; that connection will not
 	// recover by itself.
-	ErrIceRestartExhausted = errors.New("peer: ICE restart gave up after 9 attempts")
+	ErrICERestartExhausted = errors.New("peer: ICE restart gave up after 9 attempts")
 	// ErrReconcileTimeout arrives on FatalError when presence was not
 	// restored after a reconnect; close the MeteredPeer and build a new one.
 	ErrReconcileTimeout = errors.New("peer: presence was not restored after reconnecting; close this MeteredPeer and create a new one")
@@ -89,50 +151,18 @@ var (
 	// ErrPeerClosed is returned by RemotePeer calls after it closed.
 	ErrPeerClosed      = errors.New("peer: remote peer is closed")
 	errBadCandidate    = errors.New("peer: rtc-ice candidate is not an object")
+	errNoPeerID        = errors.New("a peer id is required")
+	errNoTrack         = errors.New("a track is required (nil, or a nil pointer such as a *media.Track of a file without that kind of media)")
+	errNoStream        = errors.New("a stream is required")
 	errOfferUnanswered = errors.New("peer: the remote peer never answered the offer")
 )
 
-// CloseError is the FatalError for a close code that ends the session:
-// Name is the JS SDK's name for it (invalid_token, token_expired,
+// CloseError is the FatalError for a close code that ends the session;
+// Code.String() is the JS SDK's name for it (invalid_token, token_expired,
 // channel_not_authorized, account_suspended, admin_disconnect).
 type CloseError struct {
-	Code   int
-	Name   string
+	Code   protocol.CloseCode
 	Reason string
 }
 
-func (e *CloseError) Error() string { return "peer: connection closed: " + e.Name }
-
-func closeCodeName(code int) string {
-	switch code {
-	case 4001:
-		return "invalid_token"
-	case 4002:
-		return "token_expired"
-	case 4003:
-		return "channel_not_authorized"
-	case 4012:
-		return "account_suspended"
-	case 4020:
-		return "admin_disconnect"
-	}
-	return "close_" + strconv.Itoa(code)
-}
-
-func isFatalClose(code int) bool {
-	switch code {
-	case 4001, 4002, 4003, 4012, 4020:
-		return true
-	}
-	return false
-}
-
-// fatalServerCodes are the uncorrelated server error codes that MeteredPeer
-// raises as FatalError.
-func isFatalServerCode(code string) bool {
-	switch code {
-	case "account_suspended", "channel_not_authorized", "action_not_permitted", "invalid_token", "token_expired":
-		return true
-	}
-	return false
-}
+func (e *CloseError) Error() string { return "peer: connection closed: " + e.Code.String() }

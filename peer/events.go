@@ -7,6 +7,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/metered-ca/realtime-go/signalling"
 	"github.com/metered-ca/realtime-go/signalling/event"
 )
 
@@ -35,8 +36,8 @@ type (
 	}
 	// FatalError reports a failure the MeteredPeer cannot recover from by
 	// itself: a fatal close code (*CloseError), a fatal server error
-	// (signalling.ServerError), a failing token provider
-	// (signalling.TokenProviderError) or ErrReconcileTimeout.
+	// (*signalling.ServerError), a failing token provider
+	// (*signalling.TokenProviderError) or ErrReconcileTimeout.
 	FatalError struct{ Err error }
 )
 
@@ -69,11 +70,11 @@ type (
 	// 5 s), so none is missed.
 	DataChannelOpened struct{ Channel *webrtc.DataChannel }
 	// NegotiationError reports a failed offer/answer step (usually
-	// transient) or, with errors.Is(Err, ErrIceRestartExhausted), a
+	// transient) or, with errors.Is(Err, ErrICERestartExhausted), a
 	// connection that gave up. Err is scrubbed of credentials.
 	NegotiationError struct{ Err error }
-	// IceCandidateError reports a remote candidate that could not be added.
-	IceCandidateError struct{ Err error }
+	// ICECandidateError reports a remote candidate that could not be added.
+	ICECandidateError struct{ Err error }
 	// ConnectionReset is emitted after a reconnect swapped the peer
 	// connection: PC() now returns the new one; re-create data channels.
 	ConnectionReset struct{}
@@ -120,7 +121,7 @@ func (StreamAdded) emittedBy(*RemotePeer)       {}
 func (StreamRemoved) emittedBy(*RemotePeer)     {}
 func (DataChannelOpened) emittedBy(*RemotePeer) {}
 func (NegotiationError) emittedBy(*RemotePeer)  {}
-func (IceCandidateError) emittedBy(*RemotePeer) {}
+func (ICECandidateError) emittedBy(*RemotePeer) {}
 func (ConnectionReset) emittedBy(*RemotePeer)   {}
 
 func (ChannelOpen) emittedBy(*DataChannel)    {}
@@ -131,9 +132,9 @@ func (ChannelError) emittedBy(*DataChannel)   {}
 func emitterOf[S Source](s S) (*event.Emitter, int) {
 	switch s := any(s).(type) {
 	case *MeteredPeer:
-		return s.events, s.eventBuffer
+		return s.events, s.env.eventBuffer
 	case *RemotePeer:
-		return s.events, s.owner.eventBuffer
+		return s.events, s.env.eventBuffer
 	case *DataChannel:
 		return s.events, event.DefaultBuffer
 	}
@@ -143,6 +144,9 @@ func emitterOf[S Source](s S) (*event.Emitter, int) {
 // On calls fn for every event of type T from s until off is called.
 // Handlers of one source run one at a time, in emission order, on that
 // source's dispatch goroutine; a panicking handler is logged and skipped.
+// A slow handler delays the later events of the same source (never of
+// another): keep handlers short and hand long work to a goroutine of your
+// own; past Options.MaxPendingEvents new events are dropped and counted.
 func On[T EventOf[S], S Source](s S, fn func(T)) (off func()) {
 	e, _ := emitterOf(s)
 	return event.On(e, fn)
@@ -154,22 +158,25 @@ func Once[T EventOf[S], S Source](s S, fn func(T)) (off func()) {
 	return event.Once(e, fn)
 }
 
-// EventsOption tunes a stream returned by Events.
-type EventsOption func(*int)
+// EventsOption tunes a stream returned by Events (the signalling package's
+// options, so one set serves both packages).
+type EventsOption = signalling.EventsOption
 
 // WithBuffer sets how many events a stream holds before it drops the oldest;
 // 0 means unbounded.
-func WithBuffer(n int) EventsOption { return func(b *int) { *b = n } }
+func WithBuffer(n int) EventsOption { return signalling.WithBuffer(n) }
 
 // Events streams the events of type T from s until ctx ends or s closes. It
-// holds 4096 events by default and drops the oldest when the consumer falls
-// behind.
+// holds Options.EventBuffer events (4096 by default) and drops the oldest
+// when the consumer falls behind; drops count in the source's
+// DroppedEvents and the first one logs a warning.
 //
 //	for ev := range peer.Events[peer.Data](ctx, p) { … }
 func Events[T EventOf[S], S Source](ctx context.Context, s S, opts ...EventsOption) iter.Seq[T] {
 	e, n := emitterOf(s)
+	cfg := signalling.EventsConfig{Buffer: n}
 	for _, o := range opts {
-		o(&n)
+		o(&cfg)
 	}
-	return event.Events[T](ctx, e, n)
+	return event.Events[T](ctx, e, cfg.Buffer)
 }

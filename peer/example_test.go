@@ -9,7 +9,6 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media"
 
 	"github.com/metered-ca/realtime-go/peer"
-	"github.com/metered-ca/realtime-go/signalling"
 	"github.com/metered-ca/realtime-go/testserver"
 )
 
@@ -21,12 +20,12 @@ func Example() {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	newPeer := func(id string) *peer.MeteredPeer {
-		p, _ := peer.New(peer.Options{Options: signalling.Options{
+		p, _ := peer.New(peer.Options{
 			URL: srv.URL(),
 			TokenProvider: func(context.Context) (string, error) {
 				return testserver.MintToken(testserver.DevKeyID, testserver.DevKeySecret, testserver.Claims{Sub: id}, time.Hour)
 			},
-		}})
+		})
 		return p
 	}
 	alice, bob := newPeer("alice"), newPeer("bob")
@@ -53,12 +52,12 @@ func Example() {
 
 // examplePeer makes a MeteredPeer with a chosen id on srv.
 func examplePeer(srv *testserver.Server, id string) *peer.MeteredPeer {
-	p, _ := peer.New(peer.Options{Options: signalling.Options{
+	p, _ := peer.New(peer.Options{
 		URL: srv.URL(),
 		TokenProvider: func(context.Context) (string, error) {
 			return testserver.MintToken(testserver.DevKeyID, testserver.DevKeySecret, testserver.Claims{Sub: id}, time.Hour)
 		},
-	}})
+	})
 	return p
 }
 

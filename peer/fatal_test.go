@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/metered-ca/realtime-go/protocol"
 	"github.com/metered-ca/realtime-go/signalling"
 	"github.com/metered-ca/realtime-go/testserver"
 )
@@ -18,7 +19,7 @@ import (
 // Every source of FatalError in the reference's table.
 func TestFatalErrors(t *testing.T) {
 	t.Run("terminal close codes end the peer", func(t *testing.T) {
-		for code, name := range map[int]string{4001: "invalid_token", 4003: "channel_not_authorized", 4012: "account_suspended", 4020: "admin_disconnect"} {
+		for code, name := range map[protocol.CloseCode]string{4001: "invalid_token", 4003: "channel_not_authorized", 4012: "account_suspended", 4020: "admin_disconnect"} {
 			srv := newServer(t)
 			p := newPeer(t, srv, "x")
 			fatal, left := watch[FatalError](p), watch[Left](p)
@@ -26,7 +27,7 @@ func TestFatalErrors(t *testing.T) {
 			srv.CloseConnections("x", code, "because")
 			var ce *CloseError
 			require.ErrorAs(t, fatal.wait(t, nil).Err, &ce)
-			assert.Equal(t, name, ce.Name)
+			assert.Equal(t, name, ce.Code.String())
 			assert.Equal(t, code, ce.Code)
 			assert.Equal(t, "because", left.wait(t, nil).Reason)
 			require.Eventually(t, func() bool { return p.State() == StateClosed }, 5*time.Second, 10*time.Millisecond)
@@ -38,31 +39,31 @@ func TestFatalErrors(t *testing.T) {
 		fatal := watch[FatalError](p)
 		require.NoError(t, p.Join(ctxT(t, 10*time.Second), "f"))
 		srv.SendRaw("x", `{"type":"error","code":"action_not_permitted","message":"no send"}`)
-		var se signalling.ServerError
+		var se *signalling.ServerError
 		require.ErrorAs(t, fatal.wait(t, nil).Err, &se)
-		assert.Equal(t, "action_not_permitted", se.Code)
+		assert.Equal(t, protocol.ErrorCode("action_not_permitted"), se.Code)
 		srv.SendRaw("x", `{"type":"error","code":"backend_error"}`) // not fatal
 		srv.SendRaw("x", `{"type":"error","code":"channel_not_authorized"}`)
 		require.ErrorAs(t, fatal.wait(t, nil).Err, &se)
-		assert.Equal(t, "channel_not_authorized", se.Code)
+		assert.Equal(t, protocol.ErrorCode("channel_not_authorized"), se.Code)
 		assert.Equal(t, StateJoined, p.State(), "reported, not fatal to the session")
 	})
 	t.Run("a failing token provider", func(t *testing.T) {
 		srv := newServer(t)
 		var fail atomic.Bool
-		p, err := New(Options{Options: signalling.Options{URL: srv.URL(), TokenProvider: func(context.Context) (string, error) {
+		p, err := New(Options{URL: srv.URL(), TokenProvider: func(context.Context) (string, error) {
 			if fail.Load() {
 				return "", errors.New("mint endpoint down")
 			}
 			return testserver.MintToken(testserver.DevKeyID, testserver.DevKeySecret, testserver.Claims{Sub: "x"}, time.Hour)
-		}, Reconnect: signalling.ReconnectOptions{InitialDelay: 10 * time.Millisecond, MaxDelay: 20 * time.Millisecond}}})
+		}, Reconnect: signalling.ReconnectOptions{InitialDelay: 10 * time.Millisecond, MaxDelay: 20 * time.Millisecond}})
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = p.Close("") })
 		fatal := watch[FatalError](p)
 		require.NoError(t, p.Join(ctxT(t, 10*time.Second), "f"))
 		fail.Store(true)
 		srv.DropConnections("x")
-		var tpe signalling.TokenProviderError
+		var tpe *signalling.TokenProviderError
 		require.ErrorAs(t, fatal.wait(t, nil).Err, &tpe)
 		assert.GreaterOrEqual(t, tpe.ConsecutiveFailures, 3)
 	})
@@ -78,19 +79,21 @@ func TestReplaceTrackWithNilStopsFanOut(t *testing.T) {
 	require.NoError(t, alice.ReplaceTrack(ctx, tr, nil))
 	_, ok := alice.TrackMetadata(tr)
 	assert.False(t, ok)
-	var se *SendError
-	require.ErrorAs(t, alice.ReplaceTrack(ctx, nil, tr), &se)
+	var ae *ArgumentError
+	require.ErrorAs(t, alice.ReplaceTrack(ctx, nil, tr), &ae)
+	assert.ErrorIs(t, ae, ErrInvalidArgs)
 	require.NoError(t, alice.Close(""))
 	var st *StateError
 	require.ErrorAs(t, alice.ReplaceTrack(ctx, tr, nil), &st)
-	assert.Equal(t, CodeInvalidState, st.Code)
+	assert.ErrorIs(t, st, ErrInvalidState)
+	assert.Equal(t, "invalid_state", st.Code())
 }
 
 // Each terminal close, and 4002 with a token provider that keeps failing,
 // ends in exactly one FatalError and no further connection attempts.
 func TestTerminalClosesStopForGood(t *testing.T) {
 	cases := []struct {
-		code       int
+		code       protocol.CloseCode
 		breakToken bool
 	}{{4001, false}, {4003, false}, {4012, false}, {4020, false}, {4002, true}}
 	for _, c := range cases {
@@ -100,13 +103,13 @@ func TestTerminalClosesStopForGood(t *testing.T) {
 			defer srv.Close()
 			var broken atomic.Bool
 			var mints atomic.Int32
-			p, err := New(Options{Options: signalling.Options{URL: srv.URL(), TokenProvider: func(context.Context) (string, error) {
+			p, err := New(Options{URL: srv.URL(), TokenProvider: func(context.Context) (string, error) {
 				mints.Add(1)
 				if broken.Load() {
 					return "", errors.New("mint endpoint down")
 				}
 				return testserver.MintToken(testserver.DevKeyID, testserver.DevKeySecret, testserver.Claims{Sub: "x"}, time.Hour)
-			}, Reconnect: signalling.ReconnectOptions{InitialDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond}}})
+			}, Reconnect: signalling.ReconnectOptions{InitialDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond}})
 			require.NoError(t, err)
 			defer p.Close("")
 			var fatals atomic.Int32

@@ -68,7 +68,7 @@ func (c *conn) openAccepted(sections map[string]bool) {
 	for _, t := range c.pc.GetTransceivers() {
 		if s := t.Sender(); s != nil {
 			if _, ok := sections[t.Mid()]; ok {
-				c.rp.owner.gates.open(s)
+				c.env.gates.open(s)
 			}
 		}
 	}

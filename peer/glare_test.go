@@ -113,11 +113,9 @@ func TestGlareFirstContact(t *testing.T) {
 // TestLostOfferIsSentAgain: the server loses alice's first offer; she sends
 // it again and the data channel opens anyway.
 func TestLostOfferIsSentAgain(t *testing.T) {
-	saved := offerResendAfter
-	offerResendAfter = 300 * time.Millisecond
-	t.Cleanup(func() { offerResendAfter = saved })
 	srv := newServer(t)
 	alice, bob := newPeer(t, srv, "alice"), newPeer(t, srv, "bob")
+	alice.timing.offerResend = 300 * time.Millisecond
 	ctx := ctxT(t, 30*time.Second)
 	require.NoError(t, bob.Join(ctx, "lost"))
 	srv.DropFrames("bob", "direct", 1) // alice's first direct to bob: her offer

@@ -12,7 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
-	"github.com/metered-ca/realtime-go/signalling"
 	"github.com/metered-ca/realtime-go/testserver"
 )
 
@@ -30,12 +29,12 @@ func newServer(t *testing.T) *testserver.Server {
 // chooses who is polite.
 func newPeer(t *testing.T, srv *testserver.Server, id string) *MeteredPeer {
 	t.Helper()
-	p, err := New(Options{Options: signalling.Options{
+	p, err := New(Options{
 		URL: srv.URL(),
 		TokenProvider: func(context.Context) (string, error) {
 			return testserver.MintToken(testserver.DevKeyID, testserver.DevKeySecret, testserver.Claims{Sub: id, PeerMetadata: []byte(`{"name":"` + id + `"}`)}, time.Hour)
 		},
-	}})
+	})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = p.Close("test over") })
 	return p

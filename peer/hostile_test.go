@@ -123,10 +123,10 @@ func TestICEServersFromWelcomeAndConfiguration(t *testing.T) {
 	srv := newServer(t)
 	mk := func(id string) *MeteredPeer {
 		p, err := New(Options{
-			Options: signalling.Options{URL: srv.URL(), TokenProvider: func(context.Context) (string, error) {
+			URL: srv.URL(), TokenProvider: func(context.Context) (string, error) {
 				return testserver.MintToken(testserver.DevKeyID, testserver.DevKeySecret, testserver.Claims{Sub: id,
 					Metadata: []byte(`{"iceServers":[{"urls":["stun:127.0.0.1:9"]},{"urls":"turn:127.0.0.1:9?transport=udp","username":"u","credential":"c"}]}`)}, time.Hour)
-			}},
+			},
 			Configuration: webrtc.Configuration{BundlePolicy: webrtc.BundlePolicyMaxBundle, ICEServers: []webrtc.ICEServer{{URLs: []string{"stun:replaced.example"}}}},
 		})
 		require.NoError(t, err)
@@ -148,13 +148,11 @@ func TestICEServersFromWelcomeAndConfiguration(t *testing.T) {
 // TestReconcileTimeout: after a reconnect no presence snapshot ever comes;
 // the MeteredPeer subscribes again twice, then reports ErrReconcileTimeout.
 func TestReconcileTimeout(t *testing.T) {
-	saved := reconcileDeadline
-	reconcileDeadline = 150 * time.Millisecond
-	t.Cleanup(func() { reconcileDeadline = saved })
 	srv, err := testserver.New(testserver.Options{Record: true, RateLimit: testserver.RateLimit{Disabled: true}})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = srv.Close() })
 	alice, bob := newPeer(t, srv, "alice"), newPeer(t, srv, "bob")
+	alice.timing.reconcile = 150 * time.Millisecond
 	ctx := ctxT(t, 30*time.Second)
 	require.NoError(t, alice.Join(ctx, "rc"))
 	require.NoError(t, bob.Join(ctx, "rc"))

@@ -14,22 +14,15 @@ const (
 	ICERestartAnswerWindow = 15 * time.Second
 )
 
-// The ladder's timings; tests shorten them.
-var (
-	iceRestartBase   = ICERestartBaseDelay
-	iceRestartMax    = ICERestartMaxDelay
-	iceAnswerTimeout = ICERestartAnswerWindow
-)
-
 // iceRestartDelay is the wait before attempt index a (0-based): immediate,
-// then 1 s, 2 s, 4 s … capped at 30 s.
-func iceRestartDelay(a int) time.Duration {
+// then base, 2×base, 4×base … capped at max (1 s and 30 s by default).
+func (t *timings) iceRestartDelay(a int) time.Duration {
 	if a == 0 {
 		return 0
 	}
-	d := iceRestartBase << (a - 1)
-	if d > iceRestartMax || d <= 0 || a > 30 {
-		return iceRestartMax
+	d := t.iceRestartBase << (a - 1)
+	if d > t.iceRestartMax || d <= 0 || a > 30 {
+		return t.iceRestartMax
 	}
 	return d
 }
@@ -75,11 +68,11 @@ func (c *conn) climbLadder() {
 	if l.attempts >= ICERestartMaxAttempts {
 		if !l.gaveUp {
 			l.gaveUp = true
-			c.rp.emit(NegotiationError{Err: ErrIceRestartExhausted})
+			c.rp.emit(NegotiationError{Err: ErrICERestartExhausted})
 		}
 		return
 	}
-	delay := iceRestartDelay(l.attempts)
+	delay := c.env.timing.iceRestartDelay(l.attempts)
 	l.attempts++
 	gen := l.remoteGen
 	var t *time.Timer
@@ -130,7 +123,7 @@ func (c *conn) restartICE(gen int) {
 	sent := l.remoteGen
 	stopTimer(&l.watchdog)
 	var w *time.Timer
-	w = time.AfterFunc(iceAnswerTimeout, func() {
+	w = time.AfterFunc(c.env.timing.iceAnswer, func() {
 		c.ops.do(func() {
 			if l.watchdog != w {
 				return

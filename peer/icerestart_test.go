@@ -13,16 +13,16 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/metered-ca/realtime-go/signalling"
 	"github.com/metered-ca/realtime-go/testserver"
 )
 
 func TestICERestartDelays(t *testing.T) {
 	want := []time.Duration{0, 1, 2, 4, 8, 16, 30, 30, 30}
+	tm := defaultTimings()
 	for a, w := range want {
-		assert.Equal(t, w*time.Second, iceRestartDelay(a), "attempt index %d", a)
+		assert.Equal(t, w*time.Second, tm.iceRestartDelay(a), "attempt index %d", a)
 	}
-	assert.Equal(t, 30*time.Second, iceRestartDelay(70), "no overflow")
+	assert.Equal(t, 30*time.Second, tm.iceRestartDelay(70), "no overflow")
 }
 
 // vnetPair builds two peers on a virtual network whose traffic cut can stop.
@@ -45,9 +45,9 @@ func vnetPair(t *testing.T, cut *atomic.Bool) (*MeteredPeer, *MeteredPeer) {
 	t.Cleanup(func() { _ = wan.Stop() })
 	srv := newServer(t)
 	mk := func(id string, api *webrtc.API) *MeteredPeer {
-		p, err := New(Options{API: api, Options: signalling.Options{URL: srv.URL(), TokenProvider: func(context.Context) (string, error) {
+		p, err := New(Options{API: api, URL: srv.URL(), TokenProvider: func(context.Context) (string, error) {
 			return testserver.MintToken(testserver.DevKeyID, testserver.DevKeySecret, testserver.Claims{Sub: id}, time.Hour)
-		}}})
+		}})
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = p.Close("") })
 		return p
@@ -56,13 +56,13 @@ func vnetPair(t *testing.T, cut *atomic.Bool) (*MeteredPeer, *MeteredPeer) {
 }
 
 // TestICERestartGivesUpOnce: with the network gone for good, the ladder
-// makes its nine attempts and reports ErrIceRestartExhausted exactly once.
+// makes its nine attempts and reports ErrICERestartExhausted exactly once.
 func TestICERestartGivesUpOnce(t *testing.T) {
-	saved := [3]time.Duration{iceRestartBase, iceRestartMax, iceAnswerTimeout}
-	iceRestartBase, iceRestartMax, iceAnswerTimeout = 10*time.Millisecond, 40*time.Millisecond, 2*time.Second
-	t.Cleanup(func() { iceRestartBase, iceRestartMax, iceAnswerTimeout = saved[0], saved[1], saved[2] })
 	var cut atomic.Bool
 	a, b := vnetPair(t, &cut)
+	for _, p := range []*MeteredPeer{a, b} {
+		p.timing.iceRestartBase, p.timing.iceRestartMax, p.timing.iceAnswer = 10*time.Millisecond, 40*time.Millisecond, 2*time.Second
+	}
 	ctx := ctxT(t, 90*time.Second)
 	opened := make(chan struct{}, 1)
 	On(a, func(ev PeerJoined) {
@@ -80,7 +80,7 @@ func TestICERestartGivesUpOnce(t *testing.T) {
 	rb := a.RemotePeers()[0]
 	exhausted := make(chan NegotiationError, 4)
 	On(rb, func(e NegotiationError) {
-		if errors.Is(e.Err, ErrIceRestartExhausted) {
+		if errors.Is(e.Err, ErrICERestartExhausted) {
 			exhausted <- e
 		}
 	})
@@ -92,7 +92,7 @@ func TestICERestartGivesUpOnce(t *testing.T) {
 	}
 	select {
 	case <-exhausted:
-		t.Fatal("ErrIceRestartExhausted reported twice")
+		t.Fatal("ErrICERestartExhausted reported twice")
 	case <-time.After(2 * time.Second):
 	}
 	assert.Equal(t, PeerReconnecting, rb.State(), "the peer is not closed or rebuilt")

@@ -25,11 +25,14 @@ type MediaStream struct {
 	tracks []webrtc.TrackLocal
 }
 
-// NewMediaStream returns a stream with a random id holding tracks.
+// NewMediaStream returns a stream with a random id holding tracks. Nil
+// tracks are skipped, nil pointers inside the interface too, so that
+// NewMediaStream(player.Video, player.Audio) holds just the media a file
+// has.
 func NewMediaStream(tracks ...webrtc.TrackLocal) *MediaStream {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
-	return &MediaStream{id: hex.EncodeToString(b[:]), tracks: tracks}
+	return NewMediaStreamWithID(hex.EncodeToString(b[:]), tracks...)
 }
 
 // ID is the stream id.
@@ -42,8 +45,11 @@ func (s *MediaStream) Tracks() []webrtc.TrackLocal {
 	return append([]webrtc.TrackLocal(nil), s.tracks...)
 }
 
-// AddTrack adds a track to the stream.
+// AddTrack adds a track to the stream; a nil track is skipped.
 func (s *MediaStream) AddTrack(t webrtc.TrackLocal) {
+	if isNilTrack(t) {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.tracks = append(s.tracks, t)
@@ -113,7 +119,12 @@ func (c *metaCache) get(trackID string) StreamMetadata {
 	return m
 }
 
-// NewMediaStreamWithID returns a stream with a chosen id.
+// NewMediaStreamWithID returns a stream with a chosen id; nil tracks are
+// skipped as in NewMediaStream.
 func NewMediaStreamWithID(id string, tracks ...webrtc.TrackLocal) *MediaStream {
-	return &MediaStream{id: id, tracks: tracks}
+	s := &MediaStream{id: id}
+	for _, t := range tracks {
+		s.AddTrack(t)
+	}
+	return s
 }

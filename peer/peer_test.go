@@ -49,7 +49,8 @@ func TestTwoPeersDataChannelAndData(t *testing.T) {
 
 	var se *SendError
 	require.ErrorAs(t, alice.SendTo(ctx, "alice", 1), &se)
-	assert.Equal(t, CodeSelfSend, se.Code)
+	assert.ErrorIs(t, se, ErrSelfSend)
+	assert.Equal(t, "self_send", se.Code())
 
 	// A data channel opened by alice reaches bob; messages both ways.
 	opened := watch[DataChannelOpened](aliceAtBob)
@@ -138,15 +139,18 @@ func TestJoinGates(t *testing.T) {
 	p := newPeer(t, srv, "x")
 	states, left := watch[StateChange](p), watch[Left](p)
 	ctx := ctxT(t, 10*time.Second)
+	var ae *ArgumentError
+	require.ErrorAs(t, p.Join(ctx, "_Metered/secret"), &ae)
+	assert.ErrorIs(t, ae, ErrReservedChannel)
+	assert.Equal(t, "reserved_channel", ae.Code())
 	var se *SendError
-	require.ErrorAs(t, p.Join(ctx, "_Metered/secret"), &se)
-	assert.Equal(t, CodeReservedChannel, se.Code)
 	require.ErrorAs(t, p.Send(ctx, 1), &se)
-	assert.Equal(t, CodeNotJoined, se.Code)
+	assert.ErrorIs(t, se, ErrNotJoined)
+	assert.Equal(t, "not_joined", se.Code())
 	require.NoError(t, p.Join(ctx, "r"))
 	var ste *StateError
 	require.ErrorAs(t, p.Join(ctx, "r"), &ste)
-	assert.Equal(t, CodeInvalidState, ste.Code)
+	assert.ErrorIs(t, ste, ErrInvalidState)
 	require.NoError(t, p.Close("done"))
 	assert.Equal(t, StateChange{StateJoined, StateLeaving}, states.wait(t, func(e StateChange) bool { return e.From == StateJoined }))
 	assert.Equal(t, StateChange{StateLeaving, StateClosed}, states.wait(t, nil))

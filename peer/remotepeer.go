@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"sync"
-	"time"
 
 	"github.com/pion/webrtc/v4"
 
@@ -16,7 +15,7 @@ import (
 // replaced (ConnectionReset), the RemotePeer stays the same object.
 type RemotePeer struct {
 	id     string
-	owner  *MeteredPeer
+	env    *env
 	events *event.Emitter
 
 	mu       sync.Mutex
@@ -29,10 +28,10 @@ type RemotePeer struct {
 	closed   bool
 }
 
-func newRemotePeer(owner *MeteredPeer, id string, metadata json.RawMessage) *RemotePeer {
+func newRemotePeer(e *env, id string, metadata json.RawMessage) *RemotePeer {
 	return &RemotePeer{
-		id: id, owner: owner, metadata: metadata,
-		events:  event.New(owner.log),
+		id: id, env: e, metadata: metadata,
+		events:  event.New(e.log, e.maxPending),
 		inbound: map[*webrtc.TrackRemote]string{},
 		streams: map[string]*RemoteStream{},
 	}
@@ -82,8 +81,12 @@ func (r *RemotePeer) Send(ctx context.Context, data any) error {
 	if closed {
 		return ErrPeerClosed
 	}
-	return r.owner.SendTo(ctx, r.id, data)
+	return r.env.sendTo(ctx, r.id, data)
 }
+
+// DroppedEvents is how many of this peer's events were lost to slow
+// consumers (see Options.MaxPendingEvents).
+func (r *RemotePeer) DroppedEvents() uint64 { return r.events.Dropped() }
 
 // CreateDataChannel opens a data channel to this peer; the first one on a
 // connection starts negotiation. Data channels die with the connection:
@@ -101,7 +104,7 @@ func (r *RemotePeer) CreateDataChannel(label string, opts DataChannelOptions) (*
 		return nil, err
 	}
 	if opts.Logger == nil {
-		opts.Logger = r.owner.log
+		opts.Logger = r.env.log
 	}
 	return WrapDataChannel(raw, opts), nil
 }
@@ -111,7 +114,7 @@ func (r *RemotePeer) emit(ev any) { r.events.Emit(ev) }
 // signal sends a control payload to the remote peer, in order, without
 // waiting; a failure is only logged, as in JS.
 func (r *RemotePeer) signal(payload any) error {
-	return r.owner.sendSignal(r.id, payload)
+	return r.env.signal(r.id, payload)
 }
 
 func (r *RemotePeer) current(c *conn) bool {
@@ -267,14 +270,10 @@ func (r *RemotePeer) onDataChannel(c *conn, d *webrtc.DataChannel) {
 		return
 	}
 	r.events.Emit(DataChannelOpened{Channel: d})
-	ctx, cancel := context.WithTimeout(context.Background(), dataChannelHandlerWait)
+	ctx, cancel := context.WithTimeout(r.env.tasks.life, r.env.timing.handlerWait)
 	defer cancel()
 	_ = r.events.Wait(ctx)
 }
-
-// dataChannelHandlerWait bounds how long a DataChannelOpened handler may
-// hold back the channel's messages.
-const dataChannelHandlerWait = 5 * time.Second
 
 func (r *RemotePeer) setTrackMetadata(trackID string, meta json.RawMessage) {
 	r.mu.Lock()

@@ -15,7 +15,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/metered-ca/realtime-go/signalling"
 	"github.com/metered-ca/realtime-go/testserver"
 )
 
@@ -57,14 +56,14 @@ func TestNoSecretInLogsOrErrors(t *testing.T) {
 		secrets = append(secrets, s)
 		secretsMu.Unlock()
 	}
-	alice, err := New(Options{Options: signalling.Options{URL: srv.URL(), Logger: logger, TokenProvider: func(context.Context) (string, error) {
+	alice, err := New(Options{URL: srv.URL(), Logger: logger, TokenProvider: func(context.Context) (string, error) {
 		tok, err := testserver.MintToken(testserver.DevKeyID, testserver.DevKeySecret, testserver.Claims{Sub: "alice", Metadata: json.RawMessage(iceMeta)}, time.Hour)
 		keep(tok)
 		return tok, err
-	}}})
+	}})
 	require.NoError(t, err)
 	defer alice.Close("")
-	bob, err := New(Options{Options: signalling.Options{URL: srv.URL(), Logger: logger, APIKey: apiKey}})
+	bob, err := New(Options{URL: srv.URL(), Logger: logger, APIKey: apiKey})
 	require.NoError(t, err)
 	defer bob.Close("")
 
@@ -81,7 +80,7 @@ func TestNoSecretInLogsOrErrors(t *testing.T) {
 		On(p, func(ev FatalError) { report(ev.Err) })
 		On(p, func(ev PeerJoined) {
 			On(ev.Peer, func(e NegotiationError) { report(e.Err) })
-			On(ev.Peer, func(e IceCandidateError) { report(e.Err) })
+			On(ev.Peer, func(e ICECandidateError) { report(e.Err) })
 		})
 	}
 	ctx := ctxT(t, 60*time.Second)

@@ -3,6 +3,8 @@ package peer
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"reflect"
 	"sync"
 
 	"github.com/pion/webrtc/v4"
@@ -57,7 +59,7 @@ func (t *trackedTrack) attach(c *conn) {
 		return
 	}
 	sender := tr.Sender()
-	c.rp.owner.gates.hold(sender)
+	c.env.gates.hold(sender)
 	t.mu.Lock()
 	if t.senders == nil {
 		t.senders = map[*conn]*webrtc.RTPSender{}
@@ -75,7 +77,7 @@ func (t *trackedTrack) detach(c *conn) {
 	if sender == nil {
 		return
 	}
-	c.rp.owner.gates.forget(sender)
+	c.env.gates.forget(sender)
 	if c.closed {
 		return
 	}
@@ -116,7 +118,7 @@ func (p *MeteredPeer) connsLocked() map[*RemotePeer]*conn {
 // of meta.
 func (p *MeteredPeer) AddStream(stream *MediaStream, meta StreamMetadata) error {
 	if stream == nil {
-		return &SendError{Code: CodeInvalidArgs, Reason: "AddStream needs a stream"}
+		return &ArgumentError{Method: "AddStream", Err: wrapArgs(ErrInvalidArgs, errNoStream)}
 	}
 	for _, t := range stream.Tracks() {
 		if err := p.addTrack("AddStream", t, stream, meta.clone()); err != nil {
@@ -127,24 +129,27 @@ func (p *MeteredPeer) AddStream(stream *MediaStream, meta StreamMetadata) error 
 }
 
 // AddTrack sends track (in stream, which may be nil) to every member, and to
-// every member that joins later, with meta announced first. Adding the same
+// every member that joins later, with a copy of meta announced first (later
+// changes to the caller's map change nothing). A nil track, or a nil
+// pointer inside the interface, is an *ArgumentError. Adding the same
 // track with the same stream again does nothing; with another stream it is
 // a *StateError (track_already_attached). Before Join, or while
 // reconnecting, the track is only recorded and goes out with the next
 // connections.
 func (p *MeteredPeer) AddTrack(track webrtc.TrackLocal, stream *MediaStream, meta StreamMetadata) error {
-	return p.addTrack("AddTrack", track, stream, meta)
+	return p.addTrack("AddTrack", track, stream, meta.clone())
 }
 
+// addTrack tracks track with meta, which it owns (callers pass a copy).
 func (p *MeteredPeer) addTrack(method string, track webrtc.TrackLocal, stream *MediaStream, meta StreamMetadata) error {
-	if track == nil {
-		return &SendError{Code: CodeInvalidArgs, Reason: method + " needs a track"}
+	if isNilTrack(track) {
+		return &ArgumentError{Method: method, Err: wrapArgs(ErrInvalidArgs, errNoTrack)}
 	}
 	t := &trackedTrack{track: track, bound: p.bind(track, stream), stream: stream, meta: meta}
 	if meta != nil {
 		raw, err := protocol.MarshalData(map[string]any(meta))
 		if err != nil {
-			return &SendError{Code: CodeInvalidArgs, Reason: "metadata is not JSON-encodable: " + err.Error()}
+			return &ArgumentError{Method: method, Err: wrapArgs(ErrInvalidArgs, fmt.Errorf("metadata is not JSON-encodable: %w", err))}
 		}
 		t.raw = raw
 		payload, _ := protocol.MarshalData(t.metaSet())
@@ -156,7 +161,7 @@ func (p *MeteredPeer) addTrack(method string, track webrtc.TrackLocal, stream *M
 	if p.state == StateLeaving || p.state == StateClosed {
 		st := p.state
 		p.mu.Unlock()
-		return &StateError{Code: CodeInvalidState, Method: method, State: st}
+		return &StateError{Method: method, State: st, Err: ErrInvalidState}
 	}
 	if _, old := p.findTrackLocked(track); old != nil {
 		st := p.state
@@ -164,7 +169,7 @@ func (p *MeteredPeer) addTrack(method string, track webrtc.TrackLocal, stream *M
 		if old.stream == stream {
 			return nil
 		}
-		return &StateError{Code: CodeTrackAlreadyAttached, Method: method, State: st}
+		return &StateError{Method: method, State: st, Err: ErrTrackAlreadyAttached}
 	}
 	p.tracks = append(p.tracks, t)
 	var targets map[*RemotePeer]*conn
@@ -184,7 +189,7 @@ func (p *MeteredPeer) addTrack(method string, track webrtc.TrackLocal, stream *M
 // RemoveStream stops sending every track of stream.
 func (p *MeteredPeer) RemoveStream(stream *MediaStream) error {
 	if stream == nil {
-		return &SendError{Code: CodeInvalidArgs, Reason: "RemoveStream needs a stream"}
+		return &ArgumentError{Method: "RemoveStream", Err: wrapArgs(ErrInvalidArgs, errNoStream)}
 	}
 	for _, t := range stream.Tracks() {
 		if err := p.removeTrack("RemoveStream", t); err != nil {
@@ -205,7 +210,7 @@ func (p *MeteredPeer) removeTrack(method string, track webrtc.TrackLocal) error 
 	if p.state == StateLeaving || p.state == StateClosed {
 		st := p.state
 		p.mu.Unlock()
-		return &StateError{Code: CodeInvalidState, Method: method, State: st}
+		return &StateError{Method: method, State: st, Err: ErrInvalidState}
 	}
 	i, t := p.findTrackLocked(track)
 	if t == nil {
@@ -228,18 +233,22 @@ func (p *MeteredPeer) removeTrack(method string, track webrtc.TrackLocal) error 
 }
 
 // ReplaceTrack swaps the media of old for next on every member's sender,
-// without renegotiation when the codecs match; next == nil stops sending.
-// Members that fail are reported in *ReplaceTrackError; the tracking moves
-// to next when at least one member succeeded (or there are none).
+// without renegotiation when the codecs match; next == nil (or a nil
+// pointer) stops sending. Members that fail are reported in
+// *ReplaceTrackError; the tracking moves to next when at least one member
+// succeeded (or there are none).
 func (p *MeteredPeer) ReplaceTrack(ctx context.Context, old, next webrtc.TrackLocal) error {
-	if old == nil {
-		return &SendError{Code: CodeInvalidArgs, Reason: "ReplaceTrack needs the track to replace"}
+	if isNilTrack(old) {
+		return &ArgumentError{Method: "ReplaceTrack", Err: wrapArgs(ErrInvalidArgs, errNoTrack)}
+	}
+	if isNilTrack(next) {
+		next = nil
 	}
 	p.mu.Lock()
 	if p.state != StateIdle && p.state != StateJoining && p.state != StateJoined {
 		st := p.state
 		p.mu.Unlock()
-		return &StateError{Code: CodeInvalidState, Method: "ReplaceTrack", State: st}
+		return &StateError{Method: "ReplaceTrack", State: st, Err: ErrInvalidState}
 	}
 	i, t := p.findTrackLocked(old)
 	targets := p.connsLocked()
@@ -340,4 +349,19 @@ func (p *MeteredPeer) StreamMetadata(stream *MediaStream) (StreamMetadata, bool)
 		}
 	}
 	return nil, false
+}
+
+// isNilTrack reports whether t is nil, or a nil pointer inside the
+// interface: a nil *media.Track passes a plain nil check and would panic
+// later in pion.
+func isNilTrack(t webrtc.TrackLocal) bool {
+	if t == nil {
+		return true
+	}
+	v := reflect.ValueOf(t)
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan:
+		return v.IsNil()
+	}
+	return false
 }

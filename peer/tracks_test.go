@@ -110,7 +110,7 @@ func TestReplaceAndRemoveTrack(t *testing.T) {
 	require.NoError(t, alice.AddTrack(trA, nil, nil), "same track, same stream: no-op")
 	var se *StateError
 	require.ErrorAs(t, alice.AddTrack(trA, NewMediaStream(), nil), &se)
-	assert.Equal(t, CodeTrackAlreadyAttached, se.Code)
+	assert.ErrorIs(t, se, ErrTrackAlreadyAttached)
 
 	// Metadata larger than the server's cap is refused before anything is sent.
 	var oe *OversizedError

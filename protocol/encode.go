@@ -77,10 +77,10 @@ func appendRequestID(b []byte, id string) []byte {
 
 func validData(d json.RawMessage) error {
 	if len(d) == 0 {
-		return &ValidationError{"data", ErrMissingData, "must not be undefined"}
+		return &ValidationError{"data", CodeMissingData, "must not be undefined"}
 	}
 	if !json.Valid(d) {
-		return &ValidationError{"data", ErrMissingData, "is not valid JSON"}
+		return &ValidationError{"data", CodeMissingData, "is not valid JSON"}
 	}
 	return nil
 }
@@ -119,7 +119,7 @@ func AppendServer(b []byte, f ServerFrame) []byte {
 			b = appendJSString(b, f.RequestID)
 		}
 		b = append(b, `,"code":`...)
-		b = appendJSString(b, f.Code)
+		b = appendJSString(b, string(f.Code))
 		if f.Message != "" {
 			b = append(b, `,"message":`...)
 			b = appendJSString(b, f.Message)

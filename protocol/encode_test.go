@@ -43,19 +43,19 @@ func TestMarshalClientValidates(t *testing.T) {
 	}
 	cases := []struct {
 		frame ClientFrame
-		code  string
+		code  ErrorCode
 	}{
-		{&Subscribe{Channel: ""}, ErrInvalidChannel},
-		{&Subscribe{Channel: string(long)}, ErrInvalidChannel},
-		{&Subscribe{Channel: "a\x01"}, ErrInvalidChannel},
-		{&Subscribe{Channel: "a\u0085"}, ErrInvalidChannel},
-		{&Subscribe{Channel: "_Metered/x"}, ErrChannelReserved},
-		{&Publish{Channel: "_SYSTEM/x", Data: json.RawMessage("1")}, ErrChannelReserved},
-		{&Publish{Channel: "c"}, ErrMissingData},
-		{&Publish{Channel: "c", Data: json.RawMessage("{")}, ErrMissingData},
-		{&Send{To: "", Data: json.RawMessage("1")}, ErrInvalidPeerID},
-		{&Send{To: "a\x7f", Data: json.RawMessage("1")}, ErrInvalidPeerID},
-		{&Subscribe{Channel: "c", RequestID: string(long[:129])}, ErrMalformedMessage},
+		{&Subscribe{Channel: ""}, CodeInvalidChannel},
+		{&Subscribe{Channel: string(long)}, CodeInvalidChannel},
+		{&Subscribe{Channel: "a\x01"}, CodeInvalidChannel},
+		{&Subscribe{Channel: "a\u0085"}, CodeInvalidChannel},
+		{&Subscribe{Channel: "_Metered/x"}, CodeChannelReserved},
+		{&Publish{Channel: "_SYSTEM/x", Data: json.RawMessage("1")}, CodeChannelReserved},
+		{&Publish{Channel: "c"}, CodeMissingData},
+		{&Publish{Channel: "c", Data: json.RawMessage("{")}, CodeMissingData},
+		{&Send{To: "", Data: json.RawMessage("1")}, CodeInvalidPeerID},
+		{&Send{To: "a\x7f", Data: json.RawMessage("1")}, CodeInvalidPeerID},
+		{&Subscribe{Channel: "c", RequestID: string(long[:129])}, CodeMalformedMessage},
 	}
 	for _, tc := range cases {
 		_, err := MarshalClient(tc.frame)

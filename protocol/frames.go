@@ -99,7 +99,7 @@ type Ack struct {
 // Error rejects a request (RequestID set) or reports a connection-level
 // problem (RequestID empty). Code is an open set.
 type Error struct {
-	Code      string
+	Code      ErrorCode
 	RequestID string
 	Message   string
 }

@@ -67,11 +67,15 @@ func appendJSNumber(b []byte, f float64) []byte {
 
 // MarshalData encodes a payload the way the JS SDK would put it on the wire:
 // JSON without HTML escaping and without insignificant whitespace. A
-// json.RawMessage (or []byte holding JSON) is compacted and validated, not
-// re-encoded.
+// json.RawMessage is compacted and validated, not re-encoded; it must be
+// valid UTF-8, since a text frame that is not makes a browser drop its
+// socket. A nil value encodes as JSON null, as JSON.stringify(null) does.
 func MarshalData(v any) (json.RawMessage, error) {
 	switch raw := v.(type) {
 	case json.RawMessage:
+		if !utf8.Valid(raw) {
+			return nil, errInvalidUTF8
+		}
 		return compactJSON(raw)
 	}
 	var buf bytes.Buffer

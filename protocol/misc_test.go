@@ -91,3 +91,27 @@ func TestScrub(t *testing.T) {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+func TestMarshalDataRefusesInvalidUTF8(t *testing.T) {
+	_, err := MarshalData(json.RawMessage("\"\xff\xfe\""))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "UTF-8")
+	raw, err := MarshalData(nil)
+	require.NoError(t, err)
+	assert.Equal(t, "null", string(raw))
+}
+
+func TestCloseCodeTable(t *testing.T) {
+	assert.Equal(t, "invalid_token", CloseInvalidToken.String())
+	assert.Equal(t, "close_4999", CloseCode(4999).String())
+	for _, c := range []CloseCode{CloseInvalidToken, CloseChannelNotAuthorized, CloseAccountSuspended, CloseAdminDisconnect} {
+		assert.True(t, c.Terminal(), c)
+		assert.True(t, c.Fatal(), c)
+	}
+	assert.False(t, CloseTokenExpired.Terminal())
+	assert.True(t, CloseTokenExpired.Fatal())
+	assert.False(t, CloseGoingAway.Fatal())
+	assert.True(t, CloseOverConcurrentLimit.SlowBackoff())
+	assert.True(t, CodeActionNotPermitted.Fatal())
+	assert.False(t, CodePeerNotFound.Fatal())
+}

@@ -17,12 +17,12 @@ func (e *MalformedError) Error() string { return "protocol: malformed frame: " +
 // error code to send and RequestID the id to echo ("" when none could be
 // read).
 type FrameError struct {
-	Code      string
+	Code      ErrorCode
 	RequestID string
 	Reason    string
 }
 
-func (e *FrameError) Error() string { return "protocol: " + e.Code + ": " + e.Reason }
+func (e *FrameError) Error() string { return "protocol: " + string(e.Code) + ": " + e.Reason }
 
 // JSONObject is a decoded JSON object with its members kept raw. Key
 // matching is exact (encoding/json's struct decoding would fold case, JS
@@ -144,7 +144,7 @@ func ParseServer(b []byte) (ServerFrame, error) {
 		if !ok || code == "" {
 			return nil, &MalformedError{"error.code missing"}
 		}
-		e := &Error{Code: code}
+		e := &Error{Code: ErrorCode(code)}
 		e.RequestID, _ = o.String("requestId")
 		e.Message, _ = o.String("message")
 		return e, nil
@@ -231,26 +231,26 @@ func truncate(s string, n int) string {
 func ParseClient(b []byte) (ClientFrame, error) {
 	o, ok := DecodeObject(b)
 	if !ok {
-		return nil, &FrameError{Code: ErrMalformedMessage, Reason: "frame is not a JSON object"}
+		return nil, &FrameError{Code: CodeMalformedMessage, Reason: "frame is not a JSON object"}
 	}
 	typ, ok := o.String("type")
 	if !ok {
-		return nil, &FrameError{Code: ErrMalformedMessage, Reason: "missing or non-string type"}
+		return nil, &FrameError{Code: CodeMalformedMessage, Reason: "missing or non-string type"}
 	}
 	var reqID string
 	if _, present := o["requestId"]; present {
 		reqID, ok = o.String("requestId")
 		if !ok || reqID == "" || len(reqID) > MaxRequestIDLength {
-			return nil, &FrameError{Code: ErrMalformedMessage, Reason: "requestId must be a 1-128 byte string"}
+			return nil, &FrameError{Code: CodeMalformedMessage, Reason: "requestId must be a 1-128 byte string"}
 		}
 	}
-	fail := func(code, reason string) (ClientFrame, error) {
+	fail := func(code ErrorCode, reason string) (ClientFrame, error) {
 		return nil, &FrameError{Code: code, RequestID: reqID, Reason: reason}
 	}
 	channel := func() (string, error) {
 		ch, ok := o.String("channel")
 		if !ok {
-			return "", &FrameError{Code: ErrInvalidChannel, RequestID: reqID, Reason: "channel must be a string"}
+			return "", &FrameError{Code: CodeInvalidChannel, RequestID: reqID, Reason: "channel must be a string"}
 		}
 		if err := ValidateChannelServer(ch); err != nil {
 			ve := err.(*ValidationError)
@@ -278,21 +278,21 @@ func ParseClient(b []byte) (ClientFrame, error) {
 		}
 		data, ok := o["data"]
 		if !ok {
-			return fail(ErrMissingData, "publish without data")
+			return fail(CodeMissingData, "publish without data")
 		}
 		return &Publish{Channel: ch, Data: data, RequestID: reqID}, nil
 	case TypeSend:
 		to, ok := o.String("to")
 		if !ok || ValidatePeerIDServer(to) != nil {
-			return fail(ErrInvalidPeerID, "to must be 1-128 bytes of printable ASCII")
+			return fail(CodeInvalidPeerID, "to must be 1-128 bytes of printable ASCII")
 		}
 		data, ok := o["data"]
 		if !ok {
-			return fail(ErrMissingData, "send without data")
+			return fail(CodeMissingData, "send without data")
 		}
 		return &Send{To: to, Data: data, RequestID: reqID}, nil
 	case TypePing:
 		return &Ping{}, nil
 	}
-	return fail(ErrUnknownType, "unknown type: "+truncate(typ, 64))
+	return fail(CodeUnknownType, "unknown type: "+truncate(typ, 64))
 }

@@ -94,18 +94,22 @@ func TestParseClient(t *testing.T) {
 		require.NoError(t, err, in)
 		assert.Equal(t, want, got, in)
 	}
-	bad := []struct{ in, code, reqID string }{
-		{`not json`, ErrMalformedMessage, ""},
-		{`[1]`, ErrMalformedMessage, ""},
-		{`{"requestId":"9"}`, ErrMalformedMessage, ""},
-		{`{"type":"dance","requestId":"9"}`, ErrUnknownType, "9"},
-		{`{"type":"subscribe","channel":"","requestId":"9"}`, ErrInvalidChannel, "9"},
-		{`{"type":"subscribe","channel":5,"requestId":"9"}`, ErrInvalidChannel, "9"},
-		{`{"type":"subscribe","channel":"_Internal/x","requestId":"9"}`, ErrChannelReserved, "9"},
-		{`{"type":"publish","channel":"c","requestId":"9"}`, ErrMissingData, "9"},
-		{`{"type":"send","to":"bö","data":1,"requestId":"9"}`, ErrInvalidPeerID, "9"},
-		{`{"type":"send","to":"b","requestId":"9"}`, ErrMissingData, "9"},
-		{`{"type":"ping","requestId":7}`, ErrMalformedMessage, ""},
+	bad := []struct {
+		in    string
+		code  ErrorCode
+		reqID string
+	}{
+		{`not json`, CodeMalformedMessage, ""},
+		{`[1]`, CodeMalformedMessage, ""},
+		{`{"requestId":"9"}`, CodeMalformedMessage, ""},
+		{`{"type":"dance","requestId":"9"}`, CodeUnknownType, "9"},
+		{`{"type":"subscribe","channel":"","requestId":"9"}`, CodeInvalidChannel, "9"},
+		{`{"type":"subscribe","channel":5,"requestId":"9"}`, CodeInvalidChannel, "9"},
+		{`{"type":"subscribe","channel":"_Internal/x","requestId":"9"}`, CodeChannelReserved, "9"},
+		{`{"type":"publish","channel":"c","requestId":"9"}`, CodeMissingData, "9"},
+		{`{"type":"send","to":"bö","data":1,"requestId":"9"}`, CodeInvalidPeerID, "9"},
+		{`{"type":"send","to":"b","requestId":"9"}`, CodeMissingData, "9"},
+		{`{"type":"ping","requestId":7}`, CodeMalformedMessage, ""},
 	}
 	for _, tc := range bad {
 		_, err := ParseClient([]byte(tc.in))
@@ -126,5 +130,5 @@ func TestParseClientServerLimitsAreBytes(t *testing.T) {
 	_, err = ParseClient([]byte(`{"type":"subscribe","channel":"` + ch + `"}`))
 	var fe *FrameError
 	require.True(t, errors.As(err, &fe))
-	assert.Equal(t, ErrInvalidChannel, fe.Code)
+	assert.Equal(t, CodeInvalidChannel, fe.Code)
 }

@@ -8,13 +8,14 @@ import (
 )
 
 var errEmptyJSON = errors.New("protocol: empty JSON value")
+var errInvalidUTF8 = errors.New("protocol: payload is not valid UTF-8 (a text frame must be; a browser would drop its socket)")
 
 // ValidationError reports a name or field that fails the protocol's rules.
 // Code is the server error code the same input would earn (for example
 // "invalid_channel"), so callers can branch on one vocabulary.
 type ValidationError struct {
 	Field  string // "channel", "peerId", "requestId", "data"
-	Code   string
+	Code   ErrorCode
 	Reason string
 }
 
@@ -67,13 +68,13 @@ func IsReservedChannel(channel string) bool {
 func ValidateChannel(channel string) error {
 	switch {
 	case channel == "":
-		return &ValidationError{"channel", ErrInvalidChannel, "must be a non-empty string"}
+		return &ValidationError{"channel", CodeInvalidChannel, "must be a non-empty string"}
 	case UTF16Len(channel) > MaxChannelLength:
-		return &ValidationError{"channel", ErrInvalidChannel, fmt.Sprintf("exceeds %d-char cap", MaxChannelLength)}
+		return &ValidationError{"channel", CodeInvalidChannel, fmt.Sprintf("exceeds %d-char cap", MaxChannelLength)}
 	case HasControlChars(channel):
-		return &ValidationError{"channel", ErrInvalidChannel, "contains control characters"}
+		return &ValidationError{"channel", CodeInvalidChannel, "contains control characters"}
 	case IsReservedChannel(channel):
-		return &ValidationError{"channel", ErrChannelReserved, "uses a reserved prefix (_metered/, _internal/, _system/)"}
+		return &ValidationError{"channel", CodeChannelReserved, "uses a reserved prefix (_metered/, _internal/, _system/)"}
 	}
 	return nil
 }
@@ -83,11 +84,11 @@ func ValidateChannel(channel string) error {
 func ValidatePeerID(peerID string) error {
 	switch {
 	case peerID == "":
-		return &ValidationError{"peerId", ErrInvalidPeerID, "must be a non-empty string"}
+		return &ValidationError{"peerId", CodeInvalidPeerID, "must be a non-empty string"}
 	case UTF16Len(peerID) > MaxPeerIDLength:
-		return &ValidationError{"peerId", ErrInvalidPeerID, fmt.Sprintf("exceeds %d-char cap", MaxPeerIDLength)}
+		return &ValidationError{"peerId", CodeInvalidPeerID, fmt.Sprintf("exceeds %d-char cap", MaxPeerIDLength)}
 	case HasControlChars(peerID):
-		return &ValidationError{"peerId", ErrInvalidPeerID, "contains control characters"}
+		return &ValidationError{"peerId", CodeInvalidPeerID, "contains control characters"}
 	}
 	return nil
 }
@@ -96,7 +97,7 @@ func ValidatePeerID(peerID string) error {
 // at most 128 UTF-16 code units.
 func ValidateRequestID(id string) error {
 	if UTF16Len(id) > MaxRequestIDLength {
-		return &ValidationError{"requestId", ErrMalformedMessage, fmt.Sprintf("exceeds %d-char cap", MaxRequestIDLength)}
+		return &ValidationError{"requestId", CodeMalformedMessage, fmt.Sprintf("exceeds %d-char cap", MaxRequestIDLength)}
 	}
 	return nil
 }
@@ -107,9 +108,9 @@ func ValidateRequestID(id string) error {
 func ValidateChannelServer(channel string) error {
 	switch {
 	case channel == "" || len(channel) > MaxChannelBytes || !utf8.ValidString(channel) || HasControlChars(channel):
-		return &ValidationError{"channel", ErrInvalidChannel, "must be 1-256 bytes of printable UTF-8"}
+		return &ValidationError{"channel", CodeInvalidChannel, "must be 1-256 bytes of printable UTF-8"}
 	case IsReservedChannel(channel):
-		return &ValidationError{"channel", ErrChannelReserved, "uses a reserved prefix"}
+		return &ValidationError{"channel", CodeChannelReserved, "uses a reserved prefix"}
 	}
 	return nil
 }
@@ -118,11 +119,11 @@ func ValidateChannelServer(channel string) error {
 // 1-128 bytes of printable ASCII.
 func ValidatePeerIDServer(peerID string) error {
 	if peerID == "" || len(peerID) > MaxPeerIDBytes {
-		return &ValidationError{"peerId", ErrInvalidPeerID, "must be 1-128 bytes of printable ASCII"}
+		return &ValidationError{"peerId", CodeInvalidPeerID, "must be 1-128 bytes of printable ASCII"}
 	}
 	for i := 0; i < len(peerID); i++ {
 		if c := peerID[i]; c < 0x20 || c > 0x7e {
-			return &ValidationError{"peerId", ErrInvalidPeerID, "must be 1-128 bytes of printable ASCII"}
+			return &ValidationError{"peerId", CodeInvalidPeerID, "must be 1-128 bytes of printable ASCII"}
 		}
 	}
 	return nil

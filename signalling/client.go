@@ -34,7 +34,7 @@ type Client struct {
 	reconnectTimer   *time.Timer
 	tokenFailures    int
 	nextFloor        time.Duration
-	lastCloseCode    int
+	lastCloseCode    protocol.CloseCode
 	subs             subscriptions
 	replayCounts     map[string]int
 	replayTimers     map[*time.Timer]struct{}
@@ -74,7 +74,7 @@ func New(opts Options) (*Client, error) {
 	c := &Client{
 		cfg:          cfg,
 		log:          log,
-		events:       event.New(log),
+		events:       event.New(log, cfg.maxPending),
 		replayCounts: map[string]int{},
 		replayTimers: map[*time.Timer]struct{}{},
 		pending:      map[string]*pendingRequest{},
@@ -182,12 +182,16 @@ func (c *Client) Close() error {
 	c.endLife()
 	c.connectFailure = nil
 	c.finishConnectLocked(ErrClosed)
+	var sock *socket
 	if s := c.sock; s != nil && c.state != StateClosed {
 		s.stopTimers()
-		s.close(protocol.CloseNormal, "client requested close")
+		sock = s
 	}
 	c.transitionLocked(StateClosed)
 	c.mu.Unlock()
+	if sock != nil {
+		sock.close(protocol.CloseNormal, "client requested close")
+	}
 
 	c.wg.Wait()
 	c.events.EndStreams()
@@ -221,9 +225,9 @@ func (c *Client) attempt(epoch uint64, life context.Context) {
 		}
 		if err != nil {
 			c.tokenFailures++
-			tpe := TokenProviderError{ConsecutiveFailures: c.tokenFailures, Err: protocol.ScrubError(err)}
+			tpe := &TokenProviderError{ConsecutiveFailures: c.tokenFailures, Err: protocol.ScrubError(err)}
 			if c.tokenFailures >= TokenProviderErrorThreshold {
-				c.events.Emit(tpe)
+				c.events.Emit(*tpe)
 			}
 			if c.shouldReconnectLocked(0, false) {
 				c.log.Warn("credential resolve failed; scheduling reconnect", "err", tpe.Err.Error(), "consecutiveFailures", c.tokenFailures)
@@ -276,11 +280,14 @@ func (c *Client) attempt(epoch uint64, life context.Context) {
 		return
 	}
 	if err != nil {
-		reason := "websocket dial failed: " + protocol.Scrub(err.Error())
+		cause := protocol.ScrubError(err)
 		if resp != nil {
-			reason = fmt.Sprintf("websocket handshake refused: HTTP %d", resp.StatusCode)
+			cause = fmt.Errorf("websocket handshake refused: HTTP %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
 		}
-		c.handleCloseLocked(nil, protocol.CloseAbnormal, reason)
+		// The caller of Connect learns the real cause; the Disconnected
+		// event keeps the 1006 a browser reports.
+		c.connectFailure = &ConnectError{CloseCode: protocol.CloseAbnormal, Err: cause}
+		c.handleCloseLocked(nil, protocol.CloseAbnormal, "websocket dial failed: "+cause.Error())
 		return
 	}
 	s := newSocket(ws)
@@ -374,7 +381,7 @@ func (c *Client) readLoop(s *socket) {
 	}
 }
 
-func (c *Client) onSocketClosed(s *socket, code int, reason string) {
+func (c *Client) onSocketClosed(s *socket, code protocol.CloseCode, reason string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.sock != s && c.sock != nil {
@@ -389,7 +396,7 @@ func (c *Client) onSocketClosed(s *socket, code int, reason string) {
 
 // handleCloseLocked is the JS SDK's handleClose: settle everything that was
 // waiting on the socket, then reconnect or close.
-func (c *Client) handleCloseLocked(s *socket, code int, reason string) {
+func (c *Client) handleCloseLocked(s *socket, code protocol.CloseCode, reason string) {
 	c.log.Info("ws closed", "code", code, "reason", protocol.Scrub(reason))
 	if s != nil {
 		s.stopTimers()
@@ -407,7 +414,7 @@ func (c *Client) handleCloseLocked(s *socket, code int, reason string) {
 	c.pending = map[string]*pendingRequest{}
 	c.sock = nil
 	c.lastCloseCode = code
-	if protocol.IsSlowBackoffClose(code) {
+	if code.SlowBackoff() {
 		c.nextFloor = c.cfg.slowFloor
 	}
 	will := c.shouldReconnectLocked(code, true)
@@ -425,11 +432,11 @@ func (c *Client) handleCloseLocked(s *socket, code int, reason string) {
 	}
 }
 
-func (c *Client) shouldReconnectLocked(code int, hasCode bool) bool {
+func (c *Client) shouldReconnectLocked(code protocol.CloseCode, hasCode bool) bool {
 	switch {
 	case c.explicitlyClosed, !c.cfg.reconnect, !c.wasEverConnected:
 		return false
-	case hasCode && protocol.IsTerminalClose(code):
+	case hasCode && code.Terminal():
 		return false
 	case c.cfg.maxAttempts > 0 && c.attempts >= c.cfg.maxAttempts:
 		return false
@@ -548,11 +555,11 @@ func (c *Client) onText(s *socket, data []byte) {
 			if p := c.pending[f.RequestID]; p != nil {
 				delete(c.pending, f.RequestID)
 				p.timer.Stop()
-				p.done(ServerError{Code: f.Code, RequestID: f.RequestID, Message: f.Message})
+				p.done(&ServerError{Code: f.Code, RequestID: f.RequestID, Message: f.Message})
 				return
 			}
 		}
-		if f.Code == protocol.ErrUnknownType && f.RequestID == "" {
+		if f.Code == protocol.CodeUnknownType && f.RequestID == "" {
 			c.log.Debug("ignoring unknown_type error (server lacks app-level ping support)")
 			return
 		}

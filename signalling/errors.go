@@ -1,22 +1,39 @@
 package signalling
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/metered-ca/realtime-go/protocol"
 )
 
-// ConnectError reports a connection closed by the server before its first
-// welcome (for example 4001 for a bad token). Its message never includes
-// the server's reason text; read CloseReason for that.
+// Every error type of this package is used as a pointer: match it with
+// errors.As(err, new(*signalling.ServerError)) and the like.
+
+// ConnectError reports a first connection attempt that ended before the
+// server's welcome. Either the server closed the socket (CloseCode, for
+// example 4001 for a bad token; Err is nil), or the socket never opened:
+// CloseCode is 1006, as a browser reports it, and Err is the cause (a
+// refused connection, a DNS failure, an HTTP status instead of the
+// upgrade), scrubbed of credentials. Its message never includes the
+// server's reason text; read CloseReason for that.
 type ConnectError struct {
-	CloseCode   int
+	CloseCode   protocol.CloseCode
 	CloseReason string
+	Err         error
 }
 
 func (e *ConnectError) Error() string {
-	return "signalling: connection closed before welcome (code " + strconv.Itoa(e.CloseCode) + ")"
+	if e.Err != nil {
+		return "signalling: cannot connect: " + e.Err.Error()
+	}
+	return "signalling: connection closed before welcome (code " + strconv.Itoa(int(e.CloseCode)) + " " + e.CloseCode.String() + ")"
 }
+
+// Unwrap returns the cause of a socket that never opened.
+func (e *ConnectError) Unwrap() error { return e.Err }
 
 // WelcomeTimeoutError reports a connection that saw no welcome frame within
 // WelcomeTimeout.
@@ -28,19 +45,20 @@ func (e *WelcomeTimeoutError) Error() string {
 
 // ServerError is both the error returned when the server rejects a request
 // and the event emitted for an error frame that answers no pending request.
-// Code is an open set (see the protocol.Err* constants); Message is human
-// text only, never branch on it.
+// Code is an open set (see the protocol.Code* constants); Message is human
+// text only, never branch on it. Calls return it as *ServerError; the event
+// is the value.
 type ServerError struct {
-	Code      string
+	Code      protocol.ErrorCode
 	RequestID string
 	Message   string
 }
 
-func (e ServerError) Error() string {
+func (e *ServerError) Error() string {
 	if e.Message != "" {
-		return "signalling: server error " + e.Code + ": " + e.Message
+		return "signalling: server error " + string(e.Code) + ": " + e.Message
 	}
-	return "signalling: server error " + e.Code
+	return "signalling: server error " + string(e.Code)
 }
 
 // NotConnectedError is returned by a request made while the client is not
@@ -54,7 +72,7 @@ func (e *NotConnectedError) Error() string {
 // DisconnectedError is returned by a request whose connection closed before
 // the server answered; the request may or may not have been processed.
 type DisconnectedError struct {
-	Code   int
+	Code   protocol.CloseCode
 	Reason string
 }
 
@@ -73,29 +91,33 @@ func (e *AckTimeoutError) Error() string {
 	return "signalling: ack timeout for requestId=" + e.RequestID + " (no server ack within " + e.Timeout.String() + ")"
 }
 
-// OversizedError is returned, before anything is sent, when a payload
-// serialises to more bytes than the server's advertised cap. The
-// connection is kept.
+// OversizedError is returned, before anything is sent, when a message's
+// whole frame (payload, envelope and request id) serialises to more bytes
+// than the server's advertised cap, which would otherwise cost the
+// connection (close 1009). The connection is kept.
 type OversizedError struct {
-	Size int
-	Cap  int
+	Size int // bytes of the frame that would have been sent
+	Cap  int // the server's limit for one frame
 }
 
 func (e *OversizedError) Error() string {
-	return fmt.Sprintf("signalling: payload of %d bytes exceeds the %d-byte cap", e.Size, e.Cap)
+	return fmt.Sprintf("signalling: message frame of %d bytes exceeds the server's %d-byte limit", e.Size, e.Cap)
 }
 
 // TokenProviderError reports a failing or timed-out token provider. It is
 // returned by Connect when the first attempt's provider fails, and emitted
 // as an event on every failure from the third consecutive one on. Err has
-// been scrubbed of anything that looks like a credential.
+// been scrubbed of anything that looks like a credential. Calls return it
+// as *TokenProviderError; the event is the value.
 type TokenProviderError struct {
 	ConsecutiveFailures int
 	Err                 error
 }
 
-func (e TokenProviderError) Error() string { return "signalling: token provider: " + e.Err.Error() }
-func (e TokenProviderError) Unwrap() error { return e.Err }
+func (e *TokenProviderError) Error() string { return "signalling: token provider: " + e.Err.Error() }
+
+// Unwrap returns the provider's (scrubbed) error.
+func (e *TokenProviderError) Unwrap() error { return e.Err }
 
 // StateError is returned by a call made in a state that does not allow it,
 // such as Connect while already connected.
@@ -109,8 +131,4 @@ func (e *StateError) Error() string {
 }
 
 // ErrClosed is returned by Connect when Close was called while it waited.
-var ErrClosed = errClosed{}
-
-type errClosed struct{}
-
-func (errClosed) Error() string { return "signalling: client closed" }
+var ErrClosed = errors.New("signalling: client closed")

@@ -57,7 +57,7 @@ type Connected struct {
 
 // Disconnected is emitted on every socket close.
 type Disconnected struct {
-	Code          int
+	Code          protocol.CloseCode
 	Reason        string
 	WillReconnect bool
 }
@@ -102,26 +102,42 @@ type Event interface {
 }
 
 // On calls fn for every event of type T until off is called. Handlers run
-// one at a time, in emission order, on the client's dispatch goroutine.
+// one at a time, in emission order, on the client's dispatch goroutine: a
+// slow handler delays every later event of this client, and past
+// Options.MaxPendingEvents new events are dropped (DroppedEvents counts
+// them). Keep handlers short; hand long work to a goroutine of your own.
 func On[T Event](c *Client, fn func(T)) (off func()) { return event.On(c.events, fn) }
 
 // Once calls fn for the next event of type T only.
 func Once[T Event](c *Client, fn func(T)) (off func()) { return event.Once(c.events, fn) }
 
 // EventsOption tunes a stream returned by Events.
-type EventsOption func(*int)
+type EventsOption func(*EventsConfig)
+
+// EventsConfig is what EventsOptions set.
+type EventsConfig struct {
+	// Buffer is how many events the stream holds before it drops the
+	// oldest; 0 means unbounded.
+	Buffer int
+}
 
 // WithBuffer sets how many events the stream holds before dropping the
 // oldest; 0 means unbounded.
-func WithBuffer(n int) EventsOption { return func(b *int) { *b = n } }
+func WithBuffer(n int) EventsOption { return func(c *EventsConfig) { c.Buffer = n } }
 
 // Events streams events of type T until ctx ends or the client is closed.
 // It holds Options.EventBuffer events (4096 by default) and drops the
-// oldest when the consumer falls behind.
+// oldest when the consumer falls behind: each drop counts in DroppedEvents
+// and the first one logs a warning.
 func Events[T Event](ctx context.Context, c *Client, opts ...EventsOption) iter.Seq[T] {
-	n := c.cfg.eventBuffer
+	cfg := EventsConfig{Buffer: c.cfg.eventBuffer}
 	for _, o := range opts {
-		o(&n)
+		o(&cfg)
 	}
-	return event.Events[T](ctx, c.events, n)
+	return event.Events[T](ctx, c.events, cfg.Buffer)
 }
+
+// DroppedEvents is how many events this client lost to slow consumers: to
+// a full handler queue (Options.MaxPendingEvents) or as the oldest of a
+// full Events stream.
+func (c *Client) DroppedEvents() uint64 { return c.events.Dropped() }

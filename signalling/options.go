@@ -65,6 +65,13 @@ type Options struct {
 	// EventBuffer is the default size of the streams returned by Events
 	// (0: 4096).
 	EventBuffer int
+	// MaxPendingEvents bounds the events waiting for the handlers registered
+	// with On and Once (0: 65536; negative: unbounded). Handlers run one at a
+	// time, so a slow one delays every later event of this client; once
+	// this many wait, new events are dropped and counted in DroppedEvents
+	// (the slow-consumer rule of nats.go). Hand long work to a goroutine of
+	// your own, or range over Events, whose buffer is the consumer's.
+	MaxPendingEvents int
 }
 
 // ReconnectOptions tune the reconnect ladder. The delay before attempt n is
@@ -104,6 +111,7 @@ type config struct {
 	autoResubscribe      bool
 	header               http.Header
 	eventBuffer          int
+	maxPending           int
 
 	// Fixed by the JS SDK; tests shorten them.
 	welcomeTimeout time.Duration
@@ -139,6 +147,7 @@ func (o Options) resolve() (*config, error) {
 		autoResubscribe:      !o.DisableAutoResubscribe,
 		header:               o.Header.Clone(),
 		eventBuffer:          o.EventBuffer,
+		maxPending:           o.MaxPendingEvents,
 		welcomeTimeout:       WelcomeTimeout,
 		ackTimeout:           AckTimeout,
 		slowFloor:            SlowBackoffFloor,

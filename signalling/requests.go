@@ -96,8 +96,9 @@ func (c *Client) Unsubscribe(ctx context.Context, channel string) error {
 
 // Publish sends data (any JSON-encodable value, or a json.RawMessage) to
 // every other subscriber of channel and waits for the server's ack. A
-// payload larger than MaxMessageSize returns *OversizedError without
-// sending.
+// message whose frame would exceed MaxMessageSize returns *OversizedError
+// without sending; a json.RawMessage that is not valid JSON or not valid
+// UTF-8 returns *protocol.ValidationError.
 func (c *Client) Publish(ctx context.Context, channel string, data any) error {
 	raw, err := c.encodePayload(data)
 	if err != nil {
@@ -121,9 +122,10 @@ func (c *Client) Send(ctx context.Context, peerID string, data any) error {
 
 // SendAsync queues a direct message and returns without waiting for the
 // ack: frames queued by successive calls go out in call order. done, if not
-// nil, is called once with the outcome, on a goroutine of its own. An error
-// returned here (not connected, invalid, oversized) means nothing was sent
-// and done is not called. MeteredPeer uses it for SDP and ICE signals.
+// nil, is called once with the outcome, on a goroutine of its own that
+// Close waits for. An error returned here (not connected, invalid,
+// oversized) means nothing was sent and done is not called. MeteredPeer
+// uses it for SDP and ICE signals.
 func (c *Client) SendAsync(peerID string, data any, done func(error)) error {
 	raw, err := c.encodePayload(data)
 	if err != nil {
@@ -135,22 +137,24 @@ func (c *Client) SendAsync(peerID string, data any, done func(error)) error {
 		return &protocol.Send{To: peerID, Data: raw, RequestID: id}
 	}, func(err error) {
 		if done != nil {
-			go done(err)
+			// Settled with c.mu held by a goroutine the client owns (the
+			// reader, or an attempt), so wg is not at zero here.
+			c.wg.Add(1)
+			go func() {
+				defer c.wg.Done()
+				done(err)
+			}()
 		}
 	})
 	return err
 }
 
+// encodePayload encodes data as the JS SDK would; the size is checked on
+// the whole frame when it is built (sendWithAckLocked).
 func (c *Client) encodePayload(data any) (json.RawMessage, error) {
 	raw, err := protocol.MarshalData(data)
 	if err != nil {
-		return nil, &protocol.ValidationError{Field: "data", Code: protocol.ErrMissingData, Reason: "not JSON-encodable: " + err.Error()}
-	}
-	c.mu.Lock()
-	limit := c.sizeCapLocked()
-	c.mu.Unlock()
-	if len(raw) > limit {
-		return nil, &OversizedError{Size: len(raw), Cap: limit}
+		return nil, &protocol.ValidationError{Field: "data", Code: protocol.CodeMissingData, Reason: "not JSON-encodable: " + err.Error()}
 	}
 	return raw, nil
 }
@@ -194,6 +198,11 @@ func (c *Client) sendWithAckLocked(build func(id string) protocol.ClientFrame, d
 	frame, err := protocol.MarshalClient(build(id))
 	if err != nil {
 		return "", err
+	}
+	// The server measures the frame, not the payload: a frame over its cap
+	// costs the connection (1009), so refuse it here and keep the socket.
+	if limit := c.sizeCapLocked(); len(frame) > limit {
+		return "", &OversizedError{Size: len(frame), Cap: limit}
 	}
 	p := &pendingRequest{done: done}
 	p.timer = time.AfterFunc(c.cfg.ackTimeout, func() {

@@ -16,13 +16,14 @@ import (
 type socket struct {
 	ws *websocket.Conn
 
-	mu      sync.Mutex
-	queue   [][]byte
-	wake    chan struct{}
-	dead    bool // writer stopped; nothing more is accepted
-	closing bool // a close frame was sent
-	code    int  // the code we closed with
-	reason  string
+	mu        sync.Mutex
+	queue     [][]byte
+	wake      chan struct{}
+	dead      bool               // writer stopped; nothing more is accepted
+	closing   bool               // a close was started; nothing more is accepted
+	closeSent bool               // the writer has taken the close frame
+	code      protocol.CloseCode // the code we closed with
+	reason    string
 
 	readerDone chan struct{}
 
@@ -47,17 +48,18 @@ func (s *socket) send(frame []byte) error {
 		return errSocketClosed
 	}
 	s.queue = append(s.queue, frame)
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
+	s.signal()
 	return nil
 }
 
+// writeLoop is the only goroutine that writes to the connection: queued
+// frames in order, then the close frame once close was called, so that no
+// caller ever waits on the network (Client.Close holds no lock while a slow
+// peer drains).
 func (s *socket) writeLoop() {
 	for {
 		s.mu.Lock()
-		for len(s.queue) == 0 && !s.dead {
+		for len(s.queue) == 0 && !s.dead && (!s.closing || s.closeSent) {
 			s.mu.Unlock()
 			<-s.wake
 			s.mu.Lock()
@@ -69,6 +71,9 @@ func (s *socket) writeLoop() {
 		}
 		batch := s.queue
 		s.queue = nil
+		sendClose := s.closing && !s.closeSent
+		s.closeSent = s.closeSent || sendClose
+		code, reason := s.code, s.reason
 		s.mu.Unlock()
 		for _, frame := range batch {
 			if err := s.ws.WriteMessage(websocket.TextMessage, frame); err != nil {
@@ -76,12 +81,17 @@ func (s *socket) writeLoop() {
 				return
 			}
 		}
+		if sendClose {
+			msg := websocket.FormatCloseMessage(int(code), reason)
+			_ = s.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(closeFlushTimeout))
+		}
 	}
 }
 
-// close starts the closing handshake with code and reason. The reader ends
-// when the server answers, or after closeFlushTimeout.
-func (s *socket) close(code int, reason string) {
+// close starts the closing handshake with code and reason without waiting:
+// the writer sends the close frame after what is already queued. The reader
+// ends when the server answers, or after closeFlushTimeout.
+func (s *socket) close(code protocol.CloseCode, reason string) {
 	s.mu.Lock()
 	if s.closing || s.dead {
 		s.mu.Unlock()
@@ -90,9 +100,15 @@ func (s *socket) close(code int, reason string) {
 	s.closing = true
 	s.code, s.reason = code, reason
 	s.mu.Unlock()
-	deadline := time.Now().Add(closeFlushTimeout)
-	_ = s.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), deadline)
-	_ = s.ws.SetReadDeadline(deadline)
+	s.signal()
+	_ = s.ws.SetReadDeadline(time.Now().Add(closeFlushTimeout))
+}
+
+func (s *socket) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
 }
 
 // kill tears the connection down without a handshake and stops the writer.
@@ -100,25 +116,22 @@ func (s *socket) kill() {
 	s.mu.Lock()
 	s.dead = true
 	s.mu.Unlock()
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
+	s.signal()
 	_ = s.ws.Close()
 }
 
 // closeStatus turns the reader's final error into the close code and reason
 // a browser would report: the server's close frame when there was one, the
 // code we sent when we started a close the server never answered, else 1006.
-func (s *socket) closeStatus(err error) (int, string) {
+func (s *socket) closeStatus(err error) (protocol.CloseCode, string) {
 	var ce *websocket.CloseError
 	if errors.As(err, &ce) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		if s.closing && ce.Code == s.code && ce.Text == "" {
+		if s.closing && protocol.CloseCode(ce.Code) == s.code && ce.Text == "" {
 			return s.code, s.reason // the server echoed our code without the reason
 		}
-		return ce.Code, ce.Text
+		return protocol.CloseCode(ce.Code), ce.Text
 	}
 	if errors.Is(err, websocket.ErrReadLimit) {
 		return protocol.CloseMessageTooBig, "frame exceeded client cap"

@@ -105,8 +105,8 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	c.readLoop()
 }
 
-func closeNow(ws *websocket.Conn, code int, reason string) {
-	_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
+func closeNow(ws *websocket.Conn, code protocol.CloseCode, reason string) {
+	_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(int(code), reason), time.Now().Add(time.Second))
 	_ = ws.SetReadDeadline(time.Now().Add(time.Second))
 	for { // wait for the client's echo so the close is clean
 		if _, _, err := ws.NextReader(); err != nil {
@@ -248,7 +248,7 @@ func (c *conn) silenced(mode Silence) bool {
 
 // closeWith sends a close frame; the reader ends on the client's echo or
 // after a second.
-func (c *conn) closeWith(code int, reason string) {
+func (c *conn) closeWith(code protocol.CloseCode, reason string) {
 	c.mu.Lock()
 	if c.closing || c.dead {
 		c.mu.Unlock()
@@ -256,7 +256,7 @@ func (c *conn) closeWith(code int, reason string) {
 	}
 	c.closing = true
 	c.mu.Unlock()
-	_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
+	_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(int(code), reason), time.Now().Add(time.Second))
 	_ = c.ws.SetReadDeadline(time.Now().Add(time.Second))
 }
 
@@ -369,7 +369,7 @@ func (c *conn) sendFrame(f protocol.ServerFrame) {
 	c.enqueue(outFrame{data: protocol.MarshalServer(f), typ: f.FrameType()})
 }
 
-func (c *conn) sendError(code, requestID, message string) {
+func (c *conn) sendError(code protocol.ErrorCode, requestID, message string) {
 	c.sendFrame(&protocol.Error{Code: code, RequestID: requestID, Message: message})
 }
 

@@ -2,6 +2,8 @@ package testserver
 
 import (
 	"sync"
+
+	"github.com/metered-ca/realtime-go/protocol"
 	"time"
 )
 
@@ -20,7 +22,7 @@ const (
 // connection without a close frame; otherwise the server closes with Code
 // before any welcome.
 type Refusal struct {
-	Code   int
+	Code   protocol.CloseCode
 	Reason string
 }
 
@@ -36,7 +38,7 @@ type WelcomeFault struct {
 // ForcedError answers the next requests of a type with an error instead of
 // processing them.
 type ForcedError struct {
-	Code             string
+	Code             protocol.ErrorCode
 	Message          string
 	WithoutRequestID bool   // leave requestId out
 	RequestID        string // or answer with this (unknown) requestId
@@ -243,7 +245,7 @@ func (s *Server) DropConnections(peer string) int {
 
 // CloseConnections closes the connections of peer ("" for all) with code
 // and reason and returns how many.
-func (s *Server) CloseConnections(peer string, code int, reason string) int {
+func (s *Server) CloseConnections(peer string, code protocol.CloseCode, reason string) int {
 	return s.eachConn(peer, func(c *conn) { c.closeWith(code, reason) })
 }
 

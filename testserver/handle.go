@@ -36,7 +36,7 @@ func (c *conn) handle(data []byte) {
 	case *protocol.Ping:
 		switch {
 		case s.opts.LegacyPing:
-			c.sendError(protocol.ErrUnknownType, "", "unknown type: ping")
+			c.sendError(protocol.CodeUnknownType, "", "unknown type: ping")
 		case !c.silenced(SilenceAppPongs):
 			c.sendFrame(&protocol.Pong{})
 		}
@@ -69,7 +69,7 @@ func frameTypeOf(f protocol.ClientFrame) string {
 // authorize checks the action and channel; it answers the error itself.
 func (s *Server) authorize(c *conn, action, channel, requestID string) bool {
 	if !c.id.may(action) {
-		c.sendError(protocol.ErrActionNotPermitted, requestID, "credential lacks the "+action+" action")
+		c.sendError(protocol.CodeActionNotPermitted, requestID, "credential lacks the "+action+" action")
 		return false
 	}
 	if !c.id.allowed(channel) {
@@ -77,7 +77,7 @@ func (s *Server) authorize(c *conn, action, channel, requestID string) bool {
 			c.closeWith(protocol.CloseChannelNotAuthorized, "channel not authorized")
 			return false
 		}
-		c.sendError(protocol.ErrChannelNotAuthorized, requestID, "channel not covered by the credential")
+		c.sendError(protocol.CodeChannelNotAuthorized, requestID, "channel not covered by the credential")
 		return false
 	}
 	return true
@@ -100,7 +100,7 @@ func (s *Server) subscribe(c *conn, f *protocol.Subscribe) {
 	repeat := m != nil
 	if !repeat {
 		if len(c.subs) >= protocol.MaxChannelsPerConnection {
-			c.sendError(protocol.ErrChannelLimitExceeded, f.RequestID, "connection holds 100 subscriptions")
+			c.sendError(protocol.CodeChannelLimitExceeded, f.RequestID, "connection holds 100 subscriptions")
 			return
 		}
 		s.seq++
@@ -181,7 +181,7 @@ func (s *Server) publish(c *conn, f *protocol.Publish) {
 		return
 	}
 	if s.overQuota(c) {
-		c.sendError(protocol.ErrOverMessageQuota, f.RequestID, "message quota used up")
+		c.sendError(protocol.CodeOverMessageQuota, f.RequestID, "message quota used up")
 		return
 	}
 	c.ack(f.RequestID)
@@ -211,11 +211,11 @@ func (s *Server) fanOut(t *tenantState, channel, from string, fromMeta, data []b
 
 func (s *Server) send(c *conn, f *protocol.Send) {
 	if !c.id.may(ActionSend) {
-		c.sendError(protocol.ErrActionNotPermitted, f.RequestID, "credential lacks the send action")
+		c.sendError(protocol.CodeActionNotPermitted, f.RequestID, "credential lacks the send action")
 		return
 	}
 	if s.overQuota(c) {
-		c.sendError(protocol.ErrOverMessageQuota, f.RequestID, "message quota used up")
+		c.sendError(protocol.CodeOverMessageQuota, f.RequestID, "message quota used up")
 		return
 	}
 	frame := protocol.MarshalServer(&protocol.Direct{From: c.id.peerID, Data: f.Data, FromMetadata: c.id.peerMetadata})
@@ -229,7 +229,7 @@ func (s *Server) send(c *conn, f *protocol.Send) {
 	}
 	s.mu.Unlock()
 	if targets == 0 {
-		c.sendError(protocol.ErrPeerNotFound, f.RequestID, "peer not connected")
+		c.sendError(protocol.CodePeerNotFound, f.RequestID, "peer not connected")
 		return
 	}
 	c.ack(f.RequestID)

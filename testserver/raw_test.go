@@ -50,7 +50,7 @@ func dial(t *testing.T, s *Server, query string, hdr http.Header) *raw {
 				if ce, ok := err.(*websocket.CloseError); ok {
 					r.code <- ce.Code
 				} else {
-					r.code <- protocol.CloseAbnormal
+					r.code <- int(protocol.CloseAbnormal)
 				}
 				close(r.frames)
 				return
@@ -322,7 +322,7 @@ func TestDirectIsTenantScoped(t *testing.T) {
 	a := dial(t, s, "key=pk_1", nil)
 	a.read()
 	a.send(`{"type":"send","to":"bob","data":1,"requestId":"x"}`)
-	assert.Equal(t, "peer_not_found", a.read().(*protocol.Error).Code)
+	assert.Equal(t, protocol.ErrorCode("peer_not_found"), a.read().(*protocol.Error).Code)
 	b2 := dial(t, s, "key=pk_2", nil)
 	b2.read()
 	b2.send(`{"type":"send","to":"bob","data":1,"requestId":"y"}`)
@@ -369,11 +369,11 @@ func TestAuthorization(t *testing.T) {
 	ro := dial(t, s, "key=pk_ro", nil)
 	ro.read()
 	ro.send(`{"type":"subscribe","channel":"other","requestId":"1"}`)
-	assert.Equal(t, "channel_not_authorized", ro.read().(*protocol.Error).Code)
+	assert.Equal(t, protocol.ErrorCode("channel_not_authorized"), ro.read().(*protocol.Error).Code)
 	ro.send(`{"type":"publish","channel":"app/x","data":1,"requestId":"2"}`)
-	assert.Equal(t, "action_not_permitted", ro.read().(*protocol.Error).Code)
+	assert.Equal(t, protocol.ErrorCode("action_not_permitted"), ro.read().(*protocol.Error).Code)
 	ro.send(`{"type":"send","to":"x","data":1,"requestId":"3"}`)
-	assert.Equal(t, "action_not_permitted", ro.read().(*protocol.Error).Code)
+	assert.Equal(t, protocol.ErrorCode("action_not_permitted"), ro.read().(*protocol.Error).Code)
 	ro.send(`{"type":"subscribe","channel":"app/x","requestId":"4"}`)
 	assert.Equal(t, `{"type":"ack","requestId":"4"}`, ro.readRaw())
 
@@ -385,9 +385,9 @@ func TestAuthorization(t *testing.T) {
 	assert.Equal(t, `{"type":"ack","requestId":"1"}`, u.readRaw())
 	u.read()
 	u.send(`{"type":"subscribe","channel":"elsewhere","requestId":"2"}`)
-	assert.Equal(t, "channel_not_authorized", u.read().(*protocol.Error).Code)
+	assert.Equal(t, protocol.ErrorCode("channel_not_authorized"), u.read().(*protocol.Error).Code)
 	u.send(`{"type":"publish","channel":"app/room-1","data":1,"requestId":"3"}`)
-	assert.Equal(t, "action_not_permitted", u.read().(*protocol.Error).Code)
+	assert.Equal(t, protocol.ErrorCode("action_not_permitted"), u.read().(*protocol.Error).Code)
 
 	strict := start(t, Options{CloseOnUnauthorizedSubscribe: true, Tenants: []Tenant{{ID: "t", PublishableKeys: []PublishableKey{{Key: "pk_a", ChannelPatterns: []string{"a"}}}}}, StrictKeys: true})
 	x := dial(t, strict, "key=pk_a", nil)
@@ -423,7 +423,7 @@ func TestLimitsAndQuotas(t *testing.T) {
 			i--
 		}
 	}
-	assert.Equal(t, "channel_limit_exceeded", last.(*protocol.Error).Code)
+	assert.Equal(t, protocol.ErrorCode("channel_limit_exceeded"), last.(*protocol.Error).Code)
 
 	// b bursts past its 150-token bucket.
 	for i := 0; i < 200; i++ {

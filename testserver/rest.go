@@ -19,10 +19,10 @@ func (s *Server) routeREST(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/tokens", s.restMintToken)
 }
 
-func restError(w http.ResponseWriter, status int, code, msg string) {
+func restError(w http.ResponseWriter, status int, code protocol.ErrorCode, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": code, "message": msg})
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": string(code), "message": msg})
 }
 
 func restJSON(w http.ResponseWriter, v any) {
@@ -52,19 +52,19 @@ func (s *Server) restAuth(w http.ResponseWriter, r *http.Request) (*tenantState,
 func (s *Server) restChannel(w http.ResponseWriter, r *http.Request, k *SecretKey, action string) (string, bool) {
 	ch := r.PathValue("id")
 	if err := protocol.ValidateChannelServer(ch); err != nil {
-		code := "invalid_request"
+		code := protocol.ErrorCode("invalid_request")
 		if protocol.IsReservedChannel(ch) {
-			code = protocol.ErrChannelReserved
+			code = protocol.CodeChannelReserved
 		}
 		restError(w, http.StatusBadRequest, code, err.Error())
 		return "", false
 	}
 	if !actionSet(k.Actions)[action] {
-		restError(w, http.StatusForbidden, protocol.ErrActionNotPermitted, "key lacks the "+action+" action")
+		restError(w, http.StatusForbidden, protocol.CodeActionNotPermitted, "key lacks the "+action+" action")
 		return "", false
 	}
 	if !matchAny(patternsOr(k.ChannelPatterns), ch) {
-		restError(w, http.StatusForbidden, protocol.ErrChannelNotAuthorized, "channel not covered by the key")
+		restError(w, http.StatusForbidden, protocol.CodeChannelNotAuthorized, "channel not covered by the key")
 		return "", false
 	}
 	return ch, true

@@ -220,7 +220,7 @@ func (s *Server) tenant(id string) *tenantState {
 
 // authenticate maps a handshake's credential to an identity, or to the
 // close code that refuses it.
-func (s *Server) authenticate(r *http.Request) (*identity, int, string) {
+func (s *Server) authenticate(r *http.Request) (*identity, protocol.CloseCode, string) {
 	q := r.URL.Query()
 	key, hasKey := q["key"]
 	tok, hasTok := q["token"]
@@ -233,7 +233,7 @@ func (s *Server) authenticate(r *http.Request) (*identity, int, string) {
 	return s.authToken(tok[0])
 }
 
-func (s *Server) authKey(key, origin string) (*identity, int, string) {
+func (s *Server) authKey(key, origin string) (*identity, protocol.CloseCode, string) {
 	for _, t := range s.tenants {
 		for _, k := range t.PublishableKeys {
 			if k.Key != key {
@@ -256,7 +256,7 @@ func (s *Server) authKey(key, origin string) (*identity, int, string) {
 	return nil, protocol.CloseInvalidToken, "unknown key"
 }
 
-func (s *Server) authToken(token string) (*identity, int, string) {
+func (s *Server) authToken(token string) (*identity, protocol.CloseCode, string) {
 	var key *SecretKey
 	var tenant *tenantState
 	claims, _, err := verifyToken(token, func(kid string) (string, bool) {

@@ -59,7 +59,7 @@ func (f *connFlags) joinPeer(ctx context.Context, e *env, channel string, setup 
 	if err != nil {
 		return nil, err
 	}
-	p, err := peer.New(peer.Options{Options: o})
+	p, err := peer.New(peer.Options{URL: o.URL, APIKey: o.APIKey, TokenProvider: o.TokenProvider, Logger: o.Logger})
 	if err != nil {
 		return nil, err
 	}

@@ -182,7 +182,7 @@ func TestAgentAnswers(t *testing.T) {
 
 	ctx, stop := context.WithTimeout(context.Background(), 40*time.Second)
 	defer stop()
-	user, err := peer.New(peer.Options{Options: signalling.Options{URL: srv.URL(), APIKey: "pk_test"}})
+	user, err := peer.New(peer.Options{URL: srv.URL(), APIKey: "pk_test"})
 	require.NoError(t, err)
 	defer user.Close("")
 	mic, err := media.NewAudioSource(media.AudioFormat{SampleRate: 16000, Channels: 1})

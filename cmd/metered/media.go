@@ -28,7 +28,7 @@ func play(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	opts := []media.Option{media.WithLoop(*loop)}
+	opts := []media.FileOption{media.WithLoop(*loop)}
 	if *h264 {
 		opts = append(opts, media.WithVideoCodec(media.H264))
 	}
@@ -54,7 +54,7 @@ func bridge(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	player, err := media.FromRTSP(pos[0], media.WithTransport(*transport))
+	player, err := media.FromRTSP(ctx, pos[0], media.WithTransport(media.Transport(*transport)))
 	if err != nil {
 		return err
 	}

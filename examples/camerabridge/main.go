@@ -38,7 +38,7 @@ func main() {
 func run(ctx context.Context, url, channel string) error {
 	// FromRTSP only speaks RTSP and its transports: a URL from elsewhere
 	// cannot make FFmpeg open files or other hosts' services.
-	camera, err := media.FromRTSP(url, media.WithTransport("tcp"),
+	camera, err := media.FromRTSP(ctx, url, media.WithTransport(media.TCP),
 		media.WithReconnect(time.Second, 2*time.Second, 5*time.Second, 10*time.Second))
 	if err != nil {
 		return err

@@ -72,7 +72,7 @@ func run(ctx context.Context, length time.Duration, dir string, w *os.File) erro
 	}
 	defer player.Close()
 
-	sender, err := peer.New(peer.Options{Options: opts})
+	sender, err := peer.New(peer.Options{URL: opts.URL, APIKey: opts.APIKey, TokenProvider: opts.TokenProvider, Logger: opts.Logger})
 	if err != nil {
 		return err
 	}
@@ -80,7 +80,7 @@ func run(ctx context.Context, length time.Duration, dir string, w *os.File) erro
 	if err := sender.AddStream(peer.NewMediaStream(player.Video, player.Audio), peer.StreamMetadata{"label": "Go test clip"}); err != nil {
 		return err
 	}
-	receiver, err := peer.New(peer.Options{Options: opts})
+	receiver, err := peer.New(peer.Options{URL: opts.URL, APIKey: opts.APIKey, TokenProvider: opts.TokenProvider, Logger: opts.Logger})
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,11 @@
 // goroutine. Emit never blocks: a slow handler delays only the later events
 // of its own source. A handler that panics is recovered and logged.
 //
+// Slow consumers are visible, never silent (as in nats.go): the queue
+// behind the handlers holds at most a fixed number of events, and an event
+// that finds it full is dropped; a stream that falls behind drops its
+// oldest. Both count in Dropped and log one warning per episode.
+//
 // Packages expose this through small generic wrappers constrained to their
 // own event types (for example signalling.On), so that registering for a
 // type the source never emits fails to compile.
@@ -21,21 +26,29 @@ import (
 	"reflect"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 )
 
 // DefaultBuffer is the number of events a stream holds before it drops the
 // oldest.
 const DefaultBuffer = 4096
 
+// DefaultPending is the number of events that may wait for the handlers of
+// one source before new ones are dropped.
+const DefaultPending = 1 << 16
+
 // Emitter fans events out to handlers registered by type.
 type Emitter struct {
-	log *slog.Logger
+	log     *slog.Logger
+	limit   int // pending events before Emit drops; <= 0: unbounded
+	dropped atomic.Uint64
 
-	mu       sync.Mutex
-	handlers map[reflect.Type][]*handler
-	queue    []any
-	running  bool
-	idle     chan struct{} // closed when the queue drains; nil while idle
+	mu         sync.Mutex
+	handlers   map[reflect.Type][]*handler
+	queue      []any
+	running    bool
+	overloaded bool          // a drop was logged; reset when the queue drains
+	idle       chan struct{} // closed when the queue drains; nil while idle
 }
 
 type handler struct {
@@ -48,30 +61,59 @@ type handler struct {
 // emitted before it has reached them.
 type endStreams struct{}
 
-// New returns an Emitter that logs recovered handler panics to log (nil
-// discards them).
-func New(log *slog.Logger) *Emitter {
+// New returns an Emitter that logs recovered handler panics and slow
+// consumers to log (nil discards them) and holds at most pending events
+// for its handlers (0: DefaultPending; negative: unbounded).
+func New(log *slog.Logger, pending int) *Emitter {
 	if log == nil {
 		log = DiscardLogger()
 	}
-	return &Emitter{log: log, handlers: map[reflect.Type][]*handler{}}
+	if pending == 0 {
+		pending = DefaultPending
+	}
+	return &Emitter{log: log, limit: pending, handlers: map[reflect.Type][]*handler{}}
 }
 
-// Emit queues ev for its handlers and returns at once.
+// Dropped is how many events were lost to slow consumers so far: dropped
+// because the handlers' queue was full, or as the oldest of a full stream.
+func (e *Emitter) Dropped() uint64 { return e.dropped.Load() }
+
+// Emit queues ev for its handlers and returns at once. When the handlers
+// are already Pending events behind, ev is dropped and counted.
 func (e *Emitter) Emit(ev any) {
 	e.mu.Lock()
+	if e.limit > 0 && len(e.queue) >= e.limit {
+		e.dropped.Add(1)
+		first := !e.overloaded
+		e.overloaded = true
+		e.mu.Unlock()
+		if first {
+			e.log.Warn("slow consumer: event handlers are behind; dropping new events until they catch up",
+				"pending", e.limit, "event", reflect.TypeOf(ev).String())
+		}
+		return
+	}
+	e.enqueueLocked(ev)
+	e.mu.Unlock()
+}
+
+// enqueueLocked appends ev and starts the dispatcher; e.mu is held.
+func (e *Emitter) enqueueLocked(ev any) {
 	e.queue = append(e.queue, ev)
 	if !e.running {
 		e.running = true
 		go e.dispatch()
 	}
-	e.mu.Unlock()
 }
 
 // EndStreams ends every stream opened by Events once the events emitted
-// before this call have been delivered to it. Handlers registered with On
-// stay registered.
-func (e *Emitter) EndStreams() { e.Emit(endStreams{}) }
+// before this call have been delivered to it; it is never dropped.
+// Handlers registered with On stay registered.
+func (e *Emitter) EndStreams() {
+	e.mu.Lock()
+	e.enqueueLocked(endStreams{})
+	e.mu.Unlock()
+}
 
 // Wait blocks until every event emitted so far has been handled, or ctx ends.
 func (e *Emitter) Wait(ctx context.Context) error {
@@ -98,6 +140,7 @@ func (e *Emitter) dispatch() {
 		e.mu.Lock()
 		if len(e.queue) == 0 {
 			e.running = false
+			e.overloaded = false
 			if e.idle != nil {
 				close(e.idle)
 				e.idle = nil
@@ -179,7 +222,7 @@ func Once[T any](e *Emitter, fn func(T)) (off func()) {
 // when full. It ends when ctx ends, when the source calls EndStreams, or
 // when the consumer stops ranging.
 func Events[T any](ctx context.Context, e *Emitter, buffer int) iter.Seq[T] {
-	s := &stream[T]{limit: buffer, wake: make(chan struct{}, 1)}
+	s := &stream[T]{limit: buffer, wake: make(chan struct{}, 1), source: e}
 	typ := reflect.TypeFor[T]()
 	s.offEvent = e.add(typ, &handler{fn: func(v any) { s.push(v.(T)) }})
 	s.offEnd = e.add(reflect.TypeFor[endStreams](), &handler{fn: func(any) { s.end() }})
@@ -206,9 +249,11 @@ func Events[T any](ctx context.Context, e *Emitter, buffer int) iter.Seq[T] {
 }
 
 type stream[T any] struct {
+	source   *Emitter
 	mu       sync.Mutex
 	items    []T
 	limit    int
+	dropped  uint64
 	ended    bool
 	wake     chan struct{}
 	offEvent func()
@@ -217,14 +262,25 @@ type stream[T any] struct {
 
 func (s *stream[T]) push(v T) {
 	s.mu.Lock()
+	dropped := false
 	if s.limit > 0 && len(s.items) >= s.limit {
 		var zero T
 		s.items[0] = zero
 		s.items = s.items[1:]
+		s.dropped++
+		dropped = true
 	}
 	s.items = append(s.items, v)
+	first := dropped && s.dropped == 1
 	s.mu.Unlock()
 	s.signal()
+	if dropped {
+		s.source.dropped.Add(1)
+		if first {
+			s.source.log.Warn("slow consumer: an event stream is full; dropping its oldest events",
+				"buffer", s.limit, "event", reflect.TypeFor[T]().String())
+		}
+	}
 }
 
 func (s *stream[T]) end() {

@@ -19,7 +19,7 @@ type evA struct{ N int }
 type evB struct{ S string }
 
 func TestOrderAndTypes(t *testing.T) {
-	e := New(nil)
+	e := New(nil, 0)
 	var got []int
 	var bs []string
 	On(e, func(a evA) { got = append(got, a.N) })
@@ -37,7 +37,7 @@ func TestOrderAndTypes(t *testing.T) {
 }
 
 func TestOnceAndOff(t *testing.T) {
-	e := New(nil)
+	e := New(nil, 0)
 	var once, all int
 	Once(e, func(evA) { once++ })
 	off := On(e, func(evA) { all++ })
@@ -54,7 +54,7 @@ func TestOnceAndOff(t *testing.T) {
 func TestPanickingHandlerIsRecoveredAndLogged(t *testing.T) {
 	var buf bytes.Buffer
 	var mu sync.Mutex
-	e := New(slog.New(slog.NewTextHandler(&lockedWriter{w: &buf, mu: &mu}, nil)))
+	e := New(slog.New(slog.NewTextHandler(&lockedWriter{w: &buf, mu: &mu}, nil)), 0)
 	var after int
 	On(e, func(evA) { panic("boom") })
 	On(e, func(evA) { after++ })
@@ -68,7 +68,7 @@ func TestPanickingHandlerIsRecoveredAndLogged(t *testing.T) {
 }
 
 func TestStreamDropsOldestAndEnds(t *testing.T) {
-	e := New(nil)
+	e := New(nil, 0)
 	ctx := context.Background()
 	seq := Events[evA](ctx, e, 3)
 	for i := 0; i < 10; i++ {
@@ -84,7 +84,7 @@ func TestStreamDropsOldestAndEnds(t *testing.T) {
 }
 
 func TestStreamUnboundedAndCtx(t *testing.T) {
-	e := New(nil)
+	e := New(nil, 0)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	seq := Events[evA](ctx, e, 0)
@@ -120,4 +120,49 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// A blocked handler cannot grow its source without bound: past the
+// pending limit new events are dropped, counted and warned about once.
+func TestSlowHandlerIsBoundedAndVisible(t *testing.T) {
+	var logs bytes.Buffer
+	e := New(slog.New(slog.NewTextHandler(&logs, nil)), 100)
+	release := make(chan struct{})
+	var seen []int
+	On(e, func(a evA) {
+		if a.N == 0 {
+			<-release
+		}
+		seen = append(seen, a.N)
+	})
+	e.Emit(evA{0})
+	require.Eventually(t, func() bool { e.mu.Lock(); defer e.mu.Unlock(); return len(e.queue) == 0 }, time.Second, time.Millisecond)
+	for i := 1; i <= 1000; i++ {
+		e.Emit(evA{i})
+	}
+	assert.EqualValues(t, 900, e.Dropped())
+	close(release)
+	require.NoError(t, e.Wait(context.Background()))
+	assert.Len(t, seen, 101, "the first event and the 100 that fitted")
+	assert.Equal(t, 100, seen[100])
+	assert.Equal(t, 1, bytes.Count(logs.Bytes(), []byte("slow consumer")), "one warning per episode")
+}
+
+// A stream that falls behind drops its oldest, and says so.
+func TestStreamDropsAreCounted(t *testing.T) {
+	var logs bytes.Buffer
+	e := New(slog.New(slog.NewTextHandler(&logs, nil)), 0)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stream := Events[evA](ctx, e, 10)
+	for i := range 50 {
+		e.Emit(evA{i})
+	}
+	require.NoError(t, e.Wait(ctx))
+	assert.EqualValues(t, 40, e.Dropped())
+	for a := range stream {
+		assert.Equal(t, 40, a.N, "the oldest were dropped")
+		break
+	}
+	assert.Equal(t, 1, bytes.Count(logs.Bytes(), []byte("slow consumer")))
 }

@@ -30,5 +30,5 @@ func Channel(prefix string) string { return fmt.Sprintf("%s-%d", prefix, time.No
 
 // NewPeer makes a MeteredPeer on o.
 func NewPeer(o signalling.Options) (*peer.MeteredPeer, error) {
-	return peer.New(peer.Options{Options: o})
+	return peer.New(peer.Options{URL: o.URL, APIKey: o.APIKey, TokenProvider: o.TokenProvider, Logger: o.Logger})
 }

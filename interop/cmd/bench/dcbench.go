@@ -9,7 +9,6 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/metered-ca/realtime-go/peer"
-	"github.com/metered-ca/realtime-go/signalling"
 )
 
 const (
@@ -28,7 +27,7 @@ func loopbackAPI() *webrtc.API {
 }
 
 func newLoopbackPeer(url, id string) (*peer.MeteredPeer, error) {
-	return peer.New(peer.Options{API: loopbackAPI(), Options: signalling.Options{URL: url, TokenProvider: func(context.Context) (string, error) { return tokenFor(id), nil }}})
+	return peer.New(peer.Options{API: loopbackAPI(), URL: url, TokenProvider: func(context.Context) (string, error) { return tokenFor(id), nil }})
 }
 
 // dcThroughputGo: a MeteredPeer sends 64 MiB in 16 KiB messages over a data

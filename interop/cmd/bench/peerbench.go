@@ -34,7 +34,7 @@ func tokenFor(id string) string {
 }
 
 func newMeteredPeer(url, id string) (*peer.MeteredPeer, error) {
-	return peer.New(peer.Options{Options: signalling.Options{URL: url, TokenProvider: func(context.Context) (string, error) { return tokenFor(id), nil }}})
+	return peer.New(peer.Options{URL: url, TokenProvider: func(context.Context) (string, error) { return tokenFor(id), nil }})
 }
 
 // joinGo: two Go MeteredPeers join; the first opens a data channel to the

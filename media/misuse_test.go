@@ -1,0 +1,167 @@
+package media
+
+import (
+	"context"
+	"errors"
+	"net"
+	"reflect"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// binding is a pion TrackLocalContext of our own: Bind a track to it and
+// every packet the track sends lands in WriteRTP, which fails with fail.
+type binding struct {
+	codec  webrtc.RTPCodecCapability
+	fail   error
+	writes atomic.Int64
+}
+
+func (b *binding) CodecParameters() []webrtc.RTPCodecParameters {
+	return []webrtc.RTPCodecParameters{{RTPCodecCapability: b.codec, PayloadType: 100}}
+}
+func (b *binding) HeaderExtensions() []webrtc.RTPHeaderExtensionParameter { return nil }
+func (b *binding) SSRC() webrtc.SSRC                                     { return 1234 }
+func (b *binding) SSRCRetransmission() webrtc.SSRC                       { return 0 }
+func (b *binding) SSRCForwardErrorCorrection() webrtc.SSRC               { return 0 }
+func (b *binding) WriteStream() webrtc.TrackLocalWriter                  { return b }
+func (b *binding) ID() string                                            { return "test-binding" }
+func (b *binding) RTCPReader() interceptor.RTCPReader                    { return nil }
+func (b *binding) WriteRTP(*rtp.Header, []byte) (int, error) {
+	b.writes.Add(1)
+	return 0, b.fail
+}
+func (b *binding) Write([]byte) (int, error) { b.writes.Add(1); return 0, b.fail }
+
+// Audio and video bitrates are separate: a video bitrate far over Opus's
+// ceiling no longer breaks files whose audio must be transcoded, and an
+// audio bitrate Opus cannot take is refused up front, with the limits.
+func TestBitratesAreSeparate(t *testing.T) {
+	file := testMedia(t, "h264-aac.mp4", "1")
+	p, err := FromFile(file, WithVideoBitrate(2_000_000))
+	require.NoError(t, err, "an AAC file with a 2 Mb/s video bitrate")
+	require.NoError(t, p.Close())
+
+	_, err = FromFile(file, WithAudioBitrate(600_000))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "6000 to 510000")
+	_, err = NewAudioSource(AudioFormat{SampleRate: 48000, Channels: 2}, WithAudioBitrate(1_000))
+	require.Error(t, err)
+	src, err := NewAudioSource(AudioFormat{SampleRate: 48000, Channels: 2}, WithAudioBitrate(128_000))
+	require.NoError(t, err)
+	require.NoError(t, src.Close())
+}
+
+// The default video bitrate follows the picture, not one floor for all.
+func TestDefaultVideoBitrateScales(t *testing.T) {
+	small := defaultVideoBitrate(320, 240, 30)
+	hd := defaultVideoBitrate(1280, 720, 30)
+	full := defaultVideoBitrate(1920, 1080, 30)
+	assert.Equal(t, 115_200, small)
+	assert.Greater(t, hd, 10*small)
+	assert.Greater(t, full, hd)
+	assert.Equal(t, 100_000, defaultVideoBitrate(64, 64, 30), "floor")
+	assert.Equal(t, 4_000_000, defaultVideoBitrate(3840, 2160, 60), "ceiling")
+}
+
+// A failing write to a peer connection is reported by Err, once, and
+// playing goes on.
+func TestPlayerReportsWriteErrors(t *testing.T) {
+	file := testMedia(t, "vp8-opus.webm", "1")
+	p, err := FromFile(file)
+	require.NoError(t, err)
+	defer p.Close()
+	p.speed = 8
+	b := &binding{codec: p.Video.Codec(), fail: errors.New("transport gone")}
+	_, err = p.Video.Bind(b)
+	require.NoError(t, err)
+	require.NoError(t, p.Start())
+	<-p.Done()
+	require.Error(t, p.Err())
+	assert.Contains(t, p.Err().Error(), "transport gone")
+	assert.Contains(t, p.Err().Error(), "sending video")
+	assert.Greater(t, b.writes.Load(), int64(10), "playing went on after the first failure")
+}
+
+// AudioSource reports its first send failure too.
+func TestAudioSourceReportsWriteErrors(t *testing.T) {
+	src, err := NewAudioSource(AudioFormat{SampleRate: 48000, Channels: 2})
+	require.NoError(t, err)
+	defer src.Close()
+	b := &binding{codec: src.Codec(), fail: errors.New("transport gone")}
+	_, err = src.Bind(b)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return src.Err() != nil }, 5*time.Second, 10*time.Millisecond)
+	assert.Contains(t, src.Err().Error(), "transport gone")
+}
+
+// Sources are tracks by delegation: nothing outside the source can write
+// samples past its pacing.
+func TestSourcesExportNoWriteSample(t *testing.T) {
+	for _, typ := range []reflect.Type{reflect.TypeFor[*Track](), reflect.TypeFor[*AudioSource]()} {
+		_, ok := typ.MethodByName("WriteSample")
+		assert.False(t, ok, "%s exports WriteSample", typ)
+		_, ok = typ.MethodByName("WriteRTP")
+		assert.False(t, ok, "%s exports WriteRTP", typ)
+		assert.True(t, typ.Implements(reflect.TypeFor[webrtc.TrackLocal]()))
+	}
+}
+
+// With WithStartOnBind, audio pushed before any peer binds the source
+// waits for the binding instead of playing to nobody.
+func TestAudioSourceStartOnBind(t *testing.T) {
+	src, err := NewAudioSource(AudioFormat{SampleRate: 48000, Channels: 2}, WithStartOnBind())
+	require.NoError(t, err)
+	defer src.Close()
+	ctx := ctxT(t, 10*time.Second)
+	var phase float64
+	require.NoError(t, src.Push(ctx, sine(440, 48000, 2, 200*time.Millisecond, &phase)))
+	time.Sleep(300 * time.Millisecond)
+	assert.Equal(t, 200*time.Millisecond, src.Queued(), "nothing was sent before a binding")
+	b := &binding{codec: src.Codec()}
+	_, err = src.Bind(b)
+	require.NoError(t, err)
+	<-src.Bound()
+	require.NoError(t, src.Wait(ctx))
+	assert.GreaterOrEqual(t, b.writes.Load(), int64(10), "the queued audio went to the binding")
+
+	// Without the option the clock runs from construction.
+	free, err := NewAudioSource(AudioFormat{SampleRate: 48000, Channels: 2})
+	require.NoError(t, err)
+	defer free.Close()
+	require.NoError(t, free.Push(ctx, sine(440, 48000, 2, 100*time.Millisecond, &phase)))
+	require.NoError(t, free.Wait(ctx), "sent to nobody")
+}
+
+// FromRTSP gives up opening when ctx ends: a camera that accepts the TCP
+// connection and never answers cannot pin the caller.
+func TestFromRTSPHonoursContext(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		if c, err := l.Accept(); err == nil {
+			accepted <- c
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = FromRTSP(ctx, "rtsp://"+l.Addr().String()+"/silent", WithReconnect())
+	require.Error(t, err)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Less(t, time.Since(start), 4*time.Second, "not FFmpeg's own 5 s timeout")
+	select {
+	case c := <-accepted:
+		c.Close()
+	default:
+	}
+}

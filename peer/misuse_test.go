@@ -1,0 +1,226 @@
+package peer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/metered-ca/realtime-go/protocol"
+	"github.com/metered-ca/realtime-go/signalling"
+	"github.com/metered-ca/realtime-go/testserver"
+)
+
+// returnsWithin fails the test if fn has not returned after d: the calls
+// under test must never hang.
+func returnsWithin(t *testing.T, d time.Duration, fn func() error) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- fn() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(d):
+		t.Fatalf("still blocked after %v", d)
+		return nil
+	}
+}
+
+// Close while Join is connecting (welcome 500 ms late) or subscribing (ack
+// 500 ms late): Join returns with an error instead of waiting forever on
+// an inbox that Close stopped.
+func TestJoinReturnsWhenClosedMidway(t *testing.T) {
+	for _, stage := range []string{"connecting", "subscribing"} {
+		t.Run(stage, func(t *testing.T) {
+			srv := newServer(t)
+			if stage == "connecting" {
+				srv.SetWelcomeFault(&testserver.WelcomeFault{Delay: 500 * time.Millisecond})
+			} else {
+				srv.DelayFrames("x", "ack", 1, 500*time.Millisecond)
+			}
+			p := newPeer(t, srv, "x")
+			time.AfterFunc(100*time.Millisecond, func() { _ = p.Close("bye") })
+			err := returnsWithin(t, 5*time.Second, func() error { return p.Join(ctxT(t, 10*time.Second), "j") })
+			require.Error(t, err)
+			require.NoError(t, p.Close("again"), "waits for the first Close")
+			assert.Equal(t, StateClosed, p.State())
+		})
+	}
+}
+
+// A nil *T inside a webrtc.TrackLocal (a file without audio) is skipped by
+// NewMediaStream and refused by AddTrack, never a panic, also once a peer
+// joins.
+func TestNilTracksAreSkippedOrRefused(t *testing.T) {
+	srv := newServer(t)
+	alice, bob := newPeer(t, srv, "alice"), newPeer(t, srv, "bob")
+	var noAudio *webrtc.TrackLocalStaticSample
+	video := audioTrack(t, "v", "s")
+	stream := NewMediaStream(video, noAudio, nil)
+	require.Len(t, stream.Tracks(), 1)
+	stream.AddTrack(noAudio)
+	require.Len(t, stream.Tracks(), 1)
+	require.NoError(t, alice.AddStream(stream, StreamMetadata{"label": "clip"}))
+
+	var ae *ArgumentError
+	require.ErrorAs(t, alice.AddTrack(noAudio, stream, StreamMetadata{"x": 1}), &ae)
+	assert.ErrorIs(t, ae, ErrInvalidArgs)
+	assert.Equal(t, "AddTrack", ae.Method)
+	assert.Contains(t, ae.Error(), "nil pointer")
+	require.ErrorAs(t, alice.AddTrack(nil, nil, nil), &ae)
+
+	ctx := ctxT(t, 20*time.Second)
+	tracks := make(chan Track, 4)
+	On(bob, func(ev PeerJoined) { On(ev.Peer, func(tr Track) { tracks <- tr }) })
+	require.NoError(t, alice.Join(ctx, "nil"))
+	require.NoError(t, bob.Join(ctx, "nil"))
+	select {
+	case tr := <-tracks:
+		assert.Equal(t, "v", tr.Track.ID())
+	case <-ctx.Done():
+		t.Fatal("the stream's one real track never arrived")
+	}
+}
+
+// Send(ctx, nil) and SendTo(ctx, id, nil) send JSON null, as the JS SDK
+// does; invalid UTF-8 in a raw payload is refused before sending.
+func TestSendNilIsNullAndBadUTF8IsRefused(t *testing.T) {
+	srv := newServer(t)
+	alice, bob := newPeer(t, srv, "alice"), newPeer(t, srv, "bob")
+	data := watch[Data](bob)
+	ctx := ctxT(t, 20*time.Second)
+	require.NoError(t, bob.Join(ctx, "null"))
+	require.NoError(t, alice.Join(ctx, "null"))
+	require.Eventually(t, func() bool { return len(bob.RemotePeers()) == 1 }, 5*time.Second, 10*time.Millisecond)
+	require.NoError(t, alice.Send(ctx, nil))
+	d := data.wait(t, nil)
+	assert.Equal(t, "null", string(d.Data))
+	assert.Equal(t, KindBroadcast, d.Kind)
+	require.NoError(t, alice.SendTo(ctx, "bob", nil))
+	d = data.wait(t, nil)
+	assert.Equal(t, "null", string(d.Data))
+	assert.Equal(t, KindDirect, d.Kind)
+
+	var ve *protocol.ValidationError
+	require.ErrorAs(t, alice.Send(ctx, json.RawMessage("\"\xc3\x28\"")), &ve)
+	require.ErrorAs(t, alice.SendTo(ctx, "bob", json.RawMessage("\"\xff\"")), &ve)
+	require.NoError(t, alice.Send(ctx, "still connected"))
+	assert.Equal(t, `"still connected"`, string(data.wait(t, nil).Data))
+}
+
+// A peer that never joined still emits Left on Close, with empty fields.
+func TestCloseNeverJoinedEmitsLeft(t *testing.T) {
+	srv := newServer(t)
+	p := newPeer(t, srv, "x")
+	left := watch[Left](p)
+	require.NoError(t, p.Close("never mind"))
+	assert.Equal(t, Left{Reason: "never mind"}, left.wait(t, nil))
+	require.NoError(t, p.Close("again"), "idempotent")
+}
+
+// AddTrack keeps a copy of the caller's metadata, as AddStream does: later
+// edits of the map change neither TrackMetadata nor the wire.
+func TestAddTrackCopiesMetadata(t *testing.T) {
+	srv := newServer(t)
+	alice, bob := newPeer(t, srv, "alice"), newPeer(t, srv, "bob")
+	tr := audioTrack(t, "a1", "s")
+	meta := StreamMetadata{"role": "mic"}
+	require.NoError(t, alice.AddTrack(tr, nil, meta))
+	meta["role"] = "changed"
+	got, ok := alice.TrackMetadata(tr)
+	require.True(t, ok)
+	assert.Equal(t, "mic", got["role"])
+
+	tracks := make(chan Track, 1)
+	On(bob, func(ev PeerJoined) { On(ev.Peer, func(t Track) { tracks <- t }) })
+	ctx := ctxT(t, 20*time.Second)
+	require.NoError(t, alice.Join(ctx, "copy"))
+	require.NoError(t, bob.Join(ctx, "copy"))
+	select {
+	case ev := <-tracks:
+		assert.Equal(t, "mic", ev.Metadata["role"])
+	case <-ctx.Done():
+		t.Fatal("no track")
+	}
+}
+
+// Inbound track metadata larger than the server's message cap is dropped
+// with a warning, not cached.
+func TestInboundTrackMetadataOverCapIsDropped(t *testing.T) {
+	srv := newServer(t)
+	logs := &lockedBuffer{}
+	bob, err := New(Options{URL: srv.URL(), Logger: slog.New(slog.NewTextHandler(logs, nil)), TokenProvider: func(context.Context) (string, error) {
+		return testserver.MintToken(testserver.DevKeyID, testserver.DevKeySecret, testserver.Claims{Sub: "bob"}, time.Hour)
+	}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = bob.Close("") })
+	alice := newPeer(t, srv, "alice")
+	ctx := ctxT(t, 20*time.Second)
+	require.NoError(t, bob.Join(ctx, "cap"))
+	require.NoError(t, alice.Join(ctx, "cap"))
+	require.Eventually(t, func() bool { return len(bob.RemotePeers()) == 1 }, 5*time.Second, 10*time.Millisecond)
+	rp := bob.RemotePeers()[0]
+	meta := func(id string, size int) string {
+		return `{"type":"direct","from":"alice","data":{"__meteredTrackMeta":{"trackId":"` + id + `","metadata":{"x":"` + strings.Repeat("y", size) + `"}}}}`
+	}
+	srv.SendRaw("bob", meta("small", 10))
+	srv.SendRaw("bob", meta("huge", 70_000))
+	require.Eventually(t, func() bool {
+		rp.mu.Lock()
+		defer rp.mu.Unlock()
+		return rp.cache.get("small") != nil
+	}, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), "track metadata over the size cap") }, 5*time.Second, 10*time.Millisecond)
+	rp.mu.Lock()
+	assert.Nil(t, rp.cache.get("huge"))
+	rp.mu.Unlock()
+}
+
+// The error shapes: every error a caller can receive matches errors.As with
+// its pointer type, sentinels match errors.Is, and Join keeps the cause.
+func TestErrorShapes(t *testing.T) {
+	srv := newServer(t)
+	p := newPeer(t, srv, "x")
+	ctx := ctxT(t, 10*time.Second)
+
+	err := p.Join(ctx, "bad\x01channel")
+	var ae *ArgumentError
+	require.ErrorAs(t, err, &ae)
+	assert.ErrorIs(t, err, ErrInvalidArgs)
+	assert.Equal(t, "invalid_args", ErrorCode(err))
+	var ve *protocol.ValidationError
+	require.ErrorAs(t, err, &ve, "Join keeps the validation error")
+	assert.Equal(t, protocol.CodeInvalidChannel, ve.Code)
+
+	var se *SendError
+	require.ErrorAs(t, p.SendTo(ctx, "y", 1), &se)
+	assert.ErrorIs(t, se, ErrNotJoined, "SendTo while not joined")
+	require.NoError(t, p.Join(ctx, "shapes"))
+	require.ErrorAs(t, p.SendTo(ctx, "", 1), &se)
+	assert.ErrorIs(t, se, ErrInvalidArgs)
+	assert.Equal(t, "invalid_args", se.Code())
+
+	// Oversized: the whole frame over the server's cap, the connection kept.
+	var oe *OversizedError
+	require.ErrorAs(t, p.Send(ctx, strings.Repeat("x", 70_000)), &oe)
+	assert.Equal(t, protocol.DefaultMaxMessageSize, oe.Cap)
+	require.NoError(t, p.Send(ctx, "ok"))
+
+	// A server error from SendTo, as a pointer.
+	var srvErr *signalling.ServerError
+	require.ErrorAs(t, p.SendTo(ctx, "nobody", 1), &srvErr)
+	assert.Equal(t, protocol.CodePeerNotFound, srvErr.Code)
+
+	var ste *StateError
+	require.NoError(t, p.Close(""))
+	require.ErrorAs(t, p.AddTrack(audioTrack(t, "late", "s"), nil, nil), &ste)
+	assert.ErrorIs(t, ste, ErrInvalidState)
+	assert.True(t, errors.Is(p.Join(ctx, "again"), ErrInvalidState))
+}
