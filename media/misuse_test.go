@@ -28,12 +28,12 @@ func (b *binding) CodecParameters() []webrtc.RTPCodecParameters {
 	return []webrtc.RTPCodecParameters{{RTPCodecCapability: b.codec, PayloadType: 100}}
 }
 func (b *binding) HeaderExtensions() []webrtc.RTPHeaderExtensionParameter { return nil }
-func (b *binding) SSRC() webrtc.SSRC                                     { return 1234 }
-func (b *binding) SSRCRetransmission() webrtc.SSRC                       { return 0 }
-func (b *binding) SSRCForwardErrorCorrection() webrtc.SSRC               { return 0 }
-func (b *binding) WriteStream() webrtc.TrackLocalWriter                  { return b }
-func (b *binding) ID() string                                            { return "test-binding" }
-func (b *binding) RTCPReader() interceptor.RTCPReader                    { return nil }
+func (b *binding) SSRC() webrtc.SSRC                                      { return 1234 }
+func (b *binding) SSRCRetransmission() webrtc.SSRC                        { return 0 }
+func (b *binding) SSRCForwardErrorCorrection() webrtc.SSRC                { return 0 }
+func (b *binding) WriteStream() webrtc.TrackLocalWriter                   { return b }
+func (b *binding) ID() string                                             { return "test-binding" }
+func (b *binding) RTCPReader() interceptor.RTCPReader                     { return nil }
 func (b *binding) WriteRTP(*rtp.Header, []byte) (int, error) {
 	b.writes.Add(1)
 	return 0, b.fail
