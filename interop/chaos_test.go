@@ -4,9 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"sort"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,6 +14,7 @@ import (
 
 	"github.com/metered-ca/realtime-go/interop/internal/jsdriver"
 	"github.com/metered-ca/realtime-go/peer"
+	"github.com/metered-ca/realtime-go/peer/peertest"
 	"github.com/metered-ca/realtime-go/signalling"
 	"github.com/metered-ca/realtime-go/testserver"
 )
@@ -41,8 +39,7 @@ func TestChaosGoToJS(t *testing.T) {
 	require.NoError(t, err)
 
 	// Every JS event goes through one reader.
-	var gotMu sync.Mutex
-	got := map[int]int{}
+	var got peertest.Tally
 	dcTags := make(chan string, 64)
 	readerDone := make(chan struct{})
 	var reader sync.WaitGroup
@@ -64,9 +61,7 @@ func TestChaosGoToJS(t *testing.T) {
 			case "data":
 				var n int
 				if json.Unmarshal(e.Data, &n) == nil {
-					gotMu.Lock()
-					got[n]++
-					gotMu.Unlock()
+					got.Add(n)
 				}
 			case "channel-message":
 				var tag string
@@ -84,7 +79,7 @@ func TestChaosGoToJS(t *testing.T) {
 		Reconnect:     signalling.ReconnectOptions{InitialDelay: 50 * time.Millisecond, MaxDelay: 400 * time.Millisecond}, InactivityTimeout: 1500 * time.Millisecond})
 	require.NoError(t, err)
 	defer alice.Close("")
-	require.NoError(t, alice.AddTrack(opusTrack(t, "chaos-mic", "chaos"), nil, peer.StreamMetadata{"label": "mic"}))
+	require.NoError(t, alice.AddTrack(peertest.OpusTrack(t, "chaos-mic", "chaos"), nil, peer.StreamMetadata{"label": "mic"}))
 	var bobRP atomic.Pointer[peer.RemotePeer]
 	var resets atomic.Int32
 	openDC := func(rp *peer.RemotePeer, tag string) {
@@ -124,37 +119,12 @@ func TestChaosGoToJS(t *testing.T) {
 	require.Eventually(t, func() bool { return jsFrames(ctx, js, "chaos-mic") > 10 }, 20*time.Second, 50*time.Millisecond)
 	first := bobRP.Load()
 
-	var sentMu sync.Mutex
-	acked, failed := map[int]bool{}, 0
-	stop := make(chan struct{})
-	var sending sync.WaitGroup
-	sending.Add(1)
-	go func() {
-		defer sending.Done()
-		for n := 0; ; n++ {
-			select {
-			case <-stop:
-				return
-			case <-time.After(10 * time.Millisecond):
-			}
-			sctx, scancel := context.WithTimeout(ctx, 20*time.Second)
-			err := alice.SendTo(sctx, "z-js", n)
-			scancel()
-			sentMu.Lock()
-			if err == nil {
-				acked[n] = true
-			} else {
-				failed++
-			}
-			sentMu.Unlock()
-		}
-	}()
+	sender := peertest.StartSender(ctx, 10*time.Millisecond, func(ctx context.Context, n int) error {
+		return alice.SendTo(ctx, "z-js", n)
+	})
 
 	faults := testserver.Faults()
-	n := len(faults)
-	if v, err := strconv.Atoi(os.Getenv("CHAOS_FAULTS")); err == nil && v > 0 {
-		n = v
-	}
+	n := peertest.ChaosFaults(len(faults))
 	var recoveries []time.Duration
 	for i := 0; i < n; i++ {
 		f := faults[i%len(faults)]
@@ -180,28 +150,11 @@ func TestChaosGoToJS(t *testing.T) {
 		recoveries = append(recoveries, time.Since(back))
 		assert.Same(t, first, bobRP.Load(), "the Go peer keeps its RemotePeer")
 	}
-	close(stop)
-	sending.Wait()
+	acked, failed := sender.Stop()
 	time.Sleep(time.Second)
-
-	sentMu.Lock()
-	defer sentMu.Unlock()
-	gotMu.Lock()
-	defer gotMu.Unlock()
-	vanished, duplicated := 0, 0
-	for m := range acked {
-		if got[m] == 0 {
-			vanished++
-		}
-	}
-	for _, c := range got {
-		if c > 1 {
-			duplicated++
-		}
-	}
-	sort.Slice(recoveries, func(i, j int) bool { return recoveries[i] < recoveries[j] })
+	vanished, duplicated := got.Compare(acked)
 	t.Logf("%d faults with the JS SDK; %d sends acked, %d returned an error; vanished %d, duplicated %d; JS hears audio again after the reconnect within p50 %s p99 %s (an upper bound: polled)",
-		n, len(acked), failed, vanished, duplicated, recoveries[len(recoveries)/2].Round(time.Millisecond), recoveries[len(recoveries)*99/100].Round(time.Millisecond))
+		n, len(acked), failed, vanished, duplicated, peertest.Percentile(recoveries, 50).Round(time.Millisecond), peertest.Percentile(recoveries, 99).Round(time.Millisecond))
 	assert.Zero(t, vanished, "an acked send never arrived")
 	assert.Zero(t, duplicated, "a send arrived twice")
 }

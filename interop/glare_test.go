@@ -14,6 +14,7 @@ import (
 
 	"github.com/metered-ca/realtime-go/interop/internal/jsdriver"
 	"github.com/metered-ca/realtime-go/peer"
+	"github.com/metered-ca/realtime-go/peer/peertest"
 	"github.com/metered-ca/realtime-go/testserver"
 )
 
@@ -83,7 +84,7 @@ func glareRounds(t *testing.T, start func() (*jsdriver.Driver, error), goID, jsP
 	nextJS(t, ctx, js, "peer-joined", nil)
 
 	for round := 0; round < 3; round++ {
-		goTrack := opusTrack(t, fmt.Sprint("go-", round), "go-s")
+		goTrack := peertest.OpusTrack(t, fmt.Sprint("go-", round), "go-s")
 		jsID := make(chan string, 1)
 		errs := make(chan error, 2)
 		go func() { errs <- goPeer.AddTrack(goTrack, nil, peer.StreamMetadata{"round": fmt.Sprint(round)}) }()

@@ -3,18 +3,17 @@ package interop
 import (
 	"context"
 	"encoding/json"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/metered-ca/realtime-go/interop/internal/jsdriver"
 	"github.com/metered-ca/realtime-go/peer"
+	"github.com/metered-ca/realtime-go/peer/peertest"
 	"github.com/metered-ca/realtime-go/testserver"
 )
 
@@ -22,31 +21,6 @@ func mint(t *testing.T, sub, meta string) string {
 	tok, err := testserver.MintToken(testserver.DevKeyID, testserver.DevKeySecret, testserver.Claims{Sub: sub, PeerMetadata: json.RawMessage(meta)}, time.Hour)
 	require.NoError(t, err)
 	return tok
-}
-
-// opusTrack feeds an Opus track with frames until the test ends.
-func opusTrack(t *testing.T, id, stream string) *webrtc.TrackLocalStaticSample {
-	tr, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, id, stream)
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				// An Opus TOC byte for a 20 ms CELT frame of silence.
-				_ = tr.WriteSample(media.Sample{Data: []byte{0xf8, 0xff, 0xfe}, Duration: 20 * time.Millisecond})
-			}
-		}
-	}()
-	t.Cleanup(func() { cancel(); wg.Wait() })
-	return tr
 }
 
 type jsEvent struct {
@@ -111,7 +85,7 @@ func TestPeerInterop(t *testing.T) {
 	}})
 	require.NoError(t, err)
 	defer goPeer.Close("")
-	goTrack := opusTrack(t, "go-mic", "go-stream")
+	goTrack := peertest.OpusTrack(t, "go-mic", "go-stream")
 	require.NoError(t, goPeer.AddTrack(goTrack, nil, peer.StreamMetadata{"role": "mic", "label": "go"}))
 
 	joined := make(chan *peer.RemotePeer, 4)

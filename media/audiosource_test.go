@@ -12,14 +12,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/metered-ca/realtime-go/peer"
+	"github.com/metered-ca/realtime-go/peer/peertest"
 )
 
 // A pushes a 440 Hz tone (16 kHz mono in) through AudioSource; B decodes
 // the received track with Frames and hears 440 Hz at 48 kHz.
 func TestAudioSourceToFrames(t *testing.T) {
-	srv := newServer(t)
-	a, b := newPeer(t, srv, "speaker"), newPeer(t, srv, "listener")
-	ctx := ctxT(t, 60*time.Second)
+	srv := peertest.NewServer(t)
+	a, b := peertest.NewPeer(t, srv, "speaker"), peertest.NewPeer(t, srv, "listener")
+	ctx := peertest.Context(t, 60*time.Second)
 
 	src, err := NewAudioSource(AudioFormat{SampleRate: 16000, Channels: 1})
 	require.NoError(t, err)
@@ -72,7 +73,7 @@ func TestAudioSourceToFrames(t *testing.T) {
 }
 
 func TestAudioSourceQueueFlushWaitEnd(t *testing.T) {
-	ctx := ctxT(t, 20*time.Second)
+	ctx := peertest.Context(t, 20*time.Second)
 	_, err := NewAudioSource(AudioFormat{SampleRate: 0, Channels: 1})
 	assert.ErrorIs(t, err, ErrBadFormat)
 

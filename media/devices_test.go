@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/metered-ca/realtime-go/peer"
+	"github.com/metered-ca/realtime-go/peer/peertest"
 )
 
 // xvfb starts a virtual X display for the test and returns its name.
@@ -40,9 +41,9 @@ func xvfb(t *testing.T) string {
 // ScreenShare of a virtual display reaches another peer as 640x480 video.
 func TestScreenShareUnderXvfb(t *testing.T) {
 	display := xvfb(t)
-	srv := newServer(t)
-	a, b := newPeer(t, srv, "presenter"), newPeer(t, srv, "audience")
-	ctx := ctxT(t, 60*time.Second)
+	srv := peertest.NewServer(t)
+	a, b := peertest.NewPeer(t, srv, "presenter"), peertest.NewPeer(t, srv, "audience")
+	ctx := peertest.Context(t, 60*time.Second)
 	screen, err := ScreenShare(WithDevice(display), WithFrameRate(10))
 	require.NoError(t, err)
 	defer screen.Close()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/metered-ca/realtime-go/media/internal/av"
 	"github.com/metered-ca/realtime-go/peer"
+	"github.com/metered-ca/realtime-go/peer/peertest"
 )
 
 // A plays a VP8 test pattern; B decodes it with Frames (asking for
@@ -18,9 +19,9 @@ import (
 // time advances.
 func TestFramesDecodesVideo(t *testing.T) {
 	file := testMedia(t, "vp8-opus.webm", "3")
-	srv := newServer(t)
-	a, b := newPeer(t, srv, "camera"), newPeer(t, srv, "viewer")
-	ctx := ctxT(t, 60*time.Second)
+	srv := peertest.NewServer(t)
+	a, b := peertest.NewPeer(t, srv, "camera"), peertest.NewPeer(t, srv, "viewer")
+	ctx := peertest.Context(t, 60*time.Second)
 	player, err := FromFile(file)
 	require.NoError(t, err)
 	defer player.Close()
@@ -117,9 +118,9 @@ func TestKeyframeRequestForcesKeyframe(t *testing.T) {
 // pictures: every keyframe carries the parameter sets.
 func TestLateJoinerDecodesPassthroughH264(t *testing.T) {
 	file := testMedia(t, "h264-aac.mp4", "2")
-	srv := newServer(t)
-	a, b := newPeer(t, srv, "source"), newPeer(t, srv, "late")
-	ctx := ctxT(t, 60*time.Second)
+	srv := peertest.NewServer(t)
+	a, b := peertest.NewPeer(t, srv, "source"), peertest.NewPeer(t, srv, "late")
+	ctx := peertest.Context(t, 60*time.Second)
 	player, err := FromFile(file, WithLoop(true))
 	require.NoError(t, err)
 	defer player.Close()

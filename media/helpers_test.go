@@ -13,7 +13,7 @@ import (
 
 	"github.com/metered-ca/realtime-go/media/internal/av"
 	"github.com/metered-ca/realtime-go/peer"
-	"github.com/metered-ca/realtime-go/testserver"
+	"github.com/metered-ca/realtime-go/peer/peertest"
 )
 
 // TestMain fails the run if a goroutine or an FFmpeg object outlives the
@@ -31,33 +31,6 @@ func TestMain(m *testing.M) {
 		}
 	}
 	os.Exit(code)
-}
-
-func newServer(t *testing.T) *testserver.Server {
-	t.Helper()
-	srv, err := testserver.New(testserver.Options{RateLimit: testserver.RateLimit{Disabled: true}})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Close() })
-	return srv
-}
-
-func newPeer(t *testing.T, srv *testserver.Server, id string) *peer.MeteredPeer {
-	t.Helper()
-	p, err := peer.New(peer.Options{
-		URL: srv.URL(),
-		TokenProvider: func(context.Context) (string, error) {
-			return testserver.MintToken(testserver.DevKeyID, testserver.DevKeySecret, testserver.Claims{Sub: id}, time.Hour)
-		},
-	})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = p.Close("test over") })
-	return p
-}
-
-func ctxT(t *testing.T, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
 }
 
 // sine makes little-endian s16 PCM of a tone.
@@ -93,8 +66,8 @@ func toneHz(pcm []int16, channels, rate int) float64 {
 func intoRoom(t *testing.T, ctx context.Context, player *Player, onTrack func(*peer.RemotePeer, peer.Track)) {
 	t.Helper()
 	t.Cleanup(func() { _ = player.Close() })
-	srv := newServer(t)
-	a, b := newPeer(t, srv, "sender"), newPeer(t, srv, "receiver")
+	srv := peertest.NewServer(t)
+	a, b := peertest.NewPeer(t, srv, "sender"), peertest.NewPeer(t, srv, "receiver")
 	stream := peer.NewMediaStream()
 	for _, tr := range []*Track{player.Audio, player.Video} {
 		if tr != nil {

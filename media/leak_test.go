@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/metered-ca/realtime-go/media/internal/av"
+	"github.com/metered-ca/realtime-go/peer/peertest"
 )
 
 // rss is the process's resident set in bytes (Linux).
@@ -29,7 +30,7 @@ func rss(t *testing.T) int64 {
 // resident set flat.
 func TestOpenCloseLoopsDoNotLeak(t *testing.T) {
 	file := testMedia(t, "h264-bframes.mp4", "1")
-	ctx := ctxT(t, 120*time.Second)
+	ctx := peertest.Context(t, 120*time.Second)
 	var phase float64
 	pcm := sine(200, 16000, 1, 40*time.Millisecond, &phase)
 	cycle := func() {

@@ -14,6 +14,8 @@ import (
 	"github.com/pion/webrtc/v4"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/metered-ca/realtime-go/peer/peertest"
 )
 
 // binding is a pion TrackLocalContext of our own: Bind a track to it and
@@ -120,7 +122,7 @@ func TestAudioSourceStartOnBind(t *testing.T) {
 	src, err := NewAudioSource(AudioFormat{SampleRate: 48000, Channels: 2}, WithStartOnBind())
 	require.NoError(t, err)
 	defer src.Close()
-	ctx := ctxT(t, 10*time.Second)
+	ctx := peertest.Context(t, 10*time.Second)
 	var phase float64
 	require.NoError(t, src.Push(ctx, sine(440, 48000, 2, 200*time.Millisecond, &phase)))
 	time.Sleep(300 * time.Millisecond)

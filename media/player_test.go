@@ -12,6 +12,7 @@ import (
 
 	"github.com/metered-ca/realtime-go/media/internal/av"
 	"github.com/metered-ca/realtime-go/peer"
+	"github.com/metered-ca/realtime-go/peer/peertest"
 )
 
 // probe decodes a finished recording with Probe and returns its codecs and
@@ -31,7 +32,7 @@ func probe(t *testing.T, path string) (codecs []string, d time.Duration) {
 // playAndRecord: A plays file into the room, B records what it receives to
 // out; it returns once the recording is finalised.
 func playAndRecord(t *testing.T, file, out string, opts ...FileOption) *Player {
-	ctx := ctxT(t, 60*time.Second)
+	ctx := peertest.Context(t, 60*time.Second)
 	player, err := FromFile(file, opts...)
 	require.NoError(t, err)
 	rec, err := NewRecorder(out)
@@ -151,9 +152,9 @@ func TestRecordingKeepsAudioAndVideoAligned(t *testing.T) {
 // finalised when the sending peer leaves (its track ends), no Close needed.
 func TestWAVToOggFinalisedOnTrackEnd(t *testing.T) {
 	file := testMedia(t, "tone.wav", "2")
-	srv := newServer(t)
-	a, b := newPeer(t, srv, "wav"), newPeer(t, srv, "ogg")
-	ctx := ctxT(t, 60*time.Second)
+	srv := peertest.NewServer(t)
+	a, b := peertest.NewPeer(t, srv, "wav"), peertest.NewPeer(t, srv, "ogg")
+	ctx := peertest.Context(t, 60*time.Second)
 	player, err := FromFile(file)
 	require.NoError(t, err)
 	defer player.Close()
@@ -230,7 +231,7 @@ func TestTranscodeToH264RecordMKV(t *testing.T) {
 // regular keyframe two seconds on.
 func TestRecorderAsksForKeyframe(t *testing.T) {
 	file := testMedia(t, "h264-bframes.mp4", "3")
-	ctx := ctxT(t, 60*time.Second)
+	ctx := peertest.Context(t, 60*time.Second)
 	player, err := FromFile(file)
 	require.NoError(t, err)
 	out := t.TempDir() + "/rec.webm"

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/metered-ca/realtime-go/peer"
+	"github.com/metered-ca/realtime-go/peer/peertest"
 )
 
 // bridge puts an RTSP camera into a room with FromRTSP (see intoRoom).
@@ -28,7 +29,7 @@ func TestRTSPBridgeRecorded(t *testing.T) {
 	for _, transport := range []Transport{TCP, UDP} {
 		t.Run(string(transport), func(t *testing.T) {
 			cam := newRTSPCamera(t, file)
-			ctx := ctxT(t, 60*time.Second)
+			ctx := peertest.Context(t, 60*time.Second)
 			out := t.TempDir() + "/cam.mkv"
 			rec, err := NewRecorder(out)
 			require.NoError(t, err)
@@ -54,7 +55,7 @@ func TestRTSPBridgeRecorded(t *testing.T) {
 func TestRTSPReconnectThenGiveUp(t *testing.T) {
 	file := testMedia(t, "h264-aac.mp4", "2")
 	cam := newRTSPCamera(t, file)
-	ctx := ctxT(t, 60*time.Second)
+	ctx := peertest.Context(t, 60*time.Second)
 	frames := make(chan time.Time, 1024)
 	player := bridge(t, ctx, cam.URL(), func(remote *peer.RemotePeer, tr peer.Track) {
 		if tr.Track.Kind() != webrtc.RTPCodecTypeVideo {

@@ -1,13 +1,9 @@
-package peer
+package peer_test
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"sort"
-	"strconv"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,41 +11,32 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/metered-ca/realtime-go/peer"
+	"github.com/metered-ca/realtime-go/peer/peertest"
 	"github.com/metered-ca/realtime-go/signalling"
 	"github.com/metered-ca/realtime-go/testserver"
 )
-
-// chaosFaults is how many faults the chaos test injects: one of each kind
-// in `make test`, CHAOS_FAULTS (make soak: 100) for the long run.
-func chaosFaults() int {
-	if n, err := strconv.Atoi(os.Getenv("CHAOS_FAULTS")); err == nil && n > 0 {
-		return n
-	}
-	return 5
-}
 
 // TestChaosGoToGo: alice sends bob a media track, a data channel and a
 // steady stream of numbered direct messages while the server hurts alice's
 // signalling: sockets dropped without a close, silence past the inactivity
 // timeout, going_away then 1001, refused reconnects, delayed acks. Every
 // message either arrives exactly once or its Send returned an error; both
-// sides keep their RemotePeer values; after each recovery the data channel
-// is opened again (on ConnectionReset) and media flows again, and the time
+// sides keep their peer.RemotePeer values; after each recovery the data channel
+// is opened again (on peer.ConnectionReset) and media flows again, and the time
 // from the reconnect to bob's first new packet is reported.
 func TestChaosGoToGo(t *testing.T) {
 	srv, err := testserver.New(testserver.Options{RateLimit: testserver.RateLimit{Disabled: true}})
 	require.NoError(t, err)
 	defer srv.Close()
 	mint := func(id string) func(context.Context) (string, error) {
-		return func(context.Context) (string, error) {
-			return testserver.MintToken(testserver.DevKeyID, testserver.DevKeySecret, testserver.Claims{Sub: id}, time.Hour)
-		}
+		return testserver.DevTokenProvider(testserver.Claims{Sub: id})
 	}
 	fast := signalling.ReconnectOptions{InitialDelay: 50 * time.Millisecond, MaxDelay: 400 * time.Millisecond}
-	alice, err := New(Options{URL: srv.URL(), TokenProvider: mint("alice"), Reconnect: fast, InactivityTimeout: 1500 * time.Millisecond})
+	alice, err := peer.New(peer.Options{URL: srv.URL(), TokenProvider: mint("alice"), Reconnect: fast, InactivityTimeout: 1500 * time.Millisecond})
 	require.NoError(t, err)
 	defer alice.Close("")
-	bob, err := New(Options{URL: srv.URL(), TokenProvider: mint("bob"), Reconnect: fast})
+	bob, err := peer.New(peer.Options{URL: srv.URL(), TokenProvider: mint("bob"), Reconnect: fast})
 	require.NoError(t, err)
 	defer bob.Close("")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
@@ -57,12 +44,12 @@ func TestChaosGoToGo(t *testing.T) {
 
 	// Media: bob stamps every packet's arrival.
 	var lastRTP atomic.Int64
-	require.NoError(t, alice.AddTrack(audioTrack(t, "chaos-mic", "chaos"), nil, StreamMetadata{"label": "mic"}))
-	var bobSeesAlice atomic.Pointer[RemotePeer]
+	require.NoError(t, alice.AddTrack(peertest.OpusTrack(t, "chaos-mic", "chaos"), nil, peer.StreamMetadata{"label": "mic"}))
+	var bobSeesAlice atomic.Pointer[peer.RemotePeer]
 	dcMessages := make(chan string, 64)
-	On(bob, func(ev PeerJoined) {
+	peer.On(bob, func(ev peer.PeerJoined) {
 		bobSeesAlice.Store(ev.Peer)
-		On(ev.Peer, func(tr Track) {
+		peer.On(ev.Peer, func(tr peer.Track) {
 			go func() {
 				for {
 					if _, _, err := tr.Track.ReadRTP(); err != nil {
@@ -72,41 +59,38 @@ func TestChaosGoToGo(t *testing.T) {
 				}
 			}()
 		})
-		On(ev.Peer, func(o DataChannelOpened) {
-			dc := WrapDataChannel(o.Channel, DataChannelOptions{})
-			On(dc, func(m ChannelMessage) { dcMessages <- string(m.Data) })
+		peer.On(ev.Peer, func(o peer.DataChannelOpened) {
+			dc := peer.WrapDataChannel(o.Channel, peer.DataChannelOptions{})
+			peer.On(dc, func(m peer.ChannelMessage) { dcMessages <- string(m.Data) })
 		})
 	})
 	// Server-routed messages: bob keeps every number he receives.
-	var gotMu sync.Mutex
-	got := map[int]int{}
-	On(bob, func(d Data) {
+	var got peertest.Tally
+	peer.On(bob, func(d peer.Data) {
 		var n int
 		if json.Unmarshal(d.Data, &n) == nil {
-			gotMu.Lock()
-			got[n]++
-			gotMu.Unlock()
+			got.Add(n)
 		}
 	})
-	// The data channel, opened again after every ConnectionReset.
-	var aliceSeesBob atomic.Pointer[RemotePeer]
-	openDC := func(rp *RemotePeer, tag string) {
-		dc, err := rp.CreateDataChannel("chaos", DataChannelOptions{})
+	// The data channel, opened again after every peer.ConnectionReset.
+	var aliceSeesBob atomic.Pointer[peer.RemotePeer]
+	openDC := func(rp *peer.RemotePeer, tag string) {
+		dc, err := rp.CreateDataChannel("chaos", peer.DataChannelOptions{})
 		if err != nil {
 			t.Errorf("opening data channel %s: %v", tag, err)
 			return
 		}
-		On(dc, func(ChannelOpen) { _ = dc.SendText(ctx, tag) })
+		peer.On(dc, func(peer.ChannelOpen) { _ = dc.SendText(ctx, tag) })
 	}
 	var resets atomic.Int32
-	On(alice, func(ev PeerJoined) {
+	peer.On(alice, func(ev peer.PeerJoined) {
 		aliceSeesBob.Store(ev.Peer)
 		openDC(ev.Peer, "dc-0")
-		On(ev.Peer, func(ConnectionReset) { openDC(ev.Peer, fmt.Sprint("dc-", resets.Add(1))) })
+		peer.On(ev.Peer, func(peer.ConnectionReset) { openDC(ev.Peer, fmt.Sprint("dc-", resets.Add(1))) })
 	})
 	reconnected := make(chan time.Time, 16)
-	On(alice, func(ev StateChange) {
-		if ev.From == StateReconnecting && ev.To == StateJoined {
+	peer.On(alice, func(ev peer.StateChange) {
+		if ev.From == peer.StateReconnecting && ev.To == peer.StateJoined {
 			reconnected <- time.Now()
 		}
 	})
@@ -131,35 +115,13 @@ func TestChaosGoToGo(t *testing.T) {
 	firstAlice := aliceSeesBob.Load()
 
 	// The sender: a numbered direct message every 10 ms, outcome kept.
-	var sentMu sync.Mutex
-	acked, failed := map[int]bool{}, 0
-	stopSending := make(chan struct{})
-	var sending sync.WaitGroup
-	sending.Add(1)
-	go func() {
-		defer sending.Done()
-		for n := 0; ; n++ {
-			select {
-			case <-stopSending:
-				return
-			case <-time.After(10 * time.Millisecond):
-			}
-			sctx, scancel := context.WithTimeout(ctx, 20*time.Second)
-			err := alice.SendTo(sctx, "bob", n)
-			scancel()
-			sentMu.Lock()
-			if err == nil {
-				acked[n] = true
-			} else {
-				failed++
-			}
-			sentMu.Unlock()
-		}
-	}()
+	sender := peertest.StartSender(ctx, 10*time.Millisecond, func(ctx context.Context, n int) error {
+		return alice.SendTo(ctx, "bob", n)
+	})
 
 	faults := testserver.Faults()
 	var recoveries []time.Duration
-	n := chaosFaults()
+	n := peertest.ChaosFaults(5)
 	for i := 0; i < n; i++ {
 		f := faults[i%len(faults)]
 		for len(reconnected) > 0 {
@@ -182,31 +144,14 @@ func TestChaosGoToGo(t *testing.T) {
 		// by the server that alice left, and meets her again as a new one.
 		assert.Same(t, firstAlice, aliceSeesBob.Load(), "alice keeps bob's RemotePeer")
 	}
-	close(stopSending)
-	sending.Wait()
+	acked, failed := sender.Stop()
 	time.Sleep(500 * time.Millisecond) // the last messages in flight
-
-	sentMu.Lock()
-	gotMu.Lock()
-	vanished, duplicated := 0, 0
-	for m := range acked {
-		if got[m] == 0 {
-			vanished++
-		}
-	}
-	for _, c := range got {
-		if c > 1 {
-			duplicated++
-		}
-	}
-	sort.Slice(recoveries, func(i, j int) bool { return recoveries[i] < recoveries[j] })
-	p50, p99 := recoveries[len(recoveries)/2], recoveries[(len(recoveries)*99)/100]
+	vanished, duplicated := got.Compare(acked)
+	p50, p99 := peertest.Percentile(recoveries, 50), peertest.Percentile(recoveries, 99)
 	t.Logf("%d faults; %d sends acked, %d returned an error; vanished %d, duplicated %d; media back after reconnect p50 %s p99 %s; resets %d",
 		n, len(acked), failed, vanished, duplicated, p50.Round(time.Millisecond), p99.Round(time.Millisecond), resets.Load())
-	gotMu.Unlock()
-	sentMu.Unlock()
 	assert.Zero(t, vanished, "an acked send never arrived")
 	assert.Zero(t, duplicated, "a send arrived twice")
 	assert.Less(t, p99, 2*time.Second, "media flowing again within 2 s of each recovery")
-	assert.Equal(t, PeerConnected, aliceSeesBob.Load().State())
+	assert.Equal(t, peer.PeerConnected, aliceSeesBob.Load().State())
 }

@@ -21,10 +21,8 @@ func Example() {
 	defer cancel()
 	newPeer := func(id string) *peer.MeteredPeer {
 		p, _ := peer.New(peer.Options{
-			URL: srv.URL(),
-			TokenProvider: func(context.Context) (string, error) {
-				return testserver.MintToken(testserver.DevKeyID, testserver.DevKeySecret, testserver.Claims{Sub: id}, time.Hour)
-			},
+			URL:           srv.URL(),
+			TokenProvider: testserver.DevTokenProvider(testserver.Claims{Sub: id}),
 		})
 		return p
 	}
@@ -53,10 +51,8 @@ func Example() {
 // examplePeer makes a MeteredPeer with a chosen id on srv.
 func examplePeer(srv *testserver.Server, id string) *peer.MeteredPeer {
 	p, _ := peer.New(peer.Options{
-		URL: srv.URL(),
-		TokenProvider: func(context.Context) (string, error) {
-			return testserver.MintToken(testserver.DevKeyID, testserver.DevKeySecret, testserver.Claims{Sub: id}, time.Hour)
-		},
+		URL:           srv.URL(),
+		TokenProvider: testserver.DevTokenProvider(testserver.Claims{Sub: id}),
 	})
 	return p
 }

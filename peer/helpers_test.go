@@ -30,10 +30,8 @@ func newServer(t *testing.T) *testserver.Server {
 func newPeer(t *testing.T, srv *testserver.Server, id string) *MeteredPeer {
 	t.Helper()
 	p, err := New(Options{
-		URL: srv.URL(),
-		TokenProvider: func(context.Context) (string, error) {
-			return testserver.MintToken(testserver.DevKeyID, testserver.DevKeySecret, testserver.Claims{Sub: id, PeerMetadata: []byte(`{"name":"` + id + `"}`)}, time.Hour)
-		},
+		URL:           srv.URL(),
+		TokenProvider: testserver.DevTokenProvider(testserver.Claims{Sub: id, PeerMetadata: []byte(`{"name":"` + id + `"}`)}),
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = p.Close("test over") })

@@ -19,9 +19,7 @@ import (
 // rawMember joins the channel as a bare signalling client that can send any
 // payload to the peers.
 func rawMember(t *testing.T, srv *testserver.Server, id, channel string) *signalling.Client {
-	c, err := signalling.New(signalling.Options{URL: srv.URL(), TokenProvider: func(context.Context) (string, error) {
-		return testserver.MintToken(testserver.DevKeyID, testserver.DevKeySecret, testserver.Claims{Sub: id}, time.Hour)
-	}})
+	c, err := signalling.New(signalling.Options{URL: srv.URL(), TokenProvider: testserver.DevTokenProvider(testserver.Claims{Sub: id})})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
 	ctx := ctxT(t, 10*time.Second)

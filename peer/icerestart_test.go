@@ -1,7 +1,6 @@
 package peer
 
 import (
-	"context"
 	"errors"
 	"sync/atomic"
 	"testing"
@@ -45,9 +44,7 @@ func vnetPair(t *testing.T, cut *atomic.Bool) (*MeteredPeer, *MeteredPeer) {
 	t.Cleanup(func() { _ = wan.Stop() })
 	srv := newServer(t)
 	mk := func(id string, api *webrtc.API) *MeteredPeer {
-		p, err := New(Options{API: api, URL: srv.URL(), TokenProvider: func(context.Context) (string, error) {
-			return testserver.MintToken(testserver.DevKeyID, testserver.DevKeySecret, testserver.Claims{Sub: id}, time.Hour)
-		}})
+		p, err := New(Options{API: api, URL: srv.URL(), TokenProvider: testserver.DevTokenProvider(testserver.Claims{Sub: id})})
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = p.Close("") })
 		return p

@@ -1,7 +1,6 @@
 package peer
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -156,9 +155,7 @@ func TestAddTrackCopiesMetadata(t *testing.T) {
 func TestInboundTrackMetadataOverCapIsDropped(t *testing.T) {
 	srv := newServer(t)
 	logs := &lockedBuffer{}
-	bob, err := New(Options{URL: srv.URL(), Logger: slog.New(slog.NewTextHandler(logs, nil)), TokenProvider: func(context.Context) (string, error) {
-		return testserver.MintToken(testserver.DevKeyID, testserver.DevKeySecret, testserver.Claims{Sub: "bob"}, time.Hour)
-	}})
+	bob, err := New(Options{URL: srv.URL(), Logger: slog.New(slog.NewTextHandler(logs, nil)), TokenProvider: testserver.DevTokenProvider(testserver.Claims{Sub: "bob"})})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = bob.Close("") })
 	alice := newPeer(t, srv, "alice")

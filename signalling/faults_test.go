@@ -88,9 +88,7 @@ func TestPausedServerBacksUpWrites(t *testing.T) {
 func TestSeveralConnectionsOnePeerID(t *testing.T) {
 	srv := newServer(t, testserver.Options{})
 	provider := func(sub string) TokenProvider {
-		return func(context.Context) (string, error) {
-			return testserver.MintToken(testserver.DevKeyID, testserver.DevKeySecret, testserver.Claims{Sub: sub}, time.Hour)
-		}
+		return testserver.DevTokenProvider(testserver.Claims{Sub: sub})
 	}
 	a1 := newClient(t, srv, Options{TokenProvider: provider("alice")})
 	a2 := newClient(t, srv, Options{TokenProvider: provider("alice")})

@@ -256,7 +256,7 @@ func (s *Server) Kick(tenant, peer string) int {
 	n := 0
 	s.eachConn(peer, func(c *conn) {
 		if c.id.tenant == t {
-			c.closeWith(4020, "admin disconnect")
+			c.closeWith(protocol.CloseAdminDisconnect, "admin disconnect")
 			n++
 		}
 	})

@@ -1,6 +1,7 @@
 package testserver
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -19,6 +20,17 @@ type Claims struct {
 	Metadata     json.RawMessage `json:"metadata,omitempty"`
 	PeerMetadata json.RawMessage `json:"peerMetadata,omitempty"`
 	Iss          string          `json:"iss,omitempty"`
+}
+
+// DevTokenProvider returns a token provider (a signalling.TokenProvider)
+// for the local server's dev mode: before every connection attempt it
+// mints a fresh one-hour token for claims, signed with the public dev key
+// (DevKeyID, DevKeySecret). The peer id is claims.Sub. Never use it against
+// a real server: the dev secret is public.
+func DevTokenProvider(claims Claims) func(context.Context) (string, error) {
+	return func(context.Context) (string, error) {
+		return MintToken(DevKeyID, DevKeySecret, claims, time.Hour)
+	}
 }
 
 // MintToken signs claims as an HS256 JWT with kid, as a customer backend

@@ -586,3 +586,20 @@ func TestCloseWithPausedReader(t *testing.T) {
 		t.Fatal("Close hangs on a paused connection")
 	}
 }
+
+// Shutdown whose ctx ends before a client answers the close cuts the
+// client and returns ctx's error only once the server has stopped: no
+// goroutine of the server outlives the call (goleak checks at exit).
+func TestShutdownContextCutsAndWaits(t *testing.T) {
+	s, err := New(Options{GoingAwayGrace: 10 * time.Millisecond})
+	require.NoError(t, err)
+	ws, resp, err := websocket.DefaultDialer.Dial(s.URL()+"/v1?key=pk_x", nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	defer ws.Close() // never reads, so never answers the close
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	err = s.Shutdown(ctx, time.Second)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Equal(t, 0, s.ConnCount(), "every connection is gone when Shutdown returns")
+}

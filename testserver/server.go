@@ -141,8 +141,10 @@ func (s *Server) Close() error {
 
 // Shutdown is the graceful path: every connection gets going_away with
 // retryAfter, then a 1001 close after Options.GoingAwayGrace; new
-// connections are refused. It returns when everything has stopped or ctx
-// ends.
+// connections are refused. It returns when everything has stopped. If ctx
+// ends first, the connections still open are cut without a closing
+// handshake, and Shutdown returns ctx's error once they are gone: no
+// goroutine of the server outlives it.
 func (s *Server) Shutdown(ctx context.Context, retryAfter time.Duration) error {
 	s.GoingAway(retryAfter, s.opts.GoingAwayGrace)
 	done := make(chan struct{})
@@ -151,6 +153,13 @@ func (s *Server) Shutdown(ctx context.Context, retryAfter time.Duration) error {
 	case <-done:
 		return nil
 	case <-ctx.Done():
+		s.mu.Lock()
+		conns := s.connList("")
+		s.mu.Unlock()
+		for _, c := range conns {
+			c.drop()
+		}
+		<-done
 		return ctx.Err()
 	}
 }

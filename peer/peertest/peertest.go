@@ -1,0 +1,124 @@
+// Package peertest is the test scaffolding for code built on MeteredPeer,
+// as net/http/httptest is for HTTP: a local RMS server, peers joined to it
+// under chosen ids, an Opus track that sends until the test ends, event
+// collectors, and the chaos driver that counts lost and duplicated
+// messages while faults are injected. Everything it starts is stopped by
+// the test's Cleanup.
+package peertest
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media"
+
+	"github.com/metered-ca/realtime-go/peer"
+	"github.com/metered-ca/realtime-go/testserver"
+)
+
+// NewServer starts a local RMS server without rate limits (tests send in
+// bursts); opts may set anything else. It is closed when the test ends.
+func NewServer(t testing.TB, opts ...testserver.Options) *testserver.Server {
+	t.Helper()
+	var o testserver.Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	o.RateLimit.Disabled = true
+	srv, err := testserver.New(o)
+	if err != nil {
+		t.Fatalf("peertest: starting the local server: %v", err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	return srv
+}
+
+// NewPeer makes a MeteredPeer on srv whose peer id is id (a dev-key JWT's
+// sub, so a test chooses who is polite), with the given options for the
+// rest (URL and TokenProvider are set here). It is closed when the test
+// ends.
+func NewPeer(t testing.TB, srv *testserver.Server, id string, opts ...peer.Options) *peer.MeteredPeer {
+	t.Helper()
+	var o peer.Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	o.URL = srv.URL()
+	o.APIKey = ""
+	o.TokenProvider = testserver.DevTokenProvider(testserver.Claims{Sub: id})
+	p, err := peer.New(o)
+	if err != nil {
+		t.Fatalf("peertest: new peer %s: %v", id, err)
+	}
+	t.Cleanup(func() { _ = p.Close("test over") })
+	return p
+}
+
+// Context is a context that ends after d or with the test.
+func Context(t testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// OpusTrack is an Opus sample track that sends a 20 ms frame of silence
+// every 20 ms until the test ends.
+func OpusTrack(t testing.TB, id, stream string) *webrtc.TrackLocalStaticSample {
+	t.Helper()
+	tr, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, id, stream)
+	if err != nil {
+		t.Fatalf("peertest: opus track: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				// An Opus TOC byte for a 20 ms CELT frame of silence.
+				_ = tr.WriteSample(media.Sample{Data: []byte{0xf8, 0xff, 0xfe}, Duration: 20 * time.Millisecond})
+			}
+		}
+	}()
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	return tr
+}
+
+// Collector gathers the events of one type from a source.
+type Collector[T any] struct{ ch chan T }
+
+// Watch collects every event of type T from s from now on (up to 1024
+// waiting).
+func Watch[T peer.EventOf[S], S peer.Source](s S) *Collector[T] {
+	c := &Collector[T]{ch: make(chan T, 1024)}
+	peer.On(s, func(ev T) { c.ch <- ev })
+	return c
+}
+
+// Next returns the next event for which ok (nil: any) is true, failing the
+// test after 20 s.
+func (c *Collector[T]) Next(t testing.TB, ok func(T) bool) T {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case ev := <-c.ch:
+			if ok == nil || ok(ev) {
+				return ev
+			}
+		case <-deadline:
+			var zero T
+			t.Fatalf("peertest: no matching %T within 20s", zero)
+			return zero
+		}
+	}
+}
