@@ -36,6 +36,7 @@ func returnsWithin(t *testing.T, d time.Duration, fn func() error) error {
 // 500 ms late): Join returns with an error instead of waiting forever on
 // an inbox that Close stopped.
 func TestJoinReturnsWhenClosedMidway(t *testing.T) {
+	t.Parallel() // per-instance timings and servers: nothing shared
 	for _, stage := range []string{"connecting", "subscribing"} {
 		t.Run(stage, func(t *testing.T) {
 			srv := newServer(t)
@@ -58,6 +59,7 @@ func TestJoinReturnsWhenClosedMidway(t *testing.T) {
 // NewMediaStream and refused by AddTrack, never a panic, also once a peer
 // joins.
 func TestNilTracksAreSkippedOrRefused(t *testing.T) {
+	t.Parallel() // per-instance timings and servers: nothing shared
 	srv := newServer(t)
 	alice, bob := newPeer(t, srv, "alice"), newPeer(t, srv, "bob")
 	var noAudio *webrtc.TrackLocalStaticSample
@@ -91,6 +93,7 @@ func TestNilTracksAreSkippedOrRefused(t *testing.T) {
 // Send(ctx, nil) and SendTo(ctx, id, nil) send JSON null, as the JS SDK
 // does; invalid UTF-8 in a raw payload is refused before sending.
 func TestSendNilIsNullAndBadUTF8IsRefused(t *testing.T) {
+	t.Parallel() // per-instance timings and servers: nothing shared
 	srv := newServer(t)
 	alice, bob := newPeer(t, srv, "alice"), newPeer(t, srv, "bob")
 	data := watch[Data](bob)
@@ -116,6 +119,7 @@ func TestSendNilIsNullAndBadUTF8IsRefused(t *testing.T) {
 
 // A peer that never joined still emits Left on Close, with empty fields.
 func TestCloseNeverJoinedEmitsLeft(t *testing.T) {
+	t.Parallel() // per-instance timings and servers: nothing shared
 	srv := newServer(t)
 	p := newPeer(t, srv, "x")
 	left := watch[Left](p)
@@ -127,6 +131,7 @@ func TestCloseNeverJoinedEmitsLeft(t *testing.T) {
 // AddTrack keeps a copy of the caller's metadata, as AddStream does: later
 // edits of the map change neither TrackMetadata nor the wire.
 func TestAddTrackCopiesMetadata(t *testing.T) {
+	t.Parallel() // per-instance timings and servers: nothing shared
 	srv := newServer(t)
 	alice, bob := newPeer(t, srv, "alice"), newPeer(t, srv, "bob")
 	tr := audioTrack(t, "a1", "s")
@@ -153,6 +158,7 @@ func TestAddTrackCopiesMetadata(t *testing.T) {
 // Inbound track metadata larger than the server's message cap is dropped
 // with a warning, not cached.
 func TestInboundTrackMetadataOverCapIsDropped(t *testing.T) {
+	t.Parallel() // per-instance timings and servers: nothing shared
 	srv := newServer(t)
 	logs := &lockedBuffer{}
 	bob, err := New(Options{URL: srv.URL(), Logger: slog.New(slog.NewTextHandler(logs, nil)), TokenProvider: testserver.DevTokenProvider(testserver.Claims{Sub: "bob"})})
@@ -183,6 +189,7 @@ func TestInboundTrackMetadataOverCapIsDropped(t *testing.T) {
 // The error shapes: every error a caller can receive matches errors.As with
 // its pointer type, sentinels match errors.Is, and Join keeps the cause.
 func TestErrorShapes(t *testing.T) {
+	t.Parallel() // per-instance timings and servers: nothing shared
 	srv := newServer(t)
 	p := newPeer(t, srv, "x")
 	ctx := ctxT(t, 10*time.Second)

@@ -30,6 +30,7 @@ func opusOnlyPeer(t *testing.T, srv *testserver.Server, id string) *MeteredPeer 
 // stays with the old track; when some succeed it moves to the new one and
 // the failures are listed per peer.
 func TestReplaceTrackPartialAndTotalFailure(t *testing.T) {
+	t.Parallel() // per-instance timings and servers: nothing shared
 	srv := newServer(t)
 	alice := newPeer(t, srv, "alice")
 	bob := opusOnlyPeer(t, srv, "bob") // cannot take PCMU
@@ -79,6 +80,7 @@ func TestReplaceTrackPartialAndTotalFailure(t *testing.T) {
 // RemoveStream stops every track of the stream; the receiver sees the
 // stream go.
 func TestRemoveStream(t *testing.T) {
+	t.Parallel() // per-instance timings and servers: nothing shared
 	srv := newServer(t)
 	alice, bob := newPeer(t, srv, "alice"), newPeer(t, srv, "bob")
 	stream := NewMediaStreamWithID("pair", audioTrack(t, "a1", "pair"), audioTrack(t, "a2", "pair"))
@@ -114,6 +116,7 @@ func TestRemoveStream(t *testing.T) {
 // reconnecting: Send, SendTo and ReplaceTrack refused, AddTrack recorded
 // and sent once the connection is back.
 func TestJoinedEventAndReconnectingGates(t *testing.T) {
+	t.Parallel() // per-instance timings and servers: nothing shared
 	srv := newServer(t)
 	alice, bob := newPeer(t, srv, "alice"), newPeer(t, srv, "bob")
 	joined := watch[Joined](alice)
@@ -169,6 +172,7 @@ func TestJoinedEventAndReconnectingGates(t *testing.T) {
 // Directs carry the sender's peerMetadata even without
 // IncludeSenderMetadata; broadcasts only with it.
 func TestSenderMetadataOnDirectsWithoutOptingIn(t *testing.T) {
+	t.Parallel() // per-instance timings and servers: nothing shared
 	srv := newServer(t)
 	alice, bob, carol := newPeer(t, srv, "alice"), newPeer(t, srv, "bob"), newPeer(t, srv, "carol")
 	plain, opted := watch[Data](alice), watch[Data](carol)
