@@ -69,12 +69,14 @@ func (p *MeteredPeer) fanOut(rp *RemotePeer, c *conn, tracks []*trackedTrack) {
 		}
 	}
 	done := make(chan struct{})
-	c.ops.do(func() {
+	if !c.ops.do(func() {
 		for _, t := range tracks {
 			t.attach(c)
 		}
 		close(done)
-	})
+	}) {
+		return // the connection closed meanwhile: nothing to attach to
+	}
 	<-done
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/pion/webrtc/v4"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/metered-ca/realtime-go/protocol"
 	"github.com/metered-ca/realtime-go/signalling"
@@ -227,4 +228,31 @@ func TestErrorShapes(t *testing.T) {
 	require.ErrorAs(t, p.AddTrack(audioTrack(t, "late", "s"), nil, nil), &ste)
 	assert.ErrorIs(t, ste, ErrInvalidState)
 	assert.True(t, errors.Is(p.Join(ctx, "again"), ErrInvalidState))
+}
+
+// When Close returns, every goroutine the MeteredPeer started has ended:
+// none lingers on its own timer (a signal send waiting for its ack, a
+// re-subscribe, a handler wait).
+func TestCloseLeavesNoGoroutine(t *testing.T) {
+	baseline := goleak.IgnoreCurrent()
+	srv, err := testserver.New(testserver.Options{RateLimit: testserver.RateLimit{Disabled: true}})
+	require.NoError(t, err)
+	alice, bob := newPeer(t, srv, "alice"), newPeer(t, srv, "bob")
+	mic, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "mic", "s")
+	require.NoError(t, err)
+	require.NoError(t, alice.AddTrack(mic, nil, StreamMetadata{"a": 1}))
+	ctx := ctxT(t, 20*time.Second)
+	require.NoError(t, alice.Join(ctx, "g"))
+	require.NoError(t, bob.Join(ctx, "g"))
+	require.Eventually(t, func() bool {
+		rp := alice.RemotePeers()
+		return len(rp) == 1 && rp[0].State() == PeerConnected
+	}, 20*time.Second, 10*time.Millisecond)
+	srv.DelayFrames("alice", "ack", 100, 10*time.Second) // signal sends left waiting for acks
+	_, _ = alice.RemotePeers()[0].CreateDataChannel("late", DataChannelOptions{})
+	time.Sleep(100 * time.Millisecond)
+	require.NoError(t, alice.Close(""))
+	require.NoError(t, bob.Close(""))
+	require.NoError(t, srv.Close())
+	goleak.VerifyNone(t, baseline)
 }
