@@ -22,7 +22,11 @@ NPM_STAMP  := interop/js/node_modules/.package-lock.json
 APT_PACKAGES := pkg-config libavcodec-dev libavformat-dev libavutil-dev libavdevice-dev \
 	libavfilter-dev libswresample-dev libswscale-dev ffmpeg xvfb
 
-.PHONY: setup test test-go fuzz lint bench demo soak clean
+.PHONY: setup test test-go fuzz lint bench demo soak clean release release-check
+
+# The release version lives in VERSION; every module requires its siblings
+# at it (see docs/releasing.md).
+RELEASE_VERSION := $(shell cat VERSION)
 
 ## setup: install everything the tests and the demo need (idempotent)
 setup: .setup-apt $(NPM_STAMP)
@@ -68,6 +72,21 @@ lint: setup
 	@set -e; for m in $(MODULES); do (cd $$m && $(GO) vet ./...); done
 	@set -e; for m in protocol signalling testserver; do (cd $$m && CGO_ENABLED=0 $(GO) build ./...); done
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@for m in protocol signalling testserver peer media cmd/metered; do cmp -s LICENSE $$m/LICENSE || { echo "$$m/LICENSE differs from LICENSE: a module's zip holds only its folder, so copy it"; exit 1; }; done
+
+## release-check: the release rehearsal: module zips of the working tree at
+## $(RELEASE_VERSION) in a file GOPROXY, fetched, built and run from fresh modules outside the checkout
+release-check: setup
+	$(GO) run ./interop/cmd/release check
+
+## release: make release VERSION=v0.x.y: bump every module to it, rehearse,
+## commit, and tag <dir>/v0.x.y locally (pushing is the maintainer's step)
+release: setup
+	@test -n "$(VERSION)" || { echo "usage: make release VERSION=v0.x.y"; exit 2; }
+	$(GO) run ./interop/cmd/release bump $(VERSION)
+	$(GO) run ./interop/cmd/release check
+	git commit -q -am "release $(VERSION)"
+	$(GO) run ./interop/cmd/release tag
 
 ## bench: rebuild docs/benchmarks.md (Go vs the JS SDK and bare pion, through rms-local)
 bench: setup

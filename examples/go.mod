@@ -3,10 +3,10 @@ module github.com/metered-ca/realtime-go/examples
 go 1.24.0
 
 require (
-	github.com/metered-ca/realtime-go/media v0.0.0
-	github.com/metered-ca/realtime-go/peer v0.0.0
-	github.com/metered-ca/realtime-go/signalling v0.0.0
-	github.com/metered-ca/realtime-go/testserver v0.0.0
+	github.com/metered-ca/realtime-go/media v0.1.0
+	github.com/metered-ca/realtime-go/peer v0.1.0
+	github.com/metered-ca/realtime-go/signalling v0.1.0
+	github.com/metered-ca/realtime-go/testserver v0.1.0
 	github.com/pion/webrtc/v4 v4.2.26
 )
 
@@ -15,7 +15,7 @@ require (
 	github.com/asticode/go-astikit v0.42.0 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/gorilla/websocket v1.5.3 // indirect
-	github.com/metered-ca/realtime-go/protocol v0.0.0 // indirect
+	github.com/metered-ca/realtime-go/protocol v0.1.0 // indirect
 	github.com/pion/datachannel v1.6.3 // indirect
 	github.com/pion/dtls/v3 v3.1.15 // indirect
 	github.com/pion/ice/v4 v4.4.8 // indirect

@@ -2,7 +2,10 @@ package interop
 
 import (
 	"context"
+	"crypto/sha512"
+	"encoding/base64"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -181,4 +184,20 @@ func TestDemoPageInChromium(t *testing.T) {
 	assert.Greater(t, codecs["vp8"], 30, "the camera's video decodes")
 	assert.Greater(t, codecs["opus"], 50, "the microphone's audio decodes")
 	assert.Empty(t, state().Errors)
+}
+
+// The integrity hash the demo page pins for the CDN copy of the JS SDK is
+// the hash of the very bytes npm installs from the committed lockfile: a
+// wrong pin would make browsers refuse the module.
+func TestPinnedSDKIntegrityMatchesNPM(t *testing.T) {
+	sdk := testserver.FindDemoSDK()
+	require.NotEmpty(t, sdk, "the JS SDK is missing: run `make setup`")
+	b, err := os.ReadFile(sdk)
+	require.NoError(t, err)
+	sum := sha512.Sum384(b)
+	assert.Equal(t, testserver.DemoSDKIntegrity, "sha384-"+base64.StdEncoding.EncodeToString(sum[:]))
+	pkg, err := os.ReadFile(filepath.Join(filepath.Dir(sdk), "..", "package.json"))
+	require.NoError(t, err)
+	assert.Contains(t, string(pkg), `"version": "`+testserver.DemoSDKVersion+`"`)
+	assert.Contains(t, testserver.DemoSDKURL, "@"+testserver.DemoSDKVersion+"/dist/index.mjs")
 }

@@ -117,3 +117,32 @@ func ExampleFrames() {
 	fmt.Println(<-size)
 	// Output: 320x240
 }
+
+// Turn-taking: push an answer, then Wait until it has all been sent
+// before listening again. WithStartOnBind holds the clock until a peer
+// connection takes the track, so nothing pushed early is lost; here no
+// peer ever binds, so the example uses the default, real-time clock.
+func ExampleAudioSource_Wait() {
+	src, err := media.NewAudioSource(media.AudioFormat{SampleRate: 16000, Channels: 1})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer src.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	answer := make([]byte, 16000*2/5) // 200 ms of 16 kHz mono s16le
+	if err := src.Push(ctx, answer); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("queued", src.Queued() > 0)
+	if err := src.Wait(ctx); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("sent; queued", src.Queued(), "err", src.Err())
+	// Output:
+	// queued true
+	// sent; queued 0s err <nil>
+}

@@ -4,9 +4,9 @@ go 1.24.0
 
 require (
 	github.com/asticode/go-astiav v0.16.0
-	github.com/metered-ca/realtime-go/peer v0.0.0
-	github.com/metered-ca/realtime-go/signalling v0.0.0
-	github.com/metered-ca/realtime-go/testserver v0.0.0
+	github.com/metered-ca/realtime-go/peer v0.1.0
+	github.com/metered-ca/realtime-go/signalling v0.1.0
+	github.com/metered-ca/realtime-go/testserver v0.1.0
 	github.com/pion/rtcp v1.2.20
 	github.com/pion/rtp v1.10.6
 	github.com/pion/webrtc/v4 v4.2.26
@@ -18,7 +18,7 @@ require (
 	github.com/asticode/go-astikit v0.42.0 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/gorilla/websocket v1.5.3 // indirect
-	github.com/metered-ca/realtime-go/protocol v0.0.0 // indirect
+	github.com/metered-ca/realtime-go/protocol v0.1.0 // indirect
 	github.com/pion/datachannel v1.6.3 // indirect
 	github.com/pion/dtls/v3 v3.1.15 // indirect
 	github.com/pion/ice/v4 v4.4.8 // indirect
@@ -38,11 +38,4 @@ require (
 	golang.org/x/net v0.50.0 // indirect
 	golang.org/x/sys v0.41.0 // indirect
 	golang.org/x/time v0.14.0 // indirect
-)
-
-replace (
-	github.com/metered-ca/realtime-go/peer => ../peer
-	github.com/metered-ca/realtime-go/protocol => ../protocol
-	github.com/metered-ca/realtime-go/signalling => ../signalling
-	github.com/metered-ca/realtime-go/testserver => ../testserver
 )

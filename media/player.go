@@ -21,7 +21,12 @@ import (
 // VP9, H.264 without B-frames) pass through untouched; others are
 // transcoded (audio to Opus, video to VP8 or H.264, WithVideoCodec).
 type Player struct {
+	// Audio is the input's audio as an Opus track; nil when the input has
+	// no audio stream this package can play. Pass it on as it is:
+	// peer.NewMediaStream skips a nil track.
 	Audio *Track
+	// Video is the input's video track (VP8, VP9 or H.264); nil when the
+	// input has no video.
 	Video *Track
 
 	demux *av.Demuxer
@@ -97,7 +102,11 @@ func FromFile(path string, opts ...FileOption) (*Player, error) {
 	if o.protocols == "" {
 		o.protocols = "file"
 	}
-	return openPlayer(context.Background(), path, av.InputOptions{Protocols: o.protocols}, o, false)
+	p, err := openPlayer(context.Background(), path, av.InputOptions{Protocols: o.protocols}, o, false)
+	if err != nil {
+		return nil, fmt.Errorf("%w (file %s)", err, redactURL(path))
+	}
+	return p, nil
 }
 
 // openPlayer opens url; ending ctx aborts a blocked open (a camera that

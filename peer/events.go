@@ -50,7 +50,12 @@ type (
 	PeerStateChange struct{ From, To PeerState }
 	// Track is emitted for every inbound track (again when it re-fires).
 	Track struct {
-		Track    *webrtc.TrackRemote
+		// Track is pion's remote track: ReadRTP, or hand it to media.Frames
+		// or a media.Recorder.
+		Track *webrtc.TrackRemote
+		// Receiver is the pion receiver behind the track: its RTCP (ReadRTCP)
+		// and its transceiver's parameters. Keyframe requests go through
+		// the connection (RemotePeer.PC().WriteRTCP).
 		Receiver *webrtc.RTPReceiver
 		// StreamID is the msid stream id ("" when the track has no stream).
 		StreamID string

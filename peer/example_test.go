@@ -2,6 +2,7 @@ package peer_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -118,4 +119,105 @@ func ExampleMeteredPeer_AddTrack() {
 	t := <-got
 	fmt.Println(t.Track.Kind(), t.Track.ID(), t.Metadata["label"])
 	// Output: audio mic Alice's microphone
+}
+
+// Swapping a camera for a screen share without renegotiating: every peer's
+// sender takes the new track; the tracking (and metadata) moves to it.
+func ExampleMeteredPeer_ReplaceTrack() {
+	srv, _ := testserver.New(testserver.Options{})
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	alice, bob := examplePeer(srv, "alice"), examplePeer(srv, "bob")
+	defer alice.Close("")
+	defer bob.Close("")
+	vp8 := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
+	camera, _ := webrtc.NewTrackLocalStaticSample(vp8, "camera", "alice")
+	screen, _ := webrtc.NewTrackLocalStaticSample(vp8, "screen", "alice")
+	_ = alice.AddTrack(camera, nil, peer.StreamMetadata{"label": "main video"})
+	connected := make(chan struct{})
+	peer.On(alice, func(ev peer.PeerJoined) {
+		peer.On(ev.Peer, func(s peer.PeerStateChange) {
+			if s.To == peer.PeerConnected {
+				close(connected)
+			}
+		})
+	})
+	_ = alice.Join(ctx, "room")
+	_ = bob.Join(ctx, "room")
+	<-connected
+
+	if err := alice.ReplaceTrack(ctx, camera, screen); err != nil {
+		var partial *peer.ReplaceTrackError
+		if errors.As(err, &partial) {
+			fmt.Println("failed for", len(partial.Failed), "peer(s)")
+		}
+		return
+	}
+	_, stillCamera := alice.TrackMetadata(camera)
+	meta, _ := alice.TrackMetadata(screen)
+	fmt.Println(stillCamera, meta["label"])
+	// Output: false main video
+}
+
+// Events as a stream: range over one event type with a buffer of your
+// own, instead of a handler that would delay the source's other events.
+func ExampleEvents() {
+	srv, _ := testserver.New(testserver.Options{})
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	alice, bob := examplePeer(srv, "alice"), examplePeer(srv, "bob")
+	defer alice.Close("")
+	defer bob.Close("")
+	joined := peer.Events[peer.PeerJoined](ctx, alice, peer.WithBuffer(16))
+	_ = alice.Join(ctx, "room")
+	_ = bob.Join(ctx, "room")
+	for ev := range joined {
+		fmt.Println("met", ev.Peer.ID())
+		break // leaving the loop ends the stream
+	}
+	// Output: met bob
+}
+
+// A DataChannel sends in order with backpressure: Send waits while the
+// channel's buffer is full, and a queue over its bound fails at once with
+// *DataChannelOverflowError instead of growing.
+func ExampleDataChannel() {
+	srv, _ := testserver.New(testserver.Options{})
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	alice, bob := examplePeer(srv, "alice"), examplePeer(srv, "bob")
+	defer alice.Close("")
+	defer bob.Close("")
+	received := make(chan int, 100)
+	peer.On(bob, func(ev peer.PeerJoined) {
+		peer.On(ev.Peer, func(o peer.DataChannelOpened) {
+			dc := peer.WrapDataChannel(o.Channel, peer.DataChannelOptions{})
+			peer.On(dc, func(m peer.ChannelMessage) { received <- len(m.Data) })
+		})
+	})
+	open := make(chan *peer.DataChannel, 1)
+	peer.On(alice, func(ev peer.PeerJoined) {
+		dc, _ := ev.Peer.CreateDataChannel("bulk", peer.DataChannelOptions{})
+		peer.On(dc, func(peer.ChannelOpen) { open <- dc })
+	})
+	_ = alice.Join(ctx, "room")
+	_ = bob.Join(ctx, "room")
+	dc := <-open
+	chunk := make([]byte, 16<<10)
+	for i := 0; i < 64; i++ { // 1 MiB in 16 KiB messages
+		if err := dc.Send(ctx, chunk); err != nil {
+			var full *peer.DataChannelOverflowError
+			fmt.Println(errors.As(err, &full), err)
+			return
+		}
+	}
+	total := 0
+	for total < 64*len(chunk) {
+		total += <-received
+	}
+	fmt.Println("bob received", total, "bytes")
+	// Output: bob received 1048576 bytes
 }

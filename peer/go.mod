@@ -3,9 +3,9 @@ module github.com/metered-ca/realtime-go/peer
 go 1.24.0
 
 require (
-	github.com/metered-ca/realtime-go/protocol v0.0.0
-	github.com/metered-ca/realtime-go/signalling v0.0.0
-	github.com/metered-ca/realtime-go/testserver v0.0.0
+	github.com/metered-ca/realtime-go/protocol v0.1.0
+	github.com/metered-ca/realtime-go/signalling v0.1.0
+	github.com/metered-ca/realtime-go/testserver v0.1.0
 	github.com/pion/logging v0.2.4
 	github.com/pion/rtp v1.10.6
 	github.com/pion/transport/v5 v5.1.4
@@ -35,10 +35,4 @@ require (
 	golang.org/x/net v0.50.0 // indirect
 	golang.org/x/sys v0.41.0 // indirect
 	golang.org/x/time v0.14.0 // indirect
-)
-
-replace (
-	github.com/metered-ca/realtime-go/protocol => ../protocol
-	github.com/metered-ca/realtime-go/signalling => ../signalling
-	github.com/metered-ca/realtime-go/testserver => ../testserver
 )

@@ -4,15 +4,11 @@ go 1.24.0
 
 require (
 	github.com/gorilla/websocket v1.5.3
-	github.com/metered-ca/realtime-go/protocol v0.0.0
+	github.com/metered-ca/realtime-go/protocol v0.1.0
 	github.com/stretchr/testify v1.12.1
 	go.uber.org/goleak v1.3.0
 )
 
 require go.yaml.in/yaml/v3 v3.0.5 // indirect
 
-replace github.com/metered-ca/realtime-go/protocol => ../protocol
-
-require github.com/metered-ca/realtime-go/testserver v0.0.0
-
-replace github.com/metered-ca/realtime-go/testserver => ../testserver
+require github.com/metered-ca/realtime-go/testserver v0.1.0

@@ -1,6 +1,7 @@
 package testserver
 
 import (
+	"bytes"
 	"embed"
 	"encoding/json"
 	"net/http"
@@ -11,20 +12,40 @@ import (
 //go:embed demo/index.html demo/demo.mjs
 var demoFiles embed.FS
 
+// The official JS SDK release the demo page loads when no local copy is
+// configured: the same bytes npm installs (interop tests check the hash
+// against the npm copy), served by a public CDN and verified by the browser
+// with Subresource Integrity.
+const (
+	DemoSDKVersion   = "1.2.0"
+	DemoSDKURL       = "https://cdn.jsdelivr.net/npm/@metered-ca/realtime@" + DemoSDKVersion + "/dist/index.mjs"
+	DemoSDKIntegrity = "sha384-e59sR6CVmI2C0G4S8BMiOYg5qJ5qk5aR+neswGX6QquX+JF16DV1lrcGbFytND5V"
+)
+
 // routeDemo serves the demo page at /demo/: a channel's streams as tiles,
-// a chat box and the browser's camera, on the official JS SDK. The SDK's
-// ES module is read from Options.DemoSDK (realtime-go does not ship it;
-// `make setup` installs it from npm); without it /demo/ explains that.
+// a chat box and the browser's camera, on the official JS SDK: the local
+// copy in Options.DemoSDK (realtime-go does not ship it; `make setup`
+// installs it from npm), or else the pinned release from a CDN, remapped
+// by an import map that carries its integrity hash.
 func (s *Server) routeDemo(mux *http.ServeMux) {
 	mux.HandleFunc("GET /demo", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/demo/?"+r.URL.RawQuery, http.StatusFound)
 	})
 	mux.HandleFunc("GET /demo/", func(w http.ResponseWriter, r *http.Request) {
+		page, _ := demoFiles.ReadFile("demo/index.html")
+		source, importMap := "JS SDK: local copy", ""
 		if s.opts.DemoSDK == "" {
-			http.Error(w, "the demo page needs the JS SDK: start the server with Options.DemoSDK (rms-local -demo-sdk) pointing at @metered-ca/realtime's dist/index.mjs", http.StatusNotFound)
-			return
+			source = "JS SDK " + DemoSDKVersion + ": CDN, integrity pinned"
+			m, _ := json.Marshal(map[string]any{
+				"imports":   map[string]string{"./sdk.mjs": DemoSDKURL},
+				"integrity": map[string]string{DemoSDKURL: DemoSDKIntegrity},
+			})
+			importMap = `<script type="importmap">` + string(m) + "</script>\n"
 		}
-		serveEmbedded(w, "demo/index.html", "text/html; charset=utf-8")
+		page = bytes.Replace(page, []byte("{{SDK_SOURCE}}"), []byte(source), 1)
+		page = bytes.Replace(page, []byte("{{SDK_IMPORTMAP}}"), []byte(importMap), 1)
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write(page)
 	})
 	mux.HandleFunc("GET /demo/demo.mjs", func(w http.ResponseWriter, r *http.Request) {
 		serveEmbedded(w, "demo/demo.mjs", "text/javascript")

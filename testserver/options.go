@@ -80,9 +80,11 @@ type Options struct {
 	// Logger receives diagnostics (nil: discard).
 	Logger *slog.Logger
 	// DemoSDK is the path of the official JS SDK's ES module
-	// (@metered-ca/realtime's dist/index.mjs); set, the server serves the
-	// demo page at /demo/. DemoKey is the publishable key the page joins
-	// with (default "pk_demo", which the dev tenant accepts).
+	// (@metered-ca/realtime's dist/index.mjs) that the demo page at /demo/
+	// loads; FindDemoSDK finds the copy `make setup` installs. Empty: the
+	// page loads the pinned release from a public CDN (DemoSDKURL), checked
+	// by the browser against DemoSDKIntegrity. The page says which. DemoKey
+	// is the publishable key the page joins with (pk_demo by default).
 	DemoSDK string
 	DemoKey string
 }

@@ -149,3 +149,36 @@ func TestFindDemoSDK(t *testing.T) {
 	t.Chdir(t.TempDir())
 	assert.Empty(t, FindDemoSDK(), "nothing outside it")
 }
+
+// Without a local copy of the JS SDK the demo page loads the pinned CDN
+// release through an import map that carries its integrity hash, and says
+// so; with one, it loads the local copy.
+func TestDemoPageSDKSource(t *testing.T) {
+	get := func(s *Server) string {
+		resp, err := http.Get(s.DemoURL("room"))
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return string(b)
+	}
+	cdn := start(t, Options{})
+	page := get(cdn)
+	assert.Contains(t, page, `<script type="importmap">`)
+	assert.Contains(t, page, `"./sdk.mjs":"`+DemoSDKURL+`"`)
+	assert.Contains(t, page, `"`+DemoSDKURL+`":"`+DemoSDKIntegrity+`"`)
+	assert.Contains(t, page, "CDN, integrity pinned")
+
+	sdk := filepath.Join(t.TempDir(), "index.mjs")
+	require.NoError(t, os.WriteFile(sdk, []byte("export class MeteredPeer {}"), 0o644))
+	local := start(t, Options{DemoSDK: sdk})
+	page = get(local)
+	assert.NotContains(t, page, "importmap")
+	assert.Contains(t, page, "local copy")
+	resp, err := http.Get("http://" + local.Addr() + "/demo/sdk.mjs")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	assert.Equal(t, "export class MeteredPeer {}", string(b))
+}

@@ -60,10 +60,10 @@ func chat(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stderr, "disconnected: %d %s (reconnecting: %v)\n", ev.Code, ev.Reason, ev.WillReconnect)
 	})
 	if err := c.Connect(ctx); err != nil {
-		return err
+		return fmt.Errorf("connecting to %s: %w", serverName(o.URL), err)
 	}
 	if err := c.Subscribe(ctx, channel); err != nil {
-		return err
+		return fmt.Errorf("joining %s on %s: %w", channel, serverName(o.URL), err)
 	}
 	fmt.Fprintf(e.stderr, "joined %s as %s; type to talk, /dm PEER text for one peer\n", channel, c.PeerID())
 

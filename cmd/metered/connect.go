@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 
 	"github.com/metered-ca/realtime-go/peer"
 	"github.com/metered-ca/realtime-go/signalling"
@@ -24,10 +26,18 @@ func (f *connFlags) register(fs *flag.FlagSet, e *env) {
 	fs.BoolVar(&f.verbose, "v", false, "log the SDK's diagnostics to stderr")
 }
 
-// parse reads flags and exactly n positional arguments.
+// parse reads flags and exactly n positional arguments; -h or --help
+// prints the command's flags on stdout and returns errHelp.
 func parse(fs *flag.FlagSet, e *env, args []string, n int) ([]string, error) {
 	fs.SetOutput(e.stderr)
+	fs.Usage = func() {} // flag would print to stderr on -h; help goes to stdout below
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			var flags strings.Builder
+			fs.SetOutput(&flags)
+			fs.PrintDefaults()
+			return nil, &helpRequest{flags: flags.String()}
+		}
 		return nil, errUsage
 	}
 	if fs.NArg() != n {
@@ -72,7 +82,7 @@ func (f *connFlags) joinPeer(ctx context.Context, e *env, channel string, setup 
 	}
 	if err := p.Join(ctx, channel); err != nil {
 		p.Close("")
-		return nil, err
+		return nil, fmt.Errorf("joining %s on %s: %w", channel, serverName(o.URL), err)
 	}
 	fmt.Fprintf(e.stderr, "joined %s as %s\n", channel, p.PeerID())
 	return p, nil
@@ -83,4 +93,13 @@ func report(w io.Writer, p *peer.MeteredPeer) {
 	peer.On(p, func(ev peer.PeerJoined) { fmt.Fprintf(w, "+ %s %s\n", ev.Peer.ID(), ev.Peer.Metadata()) })
 	peer.On(p, func(ev peer.PeerLeft) { fmt.Fprintf(w, "- %s\n", ev.Peer.ID()) })
 	peer.On(p, func(ev peer.FatalError) { fmt.Fprintf(w, "fatal: %v\n", ev.Err) })
+}
+
+// serverName names the server an error is about (the URL holds no
+// credential: keys and tokens travel in the query the SDK adds).
+func serverName(url string) string {
+	if url == "" {
+		return "the Metered service"
+	}
+	return url
 }

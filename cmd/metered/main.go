@@ -7,9 +7,13 @@
 //	metered bridge RTSP_URL CHANNEL   put an RTSP camera into a channel
 //	metered agent CHANNEL             a voice-agent skeleton: hears each peer, answers in audio
 //
-// Every command but serve takes -url, -key (default $METERED_API_KEY) or
-// -token (a JWT), and -v. Progress goes to stderr; Ctrl-C shuts down cleanly;
-// a failure exits non-zero with a one-line reason.
+// Every command but serve takes -url, -key or -token (a JWT), defaulting to
+// $METERED_URL, $METERED_API_KEY and $METERED_TOKEN, so that working against
+// a local `metered serve` needs no flags (serve prints the line to paste),
+// and -v. -h or --help prints help on stdout. Progress goes to stderr: a
+// line rewritten in place on a terminal, a plain line every 10 s when
+// stderr is a file or a pipe. Ctrl-C shuts down cleanly; a failure exits
+// non-zero with a one-line reason that names the file, URL or peer.
 package main
 
 import (
@@ -20,10 +24,17 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 // errUsage marks a mistake in the command line: exit status 2.
 var errUsage = errors.New("usage")
+
+// helpRequest is a command's -h or --help: its flags, printed on stdout,
+// exit status 0.
+type helpRequest struct{ flags string }
+
+func (*helpRequest) Error() string { return "help requested" }
 
 type command struct {
 	name, args, help string
@@ -44,6 +55,9 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	// progressEvery is how often progress is printed as a plain line when
+	// stderr is not a terminal (0: every 10 s).
+	progressEvery time.Duration
 }
 
 func main() {
@@ -54,16 +68,24 @@ func main() {
 
 // run executes one command line and returns the exit status.
 func run(ctx context.Context, e *env, args []string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "help" || args[0] == "--help" {
+	if len(args) == 0 {
 		usage(e.stderr)
 		return 2
+	}
+	if args[0] == "-h" || args[0] == "help" || args[0] == "--help" || args[0] == "-help" {
+		usage(e.stdout)
+		return 0
 	}
 	for _, c := range commands {
 		if c.name != args[0] {
 			continue
 		}
 		err := c.run(ctx, e, args[1:])
+		var help *helpRequest
 		switch {
+		case errors.As(err, &help):
+			fmt.Fprintf(e.stdout, "usage: metered %s [flags] %s\n%s\n\nflags:\n%s", c.name, c.args, c.help, help.flags)
+			return 0
 		case err == nil, errors.Is(err, context.Canceled) && ctx.Err() != nil:
 			return 0 // finished, or stopped by Ctrl-C
 		case errors.Is(err, errUsage):

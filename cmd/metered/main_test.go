@@ -237,3 +237,53 @@ func zeroCrossingHz(pcm []int16) float64 {
 	}
 	return float64(crossings) / 2 / (float64(n) / 48000)
 }
+
+// -h and --help answer on stdout with exit status 0, for the CLI and for
+// each command; errors name what they are about.
+func TestHelpAndErrorsNameTheirSubject(t *testing.T) {
+	ctx := context.Background()
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"help"}} {
+		e, out, errs := testEnv(nil)
+		assert.Equal(t, 0, run(ctx, e, args), args)
+		assert.Contains(t, out.String(), "usage: metered COMMAND")
+		assert.Empty(t, errs.String())
+	}
+	e, out, errs := testEnv(nil)
+	assert.Equal(t, 0, run(ctx, e, []string{"play", "--help"}))
+	assert.Contains(t, out.String(), "usage: metered play [flags] FILE CHANNEL")
+	assert.Contains(t, out.String(), "-loop")
+	assert.Contains(t, out.String(), "METERED_API_KEY")
+	assert.Empty(t, errs.String())
+
+	e, _, errs = testEnv(nil)
+	assert.Equal(t, 1, run(ctx, e, []string{"play", "-key", "pk_x", "/no/such/file.webm", "room"}))
+	assert.Contains(t, errs.String(), "/no/such/file.webm")
+	e, _, errs = testEnv(nil)
+	assert.Equal(t, 1, run(ctx, e, []string{"bridge", "-key", "pk_x", "rtsp://admin:hunter2@127.0.0.1:1/cam", "room"}))
+	assert.Contains(t, errs.String(), "127.0.0.1:1/cam")
+	assert.NotContains(t, errs.String(), "hunter2")
+	e, _, errs = testEnv(nil)
+	assert.Equal(t, 1, run(ctx, e, []string{"chat", "-url", "ws://127.0.0.1:1", "-key", "pk_x", "room"}))
+	assert.Contains(t, errs.String(), "ws://127.0.0.1:1")
+	assert.Contains(t, errs.String(), "connection refused")
+}
+
+// Client commands read METERED_URL and METERED_API_KEY, and progress is
+// plain lines (no carriage returns) when stderr is not a terminal.
+func TestEnvironmentAndPlainProgress(t *testing.T) {
+	srv := newServer(t)
+	dir := t.TempDir()
+	clip := filepath.Join(dir, "clip.webm")
+	require.NoError(t, media.WriteTestClip(clip, 2*time.Second))
+	e, _, errs := testEnv(nil)
+	e.getenv = func(k string) string {
+		return map[string]string{"METERED_URL": srv.URL(), "METERED_API_KEY": "pk_env"}[k]
+	}
+	e.progressEvery = time.Millisecond
+	ctx, stop := context.WithTimeout(context.Background(), 30*time.Second)
+	defer stop()
+	assert.Equal(t, 0, run(ctx, e, []string{"play", clip, "room"}), errs.String())
+	assert.Contains(t, errs.String(), "playing clip.webm")
+	assert.NotContains(t, errs.String(), "\r")
+	assert.GreaterOrEqual(t, strings.Count(errs.String(), "playing clip.webm"), 1)
+}

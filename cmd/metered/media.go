@@ -34,7 +34,7 @@ func play(ctx context.Context, e *env, args []string) error {
 	}
 	player, err := media.FromFile(pos[0], opts...)
 	if err != nil {
-		return err
+		return err // names the file
 	}
 	if *label == "" {
 		*label = filepath.Base(pos[0])
@@ -88,16 +88,16 @@ func sendPlayer(ctx context.Context, e *env, cf *connFlags, player *media.Player
 	start := time.Now()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	pr := newProgress(e)
+	defer pr.done()
 	for {
 		select {
 		case <-ctx.Done():
-			fmt.Fprintln(e.stderr)
 			return ctx.Err()
 		case <-player.Done():
-			fmt.Fprintln(e.stderr)
 			return player.Err()
 		case <-tick.C:
-			fmt.Fprintf(e.stderr, "\rplaying %s  %s  to %d peer(s) ", label, time.Since(start).Round(time.Second), len(p.RemotePeers()))
+			pr.show("playing %s  %s  to %d peer(s)", label, time.Since(start).Round(time.Second), len(p.RemotePeers()))
 		}
 	}
 }
@@ -114,7 +114,7 @@ func record(ctx context.Context, e *env, args []string) error {
 	}
 	dir := pos[1]
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+		return err // an *os.PathError: names the folder
 	}
 	var mu sync.Mutex
 	recs := map[string]*media.Recorder{}
@@ -148,6 +148,7 @@ func record(ctx context.Context, e *env, args []string) error {
 	defer p.Close("done")
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	pr := newProgress(e)
 	for done := false; !done; {
 		select {
 		case <-ctx.Done():
@@ -162,10 +163,10 @@ func record(ctx context.Context, e *env, args []string) error {
 			}
 			n := len(recs)
 			mu.Unlock()
-			fmt.Fprintf(e.stderr, "\rrecording %d peer(s): %d frames, %.1f MB ", n, frames, float64(bytes)/1e6)
+			pr.show("recording %d peer(s): %d frames, %.1f MB", n, frames, float64(bytes)/1e6)
 		}
 	}
-	fmt.Fprintln(e.stderr)
+	pr.done()
 	mu.Lock()
 	defer mu.Unlock()
 	for _, r := range recs {

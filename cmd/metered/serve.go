@@ -15,7 +15,7 @@ import (
 func serve(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:9292", "listen address")
-	sdk := fs.String("demo-sdk", "", "@metered-ca/realtime's dist/index.mjs, for the demo page at /demo/ (default: found under interop/js when run from the repository)")
+	sdk := fs.String("demo-sdk", "", "@metered-ca/realtime's dist/index.mjs for the demo page at /demo/ (default: the copy under interop/js when run from the repository, else the pinned release from a CDN)")
 	verbose := fs.Bool("v", false, "log every connection to stderr")
 	if _, err := parse(fs, e, args, 0); err != nil {
 		return err
@@ -32,9 +32,8 @@ func serve(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stderr, "local RMS server on %s (any pk_ key; dev secret key %s)\n", srv.URL(), testserver.DevKeyID)
-	if opts.DemoSDK != "" {
-		fmt.Fprintf(e.stderr, "demo page: %s\n", srv.DemoURL("demo-room"))
-	}
+	fmt.Fprintf(e.stderr, "demo page: %s (%s)\n", srv.DemoURL("demo-room"), sdkSource(opts.DemoSDK))
+	fmt.Fprintf(e.stderr, "in another terminal: export METERED_URL=%s METERED_API_KEY=pk_local\n", srv.URL())
 	<-ctx.Done()
 	fmt.Fprintln(e.stderr, "shutting down")
 	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -43,4 +42,12 @@ func serve(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	return ctx.Err()
+}
+
+// sdkSource says where the demo page's JS SDK comes from.
+func sdkSource(local string) string {
+	if local != "" {
+		return "JS SDK: local copy " + local
+	}
+	return "JS SDK " + testserver.DemoSDKVersion + " from " + testserver.DemoSDKURL + ", integrity pinned"
 }

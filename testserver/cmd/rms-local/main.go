@@ -39,8 +39,12 @@ func run() error {
 	strict := flag.Bool("strict", false, "refuse pk_ keys that no tenant lists")
 	rate := flag.Float64("rate-limit", 100, "per-connection messages per second (burst: twice that); 0 disables")
 	verbose := flag.Bool("v", false, "log every connection to stderr")
-	demoSDK := flag.String("demo-sdk", "", "path of @metered-ca/realtime's dist/index.mjs: serves the demo page at /demo/")
+	demo := flag.Bool("demo", false, "announce the demo page at /demo/ (the JS SDK from -demo-sdk, the repository's npm copy, or else the pinned release from a CDN)")
+	demoSDK := flag.String("demo-sdk", "", "path of @metered-ca/realtime's dist/index.mjs for the demo page")
 	flag.Parse()
+	if *demo && *demoSDK == "" {
+		*demoSDK = testserver.FindDemoSDK()
+	}
 
 	opts := testserver.Options{Addr: *addr, MaxMessageSize: *maxSize, StrictKeys: *strict, DemoSDK: *demoSDK,
 		RateLimit: testserver.RateLimit{PerSecond: *rate, Burst: 2 * *rate, Disabled: *rate <= 0}}
@@ -63,6 +67,13 @@ func run() error {
 		return err
 	}
 	fmt.Printf("listening on %s\n", srv.URL())
+	if *demo {
+		source := "JS SDK " + testserver.DemoSDKVersion + " from " + testserver.DemoSDKURL + ", integrity pinned"
+		if *demoSDK != "" {
+			source = "JS SDK: local copy " + *demoSDK
+		}
+		fmt.Fprintf(os.Stderr, "demo page: %s (%s)\n", srv.DemoURL("demo-room"), source)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
