@@ -246,6 +246,12 @@ func newGoEnv(root, work, proxy string) (*goEnv, error) {
 	return &goEnv{env: env, sum: sum}, nil
 }
 
+// with returns a copy of g whose environment also sets kv ("KEY=value"),
+// which win over g's own.
+func (g *goEnv) with(kv ...string) *goEnv {
+	return &goEnv{env: append(append([]string(nil), g.env...), kv...), sum: g.sum}
+}
+
 func (g *goEnv) command(ctx context.Context, dir string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = dir
@@ -263,7 +269,7 @@ func (g *goEnv) output(ctx context.Context, dir string, args ...string) (string,
 	cmd := g.command(ctx, dir, args...)
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, errOut.String())
+		return out.String(), fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, errOut.String())
 	}
 	return out.String(), nil
 }

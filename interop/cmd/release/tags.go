@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"golang.org/x/mod/module"
 	"golang.org/x/mod/semver"
 )
 
@@ -101,13 +102,86 @@ func apiChanges(ctx context.Context, root string, g *goEnv, proxy, version strin
 		}
 	}
 	for _, dir := range published {
-		out, err := g.output(ctx, filepath.Join(root, dir), "run", gorelease, "-base="+prev, "-version="+version)
+		// gorelease refuses a repository with uncommitted changes, and a
+		// release is rehearsed before its bump is committed: compare a
+		// copy of the module, outside any repository.
+		cur := filepath.Join(old, "current", dir)
+		// It also refuses a version the proxy already has: compare
+		// through a proxy holding everything but this module at version,
+		// with a module cache that has not seen it either.
+		hidden, err := hideVersion(proxy, modulePrefix+dir, version)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Dir(cur), 0o755); err != nil {
+			return err
+		}
+		if out, err := exec.CommandContext(ctx, "cp", "-R", filepath.Join(root, dir), cur).CombinedOutput(); err != nil {
+			return fmt.Errorf("copying %s: %w\n%s", dir, err, out)
+		}
+		ge := g.with("GOMODCACHE=" + filepath.Join(old, "modcache-"+strings.ReplaceAll(dir, "/", "-")))
+		// The checkout's go.sum has no lines for the siblings at version
+		// (go.work needs none): tidy adds them, as a release's would.
+		out, err := ge.output(ctx, cur, "mod", "tidy")
+		if err == nil {
+			out, err = ge.output(ctx, cur, "run", gorelease, "-base="+prev, "-version="+version)
+		}
+		if rerr := hidden.restore(); rerr != nil {
+			return rerr
+		}
 		fmt.Printf("         %s against %s:\n%s", dir, prev, indent(out))
 		if err != nil {
 			return fmt.Errorf("%s: the API changes are not allowed in %s: %w", dir, version, err)
 		}
+		// gorelease lets a v0 patch release change the API; our policy
+		// (docs/releasing.md) does not.
+		if semver.MajorMinor(prev) == semver.MajorMinor(version) && strings.Contains(out, "## ") {
+			return fmt.Errorf("%s: %s is a patch release, and a patch release never changes the API: release %s instead", dir, version, nextMinor(prev))
+		}
 	}
 	return nil
+}
+
+// hidden is a module version taken out of the rehearsal's proxy for a
+// while.
+type hidden struct {
+	dir, version string
+	list         []byte
+}
+
+func hideVersion(proxy, path, version string) (*hidden, error) {
+	esc, err := module.EscapePath(path)
+	if err != nil {
+		return nil, err
+	}
+	h := &hidden{dir: filepath.Join(proxy, esc, "@v"), version: version}
+	if h.list, err = os.ReadFile(filepath.Join(h.dir, "list")); err != nil {
+		return nil, err
+	}
+	var keep []string
+	for _, v := range strings.Fields(string(h.list)) {
+		if v != version {
+			keep = append(keep, v)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(h.dir, "list"), []byte(strings.Join(keep, "\n")+"\n"), 0o644); err != nil {
+		return nil, err
+	}
+	for _, ext := range []string{".info", ".mod", ".zip"} {
+		if err := os.Rename(filepath.Join(h.dir, version+ext), filepath.Join(h.dir, version+ext+".hidden")); err != nil {
+			return nil, err
+		}
+	}
+	return h, nil
+}
+
+func (h *hidden) restore() error {
+	for _, ext := range []string{".info", ".mod", ".zip"} {
+		if err := os.Rename(filepath.Join(h.dir, h.version+ext+".hidden"), filepath.Join(h.dir, h.version+ext)); err != nil {
+			return err
+		}
+	}
+	return os.WriteFile(filepath.Join(h.dir, "list"), h.list, 0o644)
 }
 
 func indent(s string) string {
@@ -116,4 +190,11 @@ func indent(s string) string {
 		b.WriteString("           " + l + "\n")
 	}
 	return b.String()
+}
+
+// nextMinor is the minor release after v (v0.1.3 → v0.2.0).
+func nextMinor(v string) string {
+	var major, minor int
+	fmt.Sscanf(semver.MajorMinor(v), "v%d.%d", &major, &minor)
+	return fmt.Sprintf("v%d.%d.0", major, minor+1)
 }
