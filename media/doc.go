@@ -20,12 +20,21 @@
 //
 // # FFmpeg
 //
-// This is realtime-go's only cgo module. It uses FFmpeg 5.1 (libavcodec 59,
-// Debian 12's libav*-dev packages) through github.com/asticode/go-astiav
-// v0.16.0, the last go-astiav release for that FFmpeg series (later ones
-// need FFmpeg 7). Both are pinned; all FFmpeg calls sit in one internal
-// package so an upgrade changes that package only. Every FFmpeg object is
-// freed by the Close of the value that owns it.
+// This is realtime-go's only cgo module. By default it uses FFmpeg 5.1
+// (libavcodec 59, Debian 12's libav*-dev packages) through
+// github.com/asticode/go-astiav v0.16.0, the last go-astiav release for
+// that series, which go.mod pins. Built with -tags ffmpeg7 it uses FFmpeg
+// 7.x (libavcodec 61, Debian 13) through a go-astiav of the 7.0 series
+// (v0.17 to v0.39), which the application raises in its own go.mod:
+//
+//	go get github.com/asticode/go-astiav@v0.39.0
+//	go build -tags ffmpeg7 ./...
+//
+// Everything this package offers behaves the same on both; CI runs the
+// whole test suite on each. All FFmpeg calls sit in one internal package,
+// and only what the two bindings spell differently is written twice. A
+// build whose FFmpeg does not match its tag stops with a message saying
+// so. Every FFmpeg object is freed by the Close of the value that owns it.
 //
 // # Security
 //

@@ -115,7 +115,7 @@ func TestDocSnippets(t *testing.T) {
 	for _, m := range []string{"media", "peer", "signalling", "testserver", "protocol", "examples"} {
 		gowork += "\t" + filepath.Join(root, m) + "\n"
 	}
-	gowork += ")\n"
+	gowork += ")\n" + activeReplaces(t)
 	must(t, os.WriteFile(filepath.Join(work, "go.work"), []byte(gowork), 0o644))
 	if sum, err := os.ReadFile(filepath.Join(root, "go.work.sum")); err == nil {
 		must(t, os.WriteFile(filepath.Join(work, "go.work.sum"), sum, 0o644))
@@ -124,7 +124,7 @@ func TestDocSnippets(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	bin := filepath.Join(work, "bin")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin+"/", "./...")
+	build := exec.CommandContext(ctx, "go", "build", "-tags", buildTags, "-o", bin+"/", "./...")
 	build.Dir = work
 	build.Env = append(os.Environ(), "GOWORK="+filepath.Join(work, "go.work"), "GOFLAGS=")
 	if out, err := build.CombinedOutput(); err != nil {
@@ -162,4 +162,22 @@ func must(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// activeReplaces are the replace directives of the workspace this test
+// runs in (the FFmpeg 7 lane's raises go-astiav), for the snippets' own.
+func activeReplaces(t *testing.T) string {
+	out, err := exec.Command("go", "env", "GOWORK").Output()
+	must(t, err)
+	b, err := os.ReadFile(strings.TrimSpace(string(out)))
+	if err != nil {
+		return ""
+	}
+	var replaces string
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "replace ") {
+			replaces += line + "\n"
+		}
+	}
+	return replaces
 }

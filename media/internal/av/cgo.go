@@ -1,8 +1,9 @@
 package av
 
 /*
-#cgo pkg-config: libavutil libswresample
+#cgo pkg-config: libavutil libswresample libavcodec
 #include <string.h>
+#include <libavcodec/avcodec.h>
 #include <libavutil/frame.h>
 #include <libavutil/channel_layout.h>
 #include <libswresample/swresample.h>
@@ -32,6 +33,14 @@ import (
 
 	"github.com/asticode/go-astiav"
 )
+
+// FFmpegVersion is the version of the FFmpeg libraries this process runs
+// with ("5.1.6-0+deb12u1", "7.1.2-…"), and LibavcodecMajor their
+// libavcodec's major version (59 for 5.1, 61 for 7.x).
+func FFmpegVersion() string { return C.GoString(C.av_version_info()) }
+
+// LibavcodecMajor is the running libavcodec's major version.
+func LibavcodecMajor() int { return int(C.avcodec_version() >> 16) }
 
 // plane returns n bytes of a frame's data plane i, without copying.
 func plane(f *astiav.Frame, i, n int) []byte {

@@ -196,7 +196,7 @@ func (d *Decoder) copyOut(src *astiav.Frame) (*Frame, error) {
 
 // audioFrame copies any s16/flt layout, packed or planar, to interleaved s16.
 func audioFrame(src *astiav.Frame) (*Frame, error) {
-	n, ch := src.NbSamples(), src.ChannelLayout().NbChannels()
+	n, ch := src.NbSamples(), channelCount(src.ChannelLayout())
 	if ch < 1 {
 		return nil, errors.New("av: audio frame without channels")
 	}

@@ -45,6 +45,7 @@ type Demuxer struct {
 	annexB  map[int]*astiav.BitStreamFilterContext
 	pending []Packet
 	watch   chan struct{} // closed by Close: ends the Cancel watcher
+	intr    *interrupter  // nil without InputOptions.Cancel
 	wg      sync.WaitGroup
 }
 
@@ -66,14 +67,15 @@ func OpenInput(url string, o InputOptions) (*Demuxer, error) {
 	}
 	watch := make(chan struct{})
 	var wg sync.WaitGroup
+	var intr *interrupter
 	if o.Cancel != nil {
-		intr := fc.SetInterruptCallback()
+		intr = newInterrupter(fc)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			select {
 			case <-o.Cancel:
-				intr.Interrupt()
+				intr.interrupt()
 			case <-watch:
 			}
 		}()
@@ -90,10 +92,13 @@ func OpenInput(url string, o InputOptions) (*Demuxer, error) {
 	if err := fc.OpenInput(url, inFormat, opts); err != nil {
 		stopWatch()
 		fc.Free() // FFmpeg freed the context and astiav cleared its pointer: this is a no-op
+		if intr != nil {
+			intr.free()
+		}
 		return nil, fmt.Errorf("av: opening input: %w", err)
 	}
 	live.Add(1)
-	d := &Demuxer{fc: fc, pkt: astiav.AllocPacket(), annexB: map[int]*astiav.BitStreamFilterContext{}, watch: watch}
+	d := &Demuxer{fc: fc, pkt: astiav.AllocPacket(), annexB: map[int]*astiav.BitStreamFilterContext{}, watch: watch, intr: intr}
 	d.wg.Add(1)
 	go func() { defer d.wg.Done(); wg.Wait() }()
 	if err := fc.FindStreamInfo(nil); err != nil {
@@ -105,7 +110,7 @@ func OpenInput(url string, o InputOptions) (*Demuxer, error) {
 		info := StreamInfo{Index: st.Index(), Codec: codecOf(cp.CodecID()), Extradata: append([]byte(nil), cp.ExtraData()...)}
 		switch cp.MediaType() {
 		case astiav.MediaTypeAudio:
-			info.Audio, info.SampleRate, info.Channels = true, cp.SampleRate(), cp.ChannelLayout().NbChannels()
+			info.Audio, info.SampleRate, info.Channels = true, cp.SampleRate(), channelCount(cp.ChannelLayout())
 		case astiav.MediaTypeVideo:
 			info.Width, info.Height = cp.Width(), cp.Height()
 		default:
@@ -232,5 +237,8 @@ func (d *Demuxer) Close() {
 	d.fc.CloseInput()
 	d.fc.Free()
 	d.fc = nil
+	if d.intr != nil {
+		d.intr.free()
+	}
 	live.Add(-1)
 }

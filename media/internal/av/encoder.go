@@ -41,7 +41,7 @@ func NewOpusEncoder(channels, bitrate int) (*Encoder, error) {
 		return nil, fmt.Errorf("av: opening libopus: %w", err)
 	}
 	live.Add(1)
-	return &Encoder{cc: cc, frame: astiav.AllocFrame(), pkt: astiav.AllocPacket(), channels: layout.NbChannels()}, nil
+	return &Encoder{cc: cc, frame: astiav.AllocFrame(), pkt: astiav.AllocPacket(), channels: channelCount(layout)}, nil
 }
 
 // VideoEncoderOptions sets up a video encoder.

@@ -71,7 +71,7 @@ func CreateMuxer(path, format string, specs []StreamSpec) (*Muxer, error) {
 		st.SetTimeBase(micro)
 		m.streams = append(m.streams, st)
 	}
-	if m.io, err = astiav.OpenIOContext(path, astiav.NewIOContextFlags(astiav.IOContextFlagWrite)); err != nil {
+	if m.io, err = openIOWrite(path); err != nil {
 		m.free()
 		return nil, fmt.Errorf("av: opening %s: %w", path, err)
 	}
