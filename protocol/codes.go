@@ -10,7 +10,9 @@ type CloseCode int
 const (
 	CloseNormal               CloseCode = 1000 // client requested close
 	CloseGoingAway            CloseCode = 1001 // graceful server shutdown
+	CloseUnsupportedData      CloseCode = 1003 // a binary frame: RMS speaks text only
 	CloseAbnormal             CloseCode = 1006 // no close frame (never sent on the wire)
+	CloseInvalidPayload       CloseCode = 1007 // a text frame that is not valid UTF-8
 	ClosePolicyViolation      CloseCode = 1008
 	CloseMessageTooBig        CloseCode = 1009
 	CloseClientInactivity     CloseCode = 4000 // client watchdog or welcome timeout
@@ -32,7 +34,9 @@ var closeNames = map[CloseCode]struct {
 }{
 	CloseNormal:               {name: "normal"},
 	CloseGoingAway:            {name: "going_away"},
+	CloseUnsupportedData:      {name: "unsupported_data"},
 	CloseAbnormal:             {name: "abnormal"},
+	CloseInvalidPayload:       {name: "invalid_payload"},
 	ClosePolicyViolation:      {name: "policy_violation"},
 	CloseMessageTooBig:        {name: "message_too_big"},
 	CloseClientInactivity:     {name: "client_inactivity"},

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
 	"github.com/metered-ca/realtime-go/protocol"
@@ -370,6 +371,13 @@ func (c *Client) readLoop(s *socket) {
 			continue
 		}
 		if s.isClosing() {
+			continue
+		}
+		if !utf8.Valid(data) {
+			// RFC 6455: a text frame that is not UTF-8 fails the
+			// connection, as a browser fails it.
+			c.log.Warn("ws text frame is not valid UTF-8, closing connection")
+			s.close(protocol.CloseInvalidPayload, "invalid UTF-8")
 			continue
 		}
 		if len(data) > protocol.MaxInboundFrameUnits && protocol.UTF16Len(string(data)) > protocol.MaxInboundFrameUnits {

@@ -4,8 +4,10 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
 	"github.com/metered-ca/realtime-go/protocol"
@@ -20,16 +22,20 @@ type conn struct {
 	ws     *websocket.Conn
 	joined uint64 // connection order, for stable presence lists
 
-	mu       sync.Mutex
-	queue    []outFrame
-	wake     chan struct{}
-	killed   chan struct{}
-	dead     bool
-	closing  bool
+	mu         sync.Mutex
+	queue      []outFrame
+	queued     int // bytes in queue
+	wake       chan struct{}
+	killed     chan struct{}
+	dead       bool
+	closing    bool
+	closeCode  protocol.CloseCode // what the server closed with, for the log
+	closeWhy   string
+	purposeful bool // subscribed or sent something
+	idle       *time.Timer
 	silence  Silence
 	paused   chan struct{} // non-nil while reading is paused
-	tokens   float64
-	lastFill time.Time
+	rate     bucket
 	expiry   *time.Timer
 
 	subs map[string]*membership // guarded by srv.mu
@@ -52,6 +58,11 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	refuse := s.faults.takeRefusal()
 	s.mu.Unlock()
+	if s.pending.Load() >= s.opts.MaxPendingTotal {
+		// Memory is short: take no more until the slow consumers are gone.
+		http.Error(w, "server busy", http.StatusServiceUnavailable)
+		return
+	}
 	s.rec.handshake(r.URL.RequestURI())
 
 	ws, err := s.upgrader.Upgrade(w, r, nil)
@@ -80,6 +91,10 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		code, reason = protocol.CloseAccountSuspended, "account suspended"
 	case t.MaxConnections > 0 && t.connCount >= t.MaxConnections:
 		code, reason = protocol.CloseOverConcurrentLimit, "over concurrent connection limit"
+	case len(s.conns) >= s.opts.MaxConnections:
+		code, reason = protocol.CloseOverConcurrentLimit, "server connection limit"
+	case s.perKey[id.cred] >= s.opts.MaxConnectionsPerKey:
+		code, reason = protocol.CloseOverConcurrentLimit, "connection limit for this key"
 	}
 	if code != 0 {
 		s.mu.Unlock()
@@ -90,19 +105,53 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	c := &conn{
 		srv: s, cid: s.nextID, id: id, ws: ws, joined: s.nextID,
 		wake: make(chan struct{}, 1), killed: make(chan struct{}),
-		tokens: s.opts.RateLimit.Burst, lastFill: time.Now(),
+		rate: newBucket(s.opts.RateLimit),
 		subs: map[string]*membership{},
 	}
 	s.conns[c.cid] = c
 	t.connCount++
+	s.perKey[id.cred]++
 	welcome := s.faults.takeWelcome()
 	s.wg.Add(1)
 	s.mu.Unlock()
 
 	go func() { defer s.wg.Done(); c.writeLoop() }()
+	s.log.Info("connection open", "conn", c.cid, "peer", id.peerID, "tenant", t.ID, "credential", credKind(id.cred), "remote", r.RemoteAddr)
 	c.sendWelcome(welcome)
-	c.armExpiry(id.expiresAt)
+	c.armExpiry(id.closeAt)
+	c.armIdle()
 	c.readLoop()
+	code, reason = c.closeStatus()
+	s.log.Info("connection closed", "conn", c.cid, "peer", id.peerID, "code", int(code), "reason", reason)
+}
+
+// credKind names a credential for the log without revealing it.
+func credKind(cred string) string {
+	kind, id, _ := strings.Cut(cred, ":")
+	if kind == "jwt" {
+		return "jwt (kid " + id + ")" // a key id is not a secret
+	}
+	return "publishable key"
+}
+
+// armIdle closes a connection that neither subscribes nor sends within
+// Options.IdleUnsubscribed of its welcome: it holds a slot for nothing.
+func (c *conn) armIdle() {
+	d := c.srv.opts.IdleUnsubscribed
+	if d <= 0 {
+		return
+	}
+	t := time.AfterFunc(d, func() {
+		c.mu.Lock()
+		idle := !c.purposeful
+		c.mu.Unlock()
+		if idle {
+			c.closeWith(protocol.ClosePolicyViolation, "idle: nothing subscribed or sent")
+		}
+	})
+	c.mu.Lock()
+	c.idle = t
+	c.mu.Unlock()
 }
 
 func closeNow(ws *websocket.Conn, code protocol.CloseCode, reason string) {
@@ -146,17 +195,17 @@ func (c *conn) sendWelcome(f *WelcomeFault) {
 	}
 }
 
-func (c *conn) armExpiry(exp *float64) {
+// armExpiry closes the connection with 4002 at at (zero: never).
+func (c *conn) armExpiry(at time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.expiry != nil {
 		c.expiry.Stop()
 		c.expiry = nil
 	}
-	if exp == nil || c.dead {
+	if at.IsZero() || c.dead {
 		return
 	}
-	at := time.UnixMilli(int64(*exp * 1000)).Add(-c.srv.opts.ExpiryLead)
 	c.expiry = time.AfterFunc(time.Until(at), func() { c.closeWith(protocol.CloseTokenExpired, "token expired") })
 }
 
@@ -174,13 +223,40 @@ func (c *conn) enqueue(f outFrame) {
 	c.push(f)
 }
 
+// push queues f for the writer, unless that makes c a slow consumer: more
+// than MaxPendingBytes or MaxPendingMessages waiting, or the server's
+// MaxPendingTotal reached. A slow consumer is cut (close 1008, "slow
+// consumer"); its queue is freed at once, and nobody else waits for it.
+// push may run with the server's lock held, so the cut itself runs on a
+// goroutine of the server's.
 func (c *conn) push(f outFrame) {
+	s := c.srv
 	c.mu.Lock()
 	if c.dead {
 		c.mu.Unlock()
 		return
 	}
+	n := len(f.data)
+	if c.queued+n > s.opts.MaxPendingBytes || len(c.queue) >= s.opts.MaxPendingMessages || s.pending.Load()+int64(n) > s.opts.MaxPendingTotal {
+		queued, frames := c.queued, len(c.queue)
+		// c's writer is alive until c is dead, so the count is above zero.
+		s.wg.Add(1)
+		c.killLocked()
+		c.closeCode, c.closeWhy = protocol.ClosePolicyViolation, "slow consumer"
+		c.mu.Unlock()
+		s.log.Warn("slow consumer cut", "conn", c.cid, "peer", c.id.peerID, "pendingBytes", queued, "pendingFrames", frames, "serverPending", s.pending.Load())
+		s.slowConsumers.Add(1)
+		go func() {
+			defer s.wg.Done()
+			// Best effort: a reader this slow may never see the close frame.
+			_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(int(protocol.ClosePolicyViolation), "slow consumer"), time.Now().Add(100*time.Millisecond))
+			_ = c.ws.NetConn().Close()
+		}()
+		return
+	}
 	c.queue = append(c.queue, f)
+	c.queued += n
+	s.pending.Add(int64(n))
 	c.mu.Unlock()
 	select {
 	case c.wake <- struct{}{}:
@@ -217,6 +293,8 @@ func (c *conn) writeLoop() {
 		f := c.queue[0]
 		c.queue[0] = outFrame{}
 		c.queue = c.queue[1:]
+		c.queued -= len(f.data)
+		c.srv.pending.Add(-int64(len(f.data)))
 		c.mu.Unlock()
 		if f.delay > 0 {
 			select {
@@ -255,6 +333,7 @@ func (c *conn) closeWith(code protocol.CloseCode, reason string) {
 		return
 	}
 	c.closing = true
+	c.closeCode, c.closeWhy = code, reason
 	c.mu.Unlock()
 	_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(int(code), reason), time.Now().Add(time.Second))
 	_ = c.ws.SetReadDeadline(time.Now().Add(time.Second))
@@ -269,14 +348,24 @@ func (c *conn) drop() {
 func (c *conn) kill() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.killLocked()
+}
+
+// killLocked stops the connection's writer and frees its queue; c.mu held.
+func (c *conn) killLocked() {
 	if c.dead {
 		return
 	}
 	c.dead = true
 	c.queue = nil
+	c.srv.pending.Add(-int64(c.queued))
+	c.queued = 0
 	close(c.killed)
 	if c.expiry != nil {
 		c.expiry.Stop()
+	}
+	if c.idle != nil {
+		c.idle.Stop()
 	}
 	if c.paused != nil {
 		close(c.paused)
@@ -310,7 +399,15 @@ func (c *conn) readLoop() {
 		}
 		c.touch()
 		s.rec.frame(c, "in", data)
-		if typ != websocket.TextMessage {
+		switch {
+		case typ != websocket.TextMessage:
+			// RMS speaks JSON text: a binary frame is refused, not skipped
+			// past the rate limit.
+			c.closeWith(protocol.CloseUnsupportedData, "binary frames are not supported")
+			continue
+		case !utf8.Valid(data):
+			// Never forwarded: a browser would drop its socket on it.
+			c.closeWith(protocol.CloseInvalidPayload, "invalid UTF-8")
 			continue
 		}
 		c.handle(data)
@@ -350,18 +447,34 @@ func (c *conn) waitUnpaused() bool {
 // takeToken applies the rate limit to one inbound frame of type typ.
 func (c *conn) takeToken(typ string) bool {
 	rl := c.srv.opts.RateLimit
-	if rl.Disabled || (rl.Types != nil && !slices.Contains(rl.Types, typ)) {
+	if rl.Types != nil && !slices.Contains(rl.Types, typ) {
 		return true
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.rate.take(rl)
+}
+
+// bucket is a token bucket: a connection's, or a secret key's for REST.
+type bucket struct {
+	tokens   float64
+	lastFill time.Time
+}
+
+func newBucket(rl RateLimit) bucket { return bucket{tokens: rl.Burst, lastFill: time.Now()} }
+
+// take takes one token if there is one; the caller holds the bucket's lock.
+func (b *bucket) take(rl RateLimit) bool {
+	if rl.Disabled {
+		return true
+	}
 	now := time.Now()
-	c.tokens = min(rl.Burst, c.tokens+now.Sub(c.lastFill).Seconds()*rl.PerSecond)
-	c.lastFill = now
-	if c.tokens < 1 {
+	b.tokens = min(rl.Burst, b.tokens+now.Sub(b.lastFill).Seconds()*rl.PerSecond)
+	b.lastFill = now
+	if b.tokens < 1 {
 		return false
 	}
-	c.tokens--
+	b.tokens--
 	return true
 }
 
@@ -403,6 +516,9 @@ func (s *Server) removeConn(c *conn) {
 	}
 	delete(s.conns, c.cid)
 	c.id.tenant.connCount--
+	if s.perKey[c.id.cred]--; s.perKey[c.id.cred] <= 0 {
+		delete(s.perKey, c.id.cred)
+	}
 	for ch, m := range c.subs {
 		s.leaveLocked(c, ch, m)
 	}
@@ -422,4 +538,14 @@ func (s *Server) leaveLocked(c *conn, channel string, m *membership) {
 			other.enqueue(outFrame{data: frame, typ: protocol.TypePresence})
 		}
 	}
+}
+
+// closeStatus is what the server closed the connection with, if it did.
+func (c *conn) closeStatus() (protocol.CloseCode, string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closeCode == 0 {
+		return protocol.CloseAbnormal, "ended by the client or the network"
+	}
+	return c.closeCode, c.closeWhy
 }

@@ -303,6 +303,5 @@ func (s *Server) SendBinary(peer string, data []byte) int {
 // ExpireAt makes peer's connections close with 4002 at t, as if their
 // token expired then.
 func (s *Server) ExpireAt(peer string, t time.Time) int {
-	exp := float64(t.Add(s.opts.ExpiryLead).UnixMilli()) / 1000
-	return s.eachConn(peer, func(c *conn) { c.armExpiry(&exp) })
+	return s.eachConn(peer, func(c *conn) { c.armExpiry(t) })
 }

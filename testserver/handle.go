@@ -32,6 +32,12 @@ func (c *conn) handle(data []byte) {
 		c.sendError(forced.Code, id, forced.Message)
 		return
 	}
+	switch f.(type) {
+	case *protocol.Subscribe, *protocol.Publish, *protocol.Send:
+		c.mu.Lock()
+		c.purposeful = true
+		c.mu.Unlock()
+	}
 	switch f := f.(type) {
 	case *protocol.Ping:
 		switch {
@@ -113,11 +119,14 @@ func (s *Server) subscribe(c *conn, f *protocol.Subscribe) {
 	}
 	m.includeSenderMetadata = f.IncludeSenderMetadata
 	ack := outFrame{data: protocol.MarshalServer(&protocol.Ack{RequestID: f.RequestID}), typ: protocol.TypeAck}
-	snapshot := outFrame{
-		data:  protocol.MarshalServer(&protocol.Presence{Channel: f.Channel, Joined: t.presence(f.Channel, c), Left: []protocol.PresencePeer{}}),
-		typ:   protocol.TypePresence,
-		delay: s.opts.SnapshotDelay,
-	}
+	chunks := presenceFrames(f.Channel, t.presence(f.Channel, c))
+	snapshot := outFrame{data: chunks[0], typ: protocol.TypePresence, delay: s.opts.SnapshotDelay}
+	// A snapshot too large for one frame continues as joins.
+	defer func() {
+		for _, more := range chunks[1:] {
+			c.enqueue(outFrame{data: more, typ: protocol.TypePresence})
+		}
+	}()
 	switch s.faults.takeSnapshotFault(c.id.peerID) {
 	case snapshotDrop:
 		c.enqueue(ack)
@@ -233,4 +242,28 @@ func (s *Server) send(c *conn, f *protocol.Send) {
 		return
 	}
 	c.ack(f.RequestID)
+}
+
+// maxPresenceFrame bounds one presence frame: half of what a client accepts
+// (1 MiB, counted in UTF-16 units, never more than bytes).
+const maxPresenceFrame = 512 << 10
+
+// presenceFrames is the snapshot of channel as presence frames of at most
+// maxPresenceFrame bytes each: one frame unless the members' metadata is
+// large; the frames after the first read as joins.
+func presenceFrames(channel string, joined []protocol.PresencePeer) [][]byte {
+	frame := func(list []protocol.PresencePeer) []byte {
+		return protocol.MarshalServer(&protocol.Presence{Channel: channel, Joined: list, Left: []protocol.PresencePeer{}})
+	}
+	var out [][]byte
+	start, size := 0, 0
+	for i, p := range joined {
+		n := len(p.PeerID) + len(p.Metadata) + 64
+		if size+n > maxPresenceFrame && i > start {
+			out = append(out, frame(joined[start:i]))
+			start, size = i, 0
+		}
+		size += n
+	}
+	return append(out, frame(joined[start:]))
 }

@@ -3,6 +3,7 @@ package testserver
 import (
 	"context"
 	"crypto/hmac"
+	"math"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -15,6 +16,7 @@ import (
 type Claims struct {
 	Sub          string          `json:"sub"`
 	Exp          *float64        `json:"exp,omitempty"`
+	Nbf          *float64        `json:"nbf,omitempty"`
 	Channels     []string        `json:"channels,omitempty"`
 	Permissions  []string        `json:"permissions,omitempty"`
 	Metadata     json.RawMessage `json:"metadata,omitempty"`
@@ -58,9 +60,27 @@ var (
 	errExpired  = errors.New("token expired")
 )
 
+// The documented claim caps (serialized JSON).
+const (
+	MaxTokenMetadata     = 8 << 10 // metadata: 8 KB
+	MaxTokenPeerMetadata = 4 << 10 // peerMetadata: 4 KB
+	// maxTokenBytes bounds a whole token before it is decoded.
+	maxTokenBytes = 32 << 10
+	// clockSkew is the leeway granted to nbf, as JWT libraries do.
+	clockSkew = 30 * time.Second
+)
+
+// tokenError is a refusal with the reason the close frame carries.
+type tokenError string
+
+func (e tokenError) Error() string { return string(e) }
+
 // verifyToken checks an HS256 JWT against the secret its kid names (lookup
 // returns "" for an unknown kid) and returns its claims.
 func verifyToken(token string, lookup func(kid string) (secret string, ok bool)) (*Claims, string, error) {
+	if len(token) > maxTokenBytes {
+		return nil, "", tokenError("token too large")
+	}
 	parts := strings.Split(token, ".")
 	if len(parts) != 3 {
 		return nil, "", errBadToken
@@ -98,7 +118,17 @@ func verifyToken(token string, lookup func(kid string) (secret string, ok bool))
 	if json.Unmarshal(body, &c) != nil || c.Sub == "" {
 		return nil, "", errBadToken
 	}
-	if c.Exp != nil && float64(time.Now().Unix()) >= *c.Exp {
+	now := float64(time.Now().Unix())
+	switch {
+	case c.Exp != nil && (math.IsNaN(*c.Exp) || math.IsInf(*c.Exp, 0)):
+		return nil, "", tokenError("invalid exp")
+	case c.Nbf != nil && (math.IsNaN(*c.Nbf) || math.IsInf(*c.Nbf, 0) || *c.Nbf > now+clockSkew.Seconds()):
+		return nil, "", tokenError("token not valid yet (nbf)")
+	case len(c.Metadata) > MaxTokenMetadata:
+		return nil, "", tokenError("metadata over 8 KB")
+	case len(c.PeerMetadata) > MaxTokenPeerMetadata:
+		return nil, "", tokenError("peerMetadata over 4 KB")
+	case c.Exp != nil && now >= *c.Exp:
 		return &c, header.Kid, errExpired
 	}
 	return &c, header.Kid, nil

@@ -3,6 +3,8 @@ package testserver
 import (
 	"encoding/json"
 	"log/slog"
+	"math"
+	"runtime/debug"
 	"time"
 
 	"github.com/metered-ca/realtime-go/protocol"
@@ -30,13 +32,29 @@ const (
 type Options struct {
 	// Addr to listen on (default 127.0.0.1:0, a free loopback port).
 	Addr string
-	// Tenants are the apps the server knows. Empty: one dev tenant with
-	// DevKeyID/DevKeySecret and, unless StrictKeys, any pk_ key.
+	// Tenants are the apps the server knows. Empty is dev mode: one dev
+	// tenant whose secret key is DevKey (DevKeyID/DevKeySecret by default),
+	// any key starting with "pk_" joins it with every action on every
+	// non-reserved channel, and browsers may connect from loopback origins
+	// only (AllowedOrigins widens that). The dev secret is public: it mints
+	// any identity and opens the REST admin API. Keep a dev-mode server on
+	// loopback (docs/guides/security.md).
 	Tenants []Tenant
-	// StrictKeys refuses publishable keys that no tenant lists. Off (dev
-	// mode): any key starting with "pk_" joins the first tenant with every
-	// action on every non-reserved channel.
-	StrictKeys bool
+	// DevKey replaces the dev tenant's secret key in dev mode.
+	DevKey *SecretKey
+	// AllowUnlistedKeys admits, when Tenants are configured, a pk_ key that
+	// no tenant lists (into the first tenant, every action, every channel).
+	// Off by default: only dev mode admits any pk_ key.
+	AllowUnlistedKeys bool
+	// AllowedOrigins are the browser origins (scheme://host[:port]) dev mode
+	// accepts besides loopback ones; "*" accepts any. A handshake without an
+	// Origin header (not a browser) is always accepted. With Tenants, each
+	// publishable key's AllowedOrigins decide instead.
+	AllowedOrigins []string
+	// MaxTokenLifetime caps how long a connection made with a JWT lives when
+	// the token has no exp, or an exp further away than this (default 24 h):
+	// the server closes it with 4002 then, without advertising an expiry.
+	MaxTokenLifetime time.Duration
 	// MaxMessageSize is the inbound frame cap advertised in welcome (default
 	// 65536); a larger frame is closed with 1009.
 	MaxMessageSize int
@@ -77,7 +95,35 @@ type Options struct {
 	// Record keeps every frame received and sent, and every handshake URL,
 	// for Frames and HandshakeURLs.
 	Record bool
-	// Logger receives diagnostics (nil: discard).
+	// MaxPendingBytes and MaxPendingMessages bound what may wait to be
+	// written to one connection (default 4 MiB, 16,384 messages). A
+	// subscriber that falls further behind is a slow consumer: it is cut
+	// with close 1008, reason "slow consumer", and reconnects; the
+	// publishers and the other subscribers are not slowed.
+	MaxPendingBytes    int
+	MaxPendingMessages int
+	// MaxPendingTotal bounds the bytes waiting for every connection
+	// together (default a quarter of GOMEMLIMIT when one is set, else
+	// 1 GiB). Past it the connection whose queue would grow is cut as a
+	// slow consumer and new connections are refused (HTTP 503) until
+	// memory is back under it.
+	MaxPendingTotal int64
+	// MaxConnections and MaxConnectionsPerKey cap the WebSocket
+	// connections of the whole server and of one credential (a publishable
+	// key, or a secret key's JWTs); default 10,000 and 2,000. More are closed
+	// with 4010 (over concurrent limit) before welcome, so clients back off.
+	MaxConnections       int
+	MaxConnectionsPerKey int
+	// RequestTimeout bounds reading an HTTP request (REST, or a WebSocket
+	// handshake) and writing its answer (default 15 s; headers get at most
+	// 5 s), so a client that sends slowly cannot hold a connection.
+	RequestTimeout time.Duration
+	// IdleUnsubscribed closes, with 1008, a connection that neither
+	// subscribed nor sent a message this long after its welcome (default
+	// 2 min; negative: never).
+	IdleUnsubscribed time.Duration
+	// Logger receives diagnostics (nil: discard). At Info it logs every
+	// connection's open and close, scrubbed of credentials.
 	Logger *slog.Logger
 	// DemoSDK is the path of the official JS SDK's ES module
 	// (@metered-ca/realtime's dist/index.mjs) that the demo page at /demo/
@@ -87,6 +133,8 @@ type Options struct {
 	// is the publishable key the page joins with (pk_demo by default).
 	DemoSDK string
 	DemoKey string
+
+	devMode bool // Tenants was empty: set by applyDefaults
 }
 
 // RateLimit is a token bucket: Burst tokens, refilled at PerSecond. Types
@@ -143,7 +191,39 @@ func (o *Options) applyDefaults() {
 		o.DemoKey = "pk_demo"
 	}
 	if len(o.Tenants) == 0 {
-		o.Tenants = []Tenant{{ID: DevTenantID, SecretKeys: []SecretKey{{ID: DevKeyID, Secret: DevKeySecret}}}}
+		key := SecretKey{ID: DevKeyID, Secret: DevKeySecret}
+		if o.DevKey != nil {
+			key = *o.DevKey
+		}
+		o.Tenants = []Tenant{{ID: DevTenantID, SecretKeys: []SecretKey{key}}}
+		o.devMode = true
+	}
+	if o.MaxTokenLifetime == 0 {
+		o.MaxTokenLifetime = 24 * time.Hour
+	}
+	if o.MaxPendingBytes == 0 {
+		o.MaxPendingBytes = 4 << 20
+	}
+	if o.MaxPendingMessages == 0 {
+		o.MaxPendingMessages = 16384
+	}
+	if o.MaxPendingTotal == 0 {
+		o.MaxPendingTotal = 1 << 30
+		if limit := debug.SetMemoryLimit(-1); limit > 0 && limit < math.MaxInt64 {
+			o.MaxPendingTotal = limit / 4
+		}
+	}
+	if o.MaxConnections == 0 {
+		o.MaxConnections = 10000
+	}
+	if o.MaxConnectionsPerKey == 0 {
+		o.MaxConnectionsPerKey = 2000
+	}
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = 15 * time.Second
+	}
+	if o.IdleUnsubscribed == 0 {
+		o.IdleUnsubscribed = 2 * time.Minute
 	}
 	if o.MaxMessageSize <= 0 {
 		o.MaxMessageSize = protocol.DefaultMaxMessageSize
@@ -182,6 +262,8 @@ type identity struct {
 	keyPatterns  []string // a JWT's signing key also bounds its channels
 	actions      map[string]bool
 	expiresAt    *float64
+	closeAt      time.Time // JWTs: when the server closes with 4002 (zero: never)
+	cred         string    // the credential, for MaxConnectionsPerKey
 	metadata     json.RawMessage
 	peerMetadata json.RawMessage
 }

@@ -142,7 +142,7 @@ func TestAuth(t *testing.T) {
 		ID:              "t1",
 		PublishableKeys: []PublishableKey{{Key: "pk_live_a", AllowedOrigins: []string{"https://app.example"}}},
 		SecretKeys:      []SecretKey{{ID: "sk_id_1", Secret: "sk_secret_1"}},
-	}}, StrictKeys: true})
+	}}})
 	good, err := MintToken("sk_id_1", "sk_secret_1", Claims{Sub: "alice", Metadata: json.RawMessage(`{"role":"x"}`)}, time.Hour)
 	require.NoError(t, err)
 	r := dial(t, s, "token="+good, nil)
@@ -315,7 +315,7 @@ func TestDirectIsTenantScoped(t *testing.T) {
 	s := start(t, Options{Tenants: []Tenant{
 		{ID: "t1", PublishableKeys: []PublishableKey{{Key: "pk_1"}}},
 		{ID: "t2", PublishableKeys: []PublishableKey{{Key: "pk_2"}}, SecretKeys: []SecretKey{{ID: "k2", Secret: "s2"}}},
-	}, StrictKeys: true})
+	}})
 	tok, _ := MintToken("k2", "s2", Claims{Sub: "bob"}, time.Hour)
 	bob := dial(t, s, "token="+tok, nil)
 	bob.read()
@@ -365,7 +365,7 @@ func TestAuthorization(t *testing.T) {
 		ID:              "t",
 		PublishableKeys: []PublishableKey{{Key: "pk_ro", ChannelPatterns: []string{"app/*"}, Actions: []string{ActionSubscribe}}},
 		SecretKeys:      []SecretKey{{ID: "k", Secret: "s", ChannelPatterns: []string{"app/**"}}},
-	}}, StrictKeys: true})
+	}}})
 	ro := dial(t, s, "key=pk_ro", nil)
 	ro.read()
 	ro.send(`{"type":"subscribe","channel":"other","requestId":"1"}`)
@@ -389,7 +389,7 @@ func TestAuthorization(t *testing.T) {
 	u.send(`{"type":"publish","channel":"app/room-1","data":1,"requestId":"3"}`)
 	assert.Equal(t, protocol.ErrorCode("action_not_permitted"), u.read().(*protocol.Error).Code)
 
-	strict := start(t, Options{CloseOnUnauthorizedSubscribe: true, Tenants: []Tenant{{ID: "t", PublishableKeys: []PublishableKey{{Key: "pk_a", ChannelPatterns: []string{"a"}}}}}, StrictKeys: true})
+	strict := start(t, Options{CloseOnUnauthorizedSubscribe: true, Tenants: []Tenant{{ID: "t", PublishableKeys: []PublishableKey{{Key: "pk_a", ChannelPatterns: []string{"a"}}}}}})
 	x := dial(t, strict, "key=pk_a", nil)
 	x.read()
 	x.send(`{"type":"subscribe","channel":"b","requestId":"1"}`)
@@ -397,7 +397,7 @@ func TestAuthorization(t *testing.T) {
 }
 
 func TestLimitsAndQuotas(t *testing.T) {
-	s := start(t, Options{Tenants: []Tenant{{ID: "t", PublishableKeys: []PublishableKey{{Key: "pk_q"}}, MaxConnections: 2, MessageQuota: 2}}, StrictKeys: true, RateLimit: RateLimit{PerSecond: 1, Burst: 150}})
+	s := start(t, Options{Tenants: []Tenant{{ID: "t", PublishableKeys: []PublishableKey{{Key: "pk_q"}}, MaxConnections: 2, MessageQuota: 2}}, RateLimit: RateLimit{PerSecond: 1, Burst: 150}})
 	a := dial(t, s, "key=pk_q", nil)
 	a.read()
 	b := dial(t, s, "key=pk_q", nil)

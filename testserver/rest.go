@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/metered-ca/realtime-go/protocol"
 )
@@ -114,12 +115,49 @@ func (s *Server) restPublish(w http.ResponseWriter, r *http.Request) {
 		restError(w, http.StatusBadRequest, "invalid_request", "data is required")
 		return
 	}
+	// from is admin-asserted: the caller holds the secret key, which may
+	// mint any identity anyway. It must still be a peer id, and the
+	// metadata within the documented cap.
 	if body.From == "" {
 		body.From = "system"
 	}
+	if err := protocol.ValidatePeerIDServer(body.From); err != nil {
+		restError(w, http.StatusBadRequest, protocol.CodeInvalidPeerID, "from: "+err.Error())
+		return
+	}
 	var meta []byte
 	if protocol.IsObject(body.PeerMetadata) {
+		if len(body.PeerMetadata) > MaxTokenPeerMetadata {
+			restError(w, http.StatusBadRequest, "invalid_request", "peerMetadata over 4 KB")
+			return
+		}
 		meta = body.PeerMetadata
+	}
+	// REST publishes pay as WebSocket ones do: the tenant's quota, and a
+	// rate limit per secret key.
+	s.mu.Lock()
+	if t.restRate == nil {
+		t.restRate = map[string]*bucket{}
+	}
+	b := t.restRate[k.ID]
+	if b == nil {
+		nb := newBucket(s.opts.RateLimit)
+		b = &nb
+		t.restRate[k.ID] = b
+	}
+	limited := !b.take(s.opts.RateLimit)
+	if !limited {
+		t.messagesUsed++
+	}
+	over := t.MessageQuota > 0 && t.messagesUsed > t.MessageQuota
+	s.mu.Unlock()
+	switch {
+	case limited:
+		restError(w, http.StatusTooManyRequests, "over_message_rate", "more than the rate limit allows for this key")
+		return
+	case over:
+		restError(w, http.StatusTooManyRequests, protocol.CodeOverMessageQuota, "message quota used up")
+		return
 	}
 	s.fanOut(t, ch, body.From, meta, body.Data, nil)
 	restJSON(w, map[string]any{"channel": ch, "published": true})
@@ -188,6 +226,10 @@ func readBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	}
 	if len(b) > maxRESTBody {
 		restError(w, http.StatusRequestEntityTooLarge, "invalid_request", "body larger than 32 KB")
+		return false
+	}
+	if !utf8.Valid(b) {
+		restError(w, http.StatusBadRequest, "invalid_request", "body is not valid UTF-8")
 		return false
 	}
 	if err := json.Unmarshal(b, v); err != nil {

@@ -8,9 +8,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -25,9 +27,15 @@ type Server struct {
 	http     *http.Server
 	upgrader websocket.Upgrader
 
+	// pending is the bytes queued for every connection together
+	// (Options.MaxPendingTotal bounds it); slowConsumers counts the cuts.
+	pending       atomic.Int64
+	slowConsumers atomic.Int64
+
 	mu      sync.Mutex
 	tenants []*tenantState
 	conns   map[uint64]*conn
+	perKey  map[string]int // live connections per credential
 	nextID  uint64
 	seq     uint64 // subscription order
 	closed  bool
@@ -41,6 +49,7 @@ type tenantState struct {
 	channels     map[string]map[*conn]*membership
 	messagesUsed int
 	connCount    int
+	restRate     map[string]*bucket // REST publishes, per secret key; s.mu
 }
 
 // membership is one connection's subscription to one channel.
@@ -73,12 +82,15 @@ func New(opts Options) (*Server, error) {
 		opts:  opts,
 		log:   log.With("component", "rms-local"),
 		ln:    ln,
-		conns: map[uint64]*conn{},
-		rec:   recorder{on: opts.Record},
+		conns:  map[uint64]*conn{},
+		perKey: map[string]int{},
+		rec:    recorder{on: opts.Record},
 		upgrader: websocket.Upgrader{
 			ReadBufferSize:  16 << 10,
 			WriteBufferSize: 16 << 10,
-			CheckOrigin:     func(*http.Request) bool { return true }, // origins are checked per key
+			// Dev mode: browsers from loopback origins only; with tenants,
+			// each publishable key's AllowedOrigins decide (authKey).
+			CheckOrigin: func(r *http.Request) bool { return !opts.devMode || originAllowed(r.Header.Get("Origin"), opts.AllowedOrigins) },
 		},
 	}
 	for i := range opts.Tenants {
@@ -88,7 +100,12 @@ func New(opts Options) (*Server, error) {
 	mux.HandleFunc("/v1", s.serveWS)
 	s.routeREST(mux)
 	s.routeDemo(mux)
-	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// A client that sends its request slowly, or never reads the answer,
+	// cannot hold a connection: WebSocket connections clear these deadlines
+	// once upgraded and keep their own.
+	rt := opts.RequestTimeout
+	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: min(rt, 5*time.Second), ReadTimeout: rt,
+		WriteTimeout: rt, IdleTimeout: 4 * rt, MaxHeaderBytes: 16 << 10}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -251,16 +268,16 @@ func (s *Server) authKey(key, origin string) (*identity, protocol.CloseCode, str
 			if len(k.AllowedOrigins) > 0 && !slices.Contains(k.AllowedOrigins, origin) {
 				return nil, protocol.CloseInvalidToken, "origin not allowed for this key"
 			}
-			id := &identity{tenant: t, peerID: protocol.NewRequestID(), patterns: patternsOr(k.ChannelPatterns), actions: actionSet(k.Actions)}
+			id := &identity{tenant: t, peerID: protocol.NewRequestID(), patterns: patternsOr(k.ChannelPatterns), actions: actionSet(k.Actions), cred: "pk:" + key}
 			if k.InjectICE {
 				id.metadata = iceMetadata(t.ICEServers)
 			}
 			return id, 0, ""
 		}
 	}
-	if !s.opts.StrictKeys && strings.HasPrefix(key, "pk_") {
+	if (s.opts.devMode || s.opts.AllowUnlistedKeys) && strings.HasPrefix(key, "pk_") {
 		t := s.tenants[0]
-		return &identity{tenant: t, peerID: protocol.NewRequestID(), patterns: []string{"**"}, actions: actionSet(nil)}, 0, ""
+		return &identity{tenant: t, peerID: protocol.NewRequestID(), patterns: []string{"**"}, actions: actionSet(nil), cred: "pk:" + key}, 0, ""
 	}
 	return nil, protocol.CloseInvalidToken, "unknown key"
 }
@@ -279,15 +296,24 @@ func (s *Server) authToken(token string) (*identity, protocol.CloseCode, string)
 		}
 		return "", false
 	})
+	var refused tokenError
 	switch {
 	case errors.Is(err, errExpired):
 		return nil, protocol.CloseTokenExpired, "token expired"
+	case errors.As(err, &refused):
+		return nil, protocol.CloseInvalidToken, string(refused)
 	case err != nil:
 		return nil, protocol.CloseInvalidToken, "invalid token"
 	case protocol.ValidatePeerIDServer(claims.Sub) != nil:
 		return nil, protocol.CloseInvalidToken, "invalid sub"
 	}
-	id := &identity{tenant: tenant, peerID: claims.Sub, expiresAt: claims.Exp}
+	id := &identity{tenant: tenant, peerID: claims.Sub, expiresAt: claims.Exp, cred: "jwt:" + key.ID}
+	// A token without exp, or with one further away than the cap, lives
+	// MaxTokenLifetime at most; the welcome still tells what the token says.
+	id.closeAt = time.Now().Add(s.opts.MaxTokenLifetime)
+	if claims.Exp != nil && *claims.Exp < float64(id.closeAt.Unix()) {
+		id.closeAt = time.UnixMilli(int64(*claims.Exp * 1000)).Add(-s.opts.ExpiryLead)
+	}
 	// The token narrows the key: a channel must match both.
 	id.patterns = patternsOr(key.ChannelPatterns)
 	if claims.Channels != nil {
@@ -324,4 +350,41 @@ func iceMetadata(servers []protocol.ICEServer) json.RawMessage {
 	}
 	b, _ := json.Marshal(map[string]any{"iceServers": list})
 	return b
+}
+
+// DevMode reports whether the server runs in dev mode (no tenants
+// configured: any pk_ key, the public dev secret).
+func (s *Server) DevMode() bool { return s.opts.devMode }
+
+// originAllowed is dev mode's browser rule: no Origin (not a browser), a
+// loopback origin, or one of allowed ("*": any).
+func originAllowed(origin string, allowed []string) bool {
+	if origin == "" || slices.Contains(allowed, "*") || slices.Contains(allowed, origin) {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil {
+		return false
+	}
+	host := u.Hostname()
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Stats is what the server holds now.
+type Stats struct {
+	Connections   int   // live WebSocket connections
+	PendingBytes  int64 // queued for all of them
+	SlowConsumers int64 // connections cut for falling behind, so far
+}
+
+// Stats reports the server's load.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	n := len(s.conns)
+	s.mu.Unlock()
+	return Stats{Connections: n, PendingBytes: s.pending.Load(), SlowConsumers: s.slowConsumers.Load()}
 }

@@ -4,9 +4,14 @@
 //
 // Its first line on stdout is "listening on ws://HOST:PORT". In the default
 // dev mode any key starting with pk_ is accepted with every action on every
-// non-reserved channel, and JWTs signed with -kid/-jwt-secret are accepted.
+// non-reserved channel, JWTs signed with -kid/-jwt-secret (public defaults)
+// are accepted and open the REST admin API, and browsers may connect from
+// loopback origins only: it binds loopback, and says all this on start.
 // -config names a JSON file of tenants (testserver.Tenant) for anything
-// stricter. SIGINT or SIGTERM shuts down gracefully (going_away, then 1001).
+// stricter; then only listed keys are accepted. Slow consumers, idle
+// sockets and connection counts are bounded (flags below; see
+// docs/guides/security.md). SIGINT or SIGTERM shuts down gracefully
+// (going_away, then 1001).
 package main
 
 import (
@@ -17,6 +22,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -36,7 +42,12 @@ func run() error {
 	kid := flag.String("kid", testserver.DevKeyID, "key id (JWT kid) of the dev secret key")
 	maxSize := flag.Int("max-message-size", 65536, "inbound frame cap in bytes, advertised in welcome")
 	config := flag.String("config", "", "JSON file holding a list of tenants (keys, limits); replaces the dev tenant")
-	strict := flag.Bool("strict", false, "refuse pk_ keys that no tenant lists")
+	unlisted := flag.Bool("allow-unlisted-keys", false, "with -config: admit pk_ keys that no tenant lists (dev mode always does)")
+	origins := flag.String("allowed-origins", "", "dev mode: browser origins accepted besides loopback ones, comma-separated (\"*\": any)")
+	maxPending := flag.Int("max-pending-bytes", 4<<20, "bytes that may wait for one connection before it is cut as a slow consumer (close 1008)")
+	maxConns := flag.Int("max-connections", 10000, "WebSocket connections in all (more: close 4010)")
+	maxPerKey := flag.Int("max-connections-per-key", 2000, "WebSocket connections per key (more: close 4010)")
+	idle := flag.Duration("idle-unsubscribed", 2*time.Minute, "close a connection that neither subscribes nor sends for this long")
 	rate := flag.Float64("rate-limit", 100, "per-connection messages per second (burst: twice that); 0 disables")
 	verbose := flag.Bool("v", false, "log every connection to stderr")
 	demo := flag.Bool("demo", false, "announce the demo page at /demo/ (the JS SDK from -demo-sdk, the repository's npm copy, or else the pinned release from a CDN)")
@@ -46,8 +57,12 @@ func run() error {
 		*demoSDK = testserver.FindDemoSDK()
 	}
 
-	opts := testserver.Options{Addr: *addr, MaxMessageSize: *maxSize, StrictKeys: *strict, DemoSDK: *demoSDK,
-		RateLimit: testserver.RateLimit{PerSecond: *rate, Burst: 2 * *rate, Disabled: *rate <= 0}}
+	opts := testserver.Options{Addr: *addr, MaxMessageSize: *maxSize, AllowUnlistedKeys: *unlisted, DemoSDK: *demoSDK,
+		RateLimit:       testserver.RateLimit{PerSecond: *rate, Burst: 2 * *rate, Disabled: *rate <= 0},
+		MaxPendingBytes: *maxPending, MaxConnections: *maxConns, MaxConnectionsPerKey: *maxPerKey, IdleUnsubscribed: *idle}
+	if *origins != "" {
+		opts.AllowedOrigins = strings.Split(*origins, ",")
+	}
 	if *config != "" {
 		b, err := os.ReadFile(*config)
 		if err != nil {
@@ -56,8 +71,8 @@ func run() error {
 		if err := json.Unmarshal(b, &opts.Tenants); err != nil {
 			return fmt.Errorf("%s: %w", *config, err)
 		}
-	} else {
-		opts.Tenants = []testserver.Tenant{{ID: testserver.DevTenantID, SecretKeys: []testserver.SecretKey{{ID: *kid, Secret: *secret}}}}
+	} else if *kid != testserver.DevKeyID || *secret != testserver.DevKeySecret {
+		opts.DevKey = &testserver.SecretKey{ID: *kid, Secret: *secret}
 	}
 	if *verbose {
 		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -67,6 +82,12 @@ func run() error {
 		return err
 	}
 	fmt.Printf("listening on %s\n", srv.URL())
+	if srv.DevMode() {
+		fmt.Fprintf(os.Stderr, "rms-local: dev mode: any pk_ key is accepted; JWTs signed with the secret of kid %s are accepted "+
+			"(the default secret is public: anyone can mint any identity and call the REST admin API with it); "+
+			"browsers from loopback origins only%s. Do not expose it beyond this machine (docs/guides/security.md).\n",
+			*kid, map[bool]string{true: " and " + *origins, false: ""}[*origins != ""])
+	}
 	if *demo {
 		source := "JS SDK " + testserver.DemoSDKVersion + " from " + testserver.DemoSDKURL + ", integrity pinned"
 		if *demoSDK != "" {
