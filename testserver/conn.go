@@ -33,10 +33,10 @@ type conn struct {
 	closeWhy   string
 	purposeful bool // subscribed or sent something
 	idle       *time.Timer
-	silence  Silence
-	paused   chan struct{} // non-nil while reading is paused
-	rate     bucket
-	expiry   *time.Timer
+	silence    Silence
+	paused     chan struct{} // non-nil while reading is paused
+	rate       bucket
+	expiry     *time.Timer
 
 	subs map[string]*membership // guarded by srv.mu
 }

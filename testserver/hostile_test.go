@@ -160,7 +160,7 @@ func TestDeeplyNestedFrame(t *testing.T) {
 func TestSlowRequestsAreCut(t *testing.T) {
 	s := start(t, Options{RequestTimeout: 300 * time.Millisecond})
 	for _, partial := range []string{
-		"GET /v1?key=pk_x HTTP/1.1\r\nHost: x\r\n",                                                                     // headers never end
+		"GET /v1?key=pk_x HTTP/1.1\r\nHost: x\r\n", // headers never end
 		"POST /v1/channels/c/publish HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\nAuthorization: Bearer a:b\r\n\r\n{", // body never ends
 	} {
 		c, err := net.Dial("tcp", s.Addr())
@@ -258,8 +258,12 @@ func TestTokenMatrix(t *testing.T) {
 	// No exp, or an exp so far away it would overflow a clock: welcomed,
 	// then closed with 4002 at the lifetime cap, not at once.
 	for name, tok := range map[string]string{
-		"no exp":   mint(Claims{Sub: "a"}, 0),
-		"huge exp": func() string { c := Claims{Sub: "a", Exp: &huge}; tok, _ := MintToken(DevKeyID, DevKeySecret, c, 0); return tok }(),
+		"no exp": mint(Claims{Sub: "a"}, 0),
+		"huge exp": func() string {
+			c := Claims{Sub: "a", Exp: &huge}
+			tok, _ := MintToken(DevKeyID, DevKeySecret, c, 0)
+			return tok
+		}(),
 	} {
 		r := dial(t, s, "token="+tok, nil)
 		start := time.Now()
@@ -295,13 +299,13 @@ func TestUnlistedKeysNeedDevModeOrConsent(t *testing.T) {
 func TestDevModeOrigins(t *testing.T) {
 	s := start(t, Options{AllowedOrigins: []string{"https://app.example"}})
 	for origin, ok := range map[string]bool{
-		"":                       true,
-		"http://localhost:5173":  true,
-		"http://127.0.0.1:8080":  true,
-		"http://[::1]:3000":      true,
-		"https://app.example":    true,
-		"https://evil.example":   false,
-		"http://localhost.evil":  false,
+		"":                        true,
+		"http://localhost:5173":   true,
+		"http://127.0.0.1:8080":   true,
+		"http://[::1]:3000":       true,
+		"https://app.example":     true,
+		"https://evil.example":    false,
+		"http://localhost.evil":   false,
 		"http://127.0.0.1.nip.io": false,
 	} {
 		hdr := http.Header{}
@@ -360,7 +364,11 @@ func TestConnectionLogIsScrubbed(t *testing.T) {
 	b.read()
 	require.NoError(t, a.ws.Close())
 	require.NoError(t, b.ws.Close())
-	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return strings.Count(buf.String(), "connection closed") == 2 }, 3*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Count(buf.String(), "connection closed") == 2
+	}, 3*time.Second, 10*time.Millisecond)
 	mu.Lock()
 	defer mu.Unlock()
 	out := buf.String()

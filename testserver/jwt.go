@@ -3,11 +3,11 @@ package testserver
 import (
 	"context"
 	"crypto/hmac"
-	"math"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"math"
 	"strings"
 	"time"
 )

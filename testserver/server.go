@@ -79,9 +79,9 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("testserver: listen: %w", err)
 	}
 	s := &Server{
-		opts:  opts,
-		log:   log.With("component", "rms-local"),
-		ln:    ln,
+		opts:   opts,
+		log:    log.With("component", "rms-local"),
+		ln:     ln,
 		conns:  map[uint64]*conn{},
 		perKey: map[string]int{},
 		rec:    recorder{on: opts.Record},
@@ -90,7 +90,9 @@ func New(opts Options) (*Server, error) {
 			WriteBufferSize: 16 << 10,
 			// Dev mode: browsers from loopback origins only; with tenants,
 			// each publishable key's AllowedOrigins decide (authKey).
-			CheckOrigin: func(r *http.Request) bool { return !opts.devMode || originAllowed(r.Header.Get("Origin"), opts.AllowedOrigins) },
+			CheckOrigin: func(r *http.Request) bool {
+				return !opts.devMode || originAllowed(r.Header.Get("Origin"), opts.AllowedOrigins)
+			},
 		},
 	}
 	for i := range opts.Tenants {
