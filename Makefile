@@ -100,8 +100,9 @@ release: setup
 bench: setup
 	$(GO) run ./interop/cmd/bench -out docs/benchmarks.md
 
-## soak: the long runs: 100 faults on a live call (Go↔Go and Go↔JS), 1,000 join/close and add/remove-track cycles, 1,000 media open/close cycles
+## soak: the long runs: 100 faults on a live call (Go↔Go and Go↔JS), 1,000 join/close and add/remove-track cycles, 1,000 media open/close cycles, the hostile-client suite at 10× (200,000 messages past a slow reader)
 soak: setup
+	@set -o pipefail; cd testserver && HOSTILE_SCALE=10 $(GO) test -count=1 -timeout 30m -run 'Slow|Invalid|Nested|Idle|Token|Origins|REST|Conformance' -v . | grep -E 'messages of|^(ok|FAIL|---)'
 	@set -o pipefail; cd peer && CHAOS_FAULTS=100 SOAK_CYCLES=1000 $(GO) test -count=1 -timeout 30m -run 'Chaos|Cycles' -v . | grep -E 'faults;|cycles|^(ok|FAIL|---)'
 	@set -o pipefail; cd interop && CHAOS_FAULTS=100 $(GO) test -count=1 -timeout 30m -run 'Chaos' -v . | grep -E 'faults with|^(ok|FAIL|---)'
 	@set -o pipefail; cd media && $(GO) test -count=1 -run 'Leak' -v . | grep -E 'RSS|^(ok|FAIL|---)'

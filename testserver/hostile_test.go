@@ -42,6 +42,37 @@ func heapInUse() uint64 {
 	return m.HeapInuse
 }
 
+// bystanders puts a well-behaved subscriber and publisher on s; the
+// returned check, run after the hostile part, proves that they still talk
+// (every one of 50 messages arrives) and that the heap grew by less than
+// the bound the suite states: 32 MB.
+func bystanders(t *testing.T, s *Server) (check func()) {
+	t.Helper()
+	base := heapInUse()
+	sub := dial(t, s, "key=pk_bystander_sub", nil)
+	sub.read()
+	sub.send(`{"type":"subscribe","channel":"bystanders","requestId":"b"}`)
+	sub.read() // ack
+	sub.read() // snapshot
+	pub := dial(t, s, "key=pk_bystander_pub", nil)
+	pub.read()
+	pub.send(`{"type":"publish","channel":"bystanders-warmup","data":0,"requestId":"w"}`) // not an idle socket
+	pub.read()
+	return func() {
+		t.Helper()
+		for i := range 50 {
+			pub.send(`{"type":"publish","channel":"bystanders","data":` + strconv.Itoa(i) + `,"requestId":"p` + strconv.Itoa(i) + `"}`)
+		}
+		for i := range 50 {
+			m, ok := sub.read().(*protocol.Message)
+			require.True(t, ok, "a bystander's message %d", i)
+			assert.Equal(t, strconv.Itoa(i), string(m.Data))
+		}
+		grown := heapInUse() - min(base, heapInUse())
+		assert.Less(t, grown, uint64(32<<20), "heap growth %d B", grown)
+	}
+}
+
 // A subscriber that stops reading while others publish is cut as a slow
 // consumer; the server's memory stays bounded, and a subscriber that keeps
 // reading gets every message.
@@ -127,6 +158,8 @@ func TestSlowReaderIsCutOthersGetEverything(t *testing.T) {
 // never forwarded; a binary frame closes with 1003.
 func TestInvalidUTF8AndBinaryAreRefused(t *testing.T) {
 	s := start(t, Options{})
+	check := bystanders(t, s)
+	defer check()
 	sub, _ := join(t, s)
 	sub.send(`{"type":"subscribe","channel":"u","requestId":"1"}`)
 	sub.read()
@@ -145,6 +178,8 @@ func TestInvalidUTF8AndBinaryAreRefused(t *testing.T) {
 // crash or a stack; the connection stays.
 func TestDeeplyNestedFrame(t *testing.T) {
 	s := start(t, Options{})
+	check := bystanders(t, s)
+	defer check()
 	r, _ := join(t, s)
 	depth := 30000
 	r.send(`{"type":"publish","channel":"n","data":` + strings.Repeat("[", depth) + strings.Repeat("]", depth) + `,"requestId":"1"}`)
@@ -159,6 +194,8 @@ func TestDeeplyNestedFrame(t *testing.T) {
 // Requests whose headers or body trickle in are cut after RequestTimeout.
 func TestSlowRequestsAreCut(t *testing.T) {
 	s := start(t, Options{RequestTimeout: 300 * time.Millisecond})
+	check := bystanders(t, s)
+	defer check()
 	for _, partial := range []string{
 		"GET /v1?key=pk_x HTTP/1.1\r\nHost: x\r\n", // headers never end
 		"POST /v1/channels/c/publish HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\nAuthorization: Bearer a:b\r\n\r\n{", // body never ends
@@ -179,7 +216,9 @@ func TestSlowRequestsAreCut(t *testing.T) {
 // Idle floods: sockets that never subscribe are closed; connections past the
 // caps are refused with 4010, per key and in all.
 func TestIdleSocketsAndConnectionCaps(t *testing.T) {
-	s := start(t, Options{IdleUnsubscribed: 300 * time.Millisecond, MaxConnections: 30, MaxConnectionsPerKey: 10})
+	s := start(t, Options{IdleUnsubscribed: 300 * time.Millisecond, MaxConnections: 32, MaxConnectionsPerKey: 10})
+	check := bystanders(t, s) // two connections of the 32, which keep talking
+	defer check()
 	var idle []*raw
 	for range 10 {
 		r, _ := join(t, s)
@@ -195,15 +234,14 @@ func TestIdleSocketsAndConnectionCaps(t *testing.T) {
 		assert.Equal(t, int(protocol.ClosePolicyViolation), r.closed(), "never subscribed")
 	}
 	busy.silent(500 * time.Millisecond) // subscribed: kept
-	var keep []*raw
 	for i := range 29 {
 		r, _ := join2(t, s, fmt.Sprintf("pk_k%d", i))
-		keep = append(keep, r)
+		r.send(`{"type":"subscribe","channel":"c","requestId":"1"}`) // not idle
+		r.read()
 	}
 	over = dial(t, s, "key=pk_last", nil)
-	assert.Equal(t, int(protocol.CloseOverConcurrentLimit), over.closed(), "31st in all")
-	assert.Equal(t, 30, s.Stats().Connections)
-	_ = keep
+	assert.Equal(t, int(protocol.CloseOverConcurrentLimit), over.closed(), "33rd in all")
+	assert.Equal(t, 32, s.Stats().Connections)
 }
 
 func join2(t *testing.T, s *Server, key string) (*raw, *protocol.Welcome) {
@@ -214,6 +252,8 @@ func join2(t *testing.T, s *Server, key string) (*raw, *protocol.Welcome) {
 // The token matrix: what a JWT may carry, and what the server does.
 func TestTokenMatrix(t *testing.T) {
 	s := start(t, Options{MaxTokenLifetime: 400 * time.Millisecond})
+	check := bystanders(t, s)
+	defer check()
 	mint := func(c Claims, ttl time.Duration) string {
 		tok, err := MintToken(DevKeyID, DevKeySecret, c, ttl)
 		require.NoError(t, err)
@@ -298,6 +338,8 @@ func TestUnlistedKeysNeedDevModeOrConsent(t *testing.T) {
 // told of); a handshake without Origin is not a browser's.
 func TestDevModeOrigins(t *testing.T) {
 	s := start(t, Options{AllowedOrigins: []string{"https://app.example"}})
+	check := bystanders(t, s)
+	defer check()
 	for origin, ok := range map[string]bool{
 		"":                        true,
 		"http://localhost:5173":   true,

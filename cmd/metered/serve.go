@@ -31,7 +31,7 @@ func serve(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stderr, "local RMS server on %s (any pk_ key; dev secret key %s)\n", srv.URL(), testserver.DevKeyID)
+	fmt.Fprintf(e.stderr, "local RMS server on %s: dev mode: any pk_ key; the public dev secret (kid %s) mints any identity and opens the REST admin API; browsers from loopback origins only. Keep it on this machine.\n", srv.URL(), testserver.DevKeyID)
 	fmt.Fprintf(e.stderr, "demo page: %s (%s)\n", srv.DemoURL("demo-room"), sdkSource(opts.DemoSDK))
 	fmt.Fprintf(e.stderr, "in another terminal: export METERED_URL=%s METERED_API_KEY=pk_local\n", srv.URL())
 	<-ctx.Done()
