@@ -1,7 +1,6 @@
 package signalling
 
 import (
-	"encoding/binary"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -14,37 +13,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/metered-ca/realtime-go/protocol"
+	"github.com/metered-ca/realtime-go/testserver/wsframe"
 )
 
 // The client's half of the WebSocket conformance pass (the server's is in
 // testserver): a server that writes frames byte by byte, as a broken or
 // hostile one would, and what the SDK does with them.
 
-// serverFrame is one frame as a server sends it (unmasked unless masked).
-func serverFrame(fin bool, rsv, op byte, payload []byte, masked bool) []byte {
-	b0 := op | rsv<<4
-	if fin {
-		b0 |= 0x80
-	}
-	out := []byte{b0}
-	bit := byte(0)
-	if masked {
-		bit = 0x80
-	}
-	switch n := len(payload); {
-	case n < 126:
-		out = append(out, bit|byte(n))
-	case n < 1<<16:
-		out = append(out, bit|126, byte(n>>8), byte(n))
-	default:
-		out = append(out, bit|127)
-		out = binary.BigEndian.AppendUint64(out, uint64(n))
-	}
-	if masked {
-		out = append(out, 0, 0, 0, 0) // a zero key: the payload reads as is
-	}
-	return append(out, payload...)
-}
+// serverFrame is one frame as a server sends it: unmasked, unless masked.
+var serverFrame = wsframe.Frame
 
 const welcomeFrame = `{"type":"welcome","peerId":"conf","expiresAt":null,"serverTime":1,"maxMessageSize":65536}`
 

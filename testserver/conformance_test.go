@@ -1,7 +1,6 @@
 package testserver
 
 import (
-	"encoding/binary"
 	"errors"
 	"strings"
 	"testing"
@@ -10,6 +9,8 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/metered-ca/realtime-go/testserver/wsframe"
 )
 
 // The WebSocket conformance pass, in the spirit of the Autobahn suite that
@@ -18,39 +19,13 @@ import (
 // written byte by byte, so the server sees exactly what a broken or
 // hostile client sends.
 
-// clientFrame is one frame as a client sends it (masked unless unmasked).
+// clientFrame is one frame as a client sends it: masked, unless unmasked.
 func clientFrame(fin bool, rsv, op byte, payload []byte, unmasked bool) []byte {
-	b0 := op | rsv<<4
-	if fin {
-		b0 |= 0x80
-	}
-	out := []byte{b0}
-	mask := byte(0x80)
-	if unmasked {
-		mask = 0
-	}
-	switch n := len(payload); {
-	case n < 126:
-		out = append(out, mask|byte(n))
-	case n < 1<<16:
-		out = append(out, mask|126, byte(n>>8), byte(n))
-	default:
-		out = append(out, mask|127)
-		out = binary.BigEndian.AppendUint64(out, uint64(n))
-	}
-	if unmasked {
-		return append(out, payload...)
-	}
-	key := []byte{0x37, 0xfa, 0x21, 0x3d}
-	out = append(out, key...)
-	for i, c := range payload {
-		out = append(out, c^key[i%4])
-	}
-	return out
+	return wsframe.Frame(fin, rsv, op, payload, !unmasked)
 }
 
 const (
-	opCont, opText, opBinary, opClose, opPing, opPong = 0x0, 0x1, 0x2, 0x8, 0x9, 0xa
+	opCont, opText, opBinary, opClose, opPing = wsframe.Continuation, wsframe.Text, wsframe.Binary, wsframe.Close, wsframe.Ping
 )
 
 // wsConformance is one connection: raw frames out, gorilla reading in.

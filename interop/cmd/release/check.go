@@ -143,16 +143,7 @@ func check(ctx context.Context, root, version string) error {
 // checkModFiles: every module requires its siblings at version and no
 // published module replaces one.
 func checkModFiles(root, version string) error {
-	for _, dir := range append(append([]string(nil), published...), unpublished...) {
-		path := filepath.Join(root, dir, "go.mod")
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		f, err := modfile.Parse(path, data, nil)
-		if err != nil {
-			return err
-		}
+	return eachModFile(root, func(dir, path string, f *modfile.File) error {
 		for _, r := range f.Require {
 			if strings.HasPrefix(r.Mod.Path, modulePrefix) && r.Mod.Version != version {
 				return fmt.Errorf("%s requires %s %s, not %s: run `make release VERSION=%s` or `go run ./interop/cmd/release bump`", path, r.Mod.Path, r.Mod.Version, version, version)
@@ -161,8 +152,8 @@ func checkModFiles(root, version string) error {
 		if isPublished(dir) && len(f.Replace) > 0 {
 			return fmt.Errorf("%s has replace directives: a published module may not (go.work glues the checkout)", path)
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // checkLicenses: a module's zip holds only its folder, so each published

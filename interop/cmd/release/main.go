@@ -124,16 +124,7 @@ func bump(root, version string) error {
 	if err := os.WriteFile(filepath.Join(root, "VERSION"), []byte(version+"\n"), 0o644); err != nil {
 		return err
 	}
-	for _, dir := range append(append([]string(nil), published...), unpublished...) {
-		path := filepath.Join(root, dir, "go.mod")
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		f, err := modfile.Parse(path, data, nil)
-		if err != nil {
-			return err
-		}
+	return eachModFile(root, func(dir, path string, f *modfile.File) error {
 		for _, r := range f.Require {
 			if strings.HasPrefix(r.Mod.Path, modulePrefix) {
 				if err := f.AddRequire(r.Mod.Path, version); err != nil {
@@ -158,8 +149,28 @@ func bump(root, version string) error {
 		if err := os.WriteFile(path, out, 0o644); err != nil {
 			return err
 		}
+		fmt.Printf("%s requires its siblings at %s\n", dir, version)
+		return nil
+	})
+}
+
+// eachModFile parses the go.mod of every module, published or not, and
+// hands it to fn.
+func eachModFile(root string, fn func(dir, path string, f *modfile.File) error) error {
+	for _, dir := range append(append([]string(nil), published...), unpublished...) {
+		path := filepath.Join(root, dir, "go.mod")
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		f, err := modfile.Parse(path, data, nil)
+		if err != nil {
+			return err
+		}
+		if err := fn(dir, path, f); err != nil {
+			return err
+		}
 	}
-	fmt.Printf("every module now requires its siblings at %s\n", version)
 	return nil
 }
 
