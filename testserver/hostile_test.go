@@ -371,8 +371,11 @@ func TestDevModeOrigins(t *testing.T) {
 // REST publishes pay the quota and the rate limit; from must be a peer id
 // and the body valid UTF-8.
 func TestRESTPublishIsBounded(t *testing.T) {
-	s := start(t, Options{Tenants: []Tenant{{ID: "t", SecretKeys: []SecretKey{{ID: "sk_a", Secret: "s"}}, MessageQuota: 3}},
-		RateLimit: RateLimit{PerSecond: 0.001, Burst: 2}})
+	s := start(t, Options{Tenants: []Tenant{{ID: "t", SecretKeys: []SecretKey{{ID: "sk_a", Secret: "s"}}}},
+		// REST buckets ignore Types; the bystanders' frames are not limited.
+		AllowUnlistedKeys: true, RateLimit: RateLimit{PerSecond: 0.001, Burst: 2, Types: []string{"none"}}})
+	check := bystanders(t, s)
+	defer check()
 	post := func(body string) int {
 		req, _ := http.NewRequest("POST", s.HTTPURL()+"/channels/c/publish", strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer sk_a:s")

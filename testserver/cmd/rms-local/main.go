@@ -45,6 +45,7 @@ func run() error {
 	unlisted := flag.Bool("allow-unlisted-keys", false, "with -config: admit pk_ keys that no tenant lists (dev mode always does)")
 	origins := flag.String("allowed-origins", "", "dev mode: browser origins accepted besides loopback ones, comma-separated (\"*\": any)")
 	maxPending := flag.Int("max-pending-bytes", 4<<20, "bytes that may wait for one connection before it is cut as a slow consumer (close 1008)")
+	maxPendingMsgs := flag.Int("max-pending-messages", 16384, "messages that may wait for one connection before it is cut as a slow consumer")
 	maxConns := flag.Int("max-connections", 10000, "WebSocket connections in all (more: close 4010)")
 	maxPerKey := flag.Int("max-connections-per-key", 2000, "WebSocket connections per key (more: close 4010)")
 	idle := flag.Duration("idle-unsubscribed", 2*time.Minute, "close a connection that neither subscribes nor sends for this long")
@@ -59,7 +60,7 @@ func run() error {
 
 	opts := testserver.Options{Addr: *addr, MaxMessageSize: *maxSize, AllowUnlistedKeys: *unlisted, DemoSDK: *demoSDK,
 		RateLimit:       testserver.RateLimit{PerSecond: *rate, Burst: 2 * *rate, Disabled: *rate <= 0},
-		MaxPendingBytes: *maxPending, MaxConnections: *maxConns, MaxConnectionsPerKey: *maxPerKey, IdleUnsubscribed: *idle}
+		MaxPendingBytes: *maxPending, MaxPendingMessages: *maxPendingMsgs, MaxConnections: *maxConns, MaxConnectionsPerKey: *maxPerKey, IdleUnsubscribed: *idle}
 	if *origins != "" {
 		opts.AllowedOrigins = strings.Split(*origins, ",")
 	}
