@@ -66,7 +66,7 @@ func TestSignallingInterop(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "tenants.json")
 	require.NoError(t, os.WriteFile(cfg, []byte(`[{"ID":"interop","PublishableKeys":[{"Key":"pk_interop","ChannelPatterns":["room","chat-*"]}]}]`), 0o600))
-	srv, err := rmslocal.Start(dir, "-config", cfg, "-strict", "-max-message-size", "2048")
+	srv, err := rmslocal.Start(dir, "-config", cfg, "-max-message-size", "2048")
 	require.NoError(t, err)
 	defer srv.Close()
 	ctx := timeout(t, 60*time.Second)
