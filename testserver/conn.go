@@ -56,6 +56,10 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return
 	}
+	// This handler is the connection's reader: Close waits for it too, so
+	// that when Close returns every connection is gone.
+	s.wg.Add(1)
+	defer s.wg.Done()
 	refuse := s.faults.takeRefusal()
 	s.mu.Unlock()
 	if s.pending.Load() >= s.opts.MaxPendingTotal {
@@ -112,7 +116,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	t.connCount++
 	s.perKey[id.cred]++
 	welcome := s.faults.takeWelcome()
-	s.wg.Add(1)
+	s.wg.Add(1) // the writer
 	s.mu.Unlock()
 
 	go func() { defer s.wg.Done(); c.writeLoop() }()
