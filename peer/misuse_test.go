@@ -33,8 +33,8 @@ func returnsWithin(t *testing.T, d time.Duration, fn func() error) error {
 	}
 }
 
-// Close while Join is connecting (welcome 500 ms late) or subscribing (ack
-// 500 ms late): Join returns with an error instead of waiting forever on
+// Close while Join is connecting (welcome 3 s late) or subscribing (ack
+// 3 s late): Join returns with an error instead of waiting forever on
 // an inbox that Close stopped.
 func TestJoinReturnsWhenClosedMidway(t *testing.T) {
 	t.Parallel() // per-instance timings and servers: nothing shared
@@ -42,9 +42,9 @@ func TestJoinReturnsWhenClosedMidway(t *testing.T) {
 		t.Run(stage, func(t *testing.T) {
 			srv := newServer(t)
 			if stage == "connecting" {
-				srv.SetWelcomeFault(&testserver.WelcomeFault{Delay: 500 * time.Millisecond})
+				srv.SetWelcomeFault(&testserver.WelcomeFault{Delay: 3 * time.Second})
 			} else {
-				srv.DelayFrames("x", "ack", 1, 500*time.Millisecond)
+				srv.DelayFrames("x", "ack", 1, 3*time.Second)
 			}
 			p := newPeer(t, srv, "x")
 			time.AfterFunc(100*time.Millisecond, func() { _ = p.Close("bye") })
@@ -254,5 +254,10 @@ func TestCloseLeavesNoGoroutine(t *testing.T) {
 	require.NoError(t, alice.Close(""))
 	require.NoError(t, bob.Close(""))
 	require.NoError(t, srv.Close())
+	// About 5 s for pion's own goroutines to wind down; a goroutine waiting
+	// on the held-back acks would wait 10 s.
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && goleak.Find(baseline) != nil; {
+		time.Sleep(100 * time.Millisecond)
+	}
 	goleak.VerifyNone(t, baseline)
 }
