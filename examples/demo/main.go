@@ -14,6 +14,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -149,13 +150,19 @@ func run(ctx context.Context, length time.Duration, dir string, w *os.File) erro
 	var lastBytes int64
 	lastAt := started
 	bitrate := 0.0
+	// A live line on a terminal; off one (a pipe, a CI log), a plain line
+	// every 5 s so the log stays readable.
+	live := isTerminal(w)
+	var lastLine time.Time
 progress:
 	for {
 		select {
 		case <-player.Done():
 			break progress
 		case <-ctx.Done():
-			fmt.Fprintln(w)
+			if live {
+				fmt.Fprintln(w)
+			}
 			return errors.New("interrupted")
 		case now := <-tick.C:
 			st := stats()
@@ -165,11 +172,20 @@ progress:
 			}
 			done := min(1, now.Sub(started).Seconds()/length.Seconds())
 			bar := strings.Repeat("█", int(done*30)) + strings.Repeat("·", 30-int(done*30))
-			fmt.Fprintf(w, "\r%s %3.0f%%  peers %d  %5.0f kb/s  frames %4d video %4d audio ",
+			line := fmt.Sprintf("%s %3.0f%%  peers %d  %5.0f kb/s  frames %4d video %4d audio",
 				bar, done*100, len(sender.RemotePeers()), bitrate, st.VideoFrames, st.AudioFrames)
+			switch {
+			case live:
+				fmt.Fprintf(w, "\r%s ", line)
+			case now.Sub(lastLine) >= 5*time.Second:
+				fmt.Fprintln(w, line)
+				lastLine = now
+			}
 		}
 	}
-	fmt.Fprintln(w)
+	if live {
+		fmt.Fprintln(w)
+	}
 	if err := player.Err(); err != nil {
 		return err
 	}
@@ -193,4 +209,14 @@ progress:
 	say("recorded %s", recording)
 	say("probe: %s", info)
 	return nil
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
