@@ -47,6 +47,7 @@ say "Debian 13 root with FFmpeg $(chroot "$root" pkg-config --modversion libavco
 # Mounts, undone in reverse order whatever happens.
 gomodcache=$(go env GOMODCACHE)
 gocache=$(go env GOCACHE)
+mkdir -p "$gomodcache" "$gocache"
 mounted=()
 cleanup() {
 	for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
