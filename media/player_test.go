@@ -100,7 +100,14 @@ func TestPlayBFramesTranscodedToVP8(t *testing.T) {
 	assert.False(t, p.video.passthrough, "H.264 with B-frames is transcoded")
 	codecs, d := probe(t, out)
 	assert.ElementsMatch(t, []string{"opus", "vp8"}, codecs)
-	assert.InDelta(t, 3.0, d.Seconds(), 0.15, "duration within 5%%: %s", d)
+	// Each stream lasts the file's length, within 5 %. The file as a whole
+	// also holds the video transcoder's latency (the decoder reorders the
+	// B-frames, then the encoder runs): 0.1 s here, 0.18 s seen on a loaded
+	// CI machine, so the whole gets 10 %.
+	for codec, s := range spans(t, out) {
+		assert.InDelta(t, 3.0, (s[1] - s[0]).Seconds(), 0.15, "%s lasts the file's length: %v", codec, s)
+	}
+	assert.InDelta(t, 3.0, d.Seconds(), 0.3, "duration: %s", d)
 }
 
 func TestFromFileRefusesOtherProtocols(t *testing.T) {
