@@ -33,16 +33,15 @@ func (s *Server) routeDemo(mux *http.ServeMux) {
 	})
 	mux.HandleFunc("GET /demo/", func(w http.ResponseWriter, r *http.Request) {
 		page, _ := demoFiles.ReadFile("demo/index.html")
-		source, importMap := "JS SDK: local copy", ""
+		importMap := ""
 		if s.opts.DemoSDK == "" {
-			source = "JS SDK " + DemoSDKVersion + ": CDN, integrity pinned"
 			m, _ := json.Marshal(map[string]any{
 				"imports":   map[string]string{"./sdk.mjs": DemoSDKURL},
 				"integrity": map[string]string{DemoSDKURL: DemoSDKIntegrity},
 			})
 			importMap = `<script type="importmap">` + string(m) + "</script>\n"
 		}
-		page = bytes.Replace(page, []byte("{{SDK_SOURCE}}"), []byte(source), 1)
+		page = bytes.Replace(page, []byte("{{SDK_SOURCE}}"), []byte(s.DemoSDKSource()), 1)
 		page = bytes.Replace(page, []byte("{{SDK_IMPORTMAP}}"), []byte(importMap), 1)
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_, _ = w.Write(page)
@@ -94,4 +93,13 @@ func FindDemoSDK() string {
 // DemoURL is the demo page for channel, on this server.
 func (s *Server) DemoURL(channel string) string {
 	return "http://" + s.ln.Addr().String() + "/demo/?channel=" + channel
+}
+
+// DemoSDKSource says where the demo page's JS SDK comes from: the local
+// copy (Options.DemoSDK) or the pinned CDN release.
+func (s *Server) DemoSDKSource() string {
+	if s.opts.DemoSDK != "" {
+		return "JS SDK: local copy " + s.opts.DemoSDK
+	}
+	return "JS SDK " + DemoSDKVersion + " from the CDN, integrity pinned: " + DemoSDKURL
 }

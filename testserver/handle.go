@@ -180,7 +180,12 @@ func (c *conn) ack(requestID string) {
 func (s *Server) overQuota(c *conn) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t := c.id.tenant
+	return c.id.tenant.countMessageLocked()
+}
+
+// countMessageLocked counts one message, over WebSocket or REST, against
+// the tenant's quota and reports whether it is over; s.mu held.
+func (t *tenantState) countMessageLocked() (over bool) {
 	t.messagesUsed++
 	return t.MessageQuota > 0 && t.messagesUsed > t.MessageQuota
 }

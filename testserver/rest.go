@@ -146,10 +146,7 @@ func (s *Server) restPublish(w http.ResponseWriter, r *http.Request) {
 		t.restRate[k.ID] = b
 	}
 	limited := !b.take(s.opts.RateLimit)
-	if !limited {
-		t.messagesUsed++
-	}
-	over := t.MessageQuota > 0 && t.messagesUsed > t.MessageQuota
+	over := !limited && t.countMessageLocked()
 	s.mu.Unlock()
 	switch {
 	case limited:

@@ -32,7 +32,7 @@ func serve(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stderr, "local RMS server on %s: dev mode: any pk_ key; the public dev secret (kid %s) mints any identity and opens the REST admin API; browsers from loopback origins only. Keep it on this machine.\n", srv.URL(), testserver.DevKeyID)
-	fmt.Fprintf(e.stderr, "demo page: %s (%s)\n", srv.DemoURL("demo-room"), sdkSource(opts.DemoSDK))
+	fmt.Fprintf(e.stderr, "demo page: %s (%s)\n", srv.DemoURL("demo-room"), srv.DemoSDKSource())
 	fmt.Fprintf(e.stderr, "in another terminal: export METERED_URL=%s METERED_API_KEY=pk_local\n", srv.URL())
 	<-ctx.Done()
 	fmt.Fprintln(e.stderr, "shutting down")
@@ -42,12 +42,4 @@ func serve(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	return ctx.Err()
-}
-
-// sdkSource says where the demo page's JS SDK comes from.
-func sdkSource(local string) string {
-	if local != "" {
-		return "JS SDK: local copy " + local
-	}
-	return "JS SDK " + testserver.DemoSDKVersion + " from " + testserver.DemoSDKURL + ", integrity pinned"
 }

@@ -90,11 +90,7 @@ func run() error {
 			*kid, map[bool]string{true: " and " + *origins, false: ""}[*origins != ""])
 	}
 	if *demo {
-		source := "JS SDK " + testserver.DemoSDKVersion + " from " + testserver.DemoSDKURL + ", integrity pinned"
-		if *demoSDK != "" {
-			source = "JS SDK: local copy " + *demoSDK
-		}
-		fmt.Fprintf(os.Stderr, "demo page: %s (%s)\n", srv.DemoURL("demo-room"), source)
+		fmt.Fprintf(os.Stderr, "demo page: %s (%s)\n", srv.DemoURL("demo-room"), srv.DemoSDKSource())
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
