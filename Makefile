@@ -16,6 +16,10 @@ FUZZ_TARGETS := \
 	FuzzClassifyDirect:./peer \
 	FuzzRemoteSections:./peer
 NPM_STAMP  := interop/js/node_modules/.package-lock.json
+# the impairment runs (media/network_test.go): timing is what they measure,
+# so they run without the race detector, whose 5-10x slow-down is not a
+# network's
+NETWORK_TESTS := TestCappedLinkAdapts|TestLossyLinkHolds|TestNetworkChangeRecovers
 # Debian packages the media module builds and tests with: FFmpeg 5.1's
 # libraries (go-astiav v0.16.0 needs exactly that series), the ffmpeg CLI
 # for generated test media and baselines, Xvfb for screen capture.
@@ -66,6 +70,9 @@ test-go:
 	@set -e; for m in $(MODULES); do echo "== go test $$m"; (cd $$m && $(GO) test -race -count=1 -timeout 10m ./...); done
 	@echo "== go test media (leak loops, without the race detector's memory)"
 	@cd media && $(GO) test -count=1 -run 'Leak' .
+	@echo "== go test media (networks: pion vnet impairment runs, at full speed; figures in the log)"
+	@set -o pipefail; cd media && $(GO) test -count=1 -timeout 10m -run '$(NETWORK_TESTS)' -v . | grep -E '^\s+network_test.go:[0-9]+: (capped|lossy|network)|^(ok|FAIL|---)|Error|Messages'
+
 
 ## fuzz: run every fuzz target for FUZZTIME (60s; make test: 30000x)
 fuzz:
@@ -100,12 +107,13 @@ release: setup
 bench: setup
 	$(GO) run ./interop/cmd/bench -out docs/benchmarks.md
 
-## soak: the long runs: 100 faults on a live call (Go↔Go and Go↔JS), 1,000 join/close and add/remove-track cycles, 1,000 media open/close cycles, the hostile-client suite at 10× (200,000 messages past a slow reader)
+## soak: the long runs: 100 faults on a live call (Go↔Go and Go↔JS), 1,000 join/close and add/remove-track cycles, 1,000 media open/close cycles, the hostile-client suite at 10× (200,000 messages past a slow reader), the network impairment runs at length (writing docs/reliability/: the capped run's SVG and figures)
 soak: setup
 	@set -o pipefail; cd testserver && HOSTILE_SCALE=10 $(GO) test -count=1 -timeout 30m -run 'Slow|Invalid|Nested|Idle|Token|Origins|REST|Conformance' -v . | grep -E 'messages of|^(ok|FAIL|---)'
 	@set -o pipefail; cd peer && CHAOS_FAULTS=100 SOAK_CYCLES=1000 $(GO) test -count=1 -timeout 30m -run 'Chaos|Cycles' -v . | grep -E 'faults;|cycles|^(ok|FAIL|---)'
 	@set -o pipefail; cd interop && CHAOS_FAULTS=100 $(GO) test -count=1 -timeout 30m -run 'Chaos' -v . | grep -E 'faults with|^(ok|FAIL|---)'
 	@set -o pipefail; cd media && $(GO) test -count=1 -run 'Leak' -v . | grep -E 'RSS|^(ok|FAIL|---)'
+	@set -o pipefail; cd media && NETWORK_LONG=1 NETWORK_REPORT=$(CURDIR)/docs/reliability $(GO) test -count=1 -timeout 20m -run '$(NETWORK_TESTS)' -v . | grep -E '^\s+network_test.go:[0-9]+: (capped|lossy|network)|^(ok|FAIL|---)|Error|Messages'
 
 ## demo: a Go peer plays a clip into a channel, another records it; the browser page watches
 demo: setup

@@ -93,6 +93,7 @@ func NewAudioSource(f AudioFormat, opts ...AudioSourceOption) (*AudioSource, err
 	if err != nil {
 		return nil, err
 	}
+	track.rate = o.audioRate(bitrate)
 	s := &AudioSource{
 		track: track, format: f, bound: max(o.queue, opusFrame), enc: enc, startOnBind: o.startOnBind,
 		space: make(chan struct{}, 1), emptied: make(chan struct{}), done: make(chan struct{}), stop: make(chan struct{}),
@@ -140,6 +141,15 @@ func (s *AudioSource) Unbind(ctx webrtc.TrackLocalContext) error { return s.trac
 // Bound is closed once a peer connection has bound the source (its sender
 // started). With WithStartOnBind, the clock starts then.
 func (s *AudioSource) Bound() <-chan struct{} { return s.track.Bound() }
+
+// FollowBitrate makes the Opus encoder follow a connection's bandwidth
+// estimate (peer.RateAdaptive; a MeteredPeer calls it).
+func (s *AudioSource) FollowBitrate(estimate func() int) (stop func()) {
+	return s.track.FollowBitrate(estimate)
+}
+
+// Sending reports what the source sends now.
+func (s *AudioSource) Sending() Sending { return s.track.Sending() }
 
 // Err is the first failure met while sending (an encode or a write to a
 // peer connection); sending goes on regardless. Nil when there was none.
@@ -340,6 +350,13 @@ func (s *AudioSource) pace() {
 		s.mu.Unlock()
 		if n > 0 {
 			s.notifySpace()
+		}
+		if bps, change := s.track.rate.poll(time.Now()); change {
+			if err := s.enc.SetBitrate(bps); err != nil {
+				s.noteErr(fmt.Errorf("media: changing the audio bitrate: %w", err))
+			} else {
+				s.track.rate.set(bps, time.Now())
+			}
 		}
 		err := s.enc.EncodeAudio(frame, pts, func(p av.Packet) {
 			if err := s.track.write(pionmedia.Sample{Data: p.Data, Duration: opusFrame}); err != nil {

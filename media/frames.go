@@ -86,9 +86,13 @@ func Frames(ctx context.Context, track *webrtc.TrackRemote, opts ...FramesOption
 		}
 		keyframes := newKeyframeRequester(o.pc, track, kind)
 		keyframes.request()
-		sb := samplebuilder.New(window, depack, clock)
+		sb := samplebuilder.New(window, depack, clock, samplebuilder.WithMaxTimeDelay(maxLate(kind)))
 		var first uint32
 		started := false
+		// After a loss nothing repaired in time, a video decoder would show
+		// pictures built on the missing one: like a browser, skip to the
+		// next keyframe, asked for at once.
+		awaitKey := kind == webrtc.RTPCodecTypeVideo
 		for {
 			pkt, _, err := track.ReadRTP()
 			if err != nil {
@@ -101,8 +105,15 @@ func Frames(ctx context.Context, track *webrtc.TrackRemote, opts ...FramesOption
 			}
 			sb.Push(pkt)
 			for s := sb.Pop(); s != nil; s = sb.Pop() {
-				if s.PrevDroppedPackets > 0 {
-					keyframes.request()
+				if s.PrevDroppedPackets > 0 && kind == webrtc.RTPCodecTypeVideo {
+					awaitKey = true
+				}
+				if awaitKey {
+					if !isKeyframe(avCodec, s.Data) {
+						keyframes.request()
+						continue
+					}
+					awaitKey = false
 				}
 				if !started {
 					first, started = s.PacketTimestamp, true
@@ -125,7 +136,21 @@ func Frames(ctx context.Context, track *webrtc.TrackRemote, opts ...FramesOption
 	}
 }
 
-// keyframeRequester sends PLIs for a video track, at most one a second.
+const keyframeRetry = 300 * time.Millisecond
+
+// maxLate is how long a frame waits for its missing packets (NACKs and
+// retransmissions get them within a round trip or two) before it is
+// dropped. Sized in packets alone, the wait is many seconds on a thin link.
+func maxLate(kind webrtc.RTPCodecType) time.Duration {
+	if kind == webrtc.RTPCodecTypeVideo {
+		return 500 * time.Millisecond
+	}
+	return 200 * time.Millisecond
+}
+
+// keyframeRequester sends PLIs for a video track, at most one every
+// keyframeRetry: often enough that a lost keyframe is asked for again
+// within a round trip or two, seldom enough not to flood the sender.
 type keyframeRequester struct {
 	pc   *webrtc.PeerConnection
 	ssrc uint32
@@ -140,7 +165,7 @@ func newKeyframeRequester(pc *webrtc.PeerConnection, track *webrtc.TrackRemote, 
 }
 
 func (k *keyframeRequester) request() {
-	if k.pc == nil || time.Since(k.last) < time.Second {
+	if k.pc == nil || time.Since(k.last) < keyframeRetry {
 		return
 	}
 	k.last = time.Now()

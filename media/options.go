@@ -100,6 +100,8 @@ type options struct {
 	startOnBind       bool
 	audioBitrate      int
 	videoBitrate      int
+	minAudioBitrate   int
+	minVideoBitrate   int
 	pc                *webrtc.PeerConnection
 	loop              bool
 	videoCodec        VideoCodec
@@ -133,8 +135,11 @@ func (o *options) check() error {
 	if o.audioBitrate != 0 && (o.audioBitrate < MinAudioBitrate || o.audioBitrate > MaxAudioBitrate) {
 		return fmt.Errorf("media: audio bitrate %d b/s: Opus takes %d to %d", o.audioBitrate, MinAudioBitrate, MaxAudioBitrate)
 	}
-	if o.videoBitrate < 0 {
-		return fmt.Errorf("media: video bitrate %d b/s is negative", o.videoBitrate)
+	if o.minAudioBitrate != 0 && (o.minAudioBitrate < MinAudioBitrate || o.minAudioBitrate > MaxAudioBitrate) {
+		return fmt.Errorf("media: minimum audio bitrate %d b/s: Opus takes %d to %d", o.minAudioBitrate, MinAudioBitrate, MaxAudioBitrate)
+	}
+	if o.videoBitrate < 0 || o.minVideoBitrate < 0 {
+		return fmt.Errorf("media: video bitrate %d b/s (minimum %d) is negative", o.videoBitrate, o.minVideoBitrate)
 	}
 	return nil
 }
@@ -164,7 +169,10 @@ func WithStartOnBind() AudioSourceOption { return opt(func(o *options) { o.start
 
 // WithAudioBitrate sets the Opus bitrate in bits per second where a source
 // encodes audio (MinAudioBitrate to MaxAudioBitrate; by default 48 kb/s
-// for AudioSource, 64 kb/s for transcoded files and devices).
+// for AudioSource, 64 kb/s for transcoded files and devices). Sent through
+// a MeteredPeer, the encoder starts there and follows the connections'
+// bandwidth estimates beneath it, down to WithMinAudioBitrate.
+// Track.FollowBitrate states the rule.
 func WithAudioBitrate(bps int) AudioEncoderOption {
 	return opt(func(o *options) { o.audioBitrate = bps })
 }
@@ -173,9 +181,43 @@ func WithAudioBitrate(bps int) AudioEncoderOption {
 // where a source transcodes video. By default it scales with the picture:
 // about 0.05 bit per pixel per frame, at least 100 kb/s and at most 4 Mb/s
 // (about 115 kb/s at 320x240, 1.4 Mb/s at 720p, 3.1 Mb/s at 1080p, at 30
-// fps).
+// fps). Sent through a MeteredPeer, the encoder starts there and follows
+// the connections' bandwidth estimates beneath it, down to
+// WithMinVideoBitrate.
 func WithVideoBitrate(bps int) VideoEncoderOption {
 	return opt(func(o *options) { o.videoBitrate = bps })
+}
+
+// WithMinVideoBitrate is the lowest rate bandwidth adaptation takes a
+// video encoder to (100 kb/s by default, never above WithVideoBitrate's).
+// Set it equal to WithVideoBitrate for a fixed rate.
+func WithMinVideoBitrate(bps int) VideoEncoderOption {
+	return opt(func(o *options) { o.minVideoBitrate = bps })
+}
+
+// WithMinAudioBitrate is the lowest rate bandwidth adaptation takes an
+// Opus encoder to (16 kb/s by default, never above WithAudioBitrate's).
+// Set it equal to WithAudioBitrate for a fixed rate.
+func WithMinAudioBitrate(bps int) AudioEncoderOption {
+	return opt(func(o *options) { o.minAudioBitrate = bps })
+}
+
+// audioRate and videoRate are the rate controls for an encoder whose
+// starting (top) rate is hi.
+func (o *options) audioRate(hi int) *rateControl {
+	lo := o.minAudioBitrate
+	if lo == 0 {
+		lo = minAudioDefault
+	}
+	return newRateControl(lo, hi, audioShare)
+}
+
+func (o *options) videoRate(hi int) *rateControl {
+	lo := o.minVideoBitrate
+	if lo == 0 {
+		lo = minVideoDefault
+	}
+	return newRateControl(lo, hi, videoShare)
 }
 
 // defaultVideoBitrate is WithVideoBitrate's default for a picture size.

@@ -196,6 +196,7 @@ func newAudioPlay(st av.StreamInfo, o options, streamID string) (*playStream, er
 		if ps.aenc, err = av.NewOpusEncoder(2, bitrate); err != nil {
 			return nil, err
 		}
+		track.rate = o.audioRate(bitrate)
 	}
 	return ps, nil
 }
@@ -233,6 +234,7 @@ func newVideoPlay(d *av.Demuxer, st av.StreamInfo, o options, streamID string, l
 		if ps.venc, err = av.NewVideoEncoder(av.VideoEncoderOptions{Codec: codec, Width: st.Width, Height: st.Height, FPS: 30, Bitrate: bitrate}); err != nil {
 			return nil, err
 		}
+		track.rate = o.videoRate(bitrate)
 	}
 	return ps, nil
 }
@@ -553,6 +555,7 @@ func (s *playStream) encodeAudio(f *av.Frame) {
 		return
 	}
 	for len(s.pcm) >= opusSamples*2 {
+		s.adapt(s.aenc)
 		err := s.aenc.EncodeAudio(s.pcm[:opusSamples*2], s.samples, func(p av.Packet) {
 			s.write(pionmedia.Sample{Data: p.Data, Duration: opusFrame})
 		})
@@ -570,12 +573,29 @@ func (s *playStream) encodeVideo(f *av.Frame, at time.Duration) {
 		dur = at - s.lastPTS
 	}
 	s.started, s.lastPTS = true, at
-	key := s.forceKey.Swap(false) || s.vcount == 0
+	key := s.forceKey.Swap(false) || s.vcount == 0 || s.adapt(s.venc)
 	s.vcount++
+	s.track.meter.picture(f.Width, f.Height)
 	err := s.venc.EncodeVideo(f, at.Microseconds()*9/100, key, func(p av.Packet) {
 		s.write(pionmedia.Sample{Data: p.Data, Duration: dur})
 	})
 	if err != nil {
 		s.noteErr(fmt.Errorf("media: encoding video: %w", err))
 	}
+}
+
+// adapt re-opens enc at the rate the connections' estimates now call for,
+// when it is time to change (see rateControl); true when it did.
+func (s *playStream) adapt(enc *av.Encoder) bool {
+	now := time.Now()
+	bps, change := s.track.rate.poll(now)
+	if !change {
+		return false
+	}
+	if err := enc.SetBitrate(bps); err != nil {
+		s.noteErr(fmt.Errorf("media: changing the %s bitrate: %w", s.kind(), err))
+		return false
+	}
+	s.track.rate.set(bps, now)
+	return true
 }

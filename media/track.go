@@ -2,6 +2,7 @@ package media
 
 import (
 	"sync"
+	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
@@ -22,6 +23,9 @@ type Track struct {
 	onKeyframe func()
 	bound      chan struct{} // closed on the first Bind
 	boundOnce  sync.Once
+
+	rate  *rateControl // nil for passthrough: nothing to adapt
+	meter meter
 }
 
 func newTrack(c webrtc.RTPCodecCapability, id, streamID string) (*Track, error) {
@@ -50,7 +54,46 @@ func (t *Track) Codec() webrtc.RTPCodecCapability { return t.sample.Codec() }
 // Unbind is called by pion when a sender stops.
 func (t *Track) Unbind(ctx webrtc.TrackLocalContext) error { return t.sample.Unbind(ctx) }
 
-func (t *Track) write(s pionmedia.Sample) error { return t.sample.WriteSample(s) }
+func (t *Track) write(s pionmedia.Sample) error {
+	t.meter.add(len(s.Data), time.Now())
+	return t.sample.WriteSample(s)
+}
+
+// FollowBitrate makes the track's encoder follow a connection's bandwidth
+// estimate (peer.RateAdaptive; a MeteredPeer calls it). A passthrough
+// track cannot re-encode: it ignores the estimate.
+//
+// One encoder serves every viewer, so it runs at the lowest of their
+// shares that is above its minimum: a viewer whose link cannot carry even
+// the minimum does not drag the others down; it gets the minimum and
+// loses packets, which NACKs and keyframe requests repair as they can.
+// Video takes 70 % of a connection's estimate and audio 10 %, leaving room
+// for packet overhead, RTCP and retransmissions, and for the estimator's
+// probing above the link's rate (GCC's sawtooth); audio at 10 % gives way
+// only on thin links. The rate stays within the source's range
+// (WithVideoBitrate and WithMinVideoBitrate, WithAudioBitrate and
+// WithMinAudioBitrate). FFmpeg's encoders re-open to change rate (video
+// with a keyframe), so the rate goes down at once when the target is 15 %
+// under it and up when the target is 15 % over it and the last change is
+// 2 s old.
+func (t *Track) FollowBitrate(estimate func() int) (stop func()) {
+	if t.rate == nil {
+		return func() {}
+	}
+	return t.rate.follow(estimate)
+}
+
+// Sending reports what the track's source sends now.
+func (t *Track) Sending() Sending {
+	s := Sending{MimeType: t.Codec().MimeType, Adaptive: t.rate != nil, TargetBitrate: t.rate.rate()}
+	t.meter.mu.Lock()
+	defer t.meter.mu.Unlock()
+	if time.Since(t.meter.lastSampleTime) < 2*time.Second {
+		s.Bitrate, s.FrameRate = t.meter.bitrate, t.meter.fps
+	}
+	s.Width, s.Height = t.meter.width, t.meter.height
+	return s
+}
 
 // Bound is closed once a peer connection has bound the track (pion does so
 // when a sender starts).

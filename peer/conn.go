@@ -30,6 +30,7 @@ type conn struct {
 	pc     *webrtc.PeerConnection
 	polite bool
 	ops    serial
+	meters connMeters // set once, right after newConn
 
 	// Only touched on ops.
 	pendingOffer *webrtc.SessionDescription
@@ -52,6 +53,7 @@ type conn struct {
 	descQueued bool
 	outCands   []*webrtc.ICECandidate
 	isClosed   bool
+	follows    map[*trackedTrack]func() // rate-adaptive tracks' stops (bitrate.go)
 }
 
 func newConn(rp *RemotePeer, pc *webrtc.PeerConnection, polite bool) *conn {
@@ -329,6 +331,7 @@ func (c *conn) close() {
 	c.isClosed = true
 	c.outCands = nil
 	c.mu.Unlock()
+	c.unfollow(nil)
 	c.ops.do(func() {
 		c.closed = true
 		stopTimer(&c.offerTimer)
@@ -343,4 +346,18 @@ func (c *conn) close() {
 	}
 	_ = c.pc.Close()
 	c.ops.wait()
+}
+
+// useICEServers makes the connection's next gathering use servers.
+func (c *conn) useICEServers(servers []webrtc.ICEServer) {
+	c.ops.do(func() {
+		if c.closed {
+			return
+		}
+		cfg := c.pc.GetConfiguration()
+		cfg.ICEServers = servers
+		if err := c.pc.SetConfiguration(cfg); err != nil {
+			c.env.log.Warn("cannot take the new ICE servers", "peer", c.rp.id, "err", protocol.Scrub(err.Error()))
+		}
+	})
 }

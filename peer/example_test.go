@@ -11,6 +11,7 @@ import (
 
 	"github.com/metered-ca/realtime-go/peer"
 	"github.com/metered-ca/realtime-go/testserver"
+	"github.com/metered-ca/realtime-go/testserver/turnserver"
 )
 
 // Two peers meet in a channel; one opens a data channel to the other and
@@ -220,4 +221,42 @@ func ExampleDataChannel() {
 	}
 	fmt.Println("bob received", total, "bytes")
 	// Output: bob received 1048576 bytes
+}
+
+// A call that may only go through a TURN relay: the local server hands out
+// short-lived credentials for its loopback relay in every welcome, as the
+// real service does; Stats tells which path the call took.
+func ExampleRemotePeer_Stats() {
+	relay, _ := turnserver.Start(turnserver.Options{})
+	defer relay.Close()
+	srv, _ := testserver.New(testserver.Options{ICE: relay.ICEServers})
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	newPeer := func(id string) *peer.MeteredPeer {
+		p, _ := peer.New(peer.Options{
+			URL:           srv.URL(),
+			TokenProvider: testserver.DevTokenProvider(testserver.Claims{Sub: id}),
+			Configuration: webrtc.Configuration{ICETransportPolicy: webrtc.ICETransportPolicyRelay},
+		})
+		return p
+	}
+	alice, bob := newPeer("alice"), newPeer("bob")
+	defer alice.Close("done")
+	defer bob.Close("done")
+	open := make(chan *peer.RemotePeer, 1)
+	peer.On(alice, func(ev peer.PeerJoined) {
+		dc, _ := ev.Peer.CreateDataChannel("chat", peer.DataChannelOptions{})
+		peer.On(dc, func(peer.ChannelOpen) { open <- ev.Peer })
+	})
+	_ = alice.Join(ctx, "lobby")
+	_ = bob.Join(ctx, "lobby")
+
+	st, err := (<-open).Stats(ctx)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("path:", st.Path.Local.Type, st.Path.Local.Protocol, "relayed:", st.Path.Relayed())
+	// Output: path: relay udp relayed: true
 }

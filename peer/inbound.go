@@ -18,6 +18,12 @@ func (p *MeteredPeer) onConnected(ev signalling.Connected) {
 	p.peerID = ev.PeerID
 	if len(ev.ICEServers) > 0 {
 		p.iceServers = toPionICE(ev.ICEServers)
+		// Connections that outlive the reconnect take the fresh servers
+		// (short-lived TURN credentials): their next ICE restart gathers
+		// with them, not with credentials that may have expired.
+		for _, c := range p.connsLocked() {
+			c.useICEServers(p.iceServers)
+		}
 	}
 	if !ev.IsReconnect || p.state != StateReconnecting {
 		return

@@ -23,7 +23,9 @@ func (p *MeteredPeer) newConn(rp *RemotePeer) (*conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newConn(rp, pc, polite), nil
+	c := newConn(rp, pc, polite)
+	c.meters = p.meters.claim(pc.ID())
+	return c, nil
 }
 
 func (p *MeteredPeer) removeAll() {

@@ -28,6 +28,7 @@ const (
 type MeteredPeer struct {
 	client *signalling.Client
 	api    *webrtc.API
+	meters meters // what the interceptors of api measure, per connection
 	config webrtc.Configuration
 	log    *slog.Logger
 	events *event.Emitter
@@ -69,15 +70,9 @@ func New(opts Options) (*MeteredPeer, error) {
 		log = event.DiscardLogger()
 	}
 	log = log.With("component", "peer")
-	api := opts.API
-	if api == nil {
-		var se webrtc.SettingEngine
-		se.LoggerFactory = pionLogs{log}
-		api = webrtc.NewAPI(webrtc.WithSettingEngine(se))
-	}
 	p := &MeteredPeer{
 		client: client,
-		api:    api,
+		api:    opts.API,
 		config: opts.Configuration,
 		log:    log,
 		events: event.New(log, opts.MaxPendingEvents),
@@ -85,6 +80,15 @@ func New(opts Options) (*MeteredPeer, error) {
 		tasks:  newTasks(),
 		peers:  map[string]*RemotePeer{},
 		closed: make(chan struct{}),
+	}
+	if p.api == nil {
+		var se webrtc.SettingEngine
+		if opts.SettingEngine != nil {
+			se = *opts.SettingEngine
+		}
+		if p.api, err = newAPI(se, pionLogs{log}, opts.Bandwidth, &p.meters); err != nil {
+			return nil, err
+		}
 	}
 	p.env = env{
 		log:         log,

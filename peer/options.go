@@ -48,9 +48,19 @@ type Options struct {
 	// ICE servers from the server's welcome replace its ICEServers when the
 	// welcome carries any.
 	Configuration webrtc.Configuration
+	// SettingEngine, when set, is the base of the API's SettingEngine
+	// (ports, NAT addresses, a network of your own such as pion's vnet);
+	// its LoggerFactory, when nil, becomes Logger's. Ignored with API.
+	SettingEngine *webrtc.SettingEngine
+	// Bandwidth tunes each connection's send-side bandwidth estimator
+	// (zero: start at 1 Mb/s, within 30 kb/s to 20 Mb/s).
+	Bandwidth Bandwidth
 	// API builds the peer connections; set it to use your own MediaEngine,
-	// SettingEngine or interceptors (nil: pion's defaults, with pion's logs
-	// sent to Logger).
+	// SettingEngine or interceptors. Nil: pion's default codecs and
+	// interceptors, plus a send-side bandwidth estimator per connection
+	// (Bandwidth) and the counters RemotePeer.Stats reads, with pion's logs
+	// sent to Logger. With an API of your own, Stats reports the transport
+	// only and no track adapts its bitrate.
 	API *webrtc.API
 }
 

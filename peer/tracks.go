@@ -66,6 +66,7 @@ func (t *trackedTrack) attach(c *conn) {
 	}
 	t.senders[c] = sender
 	t.mu.Unlock()
+	t.follow(c)
 }
 
 // detach removes the track from c; it runs on c.ops.
@@ -77,6 +78,7 @@ func (t *trackedTrack) detach(c *conn) {
 	if sender == nil {
 		return
 	}
+	c.unfollow(t)
 	c.env.gates.forget(sender)
 	if c.closed {
 		return
@@ -306,6 +308,10 @@ func (p *MeteredPeer) ReplaceTrack(ctx context.Context, old, next webrtc.TrackLo
 				}
 				t.mu.Unlock()
 				p.tracks[i] = nt
+				for c := range nt.senders {
+					c.unfollow(t)
+					nt.follow(c)
+				}
 				defer func() {
 					for _, rp := range ok {
 						if nt.raw != nil {
@@ -317,6 +323,11 @@ func (p *MeteredPeer) ReplaceTrack(ctx context.Context, old, next webrtc.TrackLo
 			}
 		}
 		p.mu.Unlock()
+		if next == nil {
+			for _, c := range targets {
+				c.unfollow(t)
+			}
+		}
 		if next == nil && t.raw != nil {
 			for _, rp := range ok {
 				rp.signal(t.metaClear())

@@ -133,6 +133,12 @@ type Options struct {
 	// is the publishable key the page joins with (pk_demo by default).
 	DemoSDK string
 	DemoKey string
+	// ICE, when set, mints the ICE servers every welcome carries
+	// (welcome.metadata.iceServers), called once per connection with the
+	// peer's id: short-lived TURN credentials, as the real service hands
+	// out (turnserver.Server.ICEServers). Metadata a key or a token already
+	// gives the welcome wins.
+	ICE func(peerID string) []protocol.ICEServer
 
 	devMode bool // Tenants was empty: set by applyDefaults
 }

@@ -255,10 +255,18 @@ func (s *Server) authenticate(r *http.Request) (*identity, protocol.CloseCode, s
 	if hasKey == hasTok || (hasKey && len(key) != 1) || (hasTok && len(tok) != 1) {
 		return nil, protocol.CloseInvalidToken, "exactly one of key or token is required"
 	}
+	var id *identity
+	var code protocol.CloseCode
+	var why string
 	if hasKey {
-		return s.authKey(key[0], r.Header.Get("Origin"))
+		id, code, why = s.authKey(key[0], r.Header.Get("Origin"))
+	} else {
+		id, code, why = s.authToken(tok[0])
 	}
-	return s.authToken(tok[0])
+	if id != nil && id.metadata == nil && s.opts.ICE != nil {
+		id.metadata = iceMetadata(s.opts.ICE(id.peerID))
+	}
+	return id, code, why
 }
 
 func (s *Server) authKey(key, origin string) (*identity, protocol.CloseCode, string) {

@@ -48,8 +48,20 @@ func agent(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer p.Close("done")
-	<-ctx.Done()
-	return ctx.Err()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	pr := newProgress(e)
+	defer pr.done()
+	var net netStatus
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+			v := voice.Sending()
+			pr.showPeers(fmt.Sprintf("agent in %s: %d peer(s), voice at %s", pos[0], len(p.RemotePeers()), bitrate(float64(v.TargetBitrate))), net.lines(ctx, p))
+		}
+	}
 }
 
 // listen runs one peer's audio through the utterance detector.

@@ -159,17 +159,23 @@ func TestPlayAndRecord(t *testing.T) {
 	require.NoError(t, media.WriteTestClip(clip, 3*time.Second))
 
 	re, rout, rerrs := testEnv(nil)
+	re.progressEvery = 200 * time.Millisecond
 	stopRecording, recorded := background(t, re, "record", "-url", srv.URL(), "-key", "pk_test", "room", filepath.Join(dir, "out"))
 	require.Eventually(t, func() bool { return strings.Contains(rerrs.String(), "joined room") }, 10*time.Second, 20*time.Millisecond)
 
 	pe, _, perrs := testEnv(nil)
+	pe.progressEvery = 200 * time.Millisecond
 	ctx, stop := context.WithTimeout(context.Background(), 30*time.Second)
 	defer stop()
 	assert.Equal(t, 0, run(ctx, pe, []string{"play", "-url", srv.URL(), "-key", "pk_test", clip, "room"}), perrs.String())
+	// A line per peer while it runs: path, round trip, rates, estimate, loss.
+	peerLine := `(?m)^  \S+: host/udp rtt \d+(\.\d+)?m?s out \S+ in \S+ est \S+ loss \S+$`
+	assert.Regexp(t, peerLine, perrs.String())
 	time.Sleep(300 * time.Millisecond)
 	stopRecording()
 	assert.Equal(t, 0, recorded(), rerrs.String())
 	assert.Contains(t, rerrs.String(), "recording ")
+	assert.Regexp(t, peerLine, rerrs.String())
 	assert.Regexp(t, `\.mkv: .*vp8 320x240 \(\d+ frames\)`, rout.String())
 	assert.Regexp(t, `\.mkv: .*opus 48000 Hz 2 ch \(\d+ frames\)`, rout.String())
 }

@@ -90,6 +90,7 @@ func sendPlayer(ctx context.Context, e *env, cf *connFlags, player *media.Player
 	defer tick.Stop()
 	pr := newProgress(e)
 	defer pr.done()
+	var net netStatus
 	for {
 		select {
 		case <-ctx.Done():
@@ -97,9 +98,22 @@ func sendPlayer(ctx context.Context, e *env, cf *connFlags, player *media.Player
 		case <-player.Done():
 			return player.Err()
 		case <-tick.C:
-			pr.show("playing %s  %s  to %d peer(s)", label, time.Since(start).Round(time.Second), len(p.RemotePeers()))
+			pr.showPeers(fmt.Sprintf("playing %s  %s  to %d peer(s)%s", label, time.Since(start).Round(time.Second), len(p.RemotePeers()), sending(player)), net.lines(ctx, p))
 		}
 	}
+}
+
+// sending describes what the player's video encoder does now, when it
+// encodes ("" for passthrough).
+func sending(player *media.Player) string {
+	if player.Video == nil {
+		return ""
+	}
+	s := player.Video.Sending()
+	if !s.Adaptive {
+		return ""
+	}
+	return fmt.Sprintf("  video %dx%d at %s (target %s)", s.Width, s.Height, bitrate(float64(s.Bitrate)), bitrate(float64(s.TargetBitrate)))
 }
 
 // record writes every remote peer's tracks to DIR, one Matroska file per
@@ -149,6 +163,7 @@ func record(ctx context.Context, e *env, args []string) error {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	pr := newProgress(e)
+	var net netStatus
 	for done := false; !done; {
 		select {
 		case <-ctx.Done():
@@ -163,7 +178,7 @@ func record(ctx context.Context, e *env, args []string) error {
 			}
 			n := len(recs)
 			mu.Unlock()
-			pr.show("recording %d peer(s): %d frames, %.1f MB", n, frames, float64(bytes)/1e6)
+			pr.showPeers(fmt.Sprintf("recording %d peer(s): %d frames, %.1f MB", n, frames, float64(bytes)/1e6), net.lines(ctx, p))
 		}
 	}
 	pr.done()

@@ -39,6 +39,26 @@ func (p *progress) show(format string, args ...any) {
 	}
 }
 
+// showPeers prints head and a line per peer: on a terminal all on the one
+// live line, otherwise head then each peer's line indented.
+func (p *progress) showPeers(head string, peers []string) {
+	if p.live {
+		for _, l := range peers {
+			head += "  |  " + l
+		}
+		p.show("%s", head)
+		return
+	}
+	if time.Since(p.last) < p.every {
+		return
+	}
+	fmt.Fprintln(p.w, head)
+	for _, l := range peers {
+		fmt.Fprintln(p.w, "  "+l)
+	}
+	p.last = time.Now()
+}
+
 // done ends a live line.
 func (p *progress) done() {
 	if p.live && p.shown {

@@ -14,7 +14,8 @@
 //
 // Commands: join {url, token, channel}, send {data}, sendTo {to, data},
 //   openChannel {to, label}, channelSend {to, label, text},
-//   addAudio {metadata}, stats, resetStats, close
+//   addAudio {metadata}, stats, resetStats, pathStats {to}, inboundVideo {to},
+//   close
 export function createPeerCommands(platform) {
   const { MeteredPeer, out } = platform;
   let peer = null;
@@ -74,6 +75,36 @@ export function createPeerCommands(platform) {
       platform.debug?.(`addTrack ${source.track.id}`);
       peer.addTrack(source.track, stream, c.metadata);
       return { trackId: source.track.id, streamId: stream.id };
+    },
+    // The selected candidate pair towards peer `to`, from getStats().
+    async pathStats(c) {
+      const remote = peer.remotePeers.find((r) => r.id === c.to);
+      if (!remote) throw new Error("no such peer " + c.to);
+      const report = await remote.pc.getStats();
+      let pair = null;
+      const cands = {};
+      report.forEach((s) => {
+        if (s.type === "transport" && s.selectedCandidatePairId) pair = report.get(s.selectedCandidatePairId);
+        if (s.type === "local-candidate" || s.type === "remote-candidate") cands[s.id] = s;
+      });
+      if (!pair) return null;
+      return {
+        local: cands[pair.localCandidateId]?.candidateType ?? "",
+        remote: cands[pair.remoteCandidateId]?.candidateType ?? "",
+        bytesReceived: pair.bytesReceived ?? 0,
+      };
+    },
+    // What arrives from peer `to`, summed over its inbound video streams.
+    async inboundVideo(c) {
+      const remote = peer.remotePeers.find((r) => r.id === c.to);
+      if (!remote) throw new Error("no such peer " + c.to);
+      const out = { framesDecoded: 0, packetsLost: 0, nackCount: 0, pliCount: 0, bytesReceived: 0, width: 0 };
+      (await remote.pc.getStats()).forEach((s) => {
+        if (s.type !== "inbound-rtp" || s.kind !== "video") return;
+        for (const k of Object.keys(out)) out[k] += s[k] ?? 0;
+        out.width = s.frameWidth ?? out.width;
+      });
+      return out;
     },
     stats: () => platform.audioStats(),
     resetStats: () => platform.resetAudioStats(),

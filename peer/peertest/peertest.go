@@ -9,6 +9,7 @@ package peertest
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -121,4 +122,19 @@ func (c *Collector[T]) Next(t testing.TB, ok func(T) bool) T {
 			return zero
 		}
 	}
+}
+
+// CountRTP reads a received track until it ends and counts its packets:
+// pion reads RTP, and so counts it in its statistics, only when asked.
+func CountRTP(tr *webrtc.TrackRemote) *atomic.Int64 {
+	var n atomic.Int64
+	go func() {
+		for {
+			if _, _, err := tr.ReadRTP(); err != nil {
+				return
+			}
+			n.Add(1)
+		}
+	}()
+	return &n
 }

@@ -128,3 +128,38 @@ func TestFFmpegLogsMaskCredentials(t *testing.T) {
 	assert.NotContains(t, buf.String(), "hunter2", "FFmpeg's log: %s", buf.String())
 	assert.Contains(t, buf.String(), "ffmpeg")
 }
+
+// SetBitrate re-opens the encoder at the new rate: the output follows it,
+// and the first picture after is a keyframe.
+func TestSetBitrateFollows(t *testing.T) {
+	const w, h = 640, 360
+	enc, err := NewVideoEncoder(VideoEncoderOptions{Codec: CodecVP8, Width: w, Height: h, FPS: 30, Bitrate: 1_500_000})
+	require.NoError(t, err)
+	defer enc.Close()
+	f := &Frame{Width: w, Height: h, Y: make([]byte, w*h), U: make([]byte, w*h/4), V: make([]byte, w*h/4), StrideY: w, StrideU: w / 2, StrideV: w / 2}
+	rate := func(from, n int) (kbps int, firstKey bool) {
+		bytes := 0
+		for i := from; i < from+n; i++ {
+			for y := 0; y < h; y++ {
+				for x := 0; x < w; x++ {
+					f.Y[y*w+x] = byte(x/3+y/2+i*4) ^ byte((x*y+i)%7)
+				}
+			}
+			require.NoError(t, enc.EncodeVideo(f, int64(i*3000), false, func(p Packet) {
+				if i == from {
+					firstKey = p.Key
+				}
+				bytes += len(p.Data)
+			}))
+		}
+		return bytes * 8 * 30 / n / 1000, firstKey
+	}
+	high, _ := rate(0, 90)
+	require.NoError(t, enc.SetBitrate(300_000))
+	assert.Equal(t, 300_000, enc.Bitrate())
+	low, key := rate(90, 90)
+	t.Logf("%d kb/s at 1.5 Mb/s, %d kb/s at 300 kb/s", high, low)
+	assert.True(t, key, "the re-opened encoder starts with a keyframe")
+	assert.InDelta(t, 1500, high, 400)
+	assert.InDelta(t, 300, low, 120)
+}

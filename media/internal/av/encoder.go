@@ -3,6 +3,7 @@ package av
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"unsafe"
 
 	"github.com/asticode/go-astiav"
@@ -14,10 +15,45 @@ type Encoder struct {
 	frame    *astiav.Frame
 	pkt      *astiav.Packet
 	channels int
+	bitrate  int
+	// open makes the same encoder at another bitrate (SetBitrate).
+	open func(bitrate int) (*Encoder, error)
+}
+
+// Bitrate is the bitrate the encoder was opened at, in bits per second.
+func (e *Encoder) Bitrate() int { return e.bitrate }
+
+// SetBitrate re-opens the encoder at bps: FFmpeg's libvpx and libopus
+// wrappers read the rate only when they open, and libx264 re-reads it only
+// under VBV. A new video encoder starts with a keyframe; a new Opus one
+// with its few milliseconds of look-ahead. Re-opening takes 4–20 ms at
+// 720p, so callers change the rate seldom. On failure the encoder is left
+// as it was.
+func (e *Encoder) SetBitrate(bps int) error {
+	if bps == e.bitrate {
+		return nil
+	}
+	n, err := e.open(bps)
+	if err != nil {
+		return err
+	}
+	old := *e
+	*e = *n
+	old.Close()
+	return nil
 }
 
 // NewOpusEncoder opens libopus for interleaved s16 input at 48 kHz.
 func NewOpusEncoder(channels, bitrate int) (*Encoder, error) {
+	e, err := openOpus(channels, bitrate)
+	if err != nil {
+		return nil, err
+	}
+	e.open = func(bps int) (*Encoder, error) { return NewOpusEncoder(channels, bps) }
+	return e, nil
+}
+
+func openOpus(channels, bitrate int) (*Encoder, error) {
 	codec := astiav.FindEncoderByName("libopus")
 	if codec == nil {
 		return nil, errors.New("av: this FFmpeg has no libopus encoder")
@@ -41,8 +77,11 @@ func NewOpusEncoder(channels, bitrate int) (*Encoder, error) {
 		return nil, fmt.Errorf("av: opening libopus: %w", err)
 	}
 	live.Add(1)
-	return &Encoder{cc: cc, frame: astiav.AllocFrame(), pkt: astiav.AllocPacket(), channels: channelCount(layout)}, nil
+	return &Encoder{cc: cc, frame: astiav.AllocFrame(), pkt: astiav.AllocPacket(), channels: channelCount(layout), bitrate: bitrate}, nil
 }
+
+// MinVideoBitrate is the lowest rate a video encoder is opened at.
+const MinVideoBitrate = 50_000
 
 // VideoEncoderOptions sets up a video encoder.
 type VideoEncoderOptions struct {
@@ -55,6 +94,18 @@ type VideoEncoderOptions struct {
 // NewVideoEncoder opens a real-time VP8 (libvpx) or H.264 (libx264,
 // constrained baseline: no B-frames) encoder for I420 input.
 func NewVideoEncoder(o VideoEncoderOptions) (*Encoder, error) {
+	e, err := openVideo(o)
+	if err != nil {
+		return nil, err
+	}
+	e.open = func(bps int) (*Encoder, error) {
+		o.Bitrate = bps
+		return NewVideoEncoder(o)
+	}
+	return e, nil
+}
+
+func openVideo(o VideoEncoderOptions) (*Encoder, error) {
 	name := map[Codec]string{CodecVP8: "libvpx", CodecH264: "libx264"}[o.Codec]
 	codec := astiav.FindEncoderByName(name)
 	if codec == nil {
@@ -70,9 +121,16 @@ func NewVideoEncoder(o VideoEncoderOptions) (*Encoder, error) {
 	cc.SetTimeBase(astiav.NewRational(1, 90000))
 	cc.SetFramerate(astiav.NewRational(o.FPS, 1))
 	cc.SetGopSize(o.FPS * 2)
-	cc.SetBitRate(int64(max(o.Bitrate, 100_000)))
+	bitrate := max(o.Bitrate, MinVideoBitrate)
+	cc.SetBitRate(int64(bitrate))
 	opts := astiav.NewDictionary()
 	defer opts.Free()
+	// Constant bitrate with a one-second buffer, as a browser's encoder
+	// runs: what it sends must fit the link the estimate describes, not
+	// average out over a file.
+	rate := strconv.Itoa(bitrate)
+	_ = opts.Set("maxrate", rate, 0)
+	_ = opts.Set("bufsize", rate, 0)
 	if o.Codec == CodecH264 {
 		_ = opts.Set("preset", "ultrafast", 0)
 		_ = opts.Set("tune", "zerolatency", 0)
@@ -82,13 +140,21 @@ func NewVideoEncoder(o VideoEncoderOptions) (*Encoder, error) {
 		_ = opts.Set("deadline", "realtime", 0)
 		_ = opts.Set("cpu-used", "8", 0)
 		_ = opts.Set("lag-in-frames", "0", 0)
+		_ = opts.Set("minrate", rate, 0) // with maxrate: libvpx's CBR mode
+		// WebRTC's rate-control settings: drop frames rather than overshoot
+		// the buffer, keep keyframes within 9 frames' worth of rate, and
+		// undershoot freely on easy pictures.
+		_ = opts.Set("drop-threshold", "30", 0)
+		_ = opts.Set("max-intra-rate", "900", 0)
+		_ = opts.Set("undershoot-pct", "100", 0)
+		_ = opts.Set("overshoot-pct", "15", 0)
 	}
 	if err := cc.Open(codec, opts); err != nil {
 		cc.Free()
 		return nil, fmt.Errorf("av: opening %s: %w", name, err)
 	}
 	live.Add(1)
-	return &Encoder{cc: cc, frame: astiav.AllocFrame(), pkt: astiav.AllocPacket()}, nil
+	return &Encoder{cc: cc, frame: astiav.AllocFrame(), pkt: astiav.AllocPacket(), bitrate: bitrate}, nil
 }
 
 // FrameSize is the number of samples per channel each audio frame must

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/metered-ca/realtime-go/testserver"
+	"github.com/metered-ca/realtime-go/testserver/turnserver"
 )
 
 func main() {
@@ -52,6 +53,8 @@ func run() error {
 	rate := flag.Float64("rate-limit", 100, "per-connection messages per second (burst: twice that); 0 disables")
 	verbose := flag.Bool("v", false, "log every connection to stderr")
 	demo := flag.Bool("demo", false, "announce the demo page at /demo/ (the JS SDK from -demo-sdk, the repository's npm copy, or else the pinned release from a CDN)")
+	turnAddr := flag.String("turn", "", "run a TURN relay on this UDP address (\"127.0.0.1:3478\"; port 0: any) and hand short-lived credentials for it out in every welcome")
+	turnLifetime := flag.Duration("turn-lifetime", 10*time.Minute, "how long handed-out TURN credentials stay valid")
 	demoSDK := flag.String("demo-sdk", "", "path of @metered-ca/realtime's dist/index.mjs for the demo page")
 	flag.Parse()
 	if *demo && *demoSDK == "" {
@@ -74,6 +77,15 @@ func run() error {
 		}
 	} else if *kid != testserver.DevKeyID || *secret != testserver.DevKeySecret {
 		opts.DevKey = &testserver.SecretKey{ID: *kid, Secret: *secret}
+	}
+	if *turnAddr != "" {
+		relay, err := turnserver.Start(turnserver.Options{Addr: *turnAddr, Lifetime: *turnLifetime})
+		if err != nil {
+			return err
+		}
+		defer relay.Close()
+		opts.ICE = relay.ICEServers
+		fmt.Fprintf(os.Stderr, "rms-local: TURN relay at %s; every welcome carries credentials for it, valid %v\n", relay.URL(), *turnLifetime)
 	}
 	if *verbose {
 		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -1,0 +1,216 @@
+package interop
+
+import (
+	"context"
+	"encoding/json"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/metered-ca/realtime-go/interop/internal/jsdriver"
+	"github.com/metered-ca/realtime-go/media"
+	"github.com/metered-ca/realtime-go/peer"
+	"github.com/metered-ca/realtime-go/peer/peertest"
+	"github.com/metered-ca/realtime-go/testserver"
+	"github.com/metered-ca/realtime-go/testserver/turnserver"
+)
+
+// relayCall is a local server whose welcomes carry credentials for its
+// loopback TURN relay, the JS SDK in headless Chromium joined to channel,
+// and a Go peer that may only use the relay, not yet joined.
+type relayCall struct {
+	relay  *turnserver.Server
+	js     *jsdriver.Driver
+	goPeer *peer.MeteredPeer
+}
+
+func newRelayCall(t *testing.T, ctx context.Context, channel, jsID, goID string) *relayCall {
+	t.Helper()
+	relay, err := turnserver.Start(turnserver.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = relay.Close() })
+	srv, err := testserver.New(testserver.Options{RateLimit: testserver.RateLimit{Disabled: true}, ICE: relay.ICEServers})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Close() })
+	js, err := jsdriver.StartBrowser()
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, ev := range js.Pending() {
+				t.Log("JS event not consumed: ", ev.Event, string(ev.Payload))
+			}
+		}
+		js.Close()
+	})
+	_, err = js.Do(ctx, "join", map[string]any{"url": srv.URL(), "token": mint(t, jsID, `{}`), "channel": channel})
+	require.NoError(t, err)
+	goPeer, err := peer.New(peer.Options{
+		URL:           srv.URL(),
+		TokenProvider: func(context.Context) (string, error) { return mint(t, goID, `{}`), nil },
+		Configuration: webrtc.Configuration{ICETransportPolicy: webrtc.ICETransportPolicyRelay},
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = goPeer.Close("") })
+	return &relayCall{relay: relay, js: js, goPeer: goPeer}
+}
+
+// TestRelayWithChromium: the local server hands out credentials for its
+// loopback TURN relay in the welcome; the Go peer may only use the relay
+// (ICE transport policy relay), the JS SDK in headless Chromium takes the
+// same welcome. Audio goes both ways and a data channel opens through the
+// relay; Go's Stats and Chromium's getStats both show the relayed path.
+func TestRelayWithChromium(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	call := newRelayCall(t, ctx, "relay", "js-relay", "go-relay")
+	js, goPeer := call.js, call.goPeer
+	received := make(chan *webrtc.TrackRemote, 4)
+	opened := make(chan struct{}, 1)
+	peer.On(goPeer, func(ev peer.PeerJoined) {
+		peer.On(ev.Peer, func(tr peer.Track) { received <- tr.Track })
+		if d, err := ev.Peer.CreateDataChannel("relay", peer.DataChannelOptions{}); err == nil {
+			peer.On(d, func(peer.ChannelOpen) { opened <- struct{}{} })
+		}
+	})
+	require.NoError(t, goPeer.Join(ctx, "relay"))
+	nextJS(t, ctx, js, "peer-joined", nil)
+	goTrack := peertest.OpusTrack(t, "go-audio", "go-s")
+	require.NoError(t, goPeer.AddTrack(goTrack, nil, nil))
+	_, err := js.Do(ctx, "addAudio", map[string]any{"metadata": map[string]string{"via": "relay"}})
+	require.NoError(t, err)
+
+	select {
+	case <-opened:
+	case <-ctx.Done():
+		t.Fatal("no data channel through the relay")
+	}
+	nextJS(t, ctx, js, "channel-open", nil)
+	jt := nextJS(t, ctx, js, "track", func(e jsEvent) bool { return e.Kind == "audio" })
+	require.Eventually(t, func() bool { return jsFrames(ctx, js, jt.TrackID) > 10 }, 30*time.Second, 100*time.Millisecond, "Chromium decodes Go's audio through the relay")
+	var remote *webrtc.TrackRemote
+	select {
+	case remote = <-received:
+	case <-ctx.Done():
+		t.Fatal("the JS track never reached Go")
+	}
+	n := peertest.CountRTP(remote)
+	require.Eventually(t, func() bool { return n.Load() > 25 }, 30*time.Second, 100*time.Millisecond, "Go receives Chromium's audio through the relay")
+
+	st, err := goPeer.RemotePeers()[0].Stats(ctx)
+	require.NoError(t, err)
+	require.NotNil(t, st.Path)
+	assert.Equal(t, webrtc.ICECandidateTypeRelay, st.Path.Local.Type, "Go's Stats: relay")
+	require.Len(t, st.Inbound, 1)
+	assert.Positive(t, st.Inbound[0].PacketsReceived)
+
+	raw, err := js.Do(ctx, "pathStats", map[string]any{"to": "go-relay"})
+	require.NoError(t, err)
+	var path struct {
+		Local, Remote string
+		BytesReceived int64 `json:"bytesReceived"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &path), string(raw))
+	assert.Equal(t, "relay", path.Remote, "Chromium's getStats: the Go end of the pair is the relay")
+	assert.Positive(t, path.BytesReceived)
+	t.Logf("Chromium's selected pair: local %s, remote %s; Go's: local %s, remote %s", path.Local, path.Remote, st.Path.Local.Type, st.Path.Remote.Type)
+}
+
+// TestChromiumOnCappedRelay: Chromium cannot be put on pion's virtual
+// network, but what reaches it can be shaped at the relay. The Go peer
+// sends transcoded 640x360 video through a relay shaped to 400 kb/s (a
+// queue, as a bottleneck link): Go's estimate, driven by Chromium's own
+// transport-wide feedback, must fall under the cap within 5 s and what Go
+// sends must then stay under it on average, Chromium must keep decoding
+// frames, and the estimate must climb again once the cap is lifted.
+func TestChromiumOnCappedRelay(t *testing.T) {
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Fatal("the ffmpeg CLI is missing: run `make setup`")
+	}
+	clip := filepath.Join(t.TempDir(), "noisy.mp4")
+	out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30",
+		"-t", "10", "-vf", "noise=alls=12:allf=t", "-c:v", "libx264", "-preset", "ultrafast", "-bf", "2", "-pix_fmt", "yuv420p", clip).CombinedOutput()
+	require.NoError(t, err, string(out))
+	player, err := media.FromFile(clip, media.WithLoop(true), media.WithVideoBitrate(1_200_000))
+	require.NoError(t, err)
+	defer player.Close()
+	require.True(t, player.Video.Sending().Adaptive, "H.264 with B-frames is transcoded")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	call := newRelayCall(t, ctx, "capped", "js-viewer", "go-sender")
+	js, goPeer, relay := call.js, call.goPeer, call.relay
+	require.NoError(t, goPeer.Join(ctx, "capped"))
+	nextJS(t, ctx, js, "peer-joined", nil)
+	require.NoError(t, goPeer.AddTrack(player.Video, nil, nil))
+	require.NoError(t, player.Start())
+
+	type view struct {
+		FramesDecoded, PacketsLost, NackCount, PliCount int
+		Width                                           int
+	}
+	viewer := func() view {
+		raw, err := js.Do(ctx, "inboundVideo", map[string]any{"to": "go-sender"})
+		require.NoError(t, err)
+		var v view
+		require.NoError(t, json.Unmarshal(raw, &v), string(raw))
+		return v
+	}
+	require.Eventually(t, func() bool { return viewer().FramesDecoded > 60 }, 30*time.Second, 200*time.Millisecond, "Chromium decodes the video")
+	rp := goPeer.RemotePeers()[0]
+	stats := func() peer.Stats {
+		st, err := rp.Stats(ctx)
+		require.NoError(t, err)
+		require.True(t, st.Path.Relayed())
+		return st
+	}
+	estimate := func() int { return stats().AvailableOutgoingBitrate }
+	sent := func() uint64 {
+		var n uint64
+		for _, o := range stats().Outbound {
+			n += o.BytesSent
+		}
+		return n
+	}
+	time.Sleep(4 * time.Second)
+	before, beforeView := estimate(), viewer()
+
+	const capBps = 400_000
+	relay.Limit(capBps)
+	capped := time.Now()
+	var under time.Duration = -1
+	for time.Since(capped) < 8*time.Second {
+		time.Sleep(250 * time.Millisecond)
+		if under < 0 && estimate() < capBps {
+			under = time.Since(capped)
+		}
+	}
+	// Settled: what Go sends over the next 10 s, on average.
+	b0, v1, t0 := sent(), viewer(), time.Now()
+	time.Sleep(10 * time.Second)
+	b1, v2 := sent(), viewer()
+	sendBps := int(float64(b1-b0) * 8 / time.Since(t0).Seconds())
+	fps := float64(v2.FramesDecoded-v1.FramesDecoded) / time.Since(t0).Seconds()
+	atCap, target := estimate(), player.Video.Sending().TargetBitrate
+
+	relay.Limit(0)
+	lifted := time.Now()
+	var climbed time.Duration = -1
+	for time.Since(lifted) < 30*time.Second && climbed < 0 {
+		time.Sleep(250 * time.Millisecond)
+		if estimate() > capBps*3/2 {
+			climbed = time.Since(lifted)
+		}
+	}
+	t.Logf("Chromium behind a relay shaped to %d kb/s: Go's estimate %d kb/s before, under the cap after %v; from 8 s on Go sent %d kb/s of video on average, estimate %d kb/s and video target %d kb/s at the end; Chromium decoded %.0f frames/s, sent %d NACKs and %d PLIs, lost %d packets; estimate past %d kb/s %v after the cap was lifted",
+		capBps/1000, before/1000, under.Round(100*time.Millisecond), sendBps/1000, atCap/1000, target/1000, fps, v2.NackCount-beforeView.NackCount, v2.PliCount-beforeView.PliCount, v2.PacketsLost-beforeView.PacketsLost, capBps*3/2000, climbed.Round(100*time.Millisecond))
+	assert.Greater(t, before, capBps, "uncapped, the estimate is above the cap")
+	assert.True(t, under >= 0 && under <= 5*time.Second, "the estimate fell under the cap within 5 s (took %v)", under)
+	assert.Less(t, sendBps, capBps, "settled, Go sends under the cap")
+	assert.Positive(t, fps, "Chromium keeps decoding under the cap")
+	assert.True(t, climbed >= 0, "the estimate climbs past 1.5× the cap within 30 s once the cap is lifted")
+}

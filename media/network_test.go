@@ -1,0 +1,556 @@
+package media
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/metered-ca/realtime-go/peer"
+	"github.com/metered-ca/realtime-go/peer/peertest"
+)
+
+// The impairment runs: two Go peers on pion's virtual network (netlab),
+// deterministic and bounded. `make test` runs the short forms; with
+// NETWORK_LONG=1 (`make soak`) each phase runs longer. NETWORK_REPORT names
+// a directory for the capped run's picture (an SVG) and figures; by
+// default they go to the test's temporary directory.
+
+func longNetwork() bool { return os.Getenv("NETWORK_LONG") != "" }
+
+// skipUnderRace: these runs measure timing, which the race detector's
+// slow-down distorts; make test runs them in a pass without it.
+func skipUnderRace(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: no impairment runs")
+	}
+	if raceEnabled {
+		t.Skip("timing runs: `make test` runs them without -race (NETWORK_TESTS)")
+	}
+}
+
+func reportDir(t *testing.T) string {
+	if d := os.Getenv("NETWORK_REPORT"); d != "" {
+		require.NoError(t, os.MkdirAll(d, 0o755))
+		return d
+	}
+	return t.TempDir()
+}
+
+// frameClock records when the receiver decoded each frame.
+type frameClock struct {
+	mu    sync.Mutex
+	video []time.Time
+	audio []audioChunk
+}
+
+type audioChunk struct {
+	at      time.Duration // media time of the chunk
+	samples int           // per channel
+}
+
+func (c *frameClock) addVideo(at time.Time) {
+	c.mu.Lock()
+	c.video = append(c.video, at)
+	c.mu.Unlock()
+}
+
+// videoBetween counts decoded frames in [from, to).
+func (c *frameClock) videoBetween(from, to time.Time) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, at := range c.video {
+		if !at.Before(from) && at.Before(to) {
+			n++
+		}
+	}
+	return n
+}
+
+// longestVideoGap is the longest wait between decoded frames in [from, to).
+func (c *frameClock) longestVideoGap(from, to time.Time) time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var longest time.Duration
+	prev := from
+	for _, at := range c.video {
+		if at.Before(from) || !at.Before(to) {
+			continue
+		}
+		longest = max(longest, at.Sub(prev))
+		prev = at
+	}
+	return max(longest, to.Sub(prev))
+}
+
+// receive decodes every track B gets from A into clock.
+func (c *frameClock) receive(t *testing.T, ctx context.Context, b *peer.MeteredPeer) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		cancel()
+		wg.Wait()
+	})
+	peer.On(b, func(ev peer.PeerJoined) {
+		remote := ev.Peer
+		peer.On(remote, func(tr peer.Track) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for f, err := range Frames(ctx, tr.Track, WithKeyframeRequests(remote.PC())) {
+					if err != nil {
+						return
+					}
+					if f.Kind == webrtc.RTPCodecTypeVideo {
+						c.addVideo(time.Now())
+						continue
+					}
+					c.mu.Lock()
+					c.audio = append(c.audio, audioChunk{at: f.Timestamp, samples: len(f.PCM) / max(f.Channels, 1)})
+					c.mu.Unlock()
+				}
+			}()
+		})
+	})
+}
+
+// sample is one point of a run's timeline.
+type sample struct {
+	at       time.Duration // since the run began
+	sendBps  int           // what A put on the wire over the last second
+	estimate int           // A's bandwidth estimate towards B
+	target   int           // A's video encoder rate
+	fps      float64       // frames B decoded over the last second
+	capBps   int           // the cap then (0: none)
+}
+
+// TestCappedLinkAdapts sends a 720p transcoded stream over a link capped
+// at 300 kb/s: the sender must settle under the cap within 5 s while B
+// keeps decoding, and climb back within 10 s once the cap is lifted.
+func TestCappedLinkAdapts(t *testing.T) {
+	skipUnderRace(t)
+	warm, capped, lifted := 6*time.Second, 14*time.Second, 14*time.Second
+	if longNetwork() {
+		capped, lifted = 60*time.Second, 40*time.Second
+	}
+	const capBps = 300_000
+	clip := testMediaSized(t, "noisy-bframes.mp4", "10", "1280x720")
+	player, err := FromFile(clip, WithLoop(true))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = player.Close() })
+	require.NotNil(t, player.Video.rate, "the 720p H.264 with B-frames is transcoded")
+
+	ctx := peertest.Context(t, warm+capped+lifted+60*time.Second)
+	lab := newNetLab(t, peer.Options{}, peer.Options{})
+	var clock frameClock
+	clock.receive(t, ctx, lab.b)
+	stream := peer.NewMediaStream(player.Audio, player.Video)
+	require.NoError(t, lab.a.AddStream(stream, nil))
+	require.NoError(t, lab.a.Join(ctx, "net"))
+	require.NoError(t, lab.b.Join(ctx, "net"))
+	require.NoError(t, player.Start())
+	require.Eventually(t, func() bool { return clock.videoBetween(time.Time{}, time.Now()) > 0 }, 20*time.Second, 50*time.Millisecond, "B decodes video")
+	rb := lab.a.RemotePeers()[0]
+
+	start := time.Now()
+	var samples []sample
+	var capNow int
+	sent := []int64{lab.sentByA()}
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	capAt, liftAt := warm, warm+capped
+	for now := range tick.C {
+		el := now.Sub(start)
+		switch {
+		case el >= capAt && el < liftAt && capNow == 0:
+			capNow = capBps
+			lab.toB.setCap(capBps)
+		case el >= liftAt && capNow != 0:
+			capNow = 0
+			lab.toB.setCap(noCap)
+		}
+		sent = append(sent, lab.sentByA())
+		st, err := rb.Stats(ctx)
+		require.NoError(t, err)
+		s := sample{at: el, estimate: st.AvailableOutgoingBitrate, target: player.Video.Sending().TargetBitrate, capBps: capNow}
+		if n := len(sent); n > 4 {
+			s.sendBps = int((sent[n-1] - sent[n-5]) * 8)
+		}
+		s.fps = float64(clock.videoBetween(now.Add(-time.Second), now))
+		samples = append(samples, s)
+		if el >= liftAt+lifted {
+			break
+		}
+	}
+
+	// GCC probes above the link's rate and backs off (a sawtooth), so the
+	// sender settles under the cap on average: from 5 s after the cap on,
+	// the mean of its one-second rates stays under it. How often and how
+	// far it goes over is reported.
+	var settled []int
+	for _, s := range samples {
+		if s.at >= capAt+5*time.Second && s.at < liftAt {
+			settled = append(settled, s.sendBps)
+		}
+	}
+	mean, peak, over := 0, 0, 0
+	for _, v := range settled {
+		mean += v / len(settled)
+		peak = max(peak, v)
+		if v > capBps {
+			over++
+		}
+	}
+	before := 0
+	for _, s := range samples {
+		if s.at > time.Second && s.at < capAt {
+			before = max(before, s.sendBps)
+		}
+	}
+	// Climbed: from when on the rate stays above the mark for 2 s (one
+	// probe over the cap just before the lift does not count).
+	climbed := func(to int) time.Duration {
+		from := time.Duration(-1)
+		for _, s := range samples {
+			switch {
+			case s.at <= liftAt:
+			case s.sendBps <= to:
+				from = -1
+			case from < 0:
+				from = s.at
+			}
+			if from >= 0 && s.at-from >= 2*time.Second {
+				return from - liftAt
+			}
+		}
+		return -1
+	}
+	up15, up2 := climbed(capBps*3/2), climbed(2*capBps)
+	gap := clock.longestVideoGap(start.Add(capAt+5*time.Second), start.Add(liftAt))
+	dir := reportDir(t)
+	require.NoError(t, writeCapSVG(dir+"/capped-720p.svg", samples, capBps))
+	report := fmt.Sprintf("capped-720p: %d kb/s before the cap; from 5 s after a %d kb/s cap on, mean %d kb/s, peak %d kb/s, over the cap %d%% of the time; longest wait between decoded frames %v; after the cap is lifted, past %d kb/s in %v and %d kb/s in %v\n",
+		before/1000, capBps/1000, mean/1000, peak/1000, 100*over/max(len(settled), 1), gap.Round(time.Millisecond), capBps*3/2000, up15, 2*capBps/1000, up2)
+	t.Log(report)
+	require.NoError(t, os.WriteFile(dir+"/capped-720p.txt", []byte(report+timeline(samples)), 0o644))
+
+	assert.Greater(t, before, 2*capBps, "uncapped, the 720p stream runs well above the cap")
+	assert.LessOrEqual(t, mean, capBps, "settled under the cap within 5 s")
+	assert.Less(t, gap, 3*time.Second, "decoded frames keep flowing under the cap")
+	assert.True(t, up15 >= 0 && up15 <= 10*time.Second, "climbed back past 1.5× the cap within 10 s (took %v)", up15)
+}
+
+func timeline(samples []sample) string {
+	out := "t_s\tsend_kbps\testimate_kbps\ttarget_kbps\tfps\tcap_kbps\n"
+	for _, s := range samples {
+		out += fmt.Sprintf("%.2f\t%d\t%d\t%d\t%.0f\t%d\n", s.at.Seconds(), s.sendBps/1000, s.estimate/1000, s.target/1000, s.fps, s.capBps/1000)
+	}
+	return out
+}
+
+// writeCapSVG draws a run: what the sender sends, its estimate and the
+// receiver's decoded frame rate over time, against the cap.
+func writeCapSVG(path string, samples []sample, capBps int) error {
+	const w, h, left, right, top, bottom = 760, 360, 60, 60, 40, 40
+	if len(samples) == 0 {
+		return fmt.Errorf("no samples")
+	}
+	tMax := samples[len(samples)-1].at.Seconds()
+	// The scale follows what was sent; an estimate far above it is drawn
+	// clipped at the top.
+	kMax := 0
+	for _, s := range samples {
+		kMax = max(kMax, s.sendBps/1000*3/2)
+	}
+	kMax = (kMax/500 + 1) * 500
+	x := func(sec float64) float64 { return left + sec/tMax*(w-left-right) }
+	yk := func(k float64) float64 { return h - bottom - min(k, float64(kMax))/float64(kMax)*(h-top-bottom) }
+	yf := func(fps float64) float64 { return h - bottom - fps/40*(h-top-bottom) }
+	line := func(color string, dash string, pt func(sample) (float64, float64)) string {
+		pts := ""
+		for _, s := range samples {
+			px, py := pt(s)
+			pts += strconv.FormatFloat(px, 'f', 1, 64) + "," + strconv.FormatFloat(py, 'f', 1, 64) + " "
+		}
+		return fmt.Sprintf(`<polyline fill="none" stroke="%s" stroke-width="2" %s points="%s"/>`+"\n", color, dash, pts)
+	}
+	svg := fmt.Sprintf(`<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">`+"\n", w, h)
+	svg += fmt.Sprintf(`<rect width="%d" height="%d" fill="white"/>`+"\n", w, h)
+	svg += fmt.Sprintf(`<text x="%d" y="20" font-size="14">720p transcoded stream over a link capped at %d kb/s (pion vnet)</text>`+"\n", left, capBps/1000)
+	// Shade the capped span.
+	var from, to float64 = -1, -1
+	for _, s := range samples {
+		if s.capBps > 0 {
+			if from < 0 {
+				from = s.at.Seconds()
+			}
+			to = s.at.Seconds()
+		}
+	}
+	if from >= 0 {
+		svg += fmt.Sprintf(`<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="#f3e6e6"/>`+"\n", x(from), top, x(to)-x(from), h-top-bottom)
+		svg += fmt.Sprintf(`<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="#b00" stroke-dasharray="6,4"/>`+"\n", x(from), x(to), yk(float64(capBps/1000)), yk(float64(capBps/1000)))
+		svg += fmt.Sprintf(`<text x="%.1f" y="%.1f" fill="#b00">cap %d kb/s</text>`+"\n", x(from)+4, yk(float64(capBps/1000))-4, capBps/1000)
+	}
+	// Axes and ticks.
+	svg += fmt.Sprintf(`<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>`+"\n", left, h-bottom, w-right, h-bottom)
+	svg += fmt.Sprintf(`<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>`+"\n", left, top, left, h-bottom)
+	svg += fmt.Sprintf(`<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>`+"\n", w-right, top, w-right, h-bottom)
+	for k := 0; k <= kMax; k += 500 {
+		svg += fmt.Sprintf(`<text x="%d" y="%.1f" text-anchor="end">%d</text>`+"\n", left-4, yk(float64(k))+4, k)
+	}
+	for f := 0; f <= 40; f += 10 {
+		svg += fmt.Sprintf(`<text x="%d" y="%.1f">%d</text>`+"\n", w-right+4, yf(float64(f))+4, f)
+	}
+	for s := 0.0; s <= tMax; s += 5 {
+		svg += fmt.Sprintf(`<text x="%.1f" y="%d" text-anchor="middle">%.0f</text>`+"\n", x(s), h-bottom+16, s)
+	}
+	svg += fmt.Sprintf(`<text x="%d" y="%d" text-anchor="middle">seconds</text>`+"\n", (w)/2, h-6)
+	svg += fmt.Sprintf(`<text x="14" y="%d" transform="rotate(-90 14 %d)" text-anchor="middle">kb/s</text>`+"\n", h/2, h/2)
+	svg += fmt.Sprintf(`<text x="%d" y="%d" transform="rotate(90 %d %d)" text-anchor="middle">decoded frames/s</text>`+"\n", w-14, h/2, w-14, h/2)
+	svg += line("#1f77b4", "", func(s sample) (float64, float64) { return x(s.at.Seconds()), yk(float64(s.sendBps) / 1000) })
+	svg += line("#ff7f0e", `stroke-dasharray="5,3"`, func(s sample) (float64, float64) { return x(s.at.Seconds()), yk(float64(s.estimate) / 1000) })
+	svg += line("#2ca02c", "", func(s sample) (float64, float64) { return x(s.at.Seconds()), yf(s.fps) })
+	// Legend.
+	for i, l := range []struct{ color, name string }{{"#1f77b4", "sent (all packets, kb/s)"}, {"#ff7f0e", "bandwidth estimate (kb/s)"}, {"#2ca02c", "decoded frames/s (right)"}} {
+		y := top + 14 + i*16
+		svg += fmt.Sprintf(`<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="%s" stroke-width="2"/><text x="%d" y="%d">%s</text>`+"\n", w-right-210, w-right-190, y-4, y-4, l.color, w-right-186, y, l.name)
+	}
+	svg += "</svg>\n"
+	return os.WriteFile(path, []byte(svg), 0o644)
+}
+
+// audioGaps measures the audio B decoded: the longest hole in its media
+// time and the share of it that is missing (what a player conceals).
+func (c *frameClock) audioGaps() (longest time.Duration, concealed float64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.audio) < 2 {
+		return 0, 1
+	}
+	var missing time.Duration
+	end := c.audio[0].at
+	for _, a := range c.audio {
+		if gap := a.at - end; gap > time.Millisecond {
+			missing += gap
+			longest = max(longest, gap)
+		}
+		end = a.at + time.Duration(a.samples)*time.Second/48000
+	}
+	span := end - c.audio[0].at
+	return longest, float64(missing) / float64(span)
+}
+
+// dataStream sends numbered messages from A to B on a data channel and
+// checks they all arrive, in order.
+type dataStream struct {
+	mu       sync.Mutex
+	received []int
+	sent     int
+}
+
+func (d *dataStream) run(t *testing.T, ctx context.Context, lab *netLab, every time.Duration) (stop func()) {
+	opened := make(chan *peer.DataChannel, 1)
+	peer.On(lab.a, func(ev peer.PeerJoined) {
+		ch, err := ev.Peer.CreateDataChannel("seq", peer.DataChannelOptions{})
+		if err != nil {
+			return
+		}
+		peer.On(ch, func(peer.ChannelOpen) { opened <- ch })
+	})
+	peer.On(lab.b, func(ev peer.PeerJoined) {
+		peer.On(ev.Peer, func(o peer.DataChannelOpened) {
+			ch := peer.WrapDataChannel(o.Channel, peer.DataChannelOptions{})
+			peer.On(ch, func(m peer.ChannelMessage) {
+				n, _ := strconv.Atoi(string(m.Data))
+				d.mu.Lock()
+				d.received = append(d.received, n)
+				d.mu.Unlock()
+			})
+		})
+	})
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		var ch *peer.DataChannel
+		select {
+		case ch = <-opened:
+		case <-done:
+			return
+		}
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			if ch.SendText(ctx, strconv.Itoa(d.sent)) == nil {
+				d.mu.Lock()
+				d.sent++
+				d.mu.Unlock()
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
+}
+
+// check waits for the messages in flight, then reports how many arrived
+// and whether in order.
+func (d *dataStream) check(t *testing.T) (sent, received int, inOrder bool) {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		d.mu.Lock()
+		sent, received = d.sent, len(d.received)
+		d.mu.Unlock()
+		if received >= sent || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	inOrder = true
+	for i, n := range d.received {
+		if n != i {
+			inOrder = false
+		}
+	}
+	return sent, received, inOrder
+}
+
+// TestLossyLinkHolds runs a call over a link with 3 % random loss each
+// way, 150 ms round trip and ±30 ms of jitter on each leg: no picture
+// frozen over 1 s, audio continuous, every data-channel message in order.
+func TestLossyLinkHolds(t *testing.T) {
+	skipUnderRace(t)
+	run := 15 * time.Second
+	if longNetwork() {
+		run = 90 * time.Second
+	}
+	clip := testMediaSized(t, "h264-bframes.mp4", "10", "640x360")
+	player, err := FromFile(clip, WithLoop(true))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = player.Close() })
+
+	ctx := peertest.Context(t, run+60*time.Second)
+	lab := newNetLab(t, peer.Options{}, peer.Options{})
+	for _, l := range []*link{lab.toA, lab.toB} {
+		l.setDelay(75*time.Millisecond, 30*time.Millisecond)
+		require.NoError(t, l.setLoss(3))
+	}
+	var clock frameClock
+	clock.receive(t, ctx, lab.b)
+	var data dataStream
+	stopData := data.run(t, ctx, lab, 20*time.Millisecond)
+	require.NoError(t, lab.a.AddStream(peer.NewMediaStream(player.Audio, player.Video), nil))
+	require.NoError(t, lab.a.Join(ctx, "net"))
+	require.NoError(t, lab.b.Join(ctx, "net"))
+	require.NoError(t, player.Start())
+	require.Eventually(t, func() bool { return clock.videoBetween(time.Time{}, time.Now()) > 0 }, 30*time.Second, 50*time.Millisecond, "B decodes video")
+	start := time.Now()
+	select {
+	case <-time.After(run):
+	case <-ctx.Done():
+		t.Fatal(ctx.Err())
+	}
+	end := time.Now()
+	stopData()
+	st, err := lab.a.RemotePeers()[0].Stats(ctx)
+	require.NoError(t, err)
+	sb, err := lab.b.RemotePeers()[0].Stats(ctx)
+	require.NoError(t, err)
+	var asked uint32
+	var repaired uint64
+	for _, in := range sb.Inbound {
+		asked += in.NACKs
+		repaired += in.RetransmittedPacketsReceived
+	}
+
+	freeze := clock.longestVideoGap(start, end)
+	fps := float64(clock.videoBetween(start, end)) / end.Sub(start).Seconds()
+	audioGap, concealed := clock.audioGaps()
+	sent, received, inOrder := data.check(t)
+	var nacks uint32
+	var rtx uint64
+	for _, o := range st.Outbound {
+		nacks += o.NACKs
+		rtx += o.RetransmittedPacketsSent
+	}
+	report := fmt.Sprintf("lossy (3%% loss each way, 150 ms RTT, ±30 ms jitter, %v): longest frozen picture %v, %.1f decoded frames/s; audio: longest hole %v, %.1f%% concealed; data channel %d/%d in order=%v; receiver sent %d NACKs, sender answered %d with %d retransmissions, %d arrived; path RTT %v\n",
+		run, freeze.Round(time.Millisecond), fps, audioGap.Round(time.Millisecond), 100*concealed, received, sent, inOrder, asked, nacks, rtx, repaired, st.Path.RTT.Round(time.Millisecond))
+	t.Log(report)
+	require.NoError(t, os.WriteFile(reportDir(t)+"/lossy.txt", []byte(report), 0o644))
+
+	assert.Less(t, freeze, time.Second, "no picture frozen longer than 1 s")
+	assert.Less(t, audioGap, 200*time.Millisecond, "audio continuous")
+	assert.Less(t, concealed, 0.06, "audio concealment stays near the loss rate")
+	assert.Greater(t, sent, 100)
+	assert.Equal(t, sent, received, "every data-channel message arrives")
+	assert.True(t, inOrder, "in order")
+	assert.Positive(t, asked, "the receiver asked for lost packets")
+	assert.Positive(t, nacks, "the sender heard")
+	assert.Positive(t, rtx, "and resent them")
+	assert.Positive(t, repaired, "the repairs arrived")
+}
+
+// TestNetworkChangeRecovers moves A to another address mid-call (its first
+// path goes away, a new one appears): the ICE-restart ladder must bring
+// media back on the new path.
+func TestNetworkChangeRecovers(t *testing.T) {
+	skipUnderRace(t)
+	clip := testMediaSized(t, "h264-bframes.mp4", "10", "320x240")
+	player, err := FromFile(clip, WithLoop(true))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = player.Close() })
+	ctx := peertest.Context(t, 120*time.Second)
+	lab := newNetLab(t, peer.Options{}, peer.Options{})
+	var clock frameClock
+	clock.receive(t, ctx, lab.b)
+	require.NoError(t, lab.a.AddStream(peer.NewMediaStream(player.Audio, player.Video), nil))
+	require.NoError(t, lab.a.Join(ctx, "net"))
+	require.NoError(t, lab.b.Join(ctx, "net"))
+	require.NoError(t, player.Start())
+	require.Eventually(t, func() bool { return clock.videoBetween(time.Time{}, time.Now()) > 0 }, 30*time.Second, 50*time.Millisecond, "B decodes video")
+	rb := lab.a.RemotePeers()[0]
+	var before peer.Stats
+	require.Eventually(t, func() bool {
+		before, err = rb.Stats(ctx)
+		return err == nil && before.Path != nil
+	}, 10*time.Second, 50*time.Millisecond, "a selected path")
+	require.Equal(t, labA, before.Path.Local.Address)
+
+	moved := time.Now()
+	lab.moveA()
+	var back time.Time
+	require.Eventually(t, func() bool {
+		now := time.Now()
+		if clock.videoBetween(now.Add(-500*time.Millisecond), now) >= 5 && now.Sub(moved) > time.Second {
+			back = now
+			return true
+		}
+		return false
+	}, 90*time.Second, 50*time.Millisecond, "media comes back on the new path")
+	var after peer.Stats
+	require.Eventually(t, func() bool {
+		after, err = rb.Stats(ctx)
+		return err == nil && after.Path != nil && after.Path.Local.Address == labA2
+	}, 10*time.Second, 50*time.Millisecond, "Stats shows the new path")
+	report := fmt.Sprintf("network change: media back %v after A's address changed (ICE timeouts: disconnected 2 s, failed 4 s), path now %s:%d\n",
+		back.Sub(moved).Round(100*time.Millisecond), after.Path.Local.Address, after.Path.Local.Port)
+	t.Log(report)
+	require.NoError(t, os.WriteFile(reportDir(t)+"/network-change.txt", []byte(report), 0o644))
+}

@@ -1,0 +1,164 @@
+package media
+
+import (
+	"sync"
+	"time"
+)
+
+// The constants of Track.FollowBitrate's rule.
+const (
+	videoShare      = 0.7
+	audioShare      = 0.1
+	rateCheckEvery  = 250 * time.Millisecond
+	rateMargin      = 0.15
+	rateRaiseAfter  = 2 * time.Second
+	minVideoDefault = 100_000
+	minAudioDefault = 16_000
+)
+
+// rateControl chooses one encoder's bitrate.
+type rateControl struct {
+	lo, hi int     // the caller's range
+	share  float64 // of each connection's estimate
+
+	mu      sync.Mutex
+	next    int
+	follows map[int]func() int
+	current int
+	changed time.Time
+	checked time.Time
+}
+
+func newRateControl(lo, hi int, share float64) *rateControl {
+	lo = min(lo, hi)
+	return &rateControl{lo: lo, hi: hi, share: share, current: hi, follows: map[int]func() int{}}
+}
+
+// follow adds a connection's estimate; stop removes it.
+func (r *rateControl) follow(estimate func() int) (stop func()) {
+	r.mu.Lock()
+	id := r.next
+	r.next++
+	r.follows[id] = estimate
+	r.mu.Unlock()
+	return func() {
+		r.mu.Lock()
+		delete(r.follows, id)
+		r.mu.Unlock()
+	}
+}
+
+// target is the rate the rule above gives for the current estimates; with
+// none (nobody watching through an estimator) the top of the range.
+func (r *rateControl) targetLocked() int {
+	best, any := 0, false
+	for _, est := range r.follows {
+		share := int(float64(est()) * r.share)
+		if share <= 0 {
+			continue
+		}
+		any = true
+		if share >= r.lo && (best == 0 || share < best) {
+			best = share
+		}
+	}
+	switch {
+	case !any:
+		return r.hi
+	case best == 0:
+		return r.lo
+	}
+	return min(max(best, r.lo), r.hi)
+}
+
+// poll returns the rate to re-open the encoder at, when it is time to
+// change; the caller reports back with set.
+func (r *rateControl) poll(now time.Time) (int, bool) {
+	if r == nil {
+		return 0, false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if now.Sub(r.checked) < rateCheckEvery {
+		return 0, false
+	}
+	r.checked = now
+	t, cur := r.targetLocked(), float64(r.current)
+	switch {
+	case float64(t) < cur*(1-rateMargin):
+		return t, true
+	case float64(t) > cur*(1+rateMargin) && now.Sub(r.changed) >= rateRaiseAfter:
+		return t, true
+	case t == r.hi && r.current != r.hi && now.Sub(r.changed) >= rateRaiseAfter:
+		return t, true // the last step up to the top
+	}
+	return 0, false
+}
+
+// set records the rate the encoder now runs at.
+func (r *rateControl) set(bps int, now time.Time) {
+	r.mu.Lock()
+	r.current, r.changed = bps, now
+	r.mu.Unlock()
+}
+
+func (r *rateControl) rate() int {
+	if r == nil {
+		return 0
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.current
+}
+
+// meter measures what a track actually sends, over whole seconds.
+type meter struct {
+	mu             sync.Mutex
+	start          time.Time
+	bytes, frames  int
+	bitrate        int
+	fps            float64
+	width, height  int
+	lastSampleTime time.Time
+}
+
+func (m *meter) add(n int, now time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.start.IsZero() {
+		m.start = now
+	}
+	m.bytes += n
+	m.frames++
+	if d := now.Sub(m.start); d >= time.Second {
+		m.bitrate = int(float64(m.bytes*8) / d.Seconds())
+		m.fps = float64(m.frames) / d.Seconds()
+		m.start, m.bytes, m.frames = now, 0, 0
+	}
+	m.lastSampleTime = now
+}
+
+func (m *meter) picture(w, h int) {
+	m.mu.Lock()
+	m.width, m.height = w, h
+	m.mu.Unlock()
+}
+
+// Sending is what a track's source is sending now.
+type Sending struct {
+	// MimeType is the track's codec.
+	MimeType string
+	// Adaptive tells whether the source encodes, and so follows the
+	// connections' bandwidth estimates; a passthrough source sends the
+	// input's own rate whatever the link (a viewer on a thinner link loses
+	// packets and waits for keyframes).
+	Adaptive bool
+	// TargetBitrate is the rate the encoder runs at (0 for passthrough).
+	TargetBitrate int
+	// Bitrate and FrameRate are measured over the last whole second of
+	// samples written (frames per second; audio: Opus packets).
+	Bitrate   int
+	FrameRate float64
+	// Width and Height of the latest picture (video that is encoded here).
+	Width, Height int
+}

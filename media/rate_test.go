@@ -1,0 +1,93 @@
+package media
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func fixed(bps int) func() int { return func() int { return bps } }
+
+func TestRateTargetTakesTheLowestShareAboveTheFloor(t *testing.T) {
+	r := newRateControl(100_000, 1_400_000, videoShare)
+	assert.Equal(t, 1_400_000, r.targetLocked(), "nobody watching through an estimator: the top of the range")
+
+	stopA := r.follow(fixed(1_000_000))
+	stopB := r.follow(fixed(400_000))
+	assert.Equal(t, 280_000, r.targetLocked(), "one encoder for both: the lower share")
+
+	stopC := r.follow(fixed(50_000)) // its share, 35 kb/s, is under the floor
+	assert.Equal(t, 280_000, r.targetLocked(), "a viewer below the floor does not drag the others down")
+
+	stopB()
+	assert.Equal(t, 700_000, r.targetLocked())
+	stopA()
+	assert.Equal(t, 100_000, r.targetLocked(), "only viewers below the floor: the floor")
+	stopC()
+	r.follow(fixed(10_000_000))
+	assert.Equal(t, 1_400_000, r.targetLocked(), "never above the caller's maximum")
+}
+
+func TestRatePollGoesDownAtOnceAndUpSlowly(t *testing.T) {
+	r := newRateControl(100_000, 1_400_000, videoShare)
+	var est atomic.Int64
+	est.Store(1_000_000)
+	r.follow(func() int { return int(est.Load()) })
+	now := time.Unix(1000, 0)
+	bps, change := r.poll(now)
+	require.True(t, change, "700 kb/s is well under the 1.4 Mb/s start")
+	assert.Equal(t, 700_000, bps)
+	r.set(bps, now)
+
+	est.Store(1_100_000) // 770 kb/s: within the margin
+	_, change = r.poll(now.Add(time.Second))
+	assert.False(t, change)
+
+	est.Store(2_000_000) // 1.4 Mb/s, but the last change is 1 s old
+	_, change = r.poll(now.Add(1500 * time.Millisecond))
+	assert.False(t, change, "up only 2 s after the last change")
+	bps, change = r.poll(now.Add(2 * time.Second))
+	require.True(t, change)
+	assert.Equal(t, 1_400_000, bps)
+	r.set(bps, now.Add(2*time.Second))
+
+	est.Store(500_000) // 350 kb/s
+	bps, change = r.poll(now.Add(2*time.Second + 300*time.Millisecond))
+	require.True(t, change, "down at once")
+	assert.Equal(t, 350_000, bps)
+	_, change = r.poll(now.Add(2*time.Second + 400*time.Millisecond))
+	assert.False(t, change, "checked at most every 250 ms")
+}
+
+func TestPassthroughTracksIgnoreTheEstimate(t *testing.T) {
+	player, err := FromFile(testMedia(t, "vp8-opus.webm", "2"))
+	require.NoError(t, err)
+	defer player.Close()
+	stop := player.Video.FollowBitrate(fixed(1))
+	stop()
+	assert.False(t, player.Video.Sending().Adaptive, "VP8 passes through: nothing to adapt")
+	assert.False(t, player.Audio.Sending().Adaptive, "Opus passes through too")
+}
+
+// An AudioSource on a thin link gives way: its Opus rate follows the
+// estimate down to the floor (an eighth would be under it).
+func TestAudioSourceFollowsTheEstimate(t *testing.T) {
+	src, err := NewAudioSource(AudioFormat{SampleRate: 48000, Channels: 2}, WithAudioBitrate(64_000))
+	require.NoError(t, err)
+	defer src.Close()
+	assert.Equal(t, 64_000, src.Sending().TargetBitrate)
+	stop := src.FollowBitrate(fixed(100_000))
+	defer stop()
+	var phase float64
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.Eventually(t, func() bool {
+		_ = src.Push(ctx, sine(440, 48000, 2, 100*time.Millisecond, &phase))
+		return src.Sending().TargetBitrate == minAudioDefault
+	}, 5*time.Second, 10*time.Millisecond, "the encoder re-opened at the floor")
+	assert.NoError(t, src.Err())
+}

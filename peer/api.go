@@ -1,0 +1,183 @@
+package peer
+
+import (
+	"sync"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/interceptor/pkg/gcc"
+	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/interceptor/pkg/stats"
+	"github.com/pion/logging"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// Bandwidth tunes the send-side bandwidth estimator every connection runs
+// (Google Congestion Control over transport-wide feedback, as a browser).
+// Zero fields take the defaults.
+type Bandwidth struct {
+	// Initial is the estimate a new connection starts from (0: 1 Mb/s).
+	Initial int
+	// Min and Max bound the estimate (0: 30 kb/s and 20 Mb/s).
+	Min, Max int
+}
+
+func (b Bandwidth) withDefaults() Bandwidth {
+	if b.Initial <= 0 {
+		b.Initial = 1_000_000
+	}
+	if b.Min <= 0 {
+		b.Min = 30_000
+	}
+	if b.Max <= 0 {
+		b.Max = 20_000_000
+	}
+	b.Initial = min(max(b.Initial, b.Min), b.Max)
+	return b
+}
+
+// meters holds what the interceptors of the MeteredPeer's API measure for
+// each connection, keyed by the pion connection's ID: its bandwidth
+// estimator and its RTP statistics. A connection takes its own out when it
+// is made (claim).
+type meters struct {
+	mu         sync.Mutex
+	estimators map[string]cc.BandwidthEstimator
+	getters    map[string]stats.Getter
+	frames     map[string]*frameCounter
+}
+
+// connMeters is one connection's: either may be nil (an API of the
+// application's own).
+type connMeters struct {
+	bwe    cc.BandwidthEstimator
+	stats  stats.Getter
+	frames *frameCounter
+}
+
+func (m *meters) claim(id string) connMeters {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := connMeters{bwe: m.estimators[id], stats: m.getters[id], frames: m.frames[id]}
+	delete(m.estimators, id)
+	delete(m.getters, id)
+	delete(m.frames, id)
+	return out
+}
+
+// newAPI is the API a MeteredPeer builds when Options.API is nil: pion's
+// codecs and interceptors (NACK both ways with RTX, RTCP reports, TWCC
+// feedback for what we receive), plus the transport-cc header on what we
+// send and a GCC estimator per connection, whose target drives the
+// encoders of rate-adaptive tracks (RateAdaptive).
+//
+// The estimator runs without a pacer (directPacer): pion's leaky-bucket
+// pacer queues without bound behind a source that cannot slow down (a
+// passthrough file on a thin link), which turns a congested link into
+// ever-growing delay.
+func newAPI(se webrtc.SettingEngine, lf logging.LoggerFactory, bw Bandwidth, m *meters) (*webrtc.API, error) {
+	if se.LoggerFactory != nil {
+		lf = se.LoggerFactory
+	}
+	se.LoggerFactory = lf
+	bw = bw.withDefaults()
+	media := &webrtc.MediaEngine{}
+	if err := media.RegisterDefaultCodecs(); err != nil {
+		return nil, err
+	}
+	reg := &interceptor.Registry{}
+	m.estimators = map[string]cc.BandwidthEstimator{}
+	m.getters = map[string]stats.Getter{}
+	m.frames = map[string]*frameCounter{}
+
+	// The estimator first: interceptors added later wrap it, so the
+	// transport-cc sequence number is written before it records a packet,
+	// and NACK retransmissions pass through it too.
+	estimators, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
+		return gcc.NewSendSideBWE(
+			gcc.SendSideBWEInitialBitrate(bw.Initial),
+			gcc.SendSideBWEMinBitrate(bw.Min),
+			gcc.SendSideBWEMaxBitrate(bw.Max),
+			gcc.SendSideBWEPacer(&directPacer{writers: map[uint32]interceptor.RTPWriter{}}),
+			gcc.WithLoggerFactory(lf),
+		)
+	})
+	if err != nil {
+		return nil, err
+	}
+	estimators.OnNewPeerConnection(func(id string, e cc.BandwidthEstimator) {
+		m.mu.Lock()
+		m.estimators[id] = e
+		m.mu.Unlock()
+	})
+	reg.Add(estimators)
+	if err := webrtc.ConfigureTWCCHeaderExtensionSender(media, reg); err != nil {
+		return nil, err
+	}
+	// The counters inside the NACK responder, to see its retransmissions.
+	reg.Add(frameCounters{m})
+	// Repairs come back on the RTX stream, which pion's NACK generator does
+	// not watch: it would ask for a repaired packet again every 100 ms for
+	// as long as the packet stays in its log (seconds), each answered. Five
+	// asks cover half a second, the time Frames waits for a packet.
+	nackGen := []nack.GeneratorOption{nack.GeneratorMaxNacksPerPacket(5), nack.WithGeneratorLoggerFactory(lf)}
+	if err := webrtc.ConfigureNackWithOptions(media, reg, nackGen, nack.WithResponderLoggerFactory(lf)); err != nil {
+		return nil, err
+	}
+	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
+		return nil, err
+	}
+	if err := webrtc.ConfigureSimulcastExtensionHeaders(media); err != nil {
+		return nil, err
+	}
+	recorders, err := stats.NewInterceptor(stats.WithLoggerFactory(lf))
+	if err != nil {
+		return nil, err
+	}
+	recorders.OnNewPeerConnection(func(id string, g stats.Getter) {
+		m.mu.Lock()
+		m.getters[id] = g
+		m.mu.Unlock()
+	})
+	reg.Add(recorders)
+	if err := webrtc.ConfigureTWCCSender(media, reg); err != nil {
+		return nil, err
+	}
+	return webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(media), webrtc.WithInterceptorRegistry(reg)), nil
+}
+
+// directPacer sends every packet at once, as pion's NoOpPacer does, and
+// also sends packets of SSRCs it was not given: the NACK responder's RTX
+// retransmissions go out on an SSRC of their own, which pion's pacers drop
+// as an unknown stream (so a lost packet was never repaired). Every
+// stream's writer ends at the same transport and stamps the same
+// transport-wide sequence number extension, so any of them will do.
+type directPacer struct {
+	mu      sync.Mutex
+	writers map[uint32]interceptor.RTPWriter
+	last    interceptor.RTPWriter
+}
+
+func (p *directPacer) AddStream(ssrc uint32, w interceptor.RTPWriter) {
+	p.mu.Lock()
+	p.writers[ssrc], p.last = w, w
+	p.mu.Unlock()
+}
+
+func (p *directPacer) Write(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+	p.mu.Lock()
+	w, ok := p.writers[h.SSRC]
+	if !ok {
+		w = p.last
+	}
+	p.mu.Unlock()
+	if w == nil {
+		return 0, gcc.ErrUnknownStream
+	}
+	return w.Write(h, payload, a)
+}
+
+func (p *directPacer) SetTargetBitrate(int) {}
+
+func (p *directPacer) Close() error { return nil }
