@@ -128,6 +128,9 @@ func TestRelayWithChromium(t *testing.T) {
 // sends must then stay under it on average, Chromium must keep decoding
 // frames, and the estimate must climb again once the cap is lifted.
 func TestChromiumOnCappedRelay(t *testing.T) {
+	if raceEnabled {
+		t.Skip("a timing run: `make test` runs it without -race")
+	}
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
 		t.Fatal("the ffmpeg CLI is missing: run `make setup`")
 	}

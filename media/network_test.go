@@ -554,3 +554,65 @@ func TestNetworkChangeRecovers(t *testing.T) {
 	t.Log(report)
 	require.NoError(t, os.WriteFile(reportDir(t)+"/network-change.txt", []byte(report), 0o644))
 }
+
+// TestRecorderAsksForKeyframesAfterLoss: three outages of 800 ms cost more
+// packets than NACKs can bring back in time; after each the Recorder asks
+// the sender for a keyframe (not only at the start), and the file it
+// writes still probes as video.
+func TestRecorderAsksForKeyframesAfterLoss(t *testing.T) {
+	skipUnderRace(t)
+	clip := testMediaSized(t, "h264-bframes.mp4", "10", "320x240")
+	player, err := FromFile(clip, WithLoop(true))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = player.Close() })
+	ctx := peertest.Context(t, 60*time.Second)
+	lab := newNetLab(t, peer.Options{}, peer.Options{})
+	path := t.TempDir() + "/lossy.mkv"
+	recorded := make(chan *Recorder, 1)
+	peer.On(lab.b, func(ev peer.PeerJoined) {
+		remote := ev.Peer
+		peer.On(remote, func(tr peer.Track) {
+			if tr.Track.Kind() != webrtc.RTPCodecTypeVideo {
+				return
+			}
+			rec, err := NewRecorder(path, WithKeyframeRequests(remote.PC()))
+			if err == nil && rec.AddTrack(tr.Track) == nil {
+				recorded <- rec
+			}
+		})
+	})
+	require.NoError(t, lab.a.AddTrack(player.Video, nil, nil))
+	require.NoError(t, lab.a.Join(ctx, "net"))
+	require.NoError(t, lab.b.Join(ctx, "net"))
+	require.NoError(t, player.Start())
+	var rec *Recorder
+	select {
+	case rec = <-recorded:
+	case <-ctx.Done():
+		t.Fatal("no video reached B")
+	}
+	time.Sleep(2 * time.Second)
+	rp := lab.a.RemotePeers()[0]
+	pliCount := func() (n uint32) {
+		st, err := rp.Stats(ctx)
+		require.NoError(t, err)
+		for _, o := range st.Outbound {
+			n += o.PLIs
+		}
+		return n
+	}
+	start := pliCount()
+	for range 3 {
+		lab.blocked.Store(labB, struct{}{})
+		time.Sleep(800 * time.Millisecond)
+		lab.blocked.Delete(labB)
+		time.Sleep(2 * time.Second)
+	}
+	plis := pliCount() - start
+	require.NoError(t, rec.Close())
+	info, err := Probe(path)
+	require.NoError(t, err)
+	t.Logf("recorder: %d keyframe requests after 3 outages; recording: %s", plis, info)
+	assert.GreaterOrEqual(t, plis, uint32(3), "a keyframe asked for after each outage")
+	assert.Contains(t, info.String(), "vp8")
+}

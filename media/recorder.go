@@ -118,7 +118,7 @@ func (r *Recorder) AddTrack(track *webrtc.TrackRemote) error {
 	t := &recTrack{remote: track, codec: codec, audio: audio, stream: -1}
 	r.tracks = append(r.tracks, t)
 	r.wg.Add(1)
-	go r.read(t, samplebuilder.New(window, depack, track.Codec().ClockRate))
+	go r.read(t, samplebuilder.New(window, depack, track.Codec().ClockRate, samplebuilder.WithMaxTimeDelay(maxLate(track.Kind()))))
 	return nil
 }
 
@@ -129,7 +129,7 @@ func (r *Recorder) read(t *recTrack, sb *samplebuilder.SampleBuilder) {
 	if clock == 0 {
 		clock = 90000
 	}
-	first, ready := true, false
+	first, ready, damaged := true, false, false
 	keyframes := newKeyframeRequester(r.pc, t.remote, t.remote.Kind())
 	keyframes.request()
 	for {
@@ -140,6 +140,18 @@ func (r *Recorder) read(t *recTrack, sb *samplebuilder.SampleBuilder) {
 		sb.Push(pkt)
 		for s := sb.Pop(); s != nil; s = sb.Pop() {
 			key := isKeyframe(t.codec, s.Data)
+			// A packet nothing repaired in time: the pictures after it are
+			// damaged until the next keyframe, asked for at once. They are
+			// still written; a recording keeps what arrived.
+			if !t.audio && s.PrevDroppedPackets > 0 {
+				damaged = true
+			}
+			if damaged {
+				damaged = !key
+				if damaged {
+					keyframes.request()
+				}
+			}
 			if first {
 				if !t.audio && !key {
 					keyframes.request()
