@@ -45,24 +45,24 @@ type meters struct {
 	mu         sync.Mutex
 	estimators map[string]cc.BandwidthEstimator
 	getters    map[string]stats.Getter
-	frames     map[string]*frameCounter
+	counters   map[string]*streamCounters
 }
 
 // connMeters is one connection's: either may be nil (an API of the
 // application's own).
 type connMeters struct {
-	bwe    cc.BandwidthEstimator
-	stats  stats.Getter
-	frames *frameCounter
+	bwe      cc.BandwidthEstimator
+	stats    stats.Getter
+	counters *streamCounters
 }
 
 func (m *meters) claim(id string) connMeters {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := connMeters{bwe: m.estimators[id], stats: m.getters[id], frames: m.frames[id]}
+	out := connMeters{bwe: m.estimators[id], stats: m.getters[id], counters: m.counters[id]}
 	delete(m.estimators, id)
 	delete(m.getters, id)
-	delete(m.frames, id)
+	delete(m.counters, id)
 	return out
 }
 
@@ -89,7 +89,7 @@ func newAPI(se webrtc.SettingEngine, lf logging.LoggerFactory, bw Bandwidth, m *
 	reg := &interceptor.Registry{}
 	m.estimators = map[string]cc.BandwidthEstimator{}
 	m.getters = map[string]stats.Getter{}
-	m.frames = map[string]*frameCounter{}
+	m.counters = map[string]*streamCounters{}
 
 	// The estimator first: interceptors added later wrap it, so the
 	// transport-cc sequence number is written before it records a packet,
@@ -116,7 +116,7 @@ func newAPI(se webrtc.SettingEngine, lf logging.LoggerFactory, bw Bandwidth, m *
 		return nil, err
 	}
 	// The counters inside the NACK responder, to see its retransmissions.
-	reg.Add(frameCounters{m})
+	reg.Add(counterFactory{m})
 	// Repairs come back on the RTX stream, which pion's NACK generator does
 	// not watch: it would ask for a repaired packet again every 100 ms for
 	// as long as the packet stays in its log (seconds), each answered. Five

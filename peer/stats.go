@@ -173,8 +173,8 @@ func (c *conn) outboundStats(snd *webrtc.RTPSender) OutboundTrackStats {
 	}
 	enc := params.Encodings[0]
 	out.SSRC = uint32(enc.SSRC)
-	out.FramesSent = c.meters.frames.sentFrames(out.SSRC)
-	out.RetransmittedPacketsSent = c.meters.frames.resentPackets(out.SSRC)
+	out.FramesSent = c.meters.counters.sentFrames(out.SSRC)
+	out.RetransmittedPacketsSent = c.meters.counters.resentPackets(out.SSRC)
 	if c.meters.stats == nil {
 		return out
 	}
@@ -191,10 +191,10 @@ func (c *conn) outboundStats(snd *webrtc.RTPSender) OutboundTrackStats {
 func (c *conn) inboundStats(t *webrtc.TrackRemote) InboundTrackStats {
 	ssrc := uint32(t.SSRC())
 	in := InboundTrackStats{Track: t, TrackID: t.ID(), Kind: t.Kind().String(), MimeType: t.Codec().MimeType, SSRC: ssrc}
-	in.FramesReceived = c.meters.frames.receivedFrames(ssrc)
-	in.NACKs, in.PLIs, in.FIRs = c.meters.frames.feedbackSent(ssrc)
+	in.FramesReceived = c.meters.counters.receivedFrames(ssrc)
+	in.NACKs, in.PLIs, in.FIRs = c.meters.counters.feedbackSent(ssrc)
 	if t.HasRTX() {
-		in.RetransmittedPacketsReceived = c.meters.frames.repairedPackets(uint32(t.RtxSSRC()))
+		in.RetransmittedPacketsReceived = c.meters.counters.repairedPackets(uint32(t.RtxSSRC()))
 	}
 	if c.meters.stats == nil {
 		return in

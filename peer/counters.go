@@ -10,31 +10,31 @@ import (
 	"github.com/pion/rtp"
 )
 
-// frameCounters makes a frameCounter for each connection: pion's
-// statistics count packets, a browser's getStats also counts video frames
-// (framesSent, framesReceived), which the RTP marker bit delimits.
-type frameCounters struct{ m *meters }
+// counterFactory makes a streamCounters for each connection: what pion's
+// statistics do not count and a browser's getStats does (video frames, by
+// the RTP marker bit; retransmissions; the feedback sent).
+type counterFactory struct{ m *meters }
 
-func (f frameCounters) NewInterceptor(id string) (interceptor.Interceptor, error) {
-	c := &frameCounter{}
+func (f counterFactory) NewInterceptor(id string) (interceptor.Interceptor, error) {
+	c := &streamCounters{}
 	f.m.mu.Lock()
-	f.m.frames[id] = c
+	f.m.counters[id] = c
 	f.m.mu.Unlock()
 	return c, nil
 }
 
-// frameCounter counts, by SSRC, the video frames one connection sends and
+// streamCounters counts, by SSRC, the video frames one connection sends and
 // receives, the retransmissions it sends and receives, and the feedback it
 // sends: it sits inside pion's NACK interceptors, so it sees their
 // retransmissions and NACKs, which pion's statistics do not.
-type frameCounter struct {
+type streamCounters struct {
 	interceptor.NoOp
 	sent, received, resent, repaired sync.Map // uint32 → *atomic.Uint64
 	nacks, plis, firs                sync.Map // media SSRC → *atomic.Uint64
 }
 
 // BindRTCPWriter counts the NACKs, PLIs and FIRs sent.
-func (f *frameCounter) BindRTCPWriter(w interceptor.RTCPWriter) interceptor.RTCPWriter {
+func (f *streamCounters) BindRTCPWriter(w interceptor.RTCPWriter) interceptor.RTCPWriter {
 	return interceptor.RTCPWriterFunc(func(pkts []rtcp.Packet, a interceptor.Attributes) (int, error) {
 		for _, p := range pkts {
 			switch p := p.(type) {
@@ -51,7 +51,7 @@ func (f *frameCounter) BindRTCPWriter(w interceptor.RTCPWriter) interceptor.RTCP
 }
 
 // feedbackSent is how many NACK, PLI and FIR packets were sent for ssrc.
-func (f *frameCounter) feedbackSent(ssrc uint32) (nacks, plis, firs uint32) {
+func (f *streamCounters) feedbackSent(ssrc uint32) (nacks, plis, firs uint32) {
 	if f == nil {
 		return 0, 0, 0
 	}
@@ -68,7 +68,7 @@ func counter(m *sync.Map, ssrc uint32) *atomic.Uint64 {
 }
 
 // BindLocalStream counts the frames sent on a video stream.
-func (f *frameCounter) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
+func (f *streamCounters) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
 	if !isVideo(info) {
 		return w
 	}
@@ -85,7 +85,7 @@ func (f *frameCounter) BindLocalStream(info *interceptor.StreamInfo, w intercept
 }
 
 // BindRemoteStream counts the frames received on a video stream.
-func (f *frameCounter) BindRemoteStream(info *interceptor.StreamInfo, r interceptor.RTPReader) interceptor.RTPReader {
+func (f *streamCounters) BindRemoteStream(info *interceptor.StreamInfo, r interceptor.RTPReader) interceptor.RTPReader {
 	if strings.EqualFold(info.MimeType, "video/rtx") {
 		n := counter(&f.repaired, info.SSRC)
 		return interceptor.RTPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
@@ -111,40 +111,40 @@ func (f *frameCounter) BindRemoteStream(info *interceptor.StreamInfo, r intercep
 }
 
 // UnbindLocalStream forgets a sent stream.
-func (f *frameCounter) UnbindLocalStream(info *interceptor.StreamInfo) {
+func (f *streamCounters) UnbindLocalStream(info *interceptor.StreamInfo) {
 	f.sent.Delete(info.SSRC)
 	f.resent.Delete(info.SSRC)
 }
 
 // UnbindRemoteStream forgets a received stream.
-func (f *frameCounter) UnbindRemoteStream(info *interceptor.StreamInfo) {
+func (f *streamCounters) UnbindRemoteStream(info *interceptor.StreamInfo) {
 	f.received.Delete(info.SSRC)
 	f.repaired.Delete(info.SSRC)
 }
 
 // sentFrames, resentPackets and receivedFrames read the counts (0 without a counter).
-func (f *frameCounter) sentFrames(ssrc uint32) uint64 {
+func (f *streamCounters) sentFrames(ssrc uint32) uint64 {
 	if f == nil {
 		return 0
 	}
 	return load(&f.sent, ssrc)
 }
 
-func (f *frameCounter) resentPackets(ssrc uint32) uint64 {
+func (f *streamCounters) resentPackets(ssrc uint32) uint64 {
 	if f == nil {
 		return 0
 	}
 	return load(&f.resent, ssrc)
 }
 
-func (f *frameCounter) repairedPackets(rtxSSRC uint32) uint64 {
+func (f *streamCounters) repairedPackets(rtxSSRC uint32) uint64 {
 	if f == nil {
 		return 0
 	}
 	return load(&f.repaired, rtxSSRC)
 }
 
-func (f *frameCounter) receivedFrames(ssrc uint32) uint64 {
+func (f *streamCounters) receivedFrames(ssrc uint32) uint64 {
 	if f == nil {
 		return 0
 	}
