@@ -126,7 +126,8 @@ func TestRelayWithChromium(t *testing.T) {
 // queue, as a bottleneck link): Go's estimate, driven by Chromium's own
 // transport-wide feedback, must fall under the cap within 5 s and what Go
 // sends must then stay under it on average, Chromium must keep decoding
-// frames, and the estimate must climb again once the cap is lifted.
+// frames, and the estimate must climb back (half as high again within 10 s)
+// once the cap is lifted.
 func TestChromiumOnCappedRelay(t *testing.T) {
 	if raceEnabled {
 		t.Skip("a timing run: `make test` runs it without -race")
@@ -203,17 +204,22 @@ func TestChromiumOnCappedRelay(t *testing.T) {
 	relay.Limit(0)
 	lifted := time.Now()
 	var climbed time.Duration = -1
-	for time.Since(lifted) < 30*time.Second && climbed < 0 {
+	var after10 int
+	for time.Since(lifted) < 30*time.Second && (climbed < 0 || after10 == 0) {
 		time.Sleep(250 * time.Millisecond)
-		if estimate() > capBps*3/2 {
+		est := estimate()
+		if after10 == 0 && time.Since(lifted) >= 10*time.Second {
+			after10 = est
+		}
+		if climbed < 0 && est > capBps*3/2 {
 			climbed = time.Since(lifted)
 		}
 	}
-	t.Logf("Chromium behind a relay shaped to %d kb/s: Go's estimate %d kb/s before, under the cap after %v; from 8 s on Go sent %d kb/s of video on average, estimate %d kb/s and video target %d kb/s at the end; Chromium decoded %.0f frames/s, sent %d NACKs and %d PLIs, lost %d packets; estimate past %d kb/s %v after the cap was lifted",
-		capBps/1000, before/1000, under.Round(100*time.Millisecond), sendBps/1000, atCap/1000, target/1000, fps, v2.NackCount-beforeView.NackCount, v2.PliCount-beforeView.PliCount, v2.PacketsLost-beforeView.PacketsLost, capBps*3/2000, climbed.Round(100*time.Millisecond))
+	t.Logf("Chromium behind a relay shaped to %d kb/s: Go's estimate %d kb/s before, under the cap after %v; from 8 s on Go sent %d kb/s of video on average, estimate %d kb/s and video target %d kb/s at the end; Chromium decoded %.0f frames/s, sent %d NACKs and %d PLIs, lost %d packets; estimate %d kb/s 10 s after the cap was lifted, past %d kb/s after %s",
+		capBps/1000, before/1000, under.Round(100*time.Millisecond), sendBps/1000, atCap/1000, target/1000, fps, v2.NackCount-beforeView.NackCount, v2.PliCount-beforeView.PliCount, v2.PacketsLost-beforeView.PacketsLost, after10/1000, capBps*3/2000, map[bool]string{true: climbed.Round(100 * time.Millisecond).String(), false: "more than 30 s"}[climbed >= 0])
 	assert.Greater(t, before, capBps, "uncapped, the estimate is above the cap")
 	assert.True(t, under >= 0 && under <= 5*time.Second, "the estimate fell under the cap within 5 s (took %v)", under)
 	assert.Less(t, sendBps, capBps, "settled, Go sends under the cap")
 	assert.Positive(t, fps, "Chromium keeps decoding under the cap")
-	assert.True(t, climbed >= 0, "the estimate climbs past 1.5× the cap within 30 s once the cap is lifted")
+	assert.GreaterOrEqual(t, float64(after10), 1.5*float64(atCap), "the estimate climbs back within 10 s of the lift")
 }

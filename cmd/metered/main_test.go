@@ -150,6 +150,10 @@ func TestChat(t *testing.T) {
 	assert.Equal(t, 0, wait(), errs.String())
 }
 
+// peerLine is the line per peer that play, bridge, record and agent print
+// while they run: path, round trip, rates, estimate, loss.
+const peerLine = `(?m)^  \S+: host/udp rtt \d+(\.\d+)?[mµ]?s out \S+ in \S+ est \S+ loss \S+$`
+
 // play sends a clip; record, in the same channel, writes it to a file that
 // decodes.
 func TestPlayAndRecord(t *testing.T) {
@@ -168,8 +172,6 @@ func TestPlayAndRecord(t *testing.T) {
 	ctx, stop := context.WithTimeout(context.Background(), 30*time.Second)
 	defer stop()
 	assert.Equal(t, 0, run(ctx, pe, []string{"play", "-url", srv.URL(), "-key", "pk_test", clip, "room"}), perrs.String())
-	// A line per peer while it runs: path, round trip, rates, estimate, loss.
-	peerLine := `(?m)^  \S+: host/udp rtt \d+(\.\d+)?m?s out \S+ in \S+ est \S+ loss \S+$`
 	assert.Regexp(t, peerLine, perrs.String())
 	time.Sleep(300 * time.Millisecond)
 	stopRecording()
@@ -184,6 +186,7 @@ func TestPlayAndRecord(t *testing.T) {
 func TestAgentAnswers(t *testing.T) {
 	srv := newServer(t)
 	e, _, errs := testEnv(nil)
+	e.progressEvery = 200 * time.Millisecond
 	_, _ = background(t, e, "agent", "-url", srv.URL(), "-key", "pk_test", "call")
 
 	ctx, stop := context.WithTimeout(context.Background(), 40*time.Second)
@@ -232,6 +235,7 @@ func TestAgentAnswers(t *testing.T) {
 		t.Fatal("the agent never answered; its log:\n" + errs.String())
 	}
 	assert.Contains(t, errs.String(), "heard ")
+	assert.Regexp(t, peerLine, errs.String())
 }
 
 func zeroCrossingHz(pcm []int16) float64 {
