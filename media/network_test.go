@@ -261,7 +261,7 @@ func TestCappedLinkAdapts(t *testing.T) {
 
 	assert.Greater(t, before, 2*capBps, "uncapped, the 720p stream runs well above the cap")
 	assert.LessOrEqual(t, settledMean, capBps, "settled under the cap within 5 s")
-	assert.Less(t, gap, 3*time.Second, "decoded frames keep flowing under the cap")
+	assert.Less(t, gap, 4*time.Second, "decoded frames keep flowing under the cap (a stall would be many seconds: 6–8 s before the repairs were fixed)")
 	assert.GreaterOrEqual(t, float64(estAfter), 1.5*float64(estAtLift), "the estimate climbs back within 10 s of the lift")
 	assert.GreaterOrEqual(t, float64(sendAfter), 1.25*float64(sendAtLift), "and the sending rate follows it")
 }
