@@ -48,12 +48,28 @@ func (r *rateControl) follow(estimate func() int) (stop func()) {
 	}
 }
 
-// target is the rate the rule above gives for the current estimates; with
-// none (nobody watching through an estimator) the top of the range.
-func (r *rateControl) targetLocked() int {
+// estimates reads every connection's estimate, outside the lock: they are
+// calls into the connections' estimators.
+func (r *rateControl) estimates() []int {
+	r.mu.Lock()
+	fs := make([]func() int, 0, len(r.follows))
+	for _, f := range r.follows {
+		fs = append(fs, f)
+	}
+	r.mu.Unlock()
+	out := make([]int, len(fs))
+	for i, f := range fs {
+		out[i] = f()
+	}
+	return out
+}
+
+// target is the rate the rule gives for estimates; with none (nobody
+// watching through an estimator) the top of the range.
+func (r *rateControl) target(estimates []int) int {
 	best, any := 0, false
-	for _, est := range r.follows {
-		share := int(float64(est()) * r.share)
+	for _, est := range estimates {
+		share := int(float64(est) * r.share)
 		if share <= 0 {
 			continue
 		}
@@ -78,12 +94,18 @@ func (r *rateControl) poll(now time.Time) (int, bool) {
 		return 0, false
 	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if now.Sub(r.checked) < rateCheckEvery {
+	due := now.Sub(r.checked) >= rateCheckEvery
+	if due {
+		r.checked = now
+	}
+	r.mu.Unlock()
+	if !due {
 		return 0, false
 	}
-	r.checked = now
-	t, cur := r.targetLocked(), float64(r.current)
+	t := r.target(r.estimates())
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cur := float64(r.current)
 	switch {
 	case float64(t) < cur*(1-rateMargin):
 		return t, true

@@ -14,22 +14,22 @@ func fixed(bps int) func() int { return func() int { return bps } }
 
 func TestRateTargetTakesTheLowestShareAboveTheFloor(t *testing.T) {
 	r := newRateControl(100_000, 1_400_000, videoShare)
-	assert.Equal(t, 1_400_000, r.targetLocked(), "nobody watching through an estimator: the top of the range")
+	assert.Equal(t, 1_400_000, r.target(r.estimates()), "nobody watching through an estimator: the top of the range")
 
 	stopA := r.follow(fixed(1_000_000))
 	stopB := r.follow(fixed(400_000))
-	assert.Equal(t, 280_000, r.targetLocked(), "one encoder for both: the lower share")
+	assert.Equal(t, 280_000, r.target(r.estimates()), "one encoder for both: the lower share")
 
 	stopC := r.follow(fixed(50_000)) // its share, 35 kb/s, is under the floor
-	assert.Equal(t, 280_000, r.targetLocked(), "a viewer below the floor does not drag the others down")
+	assert.Equal(t, 280_000, r.target(r.estimates()), "a viewer below the floor does not drag the others down")
 
 	stopB()
-	assert.Equal(t, 700_000, r.targetLocked())
+	assert.Equal(t, 700_000, r.target(r.estimates()))
 	stopA()
-	assert.Equal(t, 100_000, r.targetLocked(), "only viewers below the floor: the floor")
+	assert.Equal(t, 100_000, r.target(r.estimates()), "only viewers below the floor: the floor")
 	stopC()
 	r.follow(fixed(10_000_000))
-	assert.Equal(t, 1_400_000, r.targetLocked(), "never above the caller's maximum")
+	assert.Equal(t, 1_400_000, r.target(r.estimates()), "never above the caller's maximum")
 }
 
 func TestRatePollGoesDownAtOnceAndUpSlowly(t *testing.T) {

@@ -48,20 +48,10 @@ func agent(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer p.Close("done")
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	pr := newProgress(e)
-	defer pr.done()
-	var net netStatus
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-tick.C:
-			v := voice.Sending()
-			pr.showPeers(fmt.Sprintf("agent in %s: %d peer(s), voice at %s", pos[0], len(p.RemotePeers()), bitrate(float64(v.TargetBitrate))), net.lines(ctx, p))
-		}
-	}
+	showStatus(ctx, e, p, nil, func() string {
+		return fmt.Sprintf("agent in %s: %d peer(s), voice at %s", pos[0], len(p.RemotePeers()), bitrate(float64(voice.Sending().TargetBitrate)))
+	})
+	return ctx.Err()
 }
 
 // listen runs one peer's audio through the utterance detector.

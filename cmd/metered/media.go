@@ -86,21 +86,13 @@ func sendPlayer(ctx context.Context, e *env, cf *connFlags, player *media.Player
 		return err
 	}
 	start := time.Now()
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	pr := newProgress(e)
-	defer pr.done()
-	var net netStatus
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-player.Done():
-			return player.Err()
-		case <-tick.C:
-			pr.showPeers(fmt.Sprintf("playing %s  %s  to %d peer(s)%s", label, time.Since(start).Round(time.Second), len(p.RemotePeers()), sending(player)), net.lines(ctx, p))
-		}
+	showStatus(ctx, e, p, player.Done(), func() string {
+		return fmt.Sprintf("playing %s  %s  to %d peer(s)%s", label, time.Since(start).Round(time.Second), len(p.RemotePeers()), sending(player))
+	})
+	if err := ctx.Err(); err != nil {
+		return err
 	}
+	return player.Err()
 }
 
 // sending describes what the player's video encoder does now, when it
@@ -160,28 +152,17 @@ func record(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer p.Close("done")
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	pr := newProgress(e)
-	var net netStatus
-	for done := false; !done; {
-		select {
-		case <-ctx.Done():
-			done = true
-		case <-tick.C:
-			mu.Lock()
-			var frames, bytes int64
-			for _, r := range recs {
-				st := r.Stats()
-				frames += st.VideoFrames + st.AudioFrames
-				bytes += st.Bytes
-			}
-			n := len(recs)
-			mu.Unlock()
-			pr.showPeers(fmt.Sprintf("recording %d peer(s): %d frames, %.1f MB", n, frames, float64(bytes)/1e6), net.lines(ctx, p))
+	showStatus(ctx, e, p, nil, func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		var frames, bytes int64
+		for _, r := range recs {
+			st := r.Stats()
+			frames += st.VideoFrames + st.AudioFrames
+			bytes += st.Bytes
 		}
-	}
-	pr.done()
+		return fmt.Sprintf("recording %d peer(s): %d frames, %.1f MB", len(recs), frames, float64(bytes)/1e6)
+	})
 	mu.Lock()
 	defer mu.Unlock()
 	for _, r := range recs {

@@ -8,6 +8,26 @@ import (
 	"github.com/metered-ca/realtime-go/peer"
 )
 
+// showStatus prints head() and a line per peer every second, live on a
+// terminal, until ctx ends or done (which may be nil) closes.
+func showStatus(ctx context.Context, e *env, p *peer.MeteredPeer, done <-chan struct{}, head func() string) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	pr := newProgress(e)
+	defer pr.done()
+	var net netStatus
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-done:
+			return
+		case <-tick.C:
+			pr.showPeers(head(), net.lines(ctx, p))
+		}
+	}
+}
+
 // netStatus describes each remote peer's connection in a line: the path,
 // the round trip, the rates sent and received since the last call, the
 // send-side estimate and the loss the peer reports.
