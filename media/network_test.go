@@ -249,12 +249,14 @@ func TestCappedLinkAdapts(t *testing.T) {
 	}
 	sendOf := func(s sample) int { return s.sendBps }
 	estOf := func(s sample) int { return s.estimate }
-	sendAtLift, sendAfter := mean(liftAt-2*time.Second, liftAt, sendOf), mean(liftAt+8*time.Second, liftAt+10*time.Second, sendOf)
-	estAtLift, estAfter := mean(liftAt-time.Second, liftAt, estOf), mean(liftAt+9*time.Second, liftAt+10*time.Second, estOf)
+	// From what they averaged under the cap: a sawtooth peak just before
+	// the lift is no baseline.
+	sendAtLift, sendAfter := mean(capAt+5*time.Second, liftAt, sendOf), mean(liftAt+8*time.Second, liftAt+10*time.Second, sendOf)
+	estAtLift, estAfter := mean(capAt+5*time.Second, liftAt, estOf), mean(liftAt+9*time.Second, liftAt+10*time.Second, estOf)
 	gap := clock.longestVideoGap(start.Add(capAt+5*time.Second), start.Add(liftAt))
 	dir := reportDir(t)
 	require.NoError(t, writeCapSVG(dir+"/capped-720p.svg", samples, capBps))
-	report := fmt.Sprintf("capped-720p: %d kb/s before the cap; from 5 s after a %d kb/s cap on, mean %d kb/s, peak %d kb/s, over the cap %d%% of the time; longest wait between decoded frames %v; in the 10 s after the cap is lifted, sending %d → %d kb/s and estimate %d → %d kb/s; past %d kb/s (held 2 s) %v after the lift, past %d kb/s %v (-1ns: not within the run)\n",
+	report := fmt.Sprintf("capped-720p: %d kb/s before the cap; from 5 s after a %d kb/s cap on, mean %d kb/s, peak %d kb/s, over the cap %d%% of the time; longest wait between decoded frames %v; from their means under the cap to 10 s after it is lifted, sending %d → %d kb/s and estimate %d → %d kb/s; past %d kb/s (held 2 s) %v after the lift, past %d kb/s %v (-1ns: not within the run)\n",
 		before/1000, capBps/1000, settledMean/1000, peak/1000, 100*over/max(len(settled), 1), gap.Round(time.Millisecond), sendAtLift/1000, sendAfter/1000, estAtLift/1000, estAfter/1000, capBps*3/2000, up15, 2*capBps/1000, up2)
 	t.Log(report)
 	require.NoError(t, os.WriteFile(dir+"/capped-720p.txt", []byte(report+timeline(samples)), 0o644))

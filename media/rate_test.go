@@ -13,7 +13,7 @@ import (
 func fixed(bps int) func() int { return func() int { return bps } }
 
 func TestRateTargetTakesTheLowestShareAboveTheFloor(t *testing.T) {
-	r := newRateControl(100_000, 1_400_000, videoShare)
+	r := newRateControl(100_000, 1_400_000, 0.7)
 	assert.Equal(t, 1_400_000, r.target(r.estimates()), "nobody watching through an estimator: the top of the range")
 
 	stopA := r.follow(fixed(1_000_000))
@@ -33,7 +33,7 @@ func TestRateTargetTakesTheLowestShareAboveTheFloor(t *testing.T) {
 }
 
 func TestRatePollGoesDownAtOnceAndUpSlowly(t *testing.T) {
-	r := newRateControl(100_000, 1_400_000, videoShare)
+	r := newRateControl(100_000, 1_400_000, 0.7)
 	var est atomic.Int64
 	est.Store(1_000_000)
 	r.follow(func() int { return int(est.Load()) })
