@@ -177,15 +177,17 @@ func TestSlowBackoffAfter4010(t *testing.T) {
 	discs, conns := record[Disconnected](c), record[Connected](c)
 	connect(t, c)
 	conns.next(t)
+	// Timed from before the close: the client's delay starts when it sees
+	// the close, a little before the test receives Disconnected.
+	start := time.Now()
 	srv.CloseConnections("", 4010, "over limit")
 	discs.next(t)
-	start := time.Now()
 	conns.next(t)
 	assert.GreaterOrEqual(t, time.Since(start), c.cfg.slowFloor, "4010 raises the next delay to the slow floor")
 	// The floor applies once: a plain drop now reconnects on the fast ladder.
+	start = time.Now()
 	srv.DropConnections("")
 	discs.next(t)
-	start = time.Now()
 	conns.next(t)
 	assert.Less(t, time.Since(start), c.cfg.slowFloor)
 }
