@@ -79,18 +79,20 @@ func TestRelayWithChromium(t *testing.T) {
 	})
 	require.NoError(t, goPeer.Join(ctx, "relay"))
 	nextJS(t, ctx, js, "peer-joined", nil)
-	goTrack := peertest.OpusTrack(t, "go-audio", "go-s")
-	require.NoError(t, goPeer.AddTrack(goTrack, nil, nil))
-	_, err := js.Do(ctx, "addAudio", map[string]any{"metadata": map[string]string{"via": "relay"}})
-	require.NoError(t, err)
-
+	// One negotiation at a time (the relay is under test here, not glare,
+	// which TestGlareRoundsWithJS covers): the data channel first, then
+	// Go's track, then the browser's.
 	select {
 	case <-opened:
 	case <-ctx.Done():
 		t.Fatal("no data channel through the relay")
 	}
 	nextJS(t, ctx, js, "channel-open", nil)
+	goTrack := peertest.OpusTrack(t, "go-audio", "go-s")
+	require.NoError(t, goPeer.AddTrack(goTrack, nil, nil))
 	jt := nextJS(t, ctx, js, "track", func(e jsEvent) bool { return e.Kind == "audio" })
+	_, err := js.Do(ctx, "addAudio", map[string]any{"metadata": map[string]string{"via": "relay"}})
+	require.NoError(t, err)
 	require.Eventually(t, func() bool { return jsFrames(ctx, js, jt.TrackID) > 10 }, 30*time.Second, 100*time.Millisecond, "Chromium decodes Go's audio through the relay")
 	var remote *webrtc.TrackRemote
 	select {
