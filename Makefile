@@ -71,7 +71,7 @@ test-go:
 	@echo "== go test media (leak loops, without the race detector's memory)"
 	@cd media && $(GO) test -count=1 -run 'Leak' .
 	@echo "== go test media (networks: pion vnet impairment runs, at full speed; figures in the log)"
-	@set -o pipefail; cd media && $(GO) test -count=1 -timeout 10m -run '$(NETWORK_TESTS)' -v . | grep -E '^\s+network_test.go:[0-9]+: (capped|lossy|network|recorder)|^(ok|FAIL|---)|Error|Messages'
+	@set -o pipefail; cd media && $(GO) test -count=1 -timeout 10m -run '$(NETWORK_TESTS)' -v . | grep -E '^\s+network_test.go:[0-9]+: (capped|lossy|network|recorder)|^(ok|FAIL|---)|Error|Messages|leak|left open|goroutine'
 	@set -o pipefail; cd interop && $(GO) test -count=1 -timeout 5m -run 'TestChromiumOnCappedRelay' -v . | grep -E 'relay_test.go:[0-9]+: Chromium|^(ok|FAIL|---)|Error|Messages'
 
 
