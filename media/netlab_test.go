@@ -120,6 +120,11 @@ func newNetLab(t *testing.T, optsA, optsB peer.Options) *netLab {
 		close(stop)
 		wg.Wait()
 		_ = wan.Stop()
+		// pion's DelayFilter blocks the router's goroutine until its own
+		// loop takes each chunk, and Stop does not wait for that goroutine:
+		// closing the filter at once can strand it (goleak saw it). Let the
+		// last chunk through first.
+		time.Sleep(200 * time.Millisecond)
 		for _, l := range []*link{toA, toB} {
 			_ = l.delay.Close()
 			_ = l.queue.Close()
