@@ -351,12 +351,8 @@ func (s *AudioSource) pace() {
 		if n > 0 {
 			s.notifySpace()
 		}
-		if bps, change := s.track.rate.poll(time.Now()); change {
-			if err := s.enc.SetBitrate(bps); err != nil {
-				s.noteErr(fmt.Errorf("media: changing the audio bitrate: %w", err))
-			} else {
-				s.track.rate.set(bps, time.Now())
-			}
+		if _, err := s.track.rate.adapt(s.enc); err != nil {
+			s.noteErr(fmt.Errorf("media: changing the audio bitrate: %w", err))
 		}
 		err := s.enc.EncodeAudio(frame, pts, func(p av.Packet) {
 			if err := s.track.write(pionmedia.Sample{Data: p.Data, Duration: opusFrame}); err != nil {

@@ -587,15 +587,9 @@ func (s *playStream) encodeVideo(f *av.Frame, at time.Duration) {
 // adapt re-opens enc at the rate the connections' estimates now call for,
 // when it is time to change (see rateControl); true when it did.
 func (s *playStream) adapt(enc *av.Encoder) bool {
-	now := time.Now()
-	bps, change := s.track.rate.poll(now)
-	if !change {
-		return false
-	}
-	if err := enc.SetBitrate(bps); err != nil {
+	changed, err := s.track.rate.adapt(enc)
+	if err != nil {
 		s.noteErr(fmt.Errorf("media: changing the %s bitrate: %w", s.kind(), err))
-		return false
 	}
-	s.track.rate.set(bps, now)
-	return true
+	return changed
 }

@@ -3,6 +3,8 @@ package media
 import (
 	"sync"
 	"time"
+
+	"github.com/metered-ca/realtime-go/media/internal/av"
 )
 
 // The constants of Track.FollowBitrate's rule.
@@ -115,6 +117,21 @@ func (r *rateControl) poll(now time.Time) (int, bool) {
 		return t, true // the last step up to the top
 	}
 	return 0, false
+}
+
+// adapt re-opens enc at the rate the estimates now call for, when it is
+// time to change; it reports whether it did.
+func (r *rateControl) adapt(enc *av.Encoder) (bool, error) {
+	now := time.Now()
+	bps, change := r.poll(now)
+	if !change {
+		return false, nil
+	}
+	if err := enc.SetBitrate(bps); err != nil {
+		return false, err
+	}
+	r.set(bps, now)
+	return true, nil
 }
 
 // set records the rate the encoder now runs at.
