@@ -151,8 +151,10 @@ func TestChat(t *testing.T) {
 }
 
 // peerLine is the line per peer that play, bridge, record and agent print
-// while they run: path, round trip, rates, estimate, loss.
-const peerLine = `(?m)^  \S+: host/udp rtt \d+(\.\d+)?[mµ]?s out \S+ in \S+ est \S+ loss \S+$`
+// while they run: path, round trip, rates, estimate, loss. On loopback the
+// remote end is a host candidate, or peer-reflexive when the connectivity
+// check came before the candidate did.
+const peerLine = `(?m)^  \S+: host/udp(↔prflx)? rtt \d+(\.\d+)?[mµ]?s out \S+ in \S+ est \S+ loss \S+$`
 
 // play sends a clip; record, in the same channel, writes it to a file that
 // decodes.
