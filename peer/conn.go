@@ -229,7 +229,8 @@ func (c *conn) handleDescription(d webrtc.SessionDescription) {
 		collision := c.pendingOffer != nil || c.pc.SignalingState() != webrtc.SignalingStateStable
 		c.ignoreOffer = collision && !c.polite
 		if c.ignoreOffer {
-			return // the impolite side keeps its own offer
+			c.trace("ignoring a colliding offer") // the impolite side keeps its own
+			return
 		}
 		// A pending offer was never applied, so there is nothing to roll
 		// back; pion asks for it again once the answer makes it stable.
@@ -261,6 +262,7 @@ func (c *conn) handleDescription(d webrtc.SessionDescription) {
 		if !c.applyRemote(d) {
 			return
 		}
+		c.ignoreOffer = false // the collision is over: errors count again
 	}
 }
 
@@ -309,9 +311,11 @@ func (c *conn) handleCandidate(cand *webrtc.ICECandidateInit, bad error) {
 		c.candCount++
 		init = *cand
 	}
-	if c.ignoreOffer {
-		return // candidates of the offer we ignored
-	}
+	// Candidates that arrive after we ignored a colliding offer are kept:
+	// the polite side answers ours next, with the same ICE agent, so they
+	// serve our session. Dropping them (until the next offer) left ICE a
+	// peer-reflexive pair a second later; perfect negotiation adds them and
+	// only hides the errors.
 	if !c.remoteSet {
 		c.inbound = append(c.inbound, init)
 		return

@@ -2,10 +2,13 @@ package peer
 
 import (
 	"fmt"
+	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/pion/webrtc/v4"
 	"github.com/stretchr/testify/require"
 )
 
@@ -131,4 +134,53 @@ func TestLostOfferIsSentAgain(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("the lost offer was never sent again")
 	}
+}
+
+// TestGlareKeepsCandidates: both peers offer on first contact; the
+// impolite side ignores the polite side's offer but must keep every
+// candidate the polite side sends afterwards: it gathers them for the
+// answer it gives next, and (a bug this test caught) they were dropped
+// until the next offer, leaving ICE a peer-reflexive pair a second later.
+// Each round holds the impolite side's offer back from the polite side for
+// a moment so that the offers collide; rounds where they did not (the
+// debug log tells) do not count. The loss raced the polite side's next
+// offer, so five collisions are required.
+func TestGlareKeepsCandidates(t *testing.T) {
+	collided := 0
+	for round := 0; round < 10 && collided < 5; round++ {
+		srv := newServer(t)
+		logs := &lockedBuffer{}
+		log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		a, b := newLoggedPeer(t, srv, "cand-a", log), newLoggedPeer(t, srv, "cand-b", log) // a is polite towards b
+		require.NoError(t, a.AddTrack(audioTrack(t, fmt.Sprint("ta", round), "sa"), nil, nil))
+		require.NoError(t, b.AddTrack(audioTrack(t, fmt.Sprint("tb", round), "sb"), nil, nil))
+		srv.DelayFrames("cand-a", "direct", 1, 300*time.Millisecond) // b's offer
+		ctx := ctxT(t, 30*time.Second)
+		errs := make(chan error, 2)
+		go func() { errs <- a.Join(ctx, "cands") }()
+		go func() { errs <- b.Join(ctx, "cands") }()
+		require.NoError(t, <-errs)
+		require.NoError(t, <-errs)
+		var rb *RemotePeer // b's view of a
+		require.Eventually(t, func() bool {
+			rps := b.RemotePeers()
+			if len(rps) != 1 || rps[0].PC() == nil {
+				return false
+			}
+			rb = rps[0]
+			return rb.PC().ICEConnectionState() == webrtc.ICEConnectionStateConnected
+		}, 10*time.Second, 10*time.Millisecond, "round %d", round)
+		if !strings.Contains(logs.String(), "ignoring a colliding offer") {
+			continue
+		}
+		collided++
+		hosts := 0
+		for _, s := range rb.PC().GetStats() {
+			if c, ok := s.(webrtc.ICECandidateStats); ok && c.Type == webrtc.StatsTypeRemoteCandidate && c.CandidateType == webrtc.ICECandidateTypeHost {
+				hosts++
+			}
+		}
+		require.NotZero(t, hosts, "round %d: the impolite side lost the polite side's host candidates in the collision", round)
+	}
+	require.NotZero(t, collided, "no round collided")
 }

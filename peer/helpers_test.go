@@ -2,6 +2,7 @@ package peer
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -29,7 +30,14 @@ func newServer(t *testing.T) *testserver.Server {
 // chooses who is polite.
 func newPeer(t *testing.T, srv *testserver.Server, id string) *MeteredPeer {
 	t.Helper()
+	return newLoggedPeer(t, srv, id, nil)
+}
+
+// newLoggedPeer is newPeer with a logger.
+func newLoggedPeer(t *testing.T, srv *testserver.Server, id string, log *slog.Logger) *MeteredPeer {
+	t.Helper()
 	p, err := New(Options{
+		Logger:        log,
 		URL:           srv.URL(),
 		TokenProvider: testserver.DevTokenProvider(testserver.Claims{Sub: id, PeerMetadata: []byte(`{"name":"` + id + `"}`)}),
 	})
