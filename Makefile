@@ -9,6 +9,7 @@ FUZZTIME   ?= 60s
 # name:package pairs of every fuzz target
 FUZZ_TARGETS := \
 	FuzzParseServer:./protocol \
+	FuzzDecodeObject:./protocol \
 	FuzzParseClient:./protocol \
 	FuzzExtractICEServers:./protocol \
 	FuzzScrub:./protocol \

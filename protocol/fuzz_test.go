@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"testing"
+	"unicode/utf8"
 )
 
 var serverSeeds = []string{
@@ -97,6 +98,40 @@ func FuzzScrub(f *testing.F) {
 		once := Scrub(s)
 		if Scrub(once) != once {
 			t.Fatalf("not idempotent: %q", s)
+		}
+	})
+}
+
+// FuzzDecodeObject: the one-pass reader behind every parse agrees with
+// encoding/json on what is valid JSON and, for objects, on every member
+// (the last of duplicate keys winning).
+func FuzzDecodeObject(f *testing.F) {
+	for _, s := range append(serverSeeds,
+		`{"a":1,"a":2}`, `{"\u0074ype":"x"}`, `[1,{"a":[]}]`, `{"a":"\t"}`, `{"a":"\u00e9\"\\"}`,
+		`{"n":-0.5e+10}`, `{"n":01}`, `{"n":1.}`, `{} x`, ` {"a" : true , "b":null } `, `"s"`, `{"a":tru}`) {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var m members
+		isObj, valid := readObject(b, &m)
+		if valid != json.Valid(b) {
+			t.Fatalf("valid %v, encoding/json says %v: %q", valid, !valid, b)
+		}
+		if !valid || !isObj || !utf8.Valid(b) {
+			return // encoding/json rewrites invalid UTF-8 in keys; frames are checked first
+		}
+		var want map[string]json.RawMessage
+		if err := json.Unmarshal(b, &want); err != nil {
+			t.Fatalf("read as an object, encoding/json says %v: %q", err, b)
+		}
+		got, ok := DecodeObject(b)
+		if !ok || len(got) != len(want) {
+			t.Fatalf("members %v, want %v", got, want)
+		}
+		for k, v := range want {
+			if !bytes.Equal(got[k], v) {
+				t.Fatalf("member %q is %q, want %q", k, got[k], v)
+			}
 		}
 	})
 }

@@ -2,7 +2,9 @@ package protocol
 
 import (
 	"encoding/json"
+	"errors"
 	"math"
+	"strconv"
 )
 
 // MalformedError reports a frame that breaks the protocol's shape rules. The
@@ -32,32 +34,56 @@ type JSONObject map[string]json.RawMessage
 
 // DecodeObject decodes b when it holds a JSON object.
 func DecodeObject(b []byte) (JSONObject, bool) {
-	if firstByte(b) != '{' {
+	var m members
+	if isObj, valid := readObject(b, &m); !isObj || !valid {
 		return nil, false
 	}
-	var m JSONObject
-	if err := json.Unmarshal(b, &m); err != nil || m == nil {
-		return nil, false
+	o := make(JSONObject, m.n)
+	for i := range m.n {
+		x := m.at(i)
+		k := string(x.key[1 : len(x.key)-1])
+		if x.escaped && json.Unmarshal(x.key, &k) != nil {
+			return nil, false
+		}
+		o[k] = x.val
 	}
-	return m, true
+	return o, true
 }
 
 func firstByte(b []byte) byte {
-	for _, c := range b {
-		switch c {
-		case ' ', '\t', '\n', '\r':
-			continue
-		}
-		return c
+	if i := skipSpace(b, 0); i < len(b) {
+		return b[i]
 	}
 	return 0
 }
 
 // String returns the member when it is a JSON string.
-func (o JSONObject) String(key string) (string, bool) {
+func (o JSONObject) String(key string) (string, bool) { return rawString(o[key]) }
+
+// Number returns the member when it is a finite JSON number.
+func (o JSONObject) Number(key string) (float64, bool) { return rawNumber(o[key]) }
+
+// Object returns the member when it is a JSON object, else nil.
+func (o JSONObject) Object(key string) json.RawMessage { return rawObject(o[key]) }
+
+// IsNull reports whether the member is present and null.
+func (o JSONObject) IsNull(key string) bool {
 	raw, ok := o[key]
-	if !ok || firstByte(raw) != '"' {
+	return ok && string(raw) == "null"
+}
+
+// rawString decodes raw when it is a JSON string; one without escapes is
+// a plain copy.
+func rawString(raw json.RawMessage) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' {
 		return "", false
+	}
+	end, escaped, ok := scanString(raw, 0)
+	if !ok || end != len(raw) {
+		return "", false
+	}
+	if !escaped {
+		return string(raw[1 : end-1]), true
 	}
 	var s string
 	if json.Unmarshal(raw, &s) != nil {
@@ -66,46 +92,39 @@ func (o JSONObject) String(key string) (string, bool) {
 	return s, true
 }
 
-// Number returns the member when it is a finite JSON number.
-func (o JSONObject) Number(key string) (float64, bool) {
-	raw, ok := o[key]
-	if !ok {
+// rawNumber decodes raw when it is a finite JSON number.
+func rawNumber(raw json.RawMessage) (float64, bool) {
+	if len(raw) == 0 {
 		return 0, false
 	}
-	if c := firstByte(raw); c != '-' && (c < '0' || c > '9') {
+	if end, ok := scanNumber(raw, 0); !ok || end != len(raw) {
 		return 0, false
 	}
-	var f float64
-	if json.Unmarshal(raw, &f) != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+	f, err := strconv.ParseFloat(string(raw), 64)
+	if err != nil && !errors.Is(err, strconv.ErrRange) || math.IsInf(f, 0) || math.IsNaN(f) {
 		return 0, false
 	}
 	return f, true
 }
 
-// Object returns the member when it is a JSON object, else nil.
-func (o JSONObject) Object(key string) json.RawMessage {
-	raw, ok := o[key]
-	if !ok || !IsObject(raw) {
+// rawObject returns raw when it is a JSON object, else nil.
+func rawObject(raw json.RawMessage) json.RawMessage {
+	if !IsObject(raw) {
 		return nil
 	}
 	return raw
-}
-
-// IsNull reports whether the member is present and null.
-func (o JSONObject) IsNull(key string) bool {
-	raw, ok := o[key]
-	return ok && string(raw) == "null"
 }
 
 // ParseServer parses one server text frame with the JS SDK's strictness: a
 // frame that the JS client would drop as malformed (wrong shape, missing
 // required key, unknown type) returns a *MalformedError. It never panics.
 func ParseServer(b []byte) (ServerFrame, error) {
-	o, ok := DecodeObject(b)
-	if !ok {
-		if !json.Valid(b) {
-			return nil, &MalformedError{"invalid JSON"}
-		}
+	var o members
+	isObj, valid := readObject(b, &o)
+	if !valid {
+		return nil, &MalformedError{"invalid JSON"}
+	}
+	if !isObj {
 		return nil, &MalformedError{"envelope must be an object"}
 	}
 	typ, ok := o.String("type")
@@ -156,7 +175,7 @@ func ParseServer(b []byte) (ServerFrame, error) {
 		if m.From, ok = o.String("from"); !ok {
 			return nil, &MalformedError{"message.from missing"}
 		}
-		if m.Data, ok = o["data"]; !ok {
+		if m.Data, ok = o.get("data"); !ok {
 			return nil, &MalformedError{"message.data missing"}
 		}
 		m.FromMetadata = o.Object("fromMetadata")
@@ -166,7 +185,7 @@ func ParseServer(b []byte) (ServerFrame, error) {
 		if d.From, ok = o.String("from"); !ok {
 			return nil, &MalformedError{"direct.from missing"}
 		}
-		if d.Data, ok = o["data"]; !ok {
+		if d.Data, ok = o.get("data"); !ok {
 			return nil, &MalformedError{"direct.data missing"}
 		}
 		d.FromMetadata = o.Object("fromMetadata")
@@ -176,10 +195,10 @@ func ParseServer(b []byte) (ServerFrame, error) {
 		if p.Channel, ok = o.String("channel"); !ok {
 			return nil, &MalformedError{"presence.channel missing"}
 		}
-		if p.Joined, ok = parsePresencePeers(o["joined"]); !ok {
+		if p.Joined, ok = parsePresencePeers(o.raw("joined")); !ok {
 			return nil, &MalformedError{"presence.joined invalid"}
 		}
-		if p.Left, ok = parsePresencePeers(o["left"]); !ok {
+		if p.Left, ok = parsePresencePeers(o.raw("left")); !ok {
 			return nil, &MalformedError{"presence.left invalid"}
 		}
 		return p, nil
@@ -229,8 +248,8 @@ func truncate(s string, n int) string {
 // server's documented validation. Failures return a *FrameError carrying the
 // error code to answer with and the requestId to echo, if one was readable.
 func ParseClient(b []byte) (ClientFrame, error) {
-	o, ok := DecodeObject(b)
-	if !ok {
+	var o members
+	if isObj, valid := readObject(b, &o); !isObj || !valid {
 		return nil, &FrameError{Code: CodeMalformedMessage, Reason: "frame is not a JSON object"}
 	}
 	typ, ok := o.String("type")
@@ -238,7 +257,7 @@ func ParseClient(b []byte) (ClientFrame, error) {
 		return nil, &FrameError{Code: CodeMalformedMessage, Reason: "missing or non-string type"}
 	}
 	var reqID string
-	if _, present := o["requestId"]; present {
+	if _, present := o.get("requestId"); present {
 		reqID, ok = o.String("requestId")
 		if !ok || reqID == "" || len(reqID) > MaxRequestIDLength {
 			return nil, &FrameError{Code: CodeMalformedMessage, Reason: "requestId must be a 1-128 byte string"}
@@ -264,7 +283,7 @@ func ParseClient(b []byte) (ClientFrame, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Subscribe{Channel: ch, RequestID: reqID, IncludeSenderMetadata: string(o["includeSenderMetadata"]) == "true"}, nil
+		return &Subscribe{Channel: ch, RequestID: reqID, IncludeSenderMetadata: o.isTrue("includeSenderMetadata")}, nil
 	case TypeUnsubscribe:
 		ch, err := channel()
 		if err != nil {
@@ -276,7 +295,7 @@ func ParseClient(b []byte) (ClientFrame, error) {
 		if err != nil {
 			return nil, err
 		}
-		data, ok := o["data"]
+		data, ok := o.get("data")
 		if !ok {
 			return fail(CodeMissingData, "publish without data")
 		}
@@ -286,7 +305,7 @@ func ParseClient(b []byte) (ClientFrame, error) {
 		if !ok || ValidatePeerIDServer(to) != nil {
 			return fail(CodeInvalidPeerID, "to must be 1-128 bytes of printable ASCII")
 		}
-		data, ok := o["data"]
+		data, ok := o.get("data")
 		if !ok {
 			return fail(CodeMissingData, "send without data")
 		}

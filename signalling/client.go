@@ -359,7 +359,7 @@ func (c *Client) readLoop(s *socket) {
 	defer c.wg.Done()
 	defer close(s.readerDone)
 	for {
-		typ, data, err := s.ws.ReadMessage()
+		typ, data, err := s.read()
 		if err != nil {
 			code, reason := s.closeStatus(err)
 			s.kill()

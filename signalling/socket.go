@@ -1,7 +1,9 @@
 package signalling
 
 import (
+	"bytes"
 	"errors"
+	"io"
 	"sync"
 	"time"
 
@@ -26,6 +28,7 @@ type socket struct {
 	reason    string
 
 	readerDone chan struct{}
+	scratch    []byte // the reader's, reused for every frame
 
 	// Guarded by Client.mu.
 	lastInbound time.Time
@@ -38,6 +41,39 @@ var errSocketClosed = errors.New("signalling: socket closed")
 
 func newSocket(ws *websocket.Conn) *socket {
 	return &socket{ws: ws, wake: make(chan struct{}, 1), readerDone: make(chan struct{})}
+}
+
+// maxScratch bounds the read buffer kept between frames; a larger frame
+// gets a buffer of its own.
+const maxScratch = 64 << 10
+
+// read returns the next message: read into a buffer kept from frame to
+// frame, then copied once at its size (what it is parsed into keeps
+// slices of it), where ReadMessage would grow a fresh buffer four times
+// for a 1 KiB frame.
+func (s *socket) read() (int, []byte, error) {
+	typ, r, err := s.ws.NextReader()
+	if err != nil {
+		return typ, nil, err
+	}
+	buf := s.scratch[:0]
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return typ, nil, err
+		}
+	}
+	if cap(buf) <= maxScratch {
+		s.scratch = buf
+	}
+	return typ, bytes.Clone(buf), nil
 }
 
 // send queues one text frame.

@@ -152,7 +152,10 @@ func (e *Emitter) dispatch() {
 		e.queue[0] = nil
 		e.queue = e.queue[1:]
 		typ := reflect.TypeOf(ev)
-		hs := append([]*handler(nil), e.handlers[typ]...)
+		// No copy: a handler list is never written below its length (add
+		// appends past it, remove builds a new one), so this one stays as
+		// it is while the handlers run.
+		hs := e.handlers[typ]
 		e.mu.Unlock()
 		for _, h := range hs {
 			e.call(h, typ, ev)

@@ -4,51 +4,37 @@
 //
 //	go run ./interop/cmd/bench -out docs/benchmarks.md
 //
-// Signalling:
-// Round trip: a publisher publishes, an echo peer of the same SDK publishes
-// the message back, the publisher waits for it; one message at a time.
-// Throughput: acked publishes per second with 16 in flight while one peer
-// subscribes.
+// Signalling (sigbench.go, sigrows.go): each client in a process of its
+// own, whole-process CPU for both SDKs; receive, publish and round trip.
 package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/metered-ca/realtime-go/interop/internal/jsdriver"
 	"github.com/metered-ca/realtime-go/interop/internal/rmslocal"
-	"github.com/metered-ca/realtime-go/signalling"
 )
-
-type result struct {
-	p50, p99   time.Duration // round trip
-	throughput float64       // acked publishes per second
-}
 
 func main() {
 	out := flag.String("out", "docs/benchmarks.md", "markdown file to write")
-	n := flag.Int("n", 2000, "round trips per run")
-	flood := flag.Int("flood", 5000, "publishes per throughput run")
-	runs := flag.Int("runs", 3, "runs per client; the table shows medians")
+	runs := flag.Int("runs", 5, "runs per measurement; the tables show medians and ranges")
+	only := flag.String("only", "", `"signalling": run only the signalling client's section and print it instead of writing out`)
 	flag.Parse()
-	if err := run(*out, *n, *flood, *runs); err != nil {
-		fmt.Fprintln(os.Stderr, "sigbench:", err)
+	if err := run(*out, *runs, *only); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(out string, n, flood, runs int) error {
+func run(out string, runs int, only string) error {
 	dir, err := os.MkdirTemp("", "sigbench")
 	if err != nil {
 		return err
@@ -62,24 +48,25 @@ func run(out string, n, flood, runs int) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 
-	var goRes, jsRes []result
-	for i := 0; i < runs; i++ {
-		fmt.Fprintf(os.Stderr, "run %d/%d: Go client…\n", i+1, runs)
-		r, err := benchGo(ctx, srv.URL, fmt.Sprintf("bench-go-%d", i), n, flood)
-		if err != nil {
-			return fmt.Errorf("go: %w", err)
-		}
-		goRes = append(goRes, r)
-		fmt.Fprintf(os.Stderr, "  p50 %v p99 %v, %.0f msg/s\n", r.p50, r.p99, r.throughput)
-		fmt.Fprintf(os.Stderr, "run %d/%d: JS SDK in Node…\n", i+1, runs)
-		r, err = benchJS(ctx, srv.URL, fmt.Sprintf("bench-js-%d", i), n, flood)
-		if err != nil {
-			return fmt.Errorf("js: %w", err)
-		}
-		jsRes = append(jsRes, r)
-		fmt.Fprintf(os.Stderr, "  p50 %v p99 %v, %.0f msg/s\n", r.p50, r.p99, r.throughput)
+	bin, err := buildSigbench(dir)
+	if err != nil {
+		return fmt.Errorf("build sigbench: %w", err)
 	}
-	g, j := median(goRes), median(jsRes)
+	sig, err := benchSignalling(ctx, srv.URL, bin, runs)
+	if err != nil {
+		return err
+	}
+	progress("allocations per received message (go test -bench Receive in signalling)…")
+	allocs, err := benchAllocs(".", runs)
+	if err != nil {
+		return err
+	}
+	if only == "signalling" {
+		var b strings.Builder
+		writeSignalling(&b, sig, allocs)
+		fmt.Print(b.String())
+		return nil
+	}
 
 	const joins = 8
 	var goJoin, rawJoin []time.Duration
@@ -134,167 +121,7 @@ func run(out string, n, flood, runs int) error {
 	if err != nil {
 		return err
 	}
-	return writeTable(out, n, flood, runs, g, j, percentiles(goJoin), percentiles(rawJoin), percentiles(jsJoin), mems, media, loadRes, dcGo, dcPion)
-}
-
-func benchGo(ctx context.Context, url, channel string, n, flood int) (result, error) {
-	newClient := func() (*signalling.Client, error) {
-		c, err := signalling.New(signalling.Options{URL: url, APIKey: "pk_bench"})
-		if err != nil {
-			return nil, err
-		}
-		return c, c.Connect(ctx)
-	}
-	pub, err := newClient()
-	if err != nil {
-		return result{}, err
-	}
-	defer pub.Close()
-	echo, err := newClient()
-	if err != nil {
-		return result{}, err
-	}
-	defer echo.Close()
-	signalling.On(echo, func(m signalling.Message) {
-		go func() { _ = echo.Publish(ctx, m.Channel, m.Data) }()
-	})
-	got := make(chan int, 16)
-	signalling.On(pub, func(m signalling.Message) {
-		var v struct{ Seq int }
-		if json.Unmarshal(m.Data, &v) == nil {
-			got <- v.Seq
-		}
-	})
-	if err := pub.Subscribe(ctx, channel); err != nil {
-		return result{}, err
-	}
-	if err := echo.Subscribe(ctx, channel); err != nil {
-		return result{}, err
-	}
-	rtts := make([]time.Duration, 0, n)
-	for i := -n / 10; i < n; i++ { // the first tenth warms up
-		t0 := time.Now()
-		if err := pub.Publish(ctx, channel, map[string]any{"seq": i, "pad": ""}); err != nil {
-			return result{}, err
-		}
-		for seq := range got {
-			if seq == i {
-				break
-			}
-		}
-		if i >= 0 {
-			rtts = append(rtts, time.Since(t0))
-		}
-	}
-	// Throughput: the echo peer unsubscribes its echo; a plain subscriber stays.
-	floodCh := channel + "-flood"
-	if err := echo.Subscribe(ctx, floodCh); err != nil {
-		return result{}, err
-	}
-	start := time.Now()
-	var wg sync.WaitGroup
-	var next int
-	var mu sync.Mutex
-	var ferr error
-	for w := 0; w < 16; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				mu.Lock()
-				i := next
-				next++
-				mu.Unlock()
-				if i >= flood {
-					return
-				}
-				if err := pub.Publish(ctx, floodCh, map[string]any{"seq": -1}); err != nil {
-					mu.Lock()
-					ferr = err
-					mu.Unlock()
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if ferr != nil {
-		return result{}, ferr
-	}
-	return summarise(rtts, float64(flood)/time.Since(start).Seconds()), nil
-}
-
-func benchJS(ctx context.Context, url, channel string, n, flood int) (result, error) {
-	pub, err := jsdriver.Start("signalling-driver.mjs")
-	if err != nil {
-		return result{}, err
-	}
-	defer pub.Close()
-	echo, err := jsdriver.Start("signalling-driver.mjs")
-	if err != nil {
-		return result{}, err
-	}
-	defer echo.Close()
-	for _, d := range []*jsdriver.Driver{pub, echo} {
-		if _, err := d.Do(ctx, "connect", map[string]any{"url": url, "apiKey": "pk_bench"}); err != nil {
-			return result{}, err
-		}
-		if _, err := d.Do(ctx, "subscribe", map[string]any{"channel": channel}); err != nil {
-			return result{}, err
-		}
-	}
-	if _, err := echo.Do(ctx, "echo", map[string]any{"channel": channel}); err != nil {
-		return result{}, err
-	}
-	if _, err := pub.Do(ctx, "pingpong", map[string]any{"channel": channel, "n": n / 10}); err != nil { // warm-up
-		return result{}, err
-	}
-	raw, err := pub.Do(ctx, "pingpong", map[string]any{"channel": channel, "n": n})
-	if err != nil {
-		return result{}, err
-	}
-	var us []float64
-	if err := json.Unmarshal(raw, &us); err != nil {
-		return result{}, err
-	}
-	rtts := make([]time.Duration, len(us))
-	for i, u := range us {
-		rtts[i] = time.Duration(u * float64(time.Microsecond))
-	}
-	if _, err := echo.Do(ctx, "subscribe", map[string]any{"channel": channel + "-flood"}); err != nil {
-		return result{}, err
-	}
-	raw, err = pub.Do(ctx, "flood", map[string]any{"channel": channel + "-flood", "n": flood, "window": 16})
-	if err != nil {
-		return result{}, err
-	}
-	var ms float64
-	if err := json.Unmarshal(raw, &ms); err != nil {
-		return result{}, err
-	}
-	return summarise(rtts, float64(flood)/(ms/1000)), nil
-}
-
-func summarise(rtts []time.Duration, throughput float64) result {
-	slices.Sort(rtts)
-	pct := func(p float64) time.Duration { return rtts[min(len(rtts)-1, int(p*float64(len(rtts))))] }
-	return result{p50: pct(0.50), p99: pct(0.99), throughput: throughput}
-}
-
-func median(rs []result) result {
-	pick := func(f func(result) float64) float64 {
-		v := make([]float64, len(rs))
-		for i, r := range rs {
-			v[i] = f(r)
-		}
-		slices.Sort(v)
-		return v[len(v)/2]
-	}
-	return result{
-		p50:        time.Duration(pick(func(r result) float64 { return float64(r.p50) })),
-		p99:        time.Duration(pick(func(r result) float64 { return float64(r.p99) })),
-		throughput: pick(func(r result) float64 { return r.throughput }),
-	}
+	return writeTable(out, runs, sig, allocs, percentiles(goJoin), percentiles(rawJoin), percentiles(jsJoin), mems, media, loadRes, dcGo, dcPion)
 }
 
 func machine() string {
@@ -315,18 +142,10 @@ func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/floa
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
 
-func writeTable(out string, n, flood, runs int, g, j result, goJoin, rawJoin, jsJoin joinResult, mems []memResult, media mediaResults, loadRes loadResult, dcGo, dcPion []float64) error {
+func writeTable(out string, runs int, sig sigRows, allocs allocResult, goJoin, rawJoin, jsJoin joinResult, mems []memResult, media mediaResults, loadRes loadResult, dcGo, dcPion []float64) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Benchmarks\n\nGenerated by `make bench` on %s. Machine: %s.\n\n", time.Now().UTC().Format("2006-01-02"), machine())
-	fmt.Fprintf(&b, "## Signalling through rms-local\n\n")
-	fmt.Fprintf(&b, "Both clients talk to the same `rms-local` process (rate limit off) in the same run. ")
-	fmt.Fprintf(&b, "Round trip: publish, an echo peer of the same SDK publishes it back, the publisher receives it; %d sequential messages after a warm-up. ", n)
-	fmt.Fprintf(&b, "Throughput: %d acked publishes with 16 in flight while one other peer subscribes. Medians of %d runs.\n\n", flood, runs)
-	fmt.Fprintf(&b, "| client | round trip p50 | round trip p99 | publishes/s |\n|---|---|---|---|\n")
-	fmt.Fprintf(&b, "| realtime-go `signalling.Client` | %s | %s | %.0f |\n", us(g.p50), us(g.p99), g.throughput)
-	fmt.Fprintf(&b, "| `@metered-ca/realtime` 1.2.0 in Node | %s | %s | %.0f |\n", us(j.p50), us(j.p99), j.throughput)
-	fmt.Fprintf(&b, "| ratio Go / JS | %.2f× | %.2f× | %.2f× |\n\n", float64(g.p50)/float64(j.p50), float64(g.p99)/float64(j.p99), g.throughput/j.throughput)
-	fmt.Fprintf(&b, "A ratio below 1 for latency, or above 1 for throughput, means the Go client is faster.\n\n")
+	writeSignalling(&b, sig, allocs)
 	fmt.Fprintf(&b, "## Joining a channel to an open data channel\n\n")
 	fmt.Fprintf(&b, "Two peers start joining one channel at the same moment; the first opens a data channel to the other as soon as it sees it. ")
 	fmt.Fprintf(&b, "Time from the start to the channel being open, 8 runs each, same `rms-local`. ")

@@ -1,0 +1,206 @@
+// Command sigbench is one side of a signalling benchmark, in a process of
+// its own, built on signalling.Client. interop/js/sigbench.mjs is the JS
+// SDK's side: same roles, same arguments, same output, same accounting
+// (getrusage of the whole process). Nothing is printed on the timed path.
+//
+//	sigbench '{"role":"recv","url":"ws://…","apiKey":"pk_…","channel":"c","n":5000}'
+//
+// Roles:
+//
+//	recv  subscribe to channel, take n messages
+//	pub   publish n messages of size bytes of padding to channel, window unacked at most
+//	echo  subscribe to channel, publish each message's data to channel+"-back"
+//	ping  subscribe to channel+"-back"; n times: publish {seq} to channel and
+//	      wait for it to come back (after n/10 untimed)
+//
+// Output: {"ready":true} once subscribed, then one result line,
+// {"cpuMicros":…,"wallMicros":…,"rttMicros":[…]}, for the timed part.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"runtime/pprof"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/metered-ca/realtime-go/signalling"
+)
+
+type config struct {
+	Role    string `json:"role"`
+	URL     string `json:"url"`
+	APIKey  string `json:"apiKey"`
+	Channel string `json:"channel"`
+	N       int    `json:"n"`
+	Size    int    `json:"size"`
+	Window  int    `json:"window"`
+}
+
+type payload struct {
+	Seq int    `json:"seq"`
+	Pad string `json:"pad"`
+}
+
+func main() {
+	if len(os.Args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: sigbench '{\"role\":…}'")
+		os.Exit(2)
+	}
+	var cfg config
+	if err := json.Unmarshal([]byte(os.Args[1]), &cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "sigbench:", err)
+		os.Exit(2)
+	}
+	if path := os.Getenv("SIGBENCH_CPUPROFILE"); path != "" { // for looking into a result: PATH.ROLE
+		if f, err := os.Create(path + "." + cfg.Role); err == nil {
+			_ = pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
+	}
+	if err := run(cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "sigbench:", err)
+		os.Exit(1)
+	}
+}
+
+// cpu is the process's user plus system time, as process.cpuUsage reads it.
+func cpu() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func line(v any) {
+	b, _ := json.Marshal(v)
+	os.Stdout.Write(append(b, '\n'))
+}
+
+func run(cfg config) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	c, err := signalling.New(signalling.Options{URL: cfg.URL, APIKey: cfg.APIKey})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.Connect(ctx); err != nil {
+		return err
+	}
+	var cpu0 time.Duration
+	var wall0 time.Time
+	start := func() { cpu0, wall0 = cpu(), time.Now() }
+	finish := func(rtts []int64) {
+		line(map[string]any{"cpuMicros": (cpu() - cpu0).Microseconds(), "wallMicros": time.Since(wall0).Microseconds(), "rttMicros": rtts})
+	}
+	pad := strings.Repeat("x", cfg.Size)
+
+	switch cfg.Role {
+	case "recv":
+		done := make(chan struct{})
+		got := 0
+		signalling.On(c, func(m signalling.Message) {
+			if m.Channel == cfg.Channel {
+				if got++; got == cfg.N {
+					close(done)
+				}
+			}
+		})
+		if err := c.Subscribe(ctx, cfg.Channel); err != nil {
+			return err
+		}
+		start()
+		line(map[string]bool{"ready": true})
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		finish(nil)
+	case "pub":
+		line(map[string]bool{"ready": true})
+		start()
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		next, window := 0, max(cfg.Window, 1)
+		errs := make(chan error, window)
+		for range window {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					mu.Lock()
+					i := next
+					next++
+					mu.Unlock()
+					if i >= cfg.N {
+						return
+					}
+					if err := c.Publish(ctx, cfg.Channel, payload{Seq: i, Pad: pad}); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		if err := <-errs; err != nil {
+			return err
+		}
+		finish(nil)
+	case "echo":
+		back := cfg.Channel + "-back"
+		signalling.On(c, func(m signalling.Message) {
+			if m.Channel == cfg.Channel {
+				// One message is out at a time, so waiting for the ack here
+				// delays nothing.
+				_ = c.Publish(ctx, back, m.Data)
+			}
+		})
+		if err := c.Subscribe(ctx, cfg.Channel); err != nil {
+			return err
+		}
+		line(map[string]bool{"ready": true})
+		_, _ = io.Copy(io.Discard, os.Stdin) // until the parent closes it
+	case "ping":
+		back := make(chan int, 1)
+		signalling.On(c, func(m signalling.Message) {
+			var p payload
+			if m.Channel == cfg.Channel+"-back" && json.Unmarshal(m.Data, &p) == nil {
+				back <- p.Seq
+			}
+		})
+		if err := c.Subscribe(ctx, cfg.Channel+"-back"); err != nil {
+			return err
+		}
+		line(map[string]bool{"ready": true})
+		rtts := make([]int64, 0, cfg.N)
+		for i := -cfg.N / 10; i < cfg.N; i++ {
+			if i == 0 {
+				start()
+			}
+			t0 := time.Now()
+			if err := c.Publish(ctx, cfg.Channel, payload{Seq: i, Pad: pad}); err != nil {
+				return err
+			}
+			for seq := range back {
+				if seq == i {
+					break
+				}
+			}
+			if i >= 0 {
+				rtts = append(rtts, time.Since(t0).Microseconds())
+			}
+		}
+		finish(rtts)
+	default:
+		return fmt.Errorf("unknown role %q", cfg.Role)
+	}
+	return nil
+}

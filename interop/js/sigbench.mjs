@@ -1,0 +1,107 @@
+// One side of a signalling benchmark, in a process of its own, built on the
+// official JS SDK. interop/cmd/sigbench is the Go side: same roles, same
+// arguments, same output, same accounting (getrusage of the whole process,
+// which is what process.cpuUsage reads). Nothing is printed on the timed
+// path.
+//
+//   node sigbench.mjs '{"role":"recv","url":"ws://…","apiKey":"pk_…","channel":"c","n":5000}'
+//
+// Roles:
+//   recv  subscribe to channel, take n messages
+//   pub   publish n messages of `size` padding to channel, `window` unacked at most
+//   echo  subscribe to channel, publish each message's data to channel+"-back"
+//   ping  subscribe to channel+"-back"; n times: publish {seq} to channel and
+//         wait for it to come back (after n/10 untimed)
+// Output: {"ready":true} once subscribed, then one result line:
+//   {"cpuMicros":…,"wallMicros":…,"rttMicros":[…]} for the timed part.
+import WebSocket from "ws";
+import { SignallingClient } from "@metered-ca/realtime";
+
+const cfg = JSON.parse(process.argv[2]);
+const line = (o) => process.stdout.write(JSON.stringify(o) + "\n");
+const cpu = () => {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+};
+const now = () => Number(process.hrtime.bigint() / 1000n);
+
+const client = new SignallingClient({
+  url: cfg.url,
+  apiKey: cfg.apiKey,
+  webSocketFactory: (u) => new WebSocket(u),
+});
+await client.connect();
+
+let cpu0 = 0;
+let wall0 = 0;
+const start = () => {
+  cpu0 = cpu();
+  wall0 = now();
+};
+const finish = async (extra = {}) => {
+  const r = { cpuMicros: cpu() - cpu0, wallMicros: now() - wall0, ...extra };
+  line(r);
+  await client.close();
+  process.exit(0);
+};
+const pad = "x".repeat(cfg.size ?? 0);
+
+switch (cfg.role) {
+  case "recv": {
+    let got = 0;
+    client.on("message", (m) => {
+      if (m.channel === cfg.channel && ++got === cfg.n) finish();
+    });
+    await client.subscribe(cfg.channel);
+    start();
+    line({ ready: true });
+    break;
+  }
+  case "pub": {
+    line({ ready: true });
+    start();
+    let next = 0;
+    const worker = async () => {
+      while (next < cfg.n) {
+        const i = next++;
+        await client.publish(cfg.channel, { seq: i, pad });
+      }
+    };
+    await Promise.all(Array.from({ length: cfg.window ?? 16 }, worker));
+    await finish();
+    break;
+  }
+  case "echo": {
+    const back = cfg.channel + "-back";
+    client.on("message", (m) => {
+      if (m.channel === cfg.channel) client.publish(back, m.data).catch(() => {});
+    });
+    await client.subscribe(cfg.channel);
+    line({ ready: true });
+    process.stdin.resume();
+    process.stdin.on("end", () => client.close().then(() => process.exit(0)));
+    break;
+  }
+  case "ping": {
+    let waiting = null;
+    client.on("message", (m) => {
+      if (waiting && m.channel === cfg.channel + "-back" && m.data?.seq === waiting.seq) waiting.resolve();
+    });
+    await client.subscribe(cfg.channel + "-back");
+    line({ ready: true });
+    const rtts = [];
+    const warm = Math.floor(cfg.n / 10);
+    for (let i = -warm; i < cfg.n; i++) {
+      if (i === 0) start();
+      const t0 = now();
+      const back = new Promise((resolve) => (waiting = { seq: i, resolve }));
+      await client.publish(cfg.channel, { seq: i, pad });
+      await back;
+      if (i >= 0) rtts.push(now() - t0);
+    }
+    await finish({ rttMicros: rtts });
+    break;
+  }
+  default:
+    throw new Error("unknown role " + cfg.role);
+}

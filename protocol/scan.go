@@ -1,0 +1,296 @@
+package protocol
+
+import (
+	"bytes"
+	"encoding/json"
+)
+
+// maxDepth is how deeply arrays and objects may nest, as in encoding/json.
+const maxDepth = 10000
+
+// members holds a JSON object's top-level members as read by readObject:
+// keys and values are sub-slices of the frame, never copies, and the
+// common frame (ten members or fewer) needs no allocation. Duplicate keys
+// resolve to the last one, as in JSON.parse.
+type members struct {
+	n     int
+	fixed [10]member
+	more  []member
+}
+
+// member is one key (with its quotes, escapes undecoded) and its raw value.
+type member struct {
+	key     []byte
+	escaped bool
+	val     json.RawMessage
+}
+
+func (m *members) add(x member) {
+	if m.n < len(m.fixed) {
+		m.fixed[m.n] = x
+	} else {
+		m.more = append(m.more, x)
+	}
+	m.n++
+}
+
+func (m *members) at(i int) *member {
+	if i < len(m.fixed) {
+		return &m.fixed[i]
+	}
+	return &m.more[i-len(m.fixed)]
+}
+
+// get returns the raw value of key; the last of duplicates wins.
+func (m *members) get(key string) (json.RawMessage, bool) {
+	for i := m.n - 1; i >= 0; i-- {
+		x := m.at(i)
+		if x.is(key) {
+			return x.val, true
+		}
+	}
+	return nil, false
+}
+
+func (x *member) is(key string) bool {
+	if !x.escaped {
+		return string(x.key[1:len(x.key)-1]) == key
+	}
+	var k string // a key spelt with escapes ("\u0074ype") is still "type"
+	return json.Unmarshal(x.key, &k) == nil && k == key
+}
+
+func (m *members) String(key string) (string, bool)  { raw, _ := m.get(key); return rawString(raw) }
+func (m *members) Number(key string) (float64, bool) { raw, _ := m.get(key); return rawNumber(raw) }
+func (m *members) Object(key string) json.RawMessage { raw, _ := m.get(key); return rawObject(raw) }
+func (m *members) IsNull(key string) bool            { raw, ok := m.get(key); return ok && string(raw) == "null" }
+func (m *members) isTrue(key string) bool            { raw, _ := m.get(key); return string(raw) == "true" }
+func (m *members) raw(key string) json.RawMessage    { raw, _ := m.get(key); return raw }
+
+// readObject reads b, which must be one JSON value and nothing else, into
+// m when it is a valid JSON object. It checks the whole of b as JSON.parse
+// would (grammar, control characters in strings, nesting) in the same
+// pass; UTF-8 is the caller's to check.
+func readObject(b []byte, m *members) (isObject, valid bool) {
+	i := skipSpace(b, 0)
+	if i == len(b) {
+		return false, false
+	}
+	if b[i] != '{' {
+		end, ok := scanValue(b, i, 0)
+		return false, ok && skipSpace(b, end) == len(b)
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return true, skipSpace(b, i+1) == len(b)
+	}
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return true, false
+		}
+		kend, esc, ok := scanString(b, i)
+		if !ok {
+			return true, false
+		}
+		key := b[i:kend]
+		i = skipSpace(b, kend)
+		if i >= len(b) || b[i] != ':' {
+			return true, false
+		}
+		i = skipSpace(b, i+1)
+		vend, ok := scanValue(b, i, 1)
+		if !ok {
+			return true, false
+		}
+		m.add(member{key: key, escaped: esc, val: b[i:vend:vend]})
+		i = skipSpace(b, vend)
+		if i >= len(b) {
+			return true, false
+		}
+		switch b[i] {
+		case ',':
+			i = skipSpace(b, i+1)
+		case '}':
+			return true, skipSpace(b, i+1) == len(b)
+		default:
+			return true, false
+		}
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// scanValue checks the JSON value starting at b[i] and returns where it
+// ends.
+func scanValue(b []byte, i, depth int) (int, bool) {
+	if i >= len(b) {
+		return i, false
+	}
+	switch c := b[i]; {
+	case c == '"':
+		end, _, ok := scanString(b, i)
+		return end, ok
+	case c == '{' || c == '[':
+		return scanComposite(b, i, depth+1)
+	case c == '-' || c >= '0' && c <= '9':
+		return scanNumber(b, i)
+	case c == 't':
+		return scanLiteral(b, i, "true")
+	case c == 'f':
+		return scanLiteral(b, i, "false")
+	case c == 'n':
+		return scanLiteral(b, i, "null")
+	}
+	return i, false
+}
+
+func scanComposite(b []byte, i, depth int) (int, bool) {
+	if depth > maxDepth {
+		return i, false
+	}
+	closing := byte(']')
+	isObj := b[i] == '{'
+	if isObj {
+		closing = '}'
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == closing {
+		return i + 1, true
+	}
+	for {
+		if isObj {
+			if i >= len(b) || b[i] != '"' {
+				return i, false
+			}
+			end, _, ok := scanString(b, i)
+			if !ok {
+				return i, false
+			}
+			i = skipSpace(b, end)
+			if i >= len(b) || b[i] != ':' {
+				return i, false
+			}
+			i = skipSpace(b, i+1)
+		}
+		end, ok := scanValue(b, i, depth)
+		if !ok {
+			return i, false
+		}
+		i = skipSpace(b, end)
+		if i >= len(b) {
+			return i, false
+		}
+		switch b[i] {
+		case ',':
+			i = skipSpace(b, i+1)
+		case closing:
+			return i + 1, true
+		default:
+			return i, false
+		}
+	}
+}
+
+// stringStop marks the bytes a string scan must look at: the quote, the
+// backslash and the control characters JSON forbids unescaped.
+var stringStop = func() (t [256]bool) {
+	for c := 0; c < 0x20; c++ {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	return t
+}()
+
+// scanString checks the string starting at b[i] (a quote) and returns the
+// index after its closing quote and whether it holds escapes.
+func scanString(b []byte, i int) (end int, escaped, ok bool) {
+	i++
+	for {
+		// Runs of plain bytes are the common case: skip them fast.
+		q := bytes.IndexByte(b[i:], '"')
+		if q < 0 {
+			return len(b), escaped, false
+		}
+		run := b[i : i+q]
+		j := 0
+		for j < len(run) && !stringStop[run[j]] {
+			j++
+		}
+		if j == len(run) {
+			return i + q + 1, escaped, true
+		}
+		i += j
+		if b[i] != '\\' {
+			return i, escaped, false // a control character
+		}
+		escaped = true
+		if i+1 >= len(b) {
+			return i, escaped, false
+		}
+		switch b[i+1] {
+		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			i += 2
+		case 'u':
+			if i+6 > len(b) || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
+				return i, escaped, false
+			}
+			i += 6
+		default:
+			return i, escaped, false
+		}
+	}
+}
+
+func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+
+func scanNumber(b []byte, i int) (int, bool) {
+	if b[i] == '-' {
+		i++
+	}
+	digits := func() bool {
+		start := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		return i > start
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case !digits():
+		return i, false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if !digits() {
+			return i, false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if !digits() {
+			return i, false
+		}
+	}
+	return i, true
+}
+
+func scanLiteral(b []byte, i int, lit string) (int, bool) {
+	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
+		return i, false
+	}
+	return i + len(lit), true
+}
