@@ -3,6 +3,7 @@ package peer
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -131,7 +132,10 @@ func (c *conn) resendOffer() {
 	case c.pendingOffer != nil && c.pendingOffer.SDP == c.offerSDP:
 		offer = c.pendingOffer
 	case !c.polite && c.pc.SignalingState() == webrtc.SignalingStateHaveLocalOffer:
-		if ld := c.pc.LocalDescription(); ld != nil && ld.SDP == c.offerSDP {
+		// pion adds the candidates gathered since to the SDP it reports, so
+		// the offer is recognised by its origin line (session id and
+		// version), which changes with every new offer.
+		if ld := c.pc.LocalDescription(); ld != nil && originLine(ld.SDP) == originLine(c.offerSDP) {
 			offer = ld
 		}
 	}
@@ -146,6 +150,19 @@ func (c *conn) resendOffer() {
 	c.trace("offer unanswered; sending it again", "resend", c.offerResends)
 	c.signalDescription(*offer)
 	c.armOfferTimer()
+}
+
+// originLine is the SDP's "o=" line.
+func originLine(sdp string) string {
+	i := strings.Index(sdp, "\no=")
+	if i < 0 {
+		return ""
+	}
+	line := sdp[i+1:]
+	if j := strings.IndexAny(line, "\r\n"); j >= 0 {
+		line = line[:j]
+	}
+	return line
 }
 
 // signalDescription sends an offer or answer. One too large for the

@@ -113,26 +113,33 @@ func TestGlareFirstContact(t *testing.T) {
 	}
 }
 
-// TestLostOfferIsSentAgain: the server loses alice's first offer; she sends
-// it again and the data channel opens anyway.
+// TestLostOfferIsSentAgain: the server loses the offerer's first offer;
+// it is sent again and the data channel opens anyway. Both politeness
+// sides: the polite one holds its offer unapplied, the impolite one
+// applied it, and pion then adds the gathered candidates to the SDP it
+// reports (which once hid the offer from the resend, silently).
 func TestLostOfferIsSentAgain(t *testing.T) {
-	srv := newServer(t)
-	alice, bob := newPeer(t, srv, "alice"), newPeer(t, srv, "bob")
-	alice.timing.offerResend = 300 * time.Millisecond
-	ctx := ctxT(t, 30*time.Second)
-	require.NoError(t, bob.Join(ctx, "lost"))
-	srv.DropFrames("bob", "direct", 1) // alice's first direct to bob: her offer
-	opened := make(chan struct{}, 1)
-	On(alice, func(ev PeerJoined) {
-		if d, err := ev.Peer.CreateDataChannel("c", DataChannelOptions{}); err == nil {
-			On(d, func(ChannelOpen) { opened <- struct{}{} })
-		}
-	})
-	require.NoError(t, alice.Join(ctx, "lost"))
-	select {
-	case <-opened:
-	case <-ctx.Done():
-		t.Fatal("the lost offer was never sent again")
+	for _, ids := range [][2]string{{"alice", "bob"}, {"zed", "bob"}} { // offerer, answerer
+		t.Run(ids[0]+"-offers", func(t *testing.T) {
+			srv := newServer(t)
+			offerer, answerer := newPeer(t, srv, ids[0]), newPeer(t, srv, ids[1])
+			offerer.timing.offerResend = 300 * time.Millisecond
+			ctx := ctxT(t, 30*time.Second)
+			require.NoError(t, answerer.Join(ctx, "lost"))
+			srv.DropFrames(ids[1], "direct", 1) // the offerer's first direct: its offer
+			opened := make(chan struct{}, 1)
+			On(offerer, func(ev PeerJoined) {
+				if d, err := ev.Peer.CreateDataChannel("c", DataChannelOptions{}); err == nil {
+					On(d, func(ChannelOpen) { opened <- struct{}{} })
+				}
+			})
+			require.NoError(t, offerer.Join(ctx, "lost"))
+			select {
+			case <-opened:
+			case <-ctx.Done():
+				t.Fatal("the lost offer was never sent again")
+			}
+		})
 	}
 }
 
