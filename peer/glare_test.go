@@ -191,3 +191,28 @@ func TestGlareKeepsCandidates(t *testing.T) {
 	}
 	require.NotZero(t, collided, "no round collided")
 }
+
+// TestOfferBeforePresenceIsKept: the answerer gets the newcomer's offer
+// before the presence frame that names it (held back here); the offer
+// waits for the peer instead of being dropped, so the data channel opens
+// without the offerer's resend (set too long to help).
+func TestOfferBeforePresenceIsKept(t *testing.T) {
+	srv := newServer(t)
+	offerer, answerer := newPeer(t, srv, "alice"), newPeer(t, srv, "bob")
+	offerer.timing.offerResend = time.Minute
+	ctx := ctxT(t, 15*time.Second)
+	require.NoError(t, answerer.Join(ctx, "early"))
+	srv.DelayFrames("bob", "presence", 1, 500*time.Millisecond) // alice's arrival
+	opened := make(chan struct{}, 1)
+	On(offerer, func(ev PeerJoined) {
+		if d, err := ev.Peer.CreateDataChannel("c", DataChannelOptions{}); err == nil {
+			On(d, func(ChannelOpen) { opened <- struct{}{} })
+		}
+	})
+	require.NoError(t, offerer.Join(ctx, "early"))
+	select {
+	case <-opened:
+	case <-ctx.Done():
+		t.Fatal("the offer that came before presence was lost")
+	}
+}

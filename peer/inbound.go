@@ -139,9 +139,11 @@ func (p *MeteredPeer) onDirect(ev signalling.Direct) {
 	p.mu.Unlock()
 	switch c.kind {
 	case directDescription, directICE:
-		if rp != nil {
-			rp.route(c)
+		if rp == nil {
+			p.early.hold(ev.From, c)
+			return
 		}
+		rp.route(c)
 	case directTrackMeta:
 		// No sender of ours could send metadata over the server's cap; one
 		// that does is hostile, and the cache holds 512 entries per peer.

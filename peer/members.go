@@ -58,6 +58,9 @@ func (p *MeteredPeer) addPeer(id string, metadata json.RawMessage) {
 	p.order = append(p.order, rp)
 	tracks := append([]*trackedTrack(nil), p.tracks...)
 	p.mu.Unlock()
+	for _, s := range p.early.take(id) { // its offer may have come first
+		rp.route(s)
+	}
 	p.fanOut(rp, c, tracks)
 	p.events.Emit(PeerJoined{Peer: rp})
 }

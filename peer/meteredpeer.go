@@ -50,6 +50,7 @@ type MeteredPeer struct {
 	peerID           string
 	iceServers       []webrtc.ICEServer
 	peers            map[string]*RemotePeer
+	early            earlySignals // signals of peers not yet seen (early.go)
 	order            []*RemotePeer
 	tracks           []*trackedTrack
 	joining          string // channel of a Join in progress
@@ -259,6 +260,7 @@ func (p *MeteredPeer) Close(reason string) error {
 	p.inbox.stop()
 	p.inbox.wait()
 	p.removeAll()
+	p.early.clear()
 	err := p.client.Close()
 	p.tasks.stop()
 	p.mu.Lock()
