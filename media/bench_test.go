@@ -2,7 +2,6 @@ package media
 
 import (
 	"context"
-	"os/exec"
 	"sort"
 	"syscall"
 	"testing"
@@ -21,51 +20,8 @@ func cpuTime(b *testing.B) time.Duration {
 
 const benchSeconds = "10"
 
-// BenchmarkPlay: CPU per second of media for one stream (audio + video)
-// played from a file as fast as it goes, tracks unbound (the cost of
-// producing the samples): passthrough (VP8 + Opus WebM) against transcode
-// (H.264 with B-frames + AAC MP4 to VP8 + Opus).
-func BenchmarkPlay(b *testing.B) {
-	for _, c := range []struct{ name, file string }{
-		{"passthrough", "vp8-opus.webm"},
-		{"transcode", "h264-bframes.mp4"},
-	} {
-		b.Run(c.name, func(b *testing.B) {
-			file := testMedia(&testing.T{}, c.file, benchSeconds)
-			var cpu time.Duration
-			for i := 0; i < b.N; i++ {
-				p, err := FromFile(file)
-				require.NoError(b, err)
-				p.speed = 1e6
-				before := cpuTime(b)
-				require.NoError(b, p.Start())
-				<-p.Done()
-				cpu += cpuTime(b) - before
-				require.NoError(b, p.Err())
-				require.NoError(b, p.Close())
-			}
-			b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N)/10, "cpu-ms/media-s")
-		})
-	}
-}
-
-// BenchmarkFFmpegCLITranscode: the ffmpeg CLI doing the same transcode with
-// the same encoder settings, its CPU time measured the same way.
-func BenchmarkFFmpegCLITranscode(b *testing.B) {
-	file := testMedia(&testing.T{}, "h264-bframes.mp4", benchSeconds)
-	var cpu time.Duration
-	for i := 0; i < b.N; i++ {
-		// One thread each way, as the SDK's decoders and encoders run.
-		cmd := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-threads", "1", "-i", file, "-threads", "1",
-			"-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-lag-in-frames", "0", "-b:v", "100k", "-g", "60",
-			"-c:a", "libopus", "-b:a", "64k", "-application", "voip", "-frame_duration", "20", "-ar", "48000", "-ac", "2",
-			"-f", "null", "-")
-		require.NoError(b, cmd.Run())
-		ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-		cpu += time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	}
-	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N)/10, "cpu-ms/media-s")
-}
+// Playing a file against the ffmpeg CLI is measured process against
+// process by make bench (benchsubject_test.go, interop/cmd/bench).
 
 // BenchmarkAudioSourcePacing: how far each 20 ms packet's send time is from
 // 20 ms after the previous one, over five seconds.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -21,12 +20,6 @@ import (
 )
 
 type joinResult struct{ p50, p90 time.Duration }
-
-type memResult struct {
-	peers, remotes      int
-	goroutinesPerRemote float64
-	heapKBPerRemote     float64
-}
 
 func tokenFor(id string) string {
 	tok, _ := testserver.MintToken(testserver.DevKeyID, testserver.DevKeySecret, testserver.Claims{Sub: id}, time.Hour)
@@ -220,58 +213,4 @@ func percentiles(d []time.Duration) joinResult {
 	slices.Sort(d)
 	at := func(p float64) time.Duration { return d[min(len(d)-1, int(p*float64(len(d))))] }
 	return joinResult{p50: at(0.5), p90: at(0.9)}
-}
-
-// perRemotePeer joins n MeteredPeers to one channel (a full mesh of
-// n·(n−1) RemotePeers, each with its own pion connection, idle: no media,
-// no channel) and reports goroutines and heap per RemotePeer.
-func perRemotePeer(ctx context.Context, url string, n int) (memResult, error) {
-	runtime.GC()
-	var before runtime.MemStats
-	runtime.ReadMemStats(&before)
-	g0 := runtime.NumGoroutine()
-	var peers []*peer.MeteredPeer
-	defer func() {
-		for _, p := range peers {
-			_ = p.Close("")
-		}
-	}()
-	channel := fmt.Sprint("mem-bench-", n)
-	for i := 0; i < n; i++ {
-		p, err := newMeteredPeer(url, fmt.Sprintf("m%d-%d", n, i))
-		if err != nil {
-			return memResult{}, err
-		}
-		peers = append(peers, p)
-		if err := p.Join(ctx, channel); err != nil {
-			return memResult{}, err
-		}
-	}
-	want := n * (n - 1)
-	for deadline := time.Now().Add(60 * time.Second); ; {
-		got := 0
-		for _, p := range peers {
-			got += len(p.RemotePeers())
-		}
-		if got == want {
-			break
-		}
-		if time.Now().After(deadline) {
-			return memResult{}, fmt.Errorf("only %d of %d remote peers", got, want)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	time.Sleep(200 * time.Millisecond)
-	runtime.GC()
-	var after runtime.MemStats
-	runtime.ReadMemStats(&after)
-	g1 := runtime.NumGoroutine()
-	// The MeteredPeers themselves (signalling clients) are part of the cost
-	// too; subtract a solo peer's share by measuring per RemotePeer anyway.
-	return memResult{
-		peers:               n,
-		remotes:             want,
-		goroutinesPerRemote: float64(g1-g0) / float64(want),
-		heapKBPerRemote:     float64(int64(after.HeapInuse)-int64(before.HeapInuse)) / 1024 / float64(want),
-	}, nil
 }

@@ -69,7 +69,10 @@ func spreadOf(v []float64) spread {
 }
 
 func (s spread) format(unit string, prec int) string {
-	return fmt.Sprintf("%.*f %s (%.*f–%.*f)", prec, s.med, unit, prec, s.lo, prec, s.hi)
+	if unit != "" && unit != "×" {
+		unit = " " + unit
+	}
+	return fmt.Sprintf("%.*f%s (%.*f–%.*f)", prec, s.med, unit, prec, s.lo, prec, s.hi)
 }
 
 // cpuPerMessage is each run's process CPU per message, in µs.
