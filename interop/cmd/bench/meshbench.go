@@ -120,10 +120,6 @@ func meshPion(ctx context.Context, url string, n int, tag string) (meshResult, e
 		defer c.Close()
 		clients[i] = c
 	}
-	type msg struct {
-		SDP  *webrtc.SessionDescription `json:"sdp,omitempty"`
-		Cand *webrtc.ICECandidateInit   `json:"cand,omitempty"`
-	}
 	var opened atomic.Int64
 	want := int64(n * (n - 1) / 2)
 	done := make(chan struct{})
@@ -153,33 +149,21 @@ func meshPion(ctx context.Context, url string, n int, tag string) (meshResult, e
 			pc.OnICECandidate(func(cand *webrtc.ICECandidate) {
 				if cand != nil {
 					init := cand.ToJSON()
-					_ = c.SendAsync(remote, msg{Cand: &init}, nil)
+					_ = c.SendAsync(remote, pionSignal{Cand: &init}, nil)
 				}
 			})
 			conns[remote] = pc
 			return pc
 		}
 		signalling.On(c, func(d signalling.Direct) {
-			var m msg
+			var m pionSignal
 			if json.Unmarshal(d.Data, &m) != nil {
 				return
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			pc := conn(d.From)
-			if pc == nil {
-				return
-			}
-			switch {
-			case m.SDP != nil:
-				_ = pc.SetRemoteDescription(*m.SDP)
-				if m.SDP.Type == webrtc.SDPTypeOffer {
-					ans, _ := pc.CreateAnswer(nil)
-					_ = pc.SetLocalDescription(ans)
-					_ = c.SendAsync(d.From, msg{SDP: pc.LocalDescription()}, nil)
-				}
-			case m.Cand != nil:
-				_ = pc.AddICECandidate(*m.Cand)
+			if pc := conn(d.From); pc != nil {
+				m.apply(c, pc, d.From)
 			}
 		})
 		offer := func(remote string) {
@@ -202,7 +186,7 @@ func meshPion(ctx context.Context, url string, n int, tag string) (meshResult, e
 			if err != nil || pc.SetLocalDescription(o) != nil {
 				return
 			}
-			_ = c.SendAsync(remote, msg{SDP: pc.LocalDescription()}, nil)
+			_ = c.SendAsync(remote, pionSignal{SDP: pc.LocalDescription()}, nil)
 		}
 		self := ids[i]
 		signalling.On(c, func(p signalling.Presence) {

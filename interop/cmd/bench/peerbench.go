@@ -68,6 +68,27 @@ func joinGo(ctx context.Context, url string, run int) (time.Duration, error) {
 	}
 }
 
+// pionSignal is what the bare pion baselines send each other over directs.
+type pionSignal struct {
+	SDP  *webrtc.SessionDescription `json:"sdp,omitempty"`
+	Cand *webrtc.ICECandidateInit   `json:"cand,omitempty"`
+}
+
+// apply applies a signal from remote to pc, answering an offer.
+func (m pionSignal) apply(c *signalling.Client, pc *webrtc.PeerConnection, remote string) {
+	switch {
+	case m.SDP != nil:
+		_ = pc.SetRemoteDescription(*m.SDP)
+		if m.SDP.Type == webrtc.SDPTypeOffer {
+			ans, _ := pc.CreateAnswer(nil)
+			_ = pc.SetLocalDescription(ans)
+			_ = c.SendAsync(remote, pionSignal{SDP: pc.LocalDescription()}, nil)
+		}
+	case m.Cand != nil:
+		_ = pc.AddICECandidate(*m.Cand)
+	}
+}
+
 // joinRawPion is the floor: the same server round trips (connect,
 // subscribe, presence) and the same offer/answer/trickle over directs, with
 // bare pion and no MeteredPeer logic.
@@ -97,35 +118,20 @@ func joinRawPion(ctx context.Context, url string, run int) (time.Duration, error
 		return 0, err
 	}
 	defer pb.Close()
-	type msg struct {
-		SDP  *webrtc.SessionDescription `json:"sdp,omitempty"`
-		Cand *webrtc.ICECandidateInit   `json:"cand,omitempty"`
-	}
 	wire := func(c *signalling.Client, pc *webrtc.PeerConnection, to string) {
 		pc.OnICECandidate(func(cand *webrtc.ICECandidate) {
 			if cand != nil {
 				init := cand.ToJSON()
-				_ = c.SendAsync(to, msg{Cand: &init}, nil)
+				_ = c.SendAsync(to, pionSignal{Cand: &init}, nil)
 			}
 		})
 		var mu sync.Mutex
 		signalling.On(c, func(d signalling.Direct) {
 			mu.Lock()
 			defer mu.Unlock()
-			var m msg
-			if json.Unmarshal(d.Data, &m) != nil {
-				return
-			}
-			switch {
-			case m.SDP != nil:
-				_ = pc.SetRemoteDescription(*m.SDP)
-				if m.SDP.Type == webrtc.SDPTypeOffer {
-					ans, _ := pc.CreateAnswer(nil)
-					_ = pc.SetLocalDescription(ans)
-					_ = c.SendAsync(to, msg{SDP: pc.LocalDescription()}, nil)
-				}
-			case m.Cand != nil:
-				_ = pc.AddICECandidate(*m.Cand)
+			var m pionSignal
+			if json.Unmarshal(d.Data, &m) == nil {
+				m.apply(c, pc, to)
 			}
 		})
 	}
@@ -174,7 +180,7 @@ func joinRawPion(ctx context.Context, url string, run int) (time.Duration, error
 	if err := pa.SetLocalDescription(offer); err != nil {
 		return 0, err
 	}
-	if err := ca.SendAsync(bID, msg{SDP: pa.LocalDescription()}, nil); err != nil {
+	if err := ca.SendAsync(bID, pionSignal{SDP: pa.LocalDescription()}, nil); err != nil {
 		return 0, err
 	}
 	select {
