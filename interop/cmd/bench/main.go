@@ -16,7 +16,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"runtime/pprof"
 	"sort"
 	"strings"
 	"time"
@@ -49,13 +48,10 @@ func run(out string, runs int, only string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 
+	if os.Getenv("MESH_HEAPPROFILE") != "" {
+		runtime.MemProfileRate = 1024
+	}
 	if only == "mesh" {
-		if path := os.Getenv("BENCH_CPUPROFILE"); path != "" { // for looking into a result
-			if f, err := os.Create(path); err == nil {
-				_ = pprof.StartCPUProfile(f)
-				defer pprof.StopCPUProfile()
-			}
-		}
 		_, err := benchMesh(ctx, srv.URL, runs)
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -95,6 +96,7 @@ func meshGo(ctx context.Context, url string, n int, both bool, tag string) (mesh
 	}
 	took, cpu := time.Since(start), processCPU()-cpu0
 	heap, routines := heapNow().since(before, n*(n-1))
+	writeHeapProfile("MESH_HEAPPROFILE", "")
 	return meshResult{n: n, took: took, cpu: cpu, heapKiB: heap, routine: routines}, nil
 }
 
@@ -125,6 +127,8 @@ func meshPion(ctx context.Context, url string, n int, tag string) (meshResult, e
 	done := make(chan struct{})
 	var closeMu sync.Mutex
 	var pcs []*webrtc.PeerConnection
+	var dcsMu sync.Mutex
+	var dcs []*webrtc.DataChannel // every channel, both ends
 	defer func() {
 		closeMu.Lock()
 		defer closeMu.Unlock()
@@ -152,6 +156,16 @@ func meshPion(ctx context.Context, url string, n int, tag string) (meshResult, e
 					_ = c.SendAsync(remote, pionSignal{Cand: &init}, nil)
 				}
 			})
+			// Both ends hold their channel with a message handler, as an
+			// application does and a MeteredPeer does; without, pion's
+			// channels were closed by the time of measuring (a baseline
+			// that measured less).
+			pc.OnDataChannel(func(d *webrtc.DataChannel) {
+				dcsMu.Lock()
+				dcs = append(dcs, d)
+				dcsMu.Unlock()
+				d.OnMessage(func(webrtc.DataChannelMessage) {})
+			})
 			conns[remote] = pc
 			return pc
 		}
@@ -177,6 +191,10 @@ func meshPion(ctx context.Context, url string, n int, tag string) (meshResult, e
 			if err != nil {
 				return
 			}
+			dcsMu.Lock()
+			dcs = append(dcs, dc)
+			dcsMu.Unlock()
+			dc.OnMessage(func(webrtc.DataChannelMessage) {})
 			dc.OnOpen(func() {
 				if opened.Add(1) == want {
 					close(done)
@@ -221,6 +239,14 @@ func meshPion(ctx context.Context, url string, n int, tag string) (meshResult, e
 	}
 	took, cpu := time.Since(start), processCPU()-cpu0
 	heap, routines := heapNow().since(before, n*(n-1))
+	writeHeapProfile("MESH_HEAPPROFILE", ".pion")
+	dcsMu.Lock()
+	defer dcsMu.Unlock()
+	for _, d := range dcs {
+		if d.ReadyState() != webrtc.DataChannelStateOpen {
+			return meshResult{}, fmt.Errorf("bare pion: a data channel is %s when measured", d.ReadyState())
+		}
+	}
 	return meshResult{n: n, took: took, cpu: cpu, heapKiB: heap, routine: routines}, nil
 }
 
@@ -284,7 +310,9 @@ func benchMesh(ctx context.Context, url string, runs int) (meshRows, error) {
 			}
 			r.glare[n] = g
 		}
+		stop := profileCPU("MESH_CPUPROFILE")
 		res, err := meshGo(ctx, url, r.meshPeers, true, fmt.Sprintf("m32-%d", i))
+		stop()
 		if err != nil {
 			return r, fmt.Errorf("mesh of 32: %w", err)
 		}
@@ -369,4 +397,33 @@ func writeMesh(b *strings.Builder, r meshRows) {
 	fmt.Fprintf(b, "| bare pion (baseline) | %s | %s |\n", ph.format("KiB", 0), pg.format("", 1))
 	fmt.Fprintf(b, "| realtime-go `RemotePeer` | %s | %s |\n", gh.format("KiB", 0), gg.format("", 1))
 	fmt.Fprintf(b, "| ratio | %.2f× (goal ≤ 1.1×) | %.2f× |\n\n", gh.med/ph.med, gg.med/pg.med)
+}
+
+// profileCPU writes a CPU profile to the file the environment variable
+// names, if it does, until stop is called: for looking into a result.
+func profileCPU(env string) (stop func()) {
+	path := os.Getenv(env)
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil || pprof.StartCPUProfile(f) != nil {
+		return func() {}
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }
+}
+
+// writeHeapProfile writes the live heap to the file the environment
+// variable names plus suffix, if it does: for looking into a result.
+func writeHeapProfile(env, suffix string) {
+	if path := os.Getenv(env); path != "" {
+		if f, err := os.Create(path + suffix); err == nil {
+			_ = pprof.WriteHeapProfile(f)
+			f.Close()
+		}
+		if f, err := os.Create(path + suffix + ".goroutines"); err == nil {
+			_ = pprof.Lookup("goroutine").WriteTo(f, 1)
+			f.Close()
+		}
+	}
 }
