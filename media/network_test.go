@@ -633,6 +633,9 @@ func TestRecorderAsksForKeyframesAfterLoss(t *testing.T) {
 	info, err := Probe(path)
 	require.NoError(t, err)
 	t.Logf("recorder: %d keyframe requests after 3 outages; recording: %s", plis, info)
-	assert.GreaterOrEqual(t, plis, uint32(3), "a keyframe asked for after each outage")
+	// Before the fix none were asked for. An outage that ends just before
+	// the source's own keyframe (every 2 s) needs no request, so one of the
+	// three may go without (seen once in about twenty runs).
+	assert.GreaterOrEqual(t, plis, uint32(2), "a keyframe asked for after the outages")
 	assert.Contains(t, info.String(), "vp8")
 }

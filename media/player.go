@@ -527,7 +527,7 @@ func (s *playStream) withParameterSets(data []byte) []byte {
 // decode transcodes; frames come out in presentation order with their own
 // timestamps, whatever order the packets went in.
 func (s *playStream) decode(data []byte, pts int64, timeOf func(int64) time.Duration) error {
-	return s.dec.Decode(data, pts, func(f *av.Frame) {
+	return s.dec.DecodeBorrowed(data, pts, func(f *av.Frame) {
 		if s.info.Audio {
 			s.encodeAudio(f)
 		} else {

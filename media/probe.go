@@ -67,11 +67,11 @@ func Probe(path string) (*MediaInfo, error) {
 			return info, fmt.Errorf("media: probing %s: %w", path, err)
 		}
 		if d := decs[p.Stream]; d != nil {
-			_ = d.Decode(p.Data, p.PTS, func(*av.Frame) { info.Streams[index[p.Stream]].Frames++ })
+			_ = d.DecodeBorrowed(p.Data, p.PTS, func(*av.Frame) { info.Streams[index[p.Stream]].Frames++ })
 		}
 	}
 	for i, d := range decs {
-		_ = d.Decode(nil, 0, func(*av.Frame) { info.Streams[index[i]].Frames++ })
+		_ = d.DecodeBorrowed(nil, 0, func(*av.Frame) { info.Streams[index[i]].Frames++ })
 	}
 	return info, nil
 }

@@ -231,9 +231,9 @@ func (r *Recorder) describe(t *recTrack, data []byte) error {
 		return err
 	}
 	defer dec.Close()
-	err = dec.Decode(data, 0, func(f *av.Frame) { t.spec.Width, t.spec.Height = f.Width, f.Height })
+	err = dec.DecodeBorrowed(data, 0, func(f *av.Frame) { t.spec.Width, t.spec.Height = f.Width, f.Height })
 	if err == nil && t.spec.Width == 0 {
-		_ = dec.Decode(nil, 0, func(f *av.Frame) { t.spec.Width, t.spec.Height = f.Width, f.Height })
+		_ = dec.DecodeBorrowed(nil, 0, func(f *av.Frame) { t.spec.Width, t.spec.Height = f.Width, f.Height })
 	}
 	if t.spec.Width == 0 {
 		return errors.New("first keyframe did not decode")

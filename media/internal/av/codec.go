@@ -81,7 +81,8 @@ type Packet struct {
 	Stream   int
 }
 
-// Frame is one decoded frame, copied out of FFmpeg.
+// Frame is one decoded frame: copied out of FFmpeg (Decode), or borrowed
+// for the length of a callback (DecodeBorrowed).
 type Frame struct {
 	PTS int64
 	// Audio: interleaved signed 16-bit samples.
@@ -91,6 +92,8 @@ type Frame struct {
 	Width, Height             int
 	Y, U, V                   []byte
 	StrideY, StrideU, StrideV int
+
+	pic *astiav.Frame // a borrowed I420 picture, for an encoder to reference
 }
 
 // Decoder turns packets of one codec into frames.
@@ -159,6 +162,18 @@ func newDecoderFromParams(cp *astiav.CodecParameters) (*Decoder, error) {
 // yields to emit. A packet the decoder rejects returns its error; the
 // decoder stays usable.
 func (d *Decoder) Decode(data []byte, pts int64, emit func(*Frame)) error {
+	return d.decode(data, pts, false, emit)
+}
+
+// DecodeBorrowed is Decode without copying pictures out of FFmpeg: each
+// frame, its planes included, is valid only until emit returns, and an
+// Encoder given it references the picture instead of copying it (at
+// 1080p, two 3 MB copies and a 3 MB allocation less per frame).
+func (d *Decoder) DecodeBorrowed(data []byte, pts int64, emit func(*Frame)) error {
+	return d.decode(data, pts, true, emit)
+}
+
+func (d *Decoder) decode(data []byte, pts int64, borrow bool, emit func(*Frame)) error {
 	d.pkt.Unref()
 	if data != nil {
 		if err := d.pkt.FromData(data); err != nil {
@@ -178,20 +193,22 @@ func (d *Decoder) Decode(data []byte, pts int64, emit func(*Frame)) error {
 			}
 			return fmt.Errorf("av: decoding: %w", err)
 		}
-		f, err := d.copyOut(d.frame)
+		f, err := d.frameOf(d.frame, borrow)
+		if err == nil {
+			emit(f)
+		}
 		d.frame.Unref()
 		if err != nil {
 			return err
 		}
-		emit(f)
 	}
 }
 
-func (d *Decoder) copyOut(src *astiav.Frame) (*Frame, error) {
+func (d *Decoder) frameOf(src *astiav.Frame, borrow bool) (*Frame, error) {
 	if d.cc.MediaType() == astiav.MediaTypeAudio {
 		return audioFrame(src)
 	}
-	return d.videoFrame(src)
+	return d.videoFrame(src, borrow)
 }
 
 // audioFrame copies any s16/flt layout, packed or planar, to interleaved s16.
@@ -237,8 +254,9 @@ func floatToS16(b []byte) int16 {
 	return int16(max(-32768, min(32767, math.Round(float64(v)*32767))))
 }
 
-// videoFrame copies a picture out as I420, converting other layouts.
-func (d *Decoder) videoFrame(src *astiav.Frame) (*Frame, error) {
+// videoFrame copies (or borrows) a picture as I420, converting other
+// layouts.
+func (d *Decoder) videoFrame(src *astiav.Frame, borrow bool) (*Frame, error) {
 	pic := src
 	if src.PixelFormat() != astiav.PixelFormatYuv420P {
 		if d.scale == nil || d.scale.SourceWidth() != src.Width() || d.scale.SourceHeight() != src.Height() || d.scale.SourcePixelFormat() != src.PixelFormat() {
@@ -258,6 +276,11 @@ func (d *Decoder) videoFrame(src *astiav.Frame) (*Frame, error) {
 	w, h := pic.Width(), pic.Height()
 	ch := (h + 1) / 2
 	out := &Frame{PTS: src.Pts(), Width: w, Height: h, StrideY: linesize(pic, 0), StrideU: linesize(pic, 1), StrideV: linesize(pic, 2)}
+	if borrow {
+		out.Y, out.U, out.V = plane(pic, 0, out.StrideY*h), plane(pic, 1, out.StrideU*ch), plane(pic, 2, out.StrideV*ch)
+		out.pic = pic
+		return out, nil
+	}
 	out.Y = append([]byte(nil), plane(pic, 0, out.StrideY*h)...)
 	out.U = append([]byte(nil), plane(pic, 1, out.StrideU*ch)...)
 	out.V = append([]byte(nil), plane(pic, 2, out.StrideV*ch)...)

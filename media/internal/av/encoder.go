@@ -182,16 +182,22 @@ func (e *Encoder) EncodeAudio(pcm []int16, pts int64, emit func(Packet)) error {
 // EncodeVideo encodes one I420 picture; key asks for a keyframe.
 func (e *Encoder) EncodeVideo(f *Frame, pts int64, key bool, emit func(Packet)) error {
 	e.frame.Unref()
-	e.frame.SetWidth(f.Width)
-	e.frame.SetHeight(f.Height)
-	e.frame.SetPixelFormat(astiav.PixelFormatYuv420P)
-	if err := e.frame.AllocBuffer(0); err != nil {
-		return err
+	if f.pic != nil { // borrowed from a decoder: reference its buffers
+		if err := e.frame.Ref(f.pic); err != nil {
+			return err
+		}
+	} else {
+		e.frame.SetWidth(f.Width)
+		e.frame.SetHeight(f.Height)
+		e.frame.SetPixelFormat(astiav.PixelFormatYuv420P)
+		if err := e.frame.AllocBuffer(0); err != nil {
+			return err
+		}
+		ch := (f.Height + 1) / 2
+		copyPlane(plane(e.frame, 0, linesize(e.frame, 0)*f.Height), linesize(e.frame, 0), f.Y, f.StrideY, f.Width, f.Height)
+		copyPlane(plane(e.frame, 1, linesize(e.frame, 1)*ch), linesize(e.frame, 1), f.U, f.StrideU, (f.Width+1)/2, ch)
+		copyPlane(plane(e.frame, 2, linesize(e.frame, 2)*ch), linesize(e.frame, 2), f.V, f.StrideV, (f.Width+1)/2, ch)
 	}
-	ch := (f.Height + 1) / 2
-	copyPlane(plane(e.frame, 0, linesize(e.frame, 0)*f.Height), linesize(e.frame, 0), f.Y, f.StrideY, f.Width, f.Height)
-	copyPlane(plane(e.frame, 1, linesize(e.frame, 1)*ch), linesize(e.frame, 1), f.U, f.StrideU, (f.Width+1)/2, ch)
-	copyPlane(plane(e.frame, 2, linesize(e.frame, 2)*ch), linesize(e.frame, 2), f.V, f.StrideV, (f.Width+1)/2, ch)
 	e.frame.SetPts(pts)
 	e.frame.SetKeyFrame(key)
 	if key {
