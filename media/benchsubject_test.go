@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"time"
 )
 
@@ -17,6 +18,11 @@ const benchSubjectEnv = "MEDIA_BENCH_PLAY"
 // benchSubject plays the file and prints one JSON line: the wall time and
 // the encoders' settings, for the baseline to use the same.
 func benchSubject(file string) int {
+	if path := os.Getenv("MEDIA_BENCH_CPUPROFILE"); path != "" { // for looking into a result
+		if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
 	p, err := FromFile(file)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

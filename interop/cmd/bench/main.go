@@ -26,7 +26,7 @@ import (
 func main() {
 	out := flag.String("out", "docs/benchmarks.md", "markdown file to write")
 	runs := flag.Int("runs", 5, "runs per measurement; the tables show medians and ranges")
-	only := flag.String("only", "", `"signalling" or "mesh": run only that section and print it instead of writing out`)
+	only := flag.String("only", "", `"signalling", "mesh" or "play": run only that section (print it) instead of writing out`)
 	flag.Parse()
 	if err := run(*out, *runs, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -50,6 +50,16 @@ func run(out string, runs int, only string) error {
 
 	if os.Getenv("MESH_HEAPPROFILE") != "" {
 		runtime.MemProfileRate = 1024
+	}
+	if only == "play" {
+		play, err := benchPlay(dir, runs)
+		if err != nil {
+			return err
+		}
+		var b strings.Builder
+		writePlay(&b, play)
+		fmt.Print(b.String())
+		return nil
 	}
 	if only == "mesh" {
 		_, err := benchMesh(ctx, srv.URL, runs)
