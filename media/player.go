@@ -412,10 +412,14 @@ func (p *Player) run(ctx context.Context, done chan struct{}) {
 			if p.speed > 0 {
 				due = time.Duration(float64(at) / p.speed)
 			}
-			wait.Reset(time.Until(start.Add(due)))
-			select {
-			case <-wait.C:
-			case <-ctx.Done():
+			if d := time.Until(start.Add(due)); d > 0 { // behind: no round trip through a timer
+				wait.Reset(d)
+				select {
+				case <-wait.C:
+				case <-ctx.Done():
+					return
+				}
+			} else if ctx.Err() != nil {
 				return
 			}
 		}

@@ -202,8 +202,10 @@ func (d *Demuxer) Read() (Packet, error) {
 	}
 }
 
+// copyPacket takes p's fields; Data is astiav's own copy (GoBytes), so it
+// is not copied again.
 func (d *Demuxer) copyPacket(p *astiav.Packet) Packet {
-	return Packet{Data: append([]byte(nil), p.Data()...), PTS: p.Pts(), DTS: p.Dts(), Duration: p.Duration(),
+	return Packet{Data: p.Data(), PTS: p.Pts(), DTS: p.Dts(), Duration: p.Duration(),
 		Key: p.Flags().Has(astiav.PacketFlagKey), Stream: p.StreamIndex()}
 }
 

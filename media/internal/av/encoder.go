@@ -232,7 +232,8 @@ func (e *Encoder) send(f *astiav.Frame, emit func(Packet)) error {
 			}
 			return fmt.Errorf("av: encoding: %w", err)
 		}
-		emit(Packet{Data: append([]byte(nil), e.pkt.Data()...), PTS: e.pkt.Pts(), DTS: e.pkt.Dts(), Duration: e.pkt.Duration(), Key: e.pkt.Flags().Has(astiav.PacketFlagKey)})
+		// Data is astiav's own copy (GoBytes): not copied again.
+		emit(Packet{Data: e.pkt.Data(), PTS: e.pkt.Pts(), DTS: e.pkt.Dts(), Duration: e.pkt.Duration(), Key: e.pkt.Flags().Has(astiav.PacketFlagKey)})
 	}
 }
 
