@@ -355,15 +355,24 @@ func (c *Client) welcomeTimedOut(w *welcomeWait) {
 	c.handleCloseLocked(nil, protocol.CloseAbnormal, "welcome timeout")
 }
 
+// inlineBudget is how long the reader may run event handlers itself
+// before reading moves to a new goroutine (event.Emitter.Drain); a request
+// made from a handler moves it at once.
+const inlineBudget = 20 * time.Millisecond
+
 func (c *Client) readLoop(s *socket) {
 	defer c.wg.Done()
-	defer close(s.readerDone)
+	takeover := func() { // a handler is slow: read on
+		c.wg.Add(1)
+		go c.readLoop(s)
+	}
 	for {
 		typ, data, err := s.read()
 		if err != nil {
 			code, reason := s.closeStatus(err)
 			s.kill()
 			c.onSocketClosed(s, code, reason)
+			close(s.readerDone)
 			return
 		}
 		if typ != websocket.TextMessage {
@@ -386,6 +395,11 @@ func (c *Client) readLoop(s *socket) {
 			continue
 		}
 		c.onText(s, data)
+		// The frame's events, delivered here when nothing is queued
+		// before them: no hand-off to another goroutine per message.
+		if c.events.Drain(inlineBudget, takeover) {
+			return // reading went on in takeover's goroutine
+		}
 	}
 }
 
@@ -571,15 +585,15 @@ func (c *Client) onText(s *socket, data []byte) {
 			c.log.Debug("ignoring unknown_type error (server lacks app-level ping support)")
 			return
 		}
-		c.events.Emit(ServerError{Code: f.Code, RequestID: f.RequestID, Message: f.Message})
+		c.events.Queue(ServerError{Code: f.Code, RequestID: f.RequestID, Message: f.Message})
 	case *protocol.Message:
-		c.events.Emit(Message{Channel: f.Channel, From: f.From, Data: f.Data, FromMetadata: f.FromMetadata})
+		c.events.Queue(Message{Channel: f.Channel, From: f.From, Data: f.Data, FromMetadata: f.FromMetadata})
 	case *protocol.Direct:
-		c.events.Emit(Direct{From: f.From, Data: f.Data, FromMetadata: f.FromMetadata})
+		c.events.Queue(Direct{From: f.From, Data: f.Data, FromMetadata: f.FromMetadata})
 	case *protocol.Presence:
-		c.events.Emit(Presence{Channel: f.Channel, Joined: f.Joined, Left: f.Left})
+		c.events.Queue(Presence{Channel: f.Channel, Joined: f.Joined, Left: f.Left})
 	case *protocol.GoingAway:
-		c.events.Emit(GoingAway{RetryAfter: time.Duration(f.RetryAfterMs * float64(time.Millisecond))})
+		c.events.Queue(GoingAway{RetryAfter: time.Duration(f.RetryAfterMs * float64(time.Millisecond))})
 	case *protocol.Pong:
 	}
 }

@@ -102,8 +102,9 @@ type Event interface {
 }
 
 // On calls fn for every event of type T until off is called. Handlers run
-// one at a time, in emission order, on the client's dispatch goroutine: a
-// slow handler delays every later event of this client, and past
+// one at a time, in emission order, on a goroutine of the client's (often
+// its reader's, which hands reading on when a handler makes a request or
+// runs long): a slow handler delays every later event of this client, and past
 // Options.MaxPendingEvents new events are dropped (DroppedEvents counts
 // them). Keep handlers short; hand long work to a goroutine of your own.
 func On[T Event](c *Client, fn func(T)) (off func()) { return event.On(c.events, fn) }

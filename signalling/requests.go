@@ -172,6 +172,9 @@ func (c *Client) request(ctx context.Context, build func(id string) protocol.Cli
 	if err != nil {
 		return err
 	}
+	// Only the reader reads the ack; if it is the goroutine delivering the
+	// event this request was made from, reading must move on first.
+	c.events.Handoff()
 	select {
 	case err := <-done:
 		return err

@@ -5,7 +5,8 @@
 // Handlers are keyed by the event's Go type. Each Emitter delivers its
 // events one at a time, in emission order, on its own dispatch goroutine,
 // which exists only while events are pending, so an idle source holds no
-// goroutine. Emit never blocks: a slow handler delays only the later events
+// goroutine; or, through Queue and Drain, on the emitting goroutine itself
+// (inline.go). Emit never blocks: a slow handler delays only the later events
 // of its own source. A handler that panics is recovered and logged.
 //
 // Slow consumers are visible, never silent (as in nats.go): the queue
@@ -27,6 +28,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // DefaultBuffer is the number of events a stream holds before it drops the
@@ -49,6 +51,14 @@ type Emitter struct {
 	running    bool
 	overloaded bool          // a drop was logged; reset when the queue drains
 	idle       chan struct{} // closed when the queue drains; nil while idle
+
+	// Inline delivery (inline.go).
+	inlineSince        time.Time // when the current Drain began delivering; zero: none
+	inlineBudget       time.Duration
+	inlineTakeover     func() // nil once called
+	inlineFired        bool
+	inlineTimer        *time.Timer
+	inlineTimerPending bool
 }
 
 type handler struct {
@@ -80,7 +90,11 @@ func (e *Emitter) Dropped() uint64 { return e.dropped.Load() }
 
 // Emit queues ev for its handlers and returns at once. When the handlers
 // are already Pending events behind, ev is dropped and counted.
-func (e *Emitter) Emit(ev any) {
+func (e *Emitter) Emit(ev any) { e.emit(ev, true) }
+
+// emit queues ev, dropping it past the limit; start: and starts the
+// dispatcher when none runs.
+func (e *Emitter) emit(ev any, start bool) {
 	e.mu.Lock()
 	if e.limit > 0 && len(e.queue) >= e.limit {
 		e.dropped.Add(1)
@@ -93,7 +107,11 @@ func (e *Emitter) Emit(ev any) {
 		}
 		return
 	}
-	e.enqueueLocked(ev)
+	if start {
+		e.enqueueLocked(ev)
+	} else {
+		e.queue = append(e.queue, ev)
+	}
 	e.mu.Unlock()
 }
 
@@ -136,30 +154,51 @@ func (e *Emitter) Wait(ctx context.Context) error {
 }
 
 func (e *Emitter) dispatch() {
-	for {
-		e.mu.Lock()
-		if len(e.queue) == 0 {
-			e.running = false
-			e.overloaded = false
-			if e.idle != nil {
-				close(e.idle)
-				e.idle = nil
-			}
-			e.mu.Unlock()
-			return
-		}
-		ev := e.queue[0]
-		e.queue[0] = nil
-		e.queue = e.queue[1:]
-		typ := reflect.TypeOf(ev)
-		// No copy: a handler list is never written below its length (add
-		// appends past it, remove builds a new one), so this one stays as
-		// it is while the handlers run.
-		hs := e.handlers[typ]
+	for e.next() {
+	}
+}
+
+// next delivers the first queued event to its handlers and reports true;
+// with the queue empty, it marks the dispatcher stopped and reports false.
+func (e *Emitter) next() bool {
+	e.mu.Lock()
+	if len(e.queue) == 0 {
+		e.stoppedLocked()
 		e.mu.Unlock()
-		for _, h := range hs {
-			e.call(h, typ, ev)
-		}
+		return false
+	}
+	e.deliverFirstLocked()
+	return true
+}
+
+// stoppedLocked marks the dispatcher stopped; e.mu is held.
+func (e *Emitter) stoppedLocked() {
+	e.running = false
+	e.overloaded = false
+	if e.idle != nil {
+		close(e.idle)
+		e.idle = nil
+	}
+}
+
+// deliverFirstLocked takes the first queued event and, with e.mu released,
+// delivers it to its handlers.
+func (e *Emitter) deliverFirstLocked() {
+	ev := e.queue[0]
+	e.queue[0] = nil
+	if len(e.queue) == 1 {
+		e.queue = e.queue[:0] // one at a time (the usual case): reuse the array
+	} else {
+		e.queue = e.queue[1:]
+	}
+	typ := reflect.TypeOf(ev)
+	// No copy: a handler list is never written below its length (add
+	// appends past it, remove builds a new one), so this one stays as it
+	// is while the handlers run.
+	hs := e.handlers[typ]
+	e.mu.Unlock()
+	for _, h := range hs {
+		e.call(h, typ, ev)
 	}
 }
 
