@@ -192,27 +192,37 @@ func joinRawPion(ctx context.Context, url string, run int) (time.Duration, error
 }
 
 // joinJS runs the same measurement with two JS SDK MeteredPeers in Node.
-func joinJS(ctx context.Context, url string, runs int) ([]time.Duration, error) {
+// joinJS also reports the runs whose channel never opened (stuck).
+func joinJS(ctx context.Context, url string, runs int) (_ []time.Duration, stuck int, _ error) {
 	var pairs []string
 	for i := 0; i < runs; i++ {
 		pairs = append(pairs, tokenFor(fmt.Sprint("ja", i))+","+tokenFor(fmt.Sprint("jb", i)))
 	}
-	cmd := exec.CommandContext(ctx, "node", "join-bench.mjs", url, fmt.Sprint(runs), strings.Join(pairs, ";"))
+	// The tokens go in on stdin: a process list must not show them.
+	cmd := exec.CommandContext(ctx, "node", "join-bench.mjs", url, fmt.Sprint(runs))
+	cmd.Stdin = strings.NewReader(strings.Join(pairs, ";") + "\n")
 	cmd.Dir = jsdriver.Dir()
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil && len(out) == 0 {
-		return nil, err
+		return nil, 0, err
 	}
-	var ms []float64
+	var ms []*float64
 	if err := json.Unmarshal(out, &ms); err != nil {
-		return nil, fmt.Errorf("join-bench.mjs printed %q: %w", out, err)
+		return nil, 0, fmt.Errorf("join-bench.mjs printed %q: %w", out, err)
 	}
-	d := make([]time.Duration, len(ms))
-	for i, m := range ms {
-		d[i] = time.Duration(m * float64(time.Millisecond))
+	var d []time.Duration
+	for _, m := range ms {
+		if m == nil {
+			stuck++
+			continue
+		}
+		d = append(d, time.Duration(*m*float64(time.Millisecond)))
 	}
-	return d, nil
+	if len(d) == 0 {
+		return nil, stuck, fmt.Errorf("join-bench.mjs: no run opened its channel")
+	}
+	return d, stuck, nil
 }
 
 func percentiles(d []time.Duration) joinResult {
