@@ -4,7 +4,10 @@
 // which is what process.cpuUsage reads). Nothing is printed on the timed
 // path.
 //
-//   node sigbench.mjs '{"role":"recv","url":"ws://…","apiKey":"pk_…","channel":"c","n":5000}'
+//   echo '{"role":"recv","url":"ws://…","apiKey":"pk_…","channel":"c","n":5000}' | node sigbench.mjs
+//
+// The settings come as the first line on stdin (a key has no business in a
+// process list); the echo role runs until stdin ends.
 //
 // Roles:
 //   recv  subscribe to channel, take n messages
@@ -17,7 +20,10 @@
 import WebSocket from "ws";
 import { SignallingClient } from "@metered-ca/realtime";
 
-const cfg = JSON.parse(process.argv[2]);
+import { createInterface } from "node:readline";
+
+const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+const cfg = JSON.parse((await lines.next()).value);
 const line = (o) => process.stdout.write(JSON.stringify(o) + "\n");
 const cpu = () => {
   const u = process.cpuUsage();
@@ -78,8 +84,9 @@ switch (cfg.role) {
     });
     await client.subscribe(cfg.channel);
     line({ ready: true });
-    process.stdin.resume();
-    process.stdin.on("end", () => client.close().then(() => process.exit(0)));
+    while (!(await lines.next()).done); // until stdin ends
+    await client.close();
+    process.exit(0);
     break;
   }
   case "ping": {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -40,7 +41,7 @@ type subjectResult struct {
 type subject struct {
 	cmd   *exec.Cmd
 	out   *bufio.Scanner
-	stdin interface{ Close() error }
+	stdin io.WriteCloser
 	errb  *strings.Builder
 }
 
@@ -58,9 +59,9 @@ func startSubject(ctx context.Context, bin string, who sdk, cfg map[string]any) 
 	arg, _ := json.Marshal(cfg)
 	var cmd *exec.Cmd
 	if who == goSDK {
-		cmd = exec.CommandContext(ctx, bin, string(arg))
+		cmd = exec.CommandContext(ctx, bin)
 	} else {
-		cmd = exec.CommandContext(ctx, "node", filepath.Join(jsdriver.Dir(), "sigbench.mjs"), string(arg))
+		cmd = exec.CommandContext(ctx, "node", filepath.Join(jsdriver.Dir(), "sigbench.mjs"))
 	}
 	s := &subject{cmd: cmd, errb: &strings.Builder{}}
 	stdout, err := cmd.StdoutPipe()
@@ -74,6 +75,10 @@ func startSubject(ctx context.Context, bin string, who sdk, cfg map[string]any) 
 	s.stdin = stdin
 	cmd.Stderr = s.errb
 	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	if _, err := stdin.Write(append(arg, '\n')); err != nil { // the settings, off the command line
+		s.close()
 		return nil, err
 	}
 	s.out = bufio.NewScanner(stdout)

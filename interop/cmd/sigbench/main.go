@@ -3,7 +3,10 @@
 // SDK's side: same roles, same arguments, same output, same accounting
 // (getrusage of the whole process). Nothing is printed on the timed path.
 //
-//	sigbench '{"role":"recv","url":"ws://…","apiKey":"pk_…","channel":"c","n":5000}'
+//	echo '{"role":"recv","url":"ws://…","apiKey":"pk_…","channel":"c","n":5000}' | sigbench
+//
+// The settings come as the first line on stdin (a key has no business in a
+// process list); the echo role runs until stdin ends.
 //
 // Roles:
 //
@@ -18,6 +21,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -48,12 +52,10 @@ type payload struct {
 }
 
 func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: sigbench '{\"role\":…}'")
-		os.Exit(2)
-	}
+	in := bufio.NewReader(os.Stdin)
+	first, _ := in.ReadBytes('\n')
 	var cfg config
-	if err := json.Unmarshal([]byte(os.Args[1]), &cfg); err != nil {
+	if err := json.Unmarshal(first, &cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "sigbench:", err)
 		os.Exit(2)
 	}
@@ -63,7 +65,7 @@ func main() {
 			defer pprof.StopCPUProfile()
 		}
 	}
-	if err := run(cfg); err != nil {
+	if err := run(cfg, in); err != nil {
 		fmt.Fprintln(os.Stderr, "sigbench:", err)
 		os.Exit(1)
 	}
@@ -81,7 +83,7 @@ func line(v any) {
 	os.Stdout.Write(append(b, '\n'))
 }
 
-func run(cfg config) error {
+func run(cfg config, in io.Reader) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	c, err := signalling.New(signalling.Options{URL: cfg.URL, APIKey: cfg.APIKey})
@@ -167,7 +169,7 @@ func run(cfg config) error {
 			return err
 		}
 		line(map[string]bool{"ready": true})
-		_, _ = io.Copy(io.Discard, os.Stdin) // until the parent closes it
+		_, _ = io.Copy(io.Discard, in) // until the parent closes it
 	case "ping":
 		back := make(chan int, 1)
 		signalling.On(c, func(m signalling.Message) {
