@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/pprof"
+	"sort"
 	"time"
 )
 
@@ -30,6 +31,14 @@ func benchSubject(file string) int {
 	}
 	defer p.Close()
 	p.speed = 1e6
+	realTime := os.Getenv("MEDIA_BENCH_REALTIME") != ""
+	var sent []time.Time // when each video sample was written
+	if realTime {        // at the file's own pace: how far behind does video fall?
+		p.speed = 0
+		if p.video != nil {
+			p.video.onSample = func([]byte) { sent = append(sent, time.Now()) }
+		}
+	}
 	start := time.Now()
 	if err := p.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -41,6 +50,17 @@ func benchSubject(file string) int {
 		return 1
 	}
 	out := map[string]any{"wallMicros": time.Since(start).Microseconds()}
+	if len(sent) > 0 {
+		// Frame n is due 1/30 s after frame n-1 (the test files are 30 fps
+		// from 0): lateness is the whole of reading, reordering, decoding
+		// and encoding it.
+		late := make([]float64, len(sent))
+		for n, at := range sent {
+			late[n] = float64(at.Sub(start)-time.Duration(n)*time.Second/30) / float64(time.Millisecond)
+		}
+		sort.Float64s(late)
+		out["videoLateMs"] = []float64{late[len(late)/2], late[len(late)-1]}
+	}
 	if p.Video != nil {
 		s := p.Video.Sending()
 		out["video"], out["videoBitrate"] = s.MimeType, s.TargetBitrate
