@@ -41,8 +41,8 @@ func DecodeObject(b []byte) (JSONObject, bool) {
 	o := make(JSONObject, m.n)
 	for i := range m.n {
 		x := m.at(i)
-		k := string(x.key[1 : len(x.key)-1])
-		if x.escaped && json.Unmarshal(x.key, &k) != nil {
+		k, ok := x.name()
+		if !ok {
 			return nil, false
 		}
 		o[k] = x.val

@@ -54,10 +54,20 @@ func (m *members) get(key string) (json.RawMessage, bool) {
 
 func (x *member) is(key string) bool {
 	if !x.escaped {
-		return string(x.key[1:len(x.key)-1]) == key
+		return string(x.key[1:len(x.key)-1]) == key // no allocation
 	}
-	var k string // a key spelt with escapes ("\u0074ype") is still "type"
-	return json.Unmarshal(x.key, &k) == nil && k == key
+	k, ok := x.name()
+	return ok && k == key
+}
+
+// name is the key decoded: a key spelt with escapes ("\u0074ype") is
+// still "type".
+func (x *member) name() (string, bool) {
+	if !x.escaped {
+		return string(x.key[1 : len(x.key)-1]), true
+	}
+	var k string
+	return k, json.Unmarshal(x.key, &k) == nil
 }
 
 func (m *members) String(key string) (string, bool)  { raw, _ := m.get(key); return rawString(raw) }
@@ -76,46 +86,14 @@ func readObject(b []byte, m *members) (isObject, valid bool) {
 	if i == len(b) {
 		return false, false
 	}
-	if b[i] != '{' {
-		end, ok := scanValue(b, i, 0)
-		return false, ok && skipSpace(b, end) == len(b)
+	isObject = b[i] == '{'
+	var end int
+	if isObject {
+		end, valid = scanComposite(b, i, 1, m)
+	} else {
+		end, valid = scanValue(b, i, 0)
 	}
-	i = skipSpace(b, i+1)
-	if i < len(b) && b[i] == '}' {
-		return true, skipSpace(b, i+1) == len(b)
-	}
-	for {
-		if i >= len(b) || b[i] != '"' {
-			return true, false
-		}
-		kend, esc, ok := scanString(b, i)
-		if !ok {
-			return true, false
-		}
-		key := b[i:kend]
-		i = skipSpace(b, kend)
-		if i >= len(b) || b[i] != ':' {
-			return true, false
-		}
-		i = skipSpace(b, i+1)
-		vend, ok := scanValue(b, i, 1)
-		if !ok {
-			return true, false
-		}
-		m.add(member{key: key, escaped: esc, val: b[i:vend:vend]})
-		i = skipSpace(b, vend)
-		if i >= len(b) {
-			return true, false
-		}
-		switch b[i] {
-		case ',':
-			i = skipSpace(b, i+1)
-		case '}':
-			return true, skipSpace(b, i+1) == len(b)
-		default:
-			return true, false
-		}
-	}
+	return isObject, valid && skipSpace(b, end) == len(b)
 }
 
 func skipSpace(b []byte, i int) int {
@@ -141,7 +119,7 @@ func scanValue(b []byte, i, depth int) (int, bool) {
 		end, _, ok := scanString(b, i)
 		return end, ok
 	case c == '{' || c == '[':
-		return scanComposite(b, i, depth+1)
+		return scanComposite(b, i, depth+1, nil)
 	case c == '-' || c >= '0' && c <= '9':
 		return scanNumber(b, i)
 	case c == 't':
@@ -154,7 +132,10 @@ func scanValue(b []byte, i, depth int) (int, bool) {
 	return i, false
 }
 
-func scanComposite(b []byte, i, depth int) (int, bool) {
+// scanComposite checks the object or array starting at b[i] and returns
+// where it ends; the members of an object are recorded in m when m is not
+// nil.
+func scanComposite(b []byte, i, depth int, m *members) (int, bool) {
 	if depth > maxDepth {
 		return i, false
 	}
@@ -168,15 +149,18 @@ func scanComposite(b []byte, i, depth int) (int, bool) {
 		return i + 1, true
 	}
 	for {
+		var key []byte
+		var escaped bool
 		if isObj {
 			if i >= len(b) || b[i] != '"' {
 				return i, false
 			}
-			end, _, ok := scanString(b, i)
+			kend, esc, ok := scanString(b, i)
 			if !ok {
 				return i, false
 			}
-			i = skipSpace(b, end)
+			key, escaped = b[i:kend], esc
+			i = skipSpace(b, kend)
 			if i >= len(b) || b[i] != ':' {
 				return i, false
 			}
@@ -185,6 +169,9 @@ func scanComposite(b []byte, i, depth int) (int, bool) {
 		end, ok := scanValue(b, i, depth)
 		if !ok {
 			return i, false
+		}
+		if isObj && m != nil {
+			m.add(member{key: key, escaped: escaped, val: b[i:end:end]})
 		}
 		i = skipSpace(b, end)
 		if i >= len(b) {
