@@ -92,8 +92,8 @@ func (e *Emitter) Dropped() uint64 { return e.dropped.Load() }
 // are already Pending events behind, ev is dropped and counted.
 func (e *Emitter) Emit(ev any) { e.emit(ev, true) }
 
-// emit queues ev, dropping it past the limit; start: and starts the
-// dispatcher when none runs.
+// emit queues ev, dropping it past the limit, and with start set starts
+// the dispatcher when none runs.
 func (e *Emitter) emit(ev any, start bool) {
 	e.mu.Lock()
 	if e.limit > 0 && len(e.queue) >= e.limit {

@@ -97,7 +97,7 @@ func run(out string, runs int, only string) error {
 
 	var goJoin, rawJoin []time.Duration
 	for i := 0; i < joins; i++ {
-		fmt.Fprintf(os.Stderr, "join→open data channel %d/%d: MeteredPeer, bare pion…\n", i+1, joins)
+		progress("join→open data channel %d/%d: MeteredPeer, bare pion…", i+1, joins)
 		d, err := joinGo(ctx, srv.URL, i)
 		if err != nil {
 			return fmt.Errorf("join go: %w", err)
@@ -109,7 +109,7 @@ func run(out string, runs int, only string) error {
 		}
 		rawJoin = append(rawJoin, d)
 	}
-	fmt.Fprintln(os.Stderr, "join→open data channel: JS SDK MeteredPeers in Node…")
+	progress("join→open data channel: JS SDK MeteredPeers in Node…")
 	jsJoin, jsStuck, err := joinJS(ctx, srv.URL, joins)
 	if err != nil {
 		return fmt.Errorf("join js: %w", err)
@@ -121,7 +121,7 @@ func run(out string, runs int, only string) error {
 	var dcGo, dcPion []float64
 	const dcRuns = 5
 	for i := 0; i < dcRuns; i++ {
-		fmt.Fprintf(os.Stderr, "data channel throughput %d/%d: MeteredPeer, bare pion…\n", i+1, dcRuns)
+		progress("data channel throughput %d/%d: MeteredPeer, bare pion…", i+1, dcRuns)
 		g, err := dcThroughputGo(ctx, srv.URL, i)
 		if err != nil {
 			return fmt.Errorf("dc go: %w", err)
@@ -132,7 +132,7 @@ func run(out string, runs int, only string) error {
 		}
 		dcGo, dcPion = append(dcGo, g), append(dcPion, p)
 	}
-	fmt.Fprintln(os.Stderr, "load: 1,000 clients across 100 channels…")
+	progress("load: 1,000 clients across 100 channels…")
 	loadRes, err := benchLoad(ctx, 1000, 100, 5, 10*time.Second)
 	if err != nil {
 		return err
@@ -141,7 +141,6 @@ func run(out string, runs int, only string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(os.Stderr, "media benchmarks (go test -bench in media)…")
 	media, err := benchMedia(runs)
 	if err != nil {
 		return err
@@ -151,6 +150,11 @@ func run(out string, runs int, only string) error {
 
 // joins is how many times each pair joins in the join benchmark.
 const joins = 8
+
+// progress is a line on stderr: make bench runs for minutes.
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, format+"\n", args...)
+}
 
 func machine() string {
 	cpu := "unknown CPU"
@@ -195,7 +199,7 @@ func writeTable(out string, runs int, sig sigRows, allocs allocResult, goJoin, r
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return err
 	}
-	fmt.Fprintln(os.Stderr, "wrote", out)
+	progress("wrote %s", out)
 	return os.WriteFile(out, []byte(b.String()), 0o644)
 }
 

@@ -54,7 +54,7 @@ func meshGo(ctx context.Context, url string, n int, both bool, tag string) (mesh
 		self := fmt.Sprintf("%s-%02d", tag, i)
 		peer.On(p, func(ev peer.PeerJoined) {
 			peer.On(ev.Peer, func(e peer.NegotiationError) {
-				fmt.Fprintf(os.Stderr, "%s→%s: negotiation error: %v\n", self, ev.Peer.ID(), e.Err)
+				progress("%s→%s: negotiation error: %v", self, ev.Peer.ID(), e.Err)
 			})
 			if !both && ev.Peer.ID() < self {
 				return

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -121,8 +120,4 @@ func writeSignalling(b *strings.Builder, r sigRows, allocs allocResult) {
 	row("round trip p50", rttPercentile(r.roundTrips[goSDK], 0.5), rttPercentile(r.roundTrips[jsSDK], 0.5), "µs", 0, "lower is better")
 	row("round trip p99", rttPercentile(r.roundTrips[goSDK], 0.99), rttPercentile(r.roundTrips[jsSDK], 0.99), "µs", 0, "lower is better")
 	fmt.Fprintf(b, "\nAllocations per received message (`go test -bench Receive` in `signalling`, %d runs, medians): the same local WebSocket server writes the same 1 KiB message frames to a `signalling.Client` (parsed and delivered to an `On` handler) and to a bare gorilla/websocket `ReadMessage` loop. Client %.1f, bare read %.1f: %.2f× (goal ≤ 2×).\n\n", allocs.runs, allocs.client, allocs.bare, allocs.client/allocs.bare)
-}
-
-func progress(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, format+"\n", args...)
 }
