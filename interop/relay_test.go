@@ -229,5 +229,9 @@ func TestChromiumOnCappedRelay(t *testing.T) {
 	assert.True(t, under >= 0 && under <= 5*time.Second, "the estimate fell under the cap within 5 s (took %v)", under)
 	assert.Less(t, sendBps, capBps, "settled, Go sends under the cap")
 	assert.Positive(t, fps, "Chromium keeps decoding under the cap")
-	assert.GreaterOrEqual(t, float64(after10), 1.5*float64(capMean), "the estimate climbs back within 10 s of the lift: half as high again as its mean under the cap")
+	// pion's GCC grows at most ~8 %/s from wherever its sawtooth stood at
+	// the lift: 10 s after it, 1.4–2.2× the capped mean over eight CI runs
+	// (1.40× the lowest, which failed a 1.5× bound). Still climbing is what
+	// is checked; a stuck estimate stays near 1.0×.
+	assert.GreaterOrEqual(t, float64(after10), 1.3*float64(capMean), "the estimate climbs back within 10 s of the lift: 30 %% above its mean under the cap")
 }
