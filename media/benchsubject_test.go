@@ -1,12 +1,19 @@
 package media
 
 import (
+	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"runtime/pprof"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
+
+	"github.com/pion/webrtc/v4"
 )
 
 // benchSubjectEnv names a file for this test binary to play as fast as it
@@ -19,11 +26,7 @@ const benchSubjectEnv = "MEDIA_BENCH_PLAY"
 // benchSubject plays the file and prints one JSON line: the wall time and
 // the encoders' settings, for the baseline to use the same.
 func benchSubject(file string) int {
-	if path := os.Getenv("MEDIA_BENCH_CPUPROFILE"); path != "" { // for looking into a result
-		if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {
-			defer pprof.StopCPUProfile()
-		}
-	}
+	defer profileCPU()()
 	p, err := FromFile(file)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -72,4 +75,81 @@ func benchSubject(file string) int {
 	b, _ := json.Marshal(out)
 	fmt.Println(string(b))
 	return 0
+}
+
+// benchFramesEnv makes this test binary the receiving end of make bench's
+// decode row instead of running tests: it answers the offer on its stdin
+// (one JSON line) with one on stdout, decodes the video track it receives
+// with Frames until stdin closes, and prints the frames decoded. The
+// sender is in the benchmark's process, so this process's CPU is Frames'
+// work: receiving, reassembling and decoding, as the ffmpeg CLI's is
+// reading and decoding.
+const benchFramesEnv = "MEDIA_BENCH_FRAMES"
+
+func benchFrames() int {
+	defer profileCPU()()
+	fail := func(err error) int { fmt.Fprintln(os.Stderr, "media subject:", err); return 1 }
+	in := bufio.NewReader(os.Stdin)
+	line, err := in.ReadBytes('\n')
+	if err != nil {
+		return fail(err)
+	}
+	var offer webrtc.SessionDescription
+	if err := json.Unmarshal(line, &offer); err != nil {
+		return fail(err)
+	}
+	pc, err := webrtc.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		return fail(err)
+	}
+	defer pc.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	frames := make(chan int, 1)
+	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		n := 0
+		for _, err := range Frames(ctx, tr, WithKeyframeRequests(pc)) {
+			if err != nil {
+				break
+			}
+			n++
+		}
+		frames <- n
+	})
+	if err := pc.SetRemoteDescription(offer); err != nil {
+		return fail(err)
+	}
+	answer, err := pc.CreateAnswer(nil)
+	if err != nil {
+		return fail(err)
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(answer); err != nil {
+		return fail(err)
+	}
+	<-gathered
+	b, _ := json.Marshal(pc.LocalDescription())
+	fmt.Println(string(b))
+	_, _ = io.Copy(io.Discard, in) // the sender closes stdin after the last frame
+	cancel()
+	n := 0
+	select {
+	case n = <-frames:
+	case <-time.After(time.Second): // no track came
+	}
+	fmt.Printf("{\"frames\":%d}\n", n)
+	return 0
+}
+
+// profileCPU writes a CPU profile to MEDIA_BENCH_CPUPROFILE when set (a
+// "%d" in it becomes the process ID), for looking into a result; the
+// returned func stops it.
+func profileCPU() (stop func()) {
+	if path := os.Getenv("MEDIA_BENCH_CPUPROFILE"); path != "" {
+		path = strings.ReplaceAll(path, "%d", strconv.Itoa(os.Getpid()))
+		if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {
+			return func() { pprof.StopCPUProfile(); _ = f.Close() }
+		}
+	}
+	return func() {}
 }

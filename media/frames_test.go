@@ -1,6 +1,7 @@
 package media
 
 import (
+	"bytes"
 	"testing"
 	"time"
 
@@ -31,6 +32,8 @@ func TestFramesDecodesVideo(t *testing.T) {
 		frames     int
 		w, h       int
 		first, end time.Duration
+		kept       Frame
+		keptY      []byte
 	}
 	got := make(chan result, 1)
 	peer.On(b, func(ev peer.PeerJoined) {
@@ -50,6 +53,9 @@ func TestFramesDecodesVideo(t *testing.T) {
 					r.frames++
 					r.w, r.h, r.end = f.Width, f.Height, f.Timestamp
 					assert.Len(t, f.Y, f.StrideY*f.Height)
+					if r.frames == 1 { // the planes are lent: a frame kept is cloned
+						r.kept, r.keptY = f.Clone(), bytes.Clone(f.Y)
+					}
 					if r.frames == 45 {
 						return
 					}
@@ -66,6 +72,7 @@ func TestFramesDecodesVideo(t *testing.T) {
 		assert.Equal(t, 320, r.w)
 		assert.Equal(t, 240, r.h)
 		assert.InDelta(t, 44.0/30, (r.end - r.first).Seconds(), 0.2, "media time follows the 30 fps source")
+		assert.Equal(t, r.keptY, r.kept.Y, "a clone outlives the frame it was made from")
 	case <-ctx.Done():
 		t.Fatal("no frames")
 	}
@@ -111,6 +118,37 @@ func TestKeyframeRequestForcesKeyframe(t *testing.T) {
 		assert.Less(t, at.Sub(asked), 500*time.Millisecond)
 	case <-time.After(1200 * time.Millisecond):
 		t.Fatal("no keyframe after the PLI")
+	}
+}
+
+// A connection that binds a transcoding track mid-stream gets a keyframe
+// at once, without asking: the encoder's own interval is two seconds.
+func TestBindingForcesKeyframe(t *testing.T) {
+	file := testMedia(t, "h264-bframes.mp4", "3")
+	player, err := FromFile(file)
+	require.NoError(t, err)
+	defer player.Close()
+	require.False(t, player.video.passthrough)
+	keys := make(chan time.Time, 64)
+	player.video.onSample = func(data []byte) {
+		if isKeyframe(av.CodecVP8, data) {
+			keys <- time.Now()
+		}
+	}
+	require.NoError(t, player.Start())
+	<-keys // the first picture, before any binding
+	time.Sleep(300 * time.Millisecond)
+	tx, rx := pcPair(t, player.Video)
+	defer tx.Close()
+	defer rx.Close()
+	drainRTP(rx)
+	<-player.Video.Bound()
+	bound := time.Now()
+	select {
+	case at := <-keys:
+		assert.Less(t, at.Sub(bound), 500*time.Millisecond, "a keyframe soon after the binding, not at the 2 s interval")
+	case <-time.After(1500 * time.Millisecond):
+		t.Fatal("no keyframe after the binding")
 	}
 }
 

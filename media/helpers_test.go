@@ -22,6 +22,9 @@ func TestMain(m *testing.M) {
 	if file := os.Getenv(benchSubjectEnv); file != "" {
 		os.Exit(benchSubject(file))
 	}
+	if os.Getenv(benchFramesEnv) != "" {
+		os.Exit(benchFrames())
+	}
 	code := m.Run()
 	if code == 0 {
 		if n := av.Live(); n != 0 {
@@ -82,7 +85,26 @@ func intoRoom(t *testing.T, ctx context.Context, player *Player, onTrack func(*p
 		remote := ev.Peer
 		peer.On(remote, func(tr peer.Track) { onTrack(remote, tr) })
 	})
+	// What is written before the connection is up never arrives, and the
+	// tests' receivers do not all ask for keyframes: the first picture
+	// must be sent when it can arrive.
+	connected := make(chan struct{}, 1)
+	peer.On(a, func(ev peer.PeerJoined) {
+		peer.On(ev.Peer, func(s peer.PeerStateChange) {
+			if s.To == peer.PeerConnected {
+				select {
+				case connected <- struct{}{}:
+				default:
+				}
+			}
+		})
+	})
 	require.NoError(t, a.Join(ctx, "room"))
 	require.NoError(t, b.Join(ctx, "room"))
+	select {
+	case <-connected:
+	case <-ctx.Done():
+		t.Fatal("the two peers never connected")
+	}
 	require.NoError(t, player.Start())
 }

@@ -409,6 +409,13 @@ func (p *Player) run(ctx context.Context, done chan struct{}) {
 		end = max(end, at)
 		if !p.live { // a file plays at its own pace; a live input arrives at it
 			due := at
+			if !s.passthrough && pkt.DTS != av.NoTimestamp {
+				// A decoder is fed in decoding order: by presentation time,
+				// the packet after a keyframe (shown after the B-frames it
+				// carries) would wait for its own showing, and every
+				// picture would leave frames late.
+				due = offset + p.demux.Time(pkt.Stream, pkt.DTS)
+			}
 			if p.speed > 0 {
 				due = time.Duration(float64(at) / p.speed)
 			}

@@ -17,6 +17,8 @@ var testMediaArgs = map[string][]string{
 	"h264-aac.mp4":     {"-c:v", "libx264", "-profile:v", "baseline", "-preset", "ultrafast", "-g", "30", "-c:a", "aac"},
 	"h264-bframes.mp4": {"-c:v", "libx264", "-profile:v", "high", "-preset", "medium", "-bf", "2", "-g", "30", "-c:a", "aac"},
 	"tone.wav":         {"-vn", "-c:a", "pcm_s16le"},
+	// VP8 at a camera's rate: grain keeps libvpx at the 1.5 Mb/s asked.
+	"vp8-1500k.webm": {"-vf", "noise=alls=12:allf=t", "-c:v", "libvpx", "-deadline", "realtime", "-b:v", "1500k", "-minrate", "1500k", "-maxrate", "1500k", "-g", "30", "-c:a", "libopus"},
 	// A picture with grain, so an encoder spends all the rate it is given.
 	"noisy-bframes.mp4": {"-vf", "noise=alls=12:allf=t", "-c:v", "libx264", "-profile:v", "high", "-preset", "ultrafast", "-bf", "2", "-g", "30", "-c:a", "aac"},
 }

@@ -106,6 +106,15 @@ func (t *Track) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, e
 	codec, err := t.sample.Bind(ctx)
 	if err == nil {
 		t.boundOnce.Do(func() { close(t.bound) })
+		// A new receiver can start only from a keyframe: an encoder sends
+		// one now rather than at its next interval (what was written
+		// before the binding never reached this receiver).
+		t.mu.Lock()
+		f := t.onKeyframe
+		t.mu.Unlock()
+		if f != nil {
+			f()
+		}
 	}
 	if err != nil || ctx.RTCPReader() == nil {
 		return codec, err

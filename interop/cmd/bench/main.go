@@ -26,7 +26,7 @@ import (
 func main() {
 	out := flag.String("out", "docs/benchmarks.md", "markdown file to write")
 	runs := flag.Int("runs", 5, "runs per measurement; the tables show medians and ranges")
-	only := flag.String("only", "", `"signalling", "mesh", "play" or "join" (the JS SDK's): run only that section (print it) instead of writing out`)
+	only := flag.String("only", "", `"signalling", "mesh", "play" (with decode), "decode" or "join" (the JS SDK's): run only that section (print it) instead of writing out`)
 	flag.Parse()
 	if err := run(*out, *runs, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -68,6 +68,21 @@ func run(out string, runs int, only string) error {
 		}
 		var b strings.Builder
 		writePlay(&b, play)
+		writeDecode(&b, play.decode)
+		fmt.Print(b.String())
+		return nil
+	}
+	if only == "decode" {
+		bin, err := buildMediaSubject(dir)
+		if err != nil {
+			return err
+		}
+		rows, err := benchDecode(dir, bin, runs)
+		if err != nil {
+			return err
+		}
+		var b strings.Builder
+		writeDecode(&b, rows)
 		fmt.Print(b.String())
 		return nil
 	}
@@ -196,6 +211,7 @@ func writeTable(out string, runs int, sig sigRows, allocs allocResult, goJoin, r
 	fmt.Fprintf(&b, "| realtime-go `DataChannel.Send` | %.1f | %.1f–%.1f | %.2f× |\n\n", medianOf(dcGo), minOf(dcGo), maxOf(dcGo), medianOf(dcGo)/medianOf(dcPion))
 	writeLoad(&b, loadRes)
 	writeMedia(&b, media, play, runs)
+	writeGaps(&b)
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return err
 	}

@@ -34,11 +34,13 @@ type playRun struct {
 
 type playRows struct {
 	runs  int
-	late  [][2]float64 // 1080p at real time: video lateness p50 and max, ms, per run
+	late  [][3]float64 // 1080p at real time: video lateness p50 and max, ms, and CPU, s, per run
 	cases []playCase
 	sdk   map[string][]playRun
 	cli   map[string][]playRun
 	cmds  map[string]string // the baseline's command line per case
+
+	decode decodeRows // the same subject binary receiving and decoding
 }
 
 // makeTestFile writes playSeconds of a 440 Hz tone and a 30 fps test
@@ -129,7 +131,7 @@ func benchPlay(dir string, runs int) (playRows, error) {
 							return r, err
 						}
 						r.late = append(r.late, late)
-						progress("media run %d/%d, %s at real time: video %.0f ms behind (p50), %.0f ms at most", i+1, runs, c.name, late[0], late[1])
+						progress("media run %d/%d, %s at real time: video %.0f ms behind (p50), %.0f ms at most, %.2f s CPU", i+1, runs, c.name, late[0], late[1], late[2])
 					}
 				} else {
 					if r.cmds[c.name] == "" { // the SDK's run tells the bitrates
@@ -145,24 +147,26 @@ func benchPlay(dir string, runs int) (playRows, error) {
 			}
 		}
 	}
-	return r, nil
+	r.decode, err = benchDecode(dir, bin, runs)
+	return r, err
 }
 
 // lateness plays file at its own pace in the media subject and returns
 // how far behind their schedule (one frame every 1/30 s from the start)
-// the video samples were written: p50 and max, in ms.
-func lateness(bin, file string) ([2]float64, error) {
+// the video samples were written: p50 and max, in ms; and the process's
+// CPU, in seconds.
+func lateness(bin, file string) ([3]float64, error) {
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), "MEDIA_BENCH_PLAY="+file, "MEDIA_BENCH_REALTIME=1")
-	_, out, err := runMeasured(cmd)
+	run, out, err := runMeasured(cmd)
 	if err != nil {
-		return [2]float64{}, err
+		return [3]float64{}, err
 	}
 	var rep struct{ VideoLateMs []float64 }
 	if err := json.Unmarshal(out, &rep); err != nil || len(rep.VideoLateMs) != 2 {
-		return [2]float64{}, fmt.Errorf("media subject printed %q: %v", out, err)
+		return [3]float64{}, fmt.Errorf("media subject printed %q: %v", out, err)
 	}
-	return [2]float64{rep.VideoLateMs[0], rep.VideoLateMs[1]}, nil
+	return [3]float64{rep.VideoLateMs[0], rep.VideoLateMs[1], run.cpu.Seconds()}, nil
 }
 
 // baselineArgs is the ffmpeg CLI doing the SDK's work on the case: its
@@ -206,11 +210,11 @@ func writePlay(b *strings.Builder, r playRows) {
 			v[i] = float64(playSeconds) / run.playWall.Seconds()
 		}
 		fmt.Fprintf(b, "\n1080p transcode speed (media seconds per second of playing, SDK): %s (goal ≥ 2×).\n", spreadOf(v).format("×", 2))
-		p50, most := make([]float64, len(r.late)), make([]float64, len(r.late))
+		p50, most, cpu := make([]float64, len(r.late)), make([]float64, len(r.late)), make([]float64, len(r.late))
 		for i, l := range r.late {
-			p50[i], most[i] = l[0], l[1]
+			p50[i], most[i], cpu[i] = l[0], l[1], l[2]*100/playSeconds
 		}
-		fmt.Fprintf(b, "\nThe same 1080p file played at its own pace (as to a call): how far behind its schedule (frame n due n/30 s after the start) each video sample was written, reading, B-frame reordering, decoding and encoding included: median over the run %s, at most %s (goal ≤ 100 ms).\n", spreadOf(p50).format("ms", 0), spreadOf(most).format("ms", 0))
+		fmt.Fprintf(b, "\nThe same 1080p file played at its own pace (as to a call): how far behind its schedule (frame n due n/30 s after the start) each video sample was written, reading, B-frame reordering, decoding and encoding included: median over the run %s, at most %s (goal ≤ 100 ms); the process used %s of one core meanwhile.\n", spreadOf(p50).format("ms", 0), spreadOf(most).format("ms", 0), spreadOf(cpu).format("%", 0))
 	}
 	fmt.Fprintf(b, "\nBaselines:\n\n")
 	for _, c := range r.cases {

@@ -72,6 +72,9 @@ func codecOf(id astiav.CodecID) Codec {
 	return CodecOther
 }
 
+// NoTimestamp is a packet time the input did not give.
+const NoTimestamp = astiav.NoPtsValue
+
 // Packet is one compressed frame.
 type Packet struct {
 	Data     []byte
