@@ -78,18 +78,8 @@ func BenchmarkFramesVP8(b *testing.B) {
 		require.NoError(b, err)
 		player.speed = 4
 		tx, rx := pcPair(b, player.Video)
-		frames := make(chan int, 1)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		rx.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-			n := 0
-			for _, err := range Frames(ctx, tr, WithKeyframeRequests(rx)) {
-				if err != nil {
-					break
-				}
-				n++
-			}
-			frames <- n
-		})
+		frames := countFrames(ctx, rx)
 		require.NoError(b, player.Start())
 		start, cpu0 := time.Now(), cpuTime(b)
 		<-player.Done()
@@ -103,6 +93,23 @@ func BenchmarkFramesVP8(b *testing.B) {
 		b.ReportMetric(float64(n)/elapsed.Seconds(), "frames/s")
 		b.ReportMetric(float64(cpu.Microseconds())/float64(max(n, 1)), "cpu-µs/frame")
 	}
+}
+
+// countFrames decodes the first track pc receives with Frames (asking
+// for keyframes) and sends how many frames it gave once it ends.
+func countFrames(ctx context.Context, pc *webrtc.PeerConnection) <-chan int {
+	frames := make(chan int, 1)
+	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		n := 0
+		for _, err := range Frames(ctx, tr, WithKeyframeRequests(pc)) {
+			if err != nil {
+				break
+			}
+			n++
+		}
+		frames <- n
+	})
+	return frames
 }
 
 // pcPair connects two default pion peer connections in process, track

@@ -105,17 +105,7 @@ func benchFrames() int {
 	defer pc.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	frames := make(chan int, 1)
-	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		n := 0
-		for _, err := range Frames(ctx, tr, WithKeyframeRequests(pc)) {
-			if err != nil {
-				break
-			}
-			n++
-		}
-		frames <- n
-	})
+	frames := countFrames(ctx, pc)
 	if err := pc.SetRemoteDescription(offer); err != nil {
 		return fail(err)
 	}

@@ -102,29 +102,30 @@ func (t *Track) Bound() <-chan struct{} { return t.bound }
 // Bind is called by pion when a sender starts; it starts reading the
 // connection's RTCP for this track, for keyframe requests, until the
 // sender stops.
+//
+// A new receiver can start only from a keyframe, and what was sent before
+// its transport was up never reached it: an encoding track makes one when
+// it is bound and again on the receiver's first RTCP (the path works both
+// ways then), rather than at its next interval, for receivers that do not
+// ask.
 func (t *Track) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
 	codec, err := t.sample.Bind(ctx)
 	if err == nil {
 		t.boundOnce.Do(func() { close(t.bound) })
-		// A new receiver can start only from a keyframe: an encoder sends
-		// one now rather than at its next interval (what was written
-		// before the binding never reached this receiver).
-		t.mu.Lock()
-		f := t.onKeyframe
-		t.mu.Unlock()
-		if f != nil {
-			f()
-		}
+		t.keyframeWanted()
 	}
 	if err != nil || ctx.RTCPReader() == nil {
 		return codec, err
 	}
 	go func() {
 		buf := make([]byte, 1500)
-		for {
+		for first := true; ; first = false {
 			n, _, err := ctx.RTCPReader().Read(buf, nil)
 			if err != nil {
 				return
+			}
+			if first {
+				t.keyframeWanted()
 			}
 			pkts, err := rtcp.Unmarshal(buf[:n])
 			if err != nil {
@@ -133,17 +134,23 @@ func (t *Track) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, e
 			for _, p := range pkts {
 				switch p.(type) {
 				case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-					t.mu.Lock()
-					f := t.onKeyframe
-					t.mu.Unlock()
-					if f != nil {
-						f()
-					}
+					t.keyframeWanted()
 				}
 			}
 		}
 	}()
 	return codec, nil
+}
+
+// keyframeWanted tells the encoder, if the track has one, to make its next
+// picture a keyframe.
+func (t *Track) keyframeWanted() {
+	t.mu.Lock()
+	f := t.onKeyframe
+	t.mu.Unlock()
+	if f != nil {
+		f()
+	}
 }
 
 func (t *Track) setKeyframeHandler(f func()) {
