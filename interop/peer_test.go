@@ -14,6 +14,7 @@ import (
 	"github.com/metered-ca/realtime-go/interop/internal/jsdriver"
 	"github.com/metered-ca/realtime-go/peer"
 	"github.com/metered-ca/realtime-go/peer/peertest"
+	"github.com/metered-ca/realtime-go/protocol"
 	"github.com/metered-ca/realtime-go/testserver"
 )
 
@@ -107,6 +108,16 @@ func TestPeerInterop(t *testing.T) {
 		})
 		joined <- ev.Peer
 	})
+	// The collision this test is about needs the JS peer's offer to leave
+	// before Go's reaches it. Go sees the JS peer in its subscribe snapshot
+	// and offers at once; on a fast machine that offer arrived before the
+	// JS SDK (told of Go by presence) had made its own, and libwebrtc
+	// answered it on the transceiver the SDK's addTrack had just made
+	// (JSEP associates them): the remote track then has that receiver's
+	// random id, and the JS SDK, which keys track metadata by track id,
+	// has none for it (two JS SDK peers meet the same way in that order).
+	// Directs to the JS peer are held 250 ms until the audio flows.
+	srv.DelayFrames("z-js", protocol.TypeDirect, -1, 250*time.Millisecond)
 	require.NoError(t, goPeer.Join(ctx, "interop"))
 
 	// Presence both ways.
@@ -133,6 +144,7 @@ func TestPeerInterop(t *testing.T) {
 	assert.Equal(t, "go-stream", sa.StreamID)
 	assert.JSONEq(t, `{"role":"mic","label":"go"}`, string(sa.Metadata))
 	require.Eventually(t, func() bool { return jsFrames(ctx, js, "go-mic") > 10 }, 20*time.Second, 100*time.Millisecond, "audio frames from Go decoded by the JS peer")
+	srv.ClearFaults()
 
 	// Server-routed data both ways.
 	require.NoError(t, goPeer.Send(ctx, map[string]string{"from": "go"}))
@@ -193,6 +205,9 @@ func TestPeerInterop(t *testing.T) {
 	_, err = js.Do(ctx, "resetStats", nil)
 	require.NoError(t, err)
 	rtp.Store(0)
+	// Both sides make a new connection after the reconnect and offer on
+	// it: the same race as at first contact, held the same way.
+	srv.DelayFrames("z-js", protocol.TypeDirect, -1, 250*time.Millisecond)
 	require.Equal(t, 1, srv.DropConnections("a-go"))
 	select {
 	case <-resets:
