@@ -115,7 +115,8 @@ func TestPeerInterop(t *testing.T) {
 	// answered it on the transceiver the SDK's addTrack had just made
 	// (JSEP associates them): the remote track then has that receiver's
 	// random id, and the JS SDK, which keys track metadata by track id,
-	// has none for it (two JS SDK peers meet the same way in that order).
+	// has none for it (by the JS SDK's code, two of its peers would meet the
+	// same way in that order: it attaches tracks, then offers, as Go does).
 	// Directs to the JS peer are held 250 ms until the audio flows.
 	srv.DelayFrames("z-js", protocol.TypeDirect, -1, 250*time.Millisecond)
 	require.NoError(t, goPeer.Join(ctx, "interop"))
