@@ -159,8 +159,7 @@ func decodeSDK(bin, file string) (playRun, int, error) {
 	if err := cmd.Wait(); err != nil {
 		return playRun{}, 0, err
 	}
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	return playRun{cpu: time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), wall: time.Since(start)}, rep.Frames, nil
+	return playRun{cpu: cpuOf(cmd.ProcessState.SysUsage().(*syscall.Rusage)), wall: time.Since(start)}, rep.Frames, nil
 }
 
 func readJSONLine(r *bufio.Reader, v any) error {

@@ -357,6 +357,11 @@ func defaultPionAPI() (*webrtc.API, error) {
 func processCPU() time.Duration {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return cpuOf(&ru)
+}
+
+// cpuOf is a rusage's user + system time.
+func cpuOf(ru *syscall.Rusage) time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 

@@ -73,8 +73,7 @@ func runMeasured(cmd *exec.Cmd) (playRun, []byte, error) {
 	if err != nil {
 		return playRun{}, nil, fmt.Errorf("%s: %v: %s", filepath.Base(cmd.Path), err, stderr.String())
 	}
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	return playRun{cpu: time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), wall: wall}, out, nil
+	return playRun{cpu: cpuOf(cmd.ProcessState.SysUsage().(*syscall.Rusage)), wall: wall}, out, nil
 }
 
 func benchPlay(dir string, runs int) (playRows, error) {
