@@ -417,7 +417,7 @@ func (p *Player) run(ctx context.Context, done chan struct{}) {
 				due = offset + p.demux.Time(pkt.Stream, pkt.DTS)
 			}
 			if p.speed > 0 {
-				due = time.Duration(float64(at) / p.speed)
+				due = time.Duration(float64(due) / p.speed)
 			}
 			if d := time.Until(start.Add(due)); d > 0 { // behind: no round trip through a timer
 				wait.Reset(d)
