@@ -128,8 +128,8 @@ func TestRelayWithChromium(t *testing.T) {
 // queue, as a bottleneck link): Go's estimate, driven by Chromium's own
 // transport-wide feedback, must fall under the cap within 5 s and what Go
 // sends must then stay under it on average, Chromium must keep decoding
-// frames, and the estimate must climb back (half as high again within 10 s)
-// once the cap is lifted.
+// frames, and once the cap is lifted the estimate must find the room again
+// (probing: twice its capped mean and past 600 kb/s within 8 s).
 func TestChromiumOnCappedRelay(t *testing.T) {
 	if raceEnabled {
 		t.Skip("a timing run: `make test` runs it without -race")
@@ -157,7 +157,7 @@ func TestChromiumOnCappedRelay(t *testing.T) {
 
 	type view struct {
 		FramesDecoded, PacketsLost, NackCount, PliCount int
-		Width                                           int
+		FramesDropped, Width                            int
 	}
 	viewer := func() view {
 		raw, err := js.Do(ctx, "inboundVideo", map[string]any{"to": "go-sender"})
@@ -211,27 +211,33 @@ func TestChromiumOnCappedRelay(t *testing.T) {
 
 	relay.Limit(0)
 	lifted := time.Now()
-	var climbed time.Duration = -1
+	// Recovered: the estimate twice its mean under the cap and past
+	// 600 kb/s. Go probes every 3 s while the estimate holds its encoder
+	// back, and each result probes again at twice it: about 3.5 s at
+	// worst, which the check doubles and rounds up.
+	goal := max(2*capMean, 600_000)
+	var recovered time.Duration = -1
 	var after10 int
-	for time.Since(lifted) < 30*time.Second && (climbed < 0 || after10 == 0) {
+	for time.Since(lifted) < 20*time.Second && (recovered < 0 || after10 == 0) {
 		time.Sleep(250 * time.Millisecond)
 		est := estimate()
 		if after10 == 0 && time.Since(lifted) >= 10*time.Second {
 			after10 = est
 		}
-		if climbed < 0 && est > capBps*3/2 {
-			climbed = time.Since(lifted)
+		if recovered < 0 && est >= goal {
+			recovered = time.Since(lifted)
 		}
 	}
-	t.Logf("Chromium behind a relay shaped to %d kb/s: Go's estimate %d kb/s before, under the cap after %v; from 8 s on Go sent %d kb/s of video on average with an estimate of %d kb/s on average, %d kb/s and video target %d kb/s at the end; Chromium decoded %.0f frames/s, sent %d NACKs and %d PLIs, lost %d packets; estimate %d kb/s 10 s after the cap was lifted, past %d kb/s after %s",
-		capBps/1000, before/1000, under.Round(100*time.Millisecond), sendBps/1000, capMean/1000, atCap/1000, target/1000, fps, v2.NackCount-beforeView.NackCount, v2.PliCount-beforeView.PliCount, v2.PacketsLost-beforeView.PacketsLost, after10/1000, capBps*3/2000, map[bool]string{true: climbed.Round(100 * time.Millisecond).String(), false: "more than 30 s"}[climbed >= 0])
+	final, endView := stats(), viewer()
+	pr := final.Probing
+	t.Logf("Chromium behind a relay shaped to %d kb/s: Go's estimate %d kb/s before, under the cap after %v; from 8 s on Go sent %d kb/s of video on average with an estimate of %d kb/s on average (%.2f× the cap), %d kb/s and video target %d kb/s at the end; Chromium decoded %.0f frames/s, sent %d NACKs and %d PLIs, lost %d packets; after the lift the estimate reached %d kb/s (2× its capped mean, at least 600 kb/s) in %s, and was %d kb/s 10 s after; probing: %d clusters, %d results, %d of %d padding packets acknowledged, %d kB of the path's %d kB; Chromium's PLIs over the whole run %d, frames dropped %d",
+		capBps/1000, before/1000, under.Round(100*time.Millisecond), sendBps/1000, capMean/1000, float64(capMean)/capBps, atCap/1000, target/1000, fps, v2.NackCount-beforeView.NackCount, v2.PliCount-beforeView.PliCount, v2.PacketsLost-beforeView.PacketsLost,
+		goal/1000, map[bool]string{true: recovered.Round(100 * time.Millisecond).String(), false: "more than 20 s"}[recovered >= 0], after10/1000,
+		pr.Clusters, pr.Results, pr.PacketsReceived, pr.PacketsSent, pr.BytesSent/1000, final.Path.BytesSent/1000, endView.PliCount, endView.FramesDropped)
 	assert.Greater(t, before, capBps, "uncapped, the estimate is above the cap")
 	assert.True(t, under >= 0 && under <= 5*time.Second, "the estimate fell under the cap within 5 s (took %v)", under)
 	assert.Less(t, sendBps, capBps, "settled, Go sends under the cap")
 	assert.Positive(t, fps, "Chromium keeps decoding under the cap")
-	// pion's GCC grows at most ~8 %/s from wherever its sawtooth stood at
-	// the lift: 10 s after it, 1.4–2.2× the capped mean over eight CI runs
-	// (1.40× the lowest, which failed a 1.5× bound). Still climbing is what
-	// is checked; a stuck estimate stays near 1.0×.
-	assert.GreaterOrEqual(t, float64(after10), 1.3*float64(capMean), "the estimate climbs back within 10 s of the lift: 30 %% above its mean under the cap")
+	assert.True(t, recovered >= 0 && recovered <= 8*time.Second, "the estimate is twice its capped mean and past 600 kb/s within 8 s of the lift (took %v)", recovered)
+	assert.Positive(t, pr.Results, "Chromium's feedback measured probes")
 }

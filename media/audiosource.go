@@ -148,6 +148,10 @@ func (s *AudioSource) FollowBitrate(estimate func() int) (stop func()) {
 	return s.track.FollowBitrate(estimate)
 }
 
+// UsableEstimate is the connection estimate at which the Opus encoder
+// reaches its highest rate (peer.RateDemand).
+func (s *AudioSource) UsableEstimate() int { return s.track.UsableEstimate() }
+
 // Sending reports what the source sends now.
 func (s *AudioSource) Sending() Sending { return s.track.Sending() }
 

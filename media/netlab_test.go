@@ -47,10 +47,21 @@ const (
 	labA2    = "10.9.1.12"
 	noCap    = 1 << 30 // bits per second
 	capQueue = 24_000  // bytes a capped link holds: 640 ms at 300 kb/s
+	// A capped link's bucket holds two packets: a short probe above the
+	// cap must queue, not ride a large bucket over it.
+	capBurst  = 3_000
+	openBurst = 64_000
 )
 
 // setCap caps the link at bps (noCap lifts it).
-func (l *link) setCap(bps int) { l.tbf.SetRate(bps) }
+func (l *link) setCap(bps int) {
+	burst := capBurst
+	if bps >= noCap {
+		burst = openBurst
+	}
+	l.tbf.SetBurst(burst)
+	l.tbf.SetRate(bps)
+}
 
 // setDelay sets the one-way delay to base ± jitter (uniform).
 func (l *link) setDelay(base, jitter time.Duration) {
@@ -84,7 +95,7 @@ func newNetLab(t *testing.T, optsA, optsB peer.Options) *netLab {
 	host := func(ips ...string) (*vnet.Net, *link) {
 		nw, err := vnet.NewNet(&vnet.NetConfig{StaticIPs: ips})
 		require.NoError(t, err)
-		l := &link{tbf: vnet.NewTBFQueue(noCap, 64_000, capQueue)}
+		l := &link{tbf: vnet.NewTBFQueue(noCap, openBurst, capQueue)}
 		l.queue, err = vnet.NewQueue(nw, l.tbf)
 		require.NoError(t, err)
 		l.delay, err = vnet.NewDelayFilter(l.queue)

@@ -141,6 +141,14 @@ func (r *rateControl) set(bps int, now time.Time) {
 	r.mu.Unlock()
 }
 
+// usableEstimate is the estimate whose share is the top of the range.
+func (r *rateControl) usableEstimate() int {
+	if r == nil {
+		return 0
+	}
+	return int(float64(r.hi) / r.share)
+}
+
 func (r *rateControl) rate() int {
 	if r == nil {
 		return 0

@@ -83,6 +83,12 @@ func (t *Track) FollowBitrate(estimate func() int) (stop func()) {
 	return t.rate.follow(estimate)
 }
 
+// UsableEstimate is the connection estimate at which the track's encoder
+// reaches its highest rate (peer.RateDemand): the connection probes for
+// bandwidth up to it. 0 for a passthrough track, which ignores the
+// estimate.
+func (t *Track) UsableEstimate() int { return t.rate.usableEstimate() }
+
 // Sending reports what the track's source sends now.
 func (t *Track) Sending() Sending {
 	s := Sending{MimeType: t.Codec().MimeType, Adaptive: t.rate != nil, TargetBitrate: t.rate.rate()}

@@ -4,7 +4,6 @@ import (
 	"sync"
 
 	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/interceptor/pkg/gcc"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/interceptor/pkg/stats"
@@ -43,7 +42,7 @@ func (b Bandwidth) withDefaults() Bandwidth {
 // is made (claim).
 type meters struct {
 	mu         sync.Mutex
-	estimators map[string]cc.BandwidthEstimator
+	estimators map[string]*estimator
 	getters    map[string]stats.Getter
 	counters   map[string]*streamCounters
 }
@@ -51,7 +50,7 @@ type meters struct {
 // connMeters is one connection's: either may be nil (an API of the
 // application's own).
 type connMeters struct {
-	bwe      cc.BandwidthEstimator
+	bwe      *estimator
 	stats    stats.Getter
 	counters *streamCounters
 }
@@ -69,8 +68,9 @@ func (m *meters) claim(id string) connMeters {
 // newAPI is the API a MeteredPeer builds when Options.API is nil: pion's
 // codecs and interceptors (NACK both ways with RTX, RTCP reports, TWCC
 // feedback for what we receive), plus the transport-cc header on what we
-// send and a GCC estimator per connection, whose target drives the
-// encoders of rate-adaptive tracks (RateAdaptive).
+// send and a bandwidth estimator per connection (GCC with a prober:
+// bwe.go), whose target drives the encoders of rate-adaptive tracks
+// (RateAdaptive).
 //
 // The estimator runs without a pacer (directPacer): pion's leaky-bucket
 // pacer queues without bound behind a source that cannot slow down (a
@@ -87,33 +87,19 @@ func newAPI(se webrtc.SettingEngine, lf logging.LoggerFactory, bw Bandwidth, m *
 		return nil, err
 	}
 	reg := &interceptor.Registry{}
-	m.estimators = map[string]cc.BandwidthEstimator{}
+	m.estimators = map[string]*estimator{}
 	m.getters = map[string]stats.Getter{}
 	m.counters = map[string]*streamCounters{}
 
-	// The estimator first: interceptors added later wrap it, so the
-	// transport-cc sequence number is written before it records a packet,
-	// and NACK retransmissions pass through it too.
-	estimators, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
-		return gcc.NewSendSideBWE(
-			gcc.SendSideBWEInitialBitrate(bw.Initial),
-			gcc.SendSideBWEMinBitrate(bw.Min),
-			gcc.SendSideBWEMaxBitrate(bw.Max),
-			gcc.SendSideBWEPacer(&directPacer{writers: map[uint32]interceptor.RTPWriter{}}),
-			gcc.WithLoggerFactory(lf),
-		)
-	})
-	if err != nil {
-		return nil, err
-	}
-	estimators.OnNewPeerConnection(func(id string, e cc.BandwidthEstimator) {
-		m.mu.Lock()
-		m.estimators[id] = e
-		m.mu.Unlock()
-	})
-	reg.Add(estimators)
-	if err := webrtc.ConfigureTWCCHeaderExtensionSender(media, reg); err != nil {
-		return nil, err
+	// The estimator first: interceptors added later wrap it, so it sees
+	// every packet last, NACK retransmissions included, and numbers the
+	// transport-wide sequence itself (in place of pion's header
+	// interceptor) for its probes and the media alike.
+	reg.Add(estimatorFactory{bw: bw, lf: lf, m: m})
+	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
+		if err := media.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: transportCCURI}, kind); err != nil {
+			return nil, err
+		}
 	}
 	// The counters inside the NACK responder, to see its retransmissions.
 	reg.Add(counterFactory{m})

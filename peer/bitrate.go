@@ -1,6 +1,12 @@
 package peer
 
-import "github.com/pion/webrtc/v4"
+import (
+	"sync/atomic"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/metered-ca/realtime-go/peer/internal/probe"
+)
 
 // RateAdaptive is a local track whose encoder follows the send-side
 // bandwidth estimate of the connections it is sent on. The transcoding
@@ -17,6 +23,19 @@ import "github.com/pion/webrtc/v4"
 type RateAdaptive interface {
 	webrtc.TrackLocal
 	FollowBitrate(estimate func() int) (stop func())
+}
+
+// RateDemand is a RateAdaptive track that tells how large an estimate its
+// encoder could use. A connection probes its path for more bandwidth while
+// its estimate is below what its tracks could use, and never past twice
+// that; a rate-adaptive track that does not tell counts as able to use any
+// estimate. The media package's transcoding tracks implement it.
+type RateDemand interface {
+	RateAdaptive
+	// UsableEstimate is the estimate, in bits per second, at which the
+	// encoder would run at its highest rate; 0 when it does not follow the
+	// estimate at all (a passthrough source).
+	UsableEstimate() int
 }
 
 // follow connects t's encoder to c's estimator, when both exist.
@@ -52,4 +71,40 @@ func (c *conn) unfollow(t *trackedTrack) {
 	for _, stop := range stops {
 		stop()
 	}
+}
+
+// demand is the estimate c's rate-adaptive tracks could use: the most any
+// of them could, probe.AnyDemand when one cannot tell, 0 with none.
+func (c *conn) demand() int {
+	c.mu.Lock()
+	tracks := make([]*trackedTrack, 0, len(c.follows))
+	for t := range c.follows {
+		tracks = append(tracks, t)
+	}
+	c.mu.Unlock()
+	d := 0
+	for _, t := range tracks {
+		rd, ok := t.track.(RateDemand)
+		if !ok {
+			return probe.AnyDemand
+		}
+		d = max(d, rd.UsableEstimate())
+	}
+	return d
+}
+
+// watchBandwidth lets c's estimator read what its tracks could use, and
+// probe again when the path changes.
+func (c *conn) watchBandwidth() {
+	e := c.meters.bwe
+	if e == nil {
+		return
+	}
+	e.setDemand(c.demand)
+	var seen atomic.Bool
+	c.pc.SCTP().Transport().ICETransport().OnSelectedCandidatePairChange(func(*webrtc.ICECandidatePair) {
+		if seen.Swap(true) {
+			e.routeChanged()
+		} // the first path: probing starts with the media
+	})
 }

@@ -25,6 +25,7 @@ func (p *MeteredPeer) newConn(rp *RemotePeer) (*conn, error) {
 	}
 	c := newConn(rp, pc, polite)
 	c.meters = p.meters.claim(pc.ID())
+	c.watchBandwidth()
 	return c, nil
 }
 

@@ -27,6 +27,26 @@ type Stats struct {
 	Outbound []OutboundTrackStats
 	// Inbound has a stat for each track the peer sends us (inbound-rtp).
 	Inbound []InboundTrackStats
+	// Probing is what bandwidth probing has sent and measured so far.
+	Probing ProbingStats
+}
+
+// ProbingStats counts the connection's bandwidth probes: short clusters of
+// padding-only packets on a video track's RTX stream, sent above the
+// estimate to measure what the path carries (docs/guides/networks.md).
+// Probe packets are not in any track's counts; they are in the path's
+// BytesSent.
+type ProbingStats struct {
+	// Clusters sent, and Results: those that measured a rate.
+	Clusters, Results int
+	// PacketsSent and BytesSent of padding, and PacketsReceived: how many
+	// of those packets the peer's feedback reported received.
+	PacketsSent, BytesSent, PacketsReceived uint64
+	// LastResult is the rate the latest result measured (bits per second).
+	LastResult int
+	// Paused tells whether probing is paused because the peer ignored the
+	// padding (it does not read the video track, say).
+	Paused bool
 }
 
 // CandidatePair is the path a connection's packets take.
@@ -122,6 +142,7 @@ func (r *RemotePeer) Stats(ctx context.Context) (Stats, error) {
 	s := Stats{Time: time.Now(), State: state, Path: selectedPath(c.pc)}
 	if c.meters.bwe != nil {
 		s.AvailableOutgoingBitrate = c.meters.bwe.GetTargetBitrate()
+		s.Probing = c.meters.bwe.probingStats()
 	}
 	for _, tr := range c.pc.GetTransceivers() {
 		if snd := tr.Sender(); snd != nil && snd.Track() != nil {

@@ -98,7 +98,7 @@ export function createPeerCommands(platform) {
     async inboundVideo(c) {
       const remote = peer.remotePeers.find((r) => r.id === c.to);
       if (!remote) throw new Error("no such peer " + c.to);
-      const out = { framesDecoded: 0, packetsLost: 0, nackCount: 0, pliCount: 0, bytesReceived: 0, width: 0 };
+      const out = { framesDecoded: 0, framesDropped: 0, packetsLost: 0, nackCount: 0, pliCount: 0, bytesReceived: 0, width: 0 };
       (await remote.pc.getStats()).forEach((s) => {
         if (s.type !== "inbound-rtp" || s.kind !== "video") return;
         for (const k of Object.keys(out)) out[k] += s[k] ?? 0;

@@ -1,0 +1,288 @@
+package peer
+
+import (
+	"errors"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/interceptor/pkg/gcc"
+	"github.com/pion/logging"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+)
+
+const transportCCURI = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
+
+// probeGain: a probe's result replaces the estimate only when it is at
+// least this much above it (libwebrtc's probe uncertainty).
+const probeGain = 1.05
+
+// estimator is one connection's send-side bandwidth estimator: pion's GCC
+// for the estimate, and a prober (bwe_prober.go) that measures what the
+// path carries above it, as a browser does.
+//
+// pion's GCC cannot be told an estimate: its target is seeded only when it
+// is made. So a probe's result replaces the GCC with a fresh one started at
+// the result, which the estimator's streams are re-added to. That also
+// empties GCC's memory of the rate at its last decrease, which is what
+// kept it creeping (within that rate's band it grows by one packet per
+// response time, never past 1.5× what it receives). docs/design.md says
+// why this and not a fork.
+//
+// It numbers the transport-wide sequence (in place of pion's header
+// interceptor) so that its own probe packets and the media share one
+// sequence, and it numbers the RTX stream of each video stream, the
+// NACK responder's retransmissions and its probes alike: two counters on
+// one SSRC would break SRTP's replay window at the receiver.
+type estimator struct {
+	bw    Bandwidth
+	lf    logging.LoggerFactory
+	pacer *directPacer // every GCC's, so that the writer handed out stays valid
+
+	mu       sync.RWMutex // WriteRTCP holds it for reading, a replacement for writing
+	gcc      *gcc.SendSideBWE
+	gen      int
+	onChange func(int)
+
+	transportSeq atomic.Uint32
+
+	prober
+}
+
+// newEstimator starts a connection's estimator at bw.Initial.
+func newEstimator(bw Bandwidth, lf logging.LoggerFactory) (*estimator, error) {
+	e := &estimator{bw: bw, lf: lf, pacer: &directPacer{writers: map[uint32]interceptor.RTPWriter{}}}
+	g, err := e.newGCC(bw.Initial)
+	if err != nil {
+		return nil, err
+	}
+	e.gcc = g
+	e.prober.init(e, bw)
+	return e, nil
+}
+
+func (e *estimator) newGCC(bps int) (*gcc.SendSideBWE, error) {
+	return gcc.NewSendSideBWE(
+		gcc.SendSideBWEInitialBitrate(min(max(bps, e.bw.Min), e.bw.Max)),
+		gcc.SendSideBWEMinBitrate(e.bw.Min),
+		gcc.SendSideBWEMaxBitrate(e.bw.Max),
+		gcc.SendSideBWEPacer(e.pacer),
+		gcc.WithLoggerFactory(e.lf),
+	)
+}
+
+// sentStream is a local stream the estimator writes for.
+type sentStream struct {
+	info   *interceptor.StreamInfo
+	rtx    *interceptor.StreamInfo // its RTX stream as GCC sees it; nil without one
+	writer interceptor.RTPWriter   // the transport's, below every interceptor
+	twccID uint8
+	video  bool
+
+	rtxSeq    atomic.Uint32 // the next RTX sequence number
+	timestamp atomic.Uint32 // of the latest media packet
+	started   atomic.Bool
+}
+
+// AddStream numbers what the stream sends and hands it to GCC.
+func (e *estimator) AddStream(info *interceptor.StreamInfo, writer interceptor.RTPWriter) interceptor.RTPWriter {
+	s := &sentStream{info: info, writer: writer, video: strings.HasPrefix(strings.ToLower(info.MimeType), "video/")}
+	for _, x := range info.RTPHeaderExtensions {
+		if x.URI == transportCCURI {
+			s.twccID = uint8(x.ID)
+		}
+	}
+	if info.SSRCRetransmission != 0 {
+		rtx := *info
+		rtx.SSRC = info.SSRCRetransmission
+		s.rtx = &rtx
+		s.rtxSeq.Store(rand.Uint32N(1 << 16))
+	}
+	e.mu.RLock()
+	e.register(e.gcc, s)
+	e.mu.RUnlock()
+	e.addStream(s)
+	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+		switch {
+		case s.rtx != nil && h.SSRC == s.rtx.SSRC:
+			// The NACK responder's stored copy: number a copy of it.
+			c := h.Clone()
+			h = &c
+			h.SequenceNumber = uint16(s.rtxSeq.Add(1) - 1)
+		case h.SSRC == info.SSRC:
+			s.timestamp.Store(h.Timestamp)
+			if s.video && !s.started.Swap(true) {
+				e.kick()
+			}
+		}
+		seq, err := e.stamp(s, h)
+		if err != nil {
+			return 0, err
+		}
+		e.sent(seq, s.twccID != 0, rtp.PacketMarshalSize(h, payload), false)
+		return e.pacer.Write(h, payload, a)
+	})
+}
+
+// register adds s (and its RTX stream) to one GCC.
+func (e *estimator) register(g *gcc.SendSideBWE, s *sentStream) {
+	g.AddStream(s.info, s.writer)
+	if s.rtx != nil {
+		g.AddStream(s.rtx, s.writer)
+	}
+}
+
+// stamp writes the next transport-wide sequence number into h.
+func (e *estimator) stamp(s *sentStream, h *rtp.Header) (uint16, error) {
+	if s.twccID == 0 {
+		return 0, nil
+	}
+	seq := uint16(e.transportSeq.Add(1) - 1)
+	ext, err := (&rtp.TransportCCExtension{TransportSequence: seq}).Marshal()
+	if err != nil {
+		return 0, err
+	}
+	return seq, h.SetExtension(s.twccID, ext)
+}
+
+// WriteRTCP reads feedback: GCC's, and the prober's results.
+func (e *estimator) WriteRTCP(pkts []rtcp.Packet, a interceptor.Attributes) error {
+	e.mu.RLock()
+	err := e.gcc.WriteRTCP(pkts, a)
+	e.mu.RUnlock()
+	if errors.Is(err, gcc.ErrSendSideBWEClosed) {
+		return nil // closing: nothing to estimate any more
+	}
+	for _, p := range pkts {
+		if fb, ok := p.(*rtcp.TransportLayerCC); ok {
+			e.feedback(fb)
+		}
+	}
+	return err
+}
+
+// raise replaces GCC by one started at bps, when bps is enough above the
+// estimate and GCC is not cutting it.
+func (e *estimator) raise(bps int) {
+	e.mu.Lock()
+	old := e.gcc
+	if float64(bps) < probeGain*float64(old.GetTargetBitrate()) || decreasing(old) {
+		e.mu.Unlock()
+		return
+	}
+	g, err := e.newGCC(bps)
+	if err != nil {
+		e.mu.Unlock()
+		return
+	}
+	for _, s := range e.streams() {
+		e.register(g, s)
+	}
+	e.gen++
+	gen, notify := e.gen, e.onChange
+	if notify != nil {
+		g.OnTargetBitrateChange(func(bps int) {
+			e.mu.RLock()
+			current := e.gen == gen
+			e.mu.RUnlock()
+			if current {
+				notify(bps)
+			}
+		})
+	}
+	e.gcc = g
+	e.mu.Unlock()
+	_ = old.Close()
+	if notify != nil {
+		notify(g.GetTargetBitrate())
+	}
+}
+
+// overusing tells whether GCC's delay detector sees the queue grow now;
+// decreasing, whether GCC is cutting its estimate for it. pion's detector
+// calls single delay spikes overuse (a keyframe, a probe cluster queued at
+// a router): a result is refused only while GCC acts on one.
+func overusing(g *gcc.SendSideBWE) bool { return g.GetStats()["usage"] == "overuse" }
+
+func decreasing(g *gcc.SendSideBWE) bool { return g.GetStats()["state"] == "decrease" }
+
+// GetTargetBitrate is the estimate, in bits per second.
+func (e *estimator) GetTargetBitrate() int {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.gcc.GetTargetBitrate()
+}
+
+// usage reads the estimate and whether the delay detector sees overuse.
+func (e *estimator) usage() (int, bool) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.gcc.GetTargetBitrate(), overusing(e.gcc)
+}
+
+// OnTargetBitrateChange sets f to be called with each new estimate.
+func (e *estimator) OnTargetBitrateChange(f func(int)) {
+	e.mu.Lock()
+	e.onChange = f
+	e.gcc.OnTargetBitrateChange(f)
+	e.mu.Unlock()
+}
+
+// GetStats is GCC's.
+func (e *estimator) GetStats() map[string]any {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.gcc.GetStats()
+}
+
+// Close stops the prober, then GCC.
+func (e *estimator) Close() error {
+	e.prober.close()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.gcc.Close()
+}
+
+// estimatorInterceptor is pion's congestion-control interceptor, which
+// also tells the estimator when a stream goes (pion's does not).
+type estimatorInterceptor struct {
+	interceptor.Interceptor
+	e *estimator
+}
+
+func (i estimatorInterceptor) UnbindLocalStream(info *interceptor.StreamInfo) {
+	i.Interceptor.UnbindLocalStream(info)
+	i.e.removeStream(info)
+}
+
+// estimatorFactory makes, for each connection, pion's congestion-control
+// interceptor around an estimator, which it records in m.
+type estimatorFactory struct {
+	bw Bandwidth
+	lf logging.LoggerFactory
+	m  *meters
+}
+
+func (f estimatorFactory) NewInterceptor(id string) (interceptor.Interceptor, error) {
+	var e *estimator
+	inner, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
+		var err error
+		e, err = newEstimator(f.bw, f.lf)
+		return e, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	i, err := inner.NewInterceptor(id)
+	if err != nil {
+		return nil, err
+	}
+	f.m.mu.Lock()
+	f.m.estimators[id] = e
+	f.m.mu.Unlock()
+	return estimatorInterceptor{Interceptor: i, e: e}, nil
+}

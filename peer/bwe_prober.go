@@ -1,0 +1,346 @@
+package peer
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+
+	"github.com/metered-ca/realtime-go/peer/internal/probe"
+)
+
+const (
+	// probeStep is how often the prober looks at the estimate and the
+	// encoders' demand.
+	probeStep = 100 * time.Millisecond
+	// maxClusterTime ends a cluster the machine cannot keep up with.
+	maxClusterTime = 100 * time.Millisecond
+)
+
+// prober sends an estimator's probe clusters: padding-only packets on the
+// RTX stream of a video stream (receivers count them in their transport-wide
+// feedback and drop them; padding on the media stream would read as lost
+// media to pion's sample builder), paced to the cluster's rate, and only
+// the deficit over the media sent meanwhile. They go straight to the
+// transport, past GCC: a probe lost on a capped link is no media loss.
+type prober struct {
+	e *estimator
+
+	mu       sync.Mutex
+	list     []*sentStream
+	ctrl     *probe.Controller
+	est      probe.Estimator
+	records  map[uint16]probe.Packet // transport sequence → packet sent during a cluster
+	awaiting []awaited
+	queue    []probe.Cluster
+	rerouted bool
+	demand   func() int
+	counts   ProbingStats
+	started  bool
+	closed   bool
+
+	active atomic.Pointer[activeCluster]
+	kicks  chan struct{}
+	done   chan struct{}
+	wg     sync.WaitGroup
+}
+
+// activeCluster is the cluster being sent; its counts are guarded by
+// prober.mu.
+type activeCluster struct {
+	cluster        probe.Cluster
+	packets, bytes int
+}
+
+// awaited is a sent cluster whose feedback is due by a time.
+type awaited struct {
+	id  int
+	due time.Time
+}
+
+func (p *prober) init(e *estimator, bw Bandwidth) {
+	p.e = e
+	p.ctrl = probe.NewController(bw.Initial, bw.Max)
+	p.records = map[uint16]probe.Packet{}
+	p.kicks = make(chan struct{}, 1)
+	p.done = make(chan struct{})
+}
+
+// setDemand tells the prober how to read what the connection's encoders
+// could use (conn.demand).
+func (p *prober) setDemand(f func() int) {
+	p.mu.Lock()
+	p.demand = f
+	p.mu.Unlock()
+}
+
+// routeChanged probes again, as at the start, on the next step.
+func (p *prober) routeChanged() {
+	p.mu.Lock()
+	p.rerouted = true
+	p.mu.Unlock()
+	p.kick()
+}
+
+func (p *prober) kick() {
+	select {
+	case p.kicks <- struct{}{}:
+	default:
+	}
+}
+
+// addStream records s; the first video stream that can carry probes starts
+// the prober.
+func (p *prober) addStream(s *sentStream) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.list = append(p.list, s)
+	if p.started || p.closed || !canProbe(s) {
+		return
+	}
+	p.started = true
+	p.wg.Add(1)
+	go p.run()
+}
+
+func canProbe(s *sentStream) bool { return s.video && s.rtx != nil && s.twccID != 0 }
+
+func (p *prober) removeStream(info *interceptor.StreamInfo) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, s := range p.list {
+		if s.info.SSRC == info.SSRC {
+			p.list = append(p.list[:i], p.list[i+1:]...)
+			return
+		}
+	}
+}
+
+func (p *prober) streams() []*sentStream {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]*sentStream(nil), p.list...)
+}
+
+// probeStream is the stream probes go out on: the first video stream with
+// RTX that has sent media. Called with p.mu held.
+func (p *prober) probeStream() *sentStream {
+	for _, s := range p.list {
+		if canProbe(s) && s.started.Load() {
+			return s
+		}
+	}
+	return nil
+}
+
+func (p *prober) close() {
+	p.mu.Lock()
+	if !p.closed {
+		p.closed = true
+		close(p.done)
+	}
+	p.mu.Unlock()
+	p.wg.Wait()
+}
+
+func (p *prober) run() {
+	defer p.wg.Done()
+	tick := time.NewTicker(probeStep)
+	defer tick.Stop()
+	pause := time.NewTimer(time.Hour)
+	defer pause.Stop()
+	for {
+		select {
+		case <-p.done:
+			return
+		case <-tick.C:
+		case <-p.kicks:
+		}
+		s, clusters := p.due(time.Now())
+		for _, c := range clusters {
+			if !p.send(s, c, pause) {
+				return
+			}
+		}
+	}
+}
+
+// due returns the clusters to send now, and the stream to send them on.
+func (p *prober) due(now time.Time) (*sentStream, []probe.Cluster) {
+	p.mu.Lock()
+	demand := p.demand
+	p.mu.Unlock()
+	in := probe.Input{Demand: probe.AnyDemand}
+	in.Estimate, in.Overusing = p.e.usage()
+	if demand != nil {
+		in.Demand = demand()
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.finish(now)
+	s := p.probeStream()
+	if s == nil {
+		return nil, nil
+	}
+	out := p.ctrl.MediaStarted(now, in)
+	if p.rerouted {
+		p.rerouted = false
+		out = append(out, p.ctrl.RouteChanged(now, in)...)
+	}
+	out = append(out, p.queue...)
+	p.queue = nil
+	out = append(out, p.ctrl.Step(now, in)...)
+	p.counts.Clusters += len(out)
+	return s, out
+}
+
+// probingStats counts what the prober did.
+func (p *prober) probingStats() ProbingStats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st := p.counts
+	st.Paused = p.ctrl.Paused(time.Now())
+	return st
+}
+
+// finish tells the controller about clusters whose feedback is overdue.
+// Called with p.mu held.
+func (p *prober) finish(now time.Time) {
+	kept := p.awaiting[:0]
+	for _, a := range p.awaiting {
+		if now.Before(a.due) {
+			kept = append(kept, a)
+			continue
+		}
+		p.ctrl.Finished(now, p.est.Ignored(a.id))
+		for seq, r := range p.records {
+			if r.Cluster == a.id {
+				delete(p.records, seq)
+			}
+		}
+	}
+	p.awaiting = kept
+}
+
+// send sends one cluster on s, paced to its rate; false when the prober
+// is closing.
+func (p *prober) send(s *sentStream, c probe.Cluster, pause *time.Timer) bool {
+	start := time.Now()
+	a := &activeCluster{cluster: c}
+	p.mu.Lock()
+	p.est.Start(c, start)
+	p.active.Store(a)
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		p.active.Store(nil)
+		p.awaiting = append(p.awaiting, awaited{id: c.ID, due: time.Now().Add(time.Second)})
+		p.mu.Unlock()
+	}()
+	for {
+		elapsed := time.Since(start)
+		p.mu.Lock()
+		need, complete := c.Due(elapsed)-a.bytes, c.Complete(a.packets, a.bytes)
+		p.mu.Unlock()
+		if complete || elapsed > maxClusterTime {
+			return true
+		}
+		for need > 0 {
+			n, err := p.pad(s)
+			if err != nil {
+				return true // the stream is gone; the cluster goes unanswered
+			}
+			need -= n
+		}
+		pause.Reset(time.Millisecond)
+		select {
+		case <-p.done:
+			return false
+		case <-pause.C:
+		}
+	}
+}
+
+// pad sends one padding-only packet on s's RTX stream.
+func (p *prober) pad(s *sentStream) (int, error) {
+	h := &rtp.Header{
+		Version:        2,
+		Padding:        true,
+		PaddingSize:    probe.PaddingSize,
+		PayloadType:    s.info.PayloadTypeRetransmission,
+		SequenceNumber: uint16(s.rtxSeq.Add(1) - 1),
+		Timestamp:      s.timestamp.Load(),
+		SSRC:           s.rtx.SSRC,
+	}
+	seq, err := p.e.stamp(s, h)
+	if err != nil {
+		return 0, err
+	}
+	size := rtp.PacketMarshalSize(h, nil)
+	p.sent(seq, true, size, true)
+	if _, err := s.writer.Write(h, nil, interceptor.Attributes{}); err != nil {
+		return 0, err
+	}
+	return size, nil
+}
+
+// sent records a packet with a transport sequence number while a cluster
+// is being sent: the media sent meanwhile counts towards the cluster.
+func (p *prober) sent(seq uint16, numbered bool, size int, padding bool) {
+	a := p.active.Load()
+	if a == nil || !numbered {
+		return
+	}
+	now := time.Now()
+	p.mu.Lock()
+	if p.active.Load() == a {
+		p.records[seq] = probe.Packet{Cluster: a.cluster.ID, Size: size, Padding: padding, Sent: now}
+		a.packets++
+		a.bytes += size
+		if padding {
+			p.counts.PacketsSent++
+			p.counts.BytesSent += uint64(size)
+		}
+	}
+	p.mu.Unlock()
+}
+
+// feedback matches transport-wide feedback with the clusters' packets;
+// a result raises the estimate and may call for a further probe.
+func (p *prober) feedback(fb *rtcp.TransportLayerCC) {
+	p.mu.Lock()
+	if len(p.records) == 0 {
+		p.mu.Unlock()
+		return
+	}
+	probe.Arrivals(fb, func(seq uint16, at time.Duration, received bool) {
+		r, ok := p.records[seq]
+		if !ok || !received {
+			return
+		}
+		if r.Padding {
+			p.counts.PacketsReceived++
+		}
+		delete(p.records, seq)
+		r.Arrived = at
+		p.est.Received(r)
+	})
+	results := p.est.Results()
+	now := time.Now()
+	for _, r := range results {
+		p.queue = append(p.queue, p.ctrl.Result(now, r)...)
+		p.counts.Results++
+		p.counts.LastResult = r.Bitrate
+	}
+	further := len(p.queue) > 0
+	p.mu.Unlock()
+	for _, r := range results {
+		p.e.raise(r.Bitrate)
+	}
+	if further {
+		p.kick()
+	}
+}

@@ -1,0 +1,156 @@
+package peer
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/logging"
+	"github.com/pion/rtp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/metered-ca/realtime-go/peer/internal/probe"
+)
+
+// wire records what reaches the transport.
+type wire struct {
+	mu      sync.Mutex
+	packets []rtp.Header
+	sizes   []int
+}
+
+func (w *wire) Write(h *rtp.Header, payload []byte, _ interceptor.Attributes) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.packets = append(w.packets, h.Clone())
+	w.sizes = append(w.sizes, rtp.PacketMarshalSize(h, payload))
+	return len(payload), nil
+}
+
+func (w *wire) of(ssrc uint32) []rtp.Header {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []rtp.Header
+	for _, h := range w.packets {
+		if h.SSRC == ssrc {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// TestEstimatorNumbersEverything: the transport-wide sequence runs through
+// media, retransmissions and probes without a gap, and the RTX stream's
+// own sequence through retransmissions and probes; probe packets are
+// padding-only RTX packets at the media's latest timestamp.
+func TestEstimatorNumbersEverything(t *testing.T) {
+	t.Parallel()
+	e, err := newEstimator(Bandwidth{}.withDefaults(), logging.NewDefaultLoggerFactory())
+	require.NoError(t, err)
+	defer e.Close()
+	e.prober.close() // numbering only: no probes of its own
+	info := &interceptor.StreamInfo{
+		SSRC: 1111, SSRCRetransmission: 2222, PayloadType: 96, PayloadTypeRetransmission: 97, MimeType: "video/VP8",
+		RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: transportCCURI, ID: 5}},
+	}
+	var w wire
+	out := e.AddStream(info, &w)
+	s := e.streams()[0]
+	stored := &rtp.Header{Version: 2, SSRC: 2222, PayloadType: 97, SequenceNumber: 40000} // the NACK responder's copy
+	for i := range 10 {
+		_, err := out.Write(&rtp.Header{Version: 2, SSRC: 1111, PayloadType: 96, SequenceNumber: uint16(i), Timestamp: 9000 + uint32(i)}, make([]byte, 900), nil)
+		require.NoError(t, err)
+		if i%3 == 0 {
+			_, err = out.Write(stored, make([]byte, 902), nil)
+			require.NoError(t, err)
+		}
+	}
+	assert.Equal(t, uint16(40000), stored.SequenceNumber, "the responder's stored header is left as it was")
+	for range 3 {
+		_, err := e.pad(s)
+		require.NoError(t, err)
+	}
+
+	var seqs []uint16
+	for _, h := range w.packets {
+		var ext rtp.TransportCCExtension
+		require.NoError(t, ext.Unmarshal(h.GetExtension(5)))
+		seqs = append(seqs, ext.TransportSequence)
+	}
+	for i := 1; i < len(seqs); i++ {
+		assert.Equal(t, seqs[i-1]+1, seqs[i], "transport-wide sequence without gaps")
+	}
+	rtx := w.of(2222)
+	require.Len(t, rtx, 4+3)
+	for i := 1; i < len(rtx); i++ {
+		assert.Equal(t, rtx[i-1].SequenceNumber+1, rtx[i].SequenceNumber, "one RTX sequence for repairs and probes")
+	}
+	for _, h := range rtx[4:] {
+		assert.True(t, h.Padding)
+		assert.Equal(t, byte(probe.PaddingSize), h.PaddingSize)
+		assert.Equal(t, uint8(97), h.PayloadType)
+		assert.Equal(t, uint32(9009), h.Timestamp)
+	}
+}
+
+// TestProbeRaisesEstimate: on an open path the first media starts probing,
+// and a result well above the estimate becomes the estimate at once.
+func TestProbeRaisesEstimate(t *testing.T) {
+	t.Parallel()
+	e, err := newEstimator(Bandwidth{Initial: 300_000}.withDefaults(), logging.NewDefaultLoggerFactory())
+	require.NoError(t, err)
+	defer e.Close()
+	e.raise(250_000)
+	assert.Equal(t, 300_000, e.GetTargetBitrate(), "a result under the estimate changes nothing")
+	e.raise(310_000)
+	assert.Equal(t, 300_000, e.GetTargetBitrate(), "nor one within 5 % of it")
+	var changed []int
+	var mu sync.Mutex
+	e.OnTargetBitrateChange(func(bps int) {
+		mu.Lock()
+		changed = append(changed, bps)
+		mu.Unlock()
+	})
+	e.raise(2_000_000)
+	assert.Equal(t, 2_000_000, e.GetTargetBitrate())
+	mu.Lock()
+	assert.Contains(t, changed, 2_000_000, "the change is told")
+	mu.Unlock()
+	e.raise(50_000_000)
+	assert.Equal(t, Bandwidth{}.withDefaults().Max, e.GetTargetBitrate(), "within the configured maximum")
+}
+
+// TestProberPacesClusters: a cluster goes out at its rate, padding only
+// what the media sent meanwhile did not cover.
+func TestProberPacesClusters(t *testing.T) {
+	t.Parallel()
+	e, err := newEstimator(Bandwidth{}.withDefaults(), logging.NewDefaultLoggerFactory())
+	require.NoError(t, err)
+	defer e.Close()
+	info := &interceptor.StreamInfo{
+		SSRC: 1, SSRCRetransmission: 2, PayloadTypeRetransmission: 97, MimeType: "video/VP8",
+		RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: transportCCURI, ID: 3}},
+	}
+	var w wire
+	e.AddStream(info, &w) // no media written: the prober's own loop has nothing to probe on
+	s := e.streams()[0]
+	c := probe.Cluster{ID: 99, Bitrate: 4_000_000}
+	pause := time.NewTimer(time.Hour)
+	start := time.Now()
+	require.True(t, e.send(s, c, pause))
+	took := time.Since(start)
+	w.mu.Lock()
+	bytes, packets := 0, len(w.packets)
+	for _, n := range w.sizes {
+		bytes += n
+	}
+	w.mu.Unlock()
+	assert.GreaterOrEqual(t, bytes, c.MinBytes())
+	assert.GreaterOrEqual(t, packets, probe.MinPackets)
+	assert.GreaterOrEqual(t, took, probe.MinDuration*9/10, "paced over the cluster's duration, not sent at once")
+	st := e.probingStats()
+	assert.Equal(t, uint64(packets), st.PacketsSent)
+	assert.Equal(t, uint64(bytes), st.BytesSent)
+}

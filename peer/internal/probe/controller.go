@@ -1,0 +1,206 @@
+package probe
+
+import "time"
+
+// When to probe and how high (libwebrtc's probe_controller, with periodic
+// probing on whenever the encoders could use more, as mediasoup does).
+const (
+	// Initial probes: these multiples of the start rate, when media starts.
+	firstInitialScale, secondInitialScale = 3.0, 6.0
+	// furtherThreshold: a result above this share of its cluster's rate
+	// probes again, at furtherScale times the result.
+	furtherThreshold, furtherScale = 0.7, 2.0
+	// waitForResult is how long a probe's result is awaited.
+	waitForResult = time.Second
+	// Periodic probes, while the estimate limits the encoders: this often,
+	// at periodicScale times the estimate. libwebrtc's screen-share
+	// probing waits 5 s; 3 s finds a lifted cap within the 6 s a browser
+	// takes, for about 1 % of the estimate (15 ms at twice it every 3 s).
+	periodicInterval, periodicScale = 3 * time.Second, 2.0
+	// A drop below dropThreshold of the estimate is remembered for
+	// dropTimeout; once the delay detector is back to normal within it,
+	// one probe at recoveryScale of the rate before the drop, at most once
+	// per recoveryInterval.
+	dropThreshold, dropTimeout      = 0.66, 5 * time.Second
+	recoveryScale, recoveryInterval = 0.85, 5 * time.Second
+	// MaxBitrate is the highest any probe goes.
+	MaxBitrate = 5_000_000
+	// maxIgnored clusters in a row whose padding the receiver ignored
+	// (it does not read the stream, or drops padding) pause probing, for
+	// ignoredPause, doubling with each pause up to maxIgnoredPause: such
+	// probes measure nothing and cost bytes.
+	maxIgnored                    = 3
+	ignoredPause, maxIgnoredPause = 30 * time.Second, 5 * time.Minute
+	// minGain: a probe must aim this far above the estimate to be worth it.
+	minGain = 1.1
+)
+
+// Input is what the controller reads on each step.
+type Input struct {
+	// Estimate is the connection's bandwidth estimate (bits per second).
+	Estimate int
+	// Overusing tells whether the delay detector sees the queue growing.
+	Overusing bool
+	// Demand is the estimate the encoders could use whole: AnyDemand when
+	// they could use any, 0 when none adapts to the estimate.
+	Demand int
+}
+
+// AnyDemand is the Demand of encoders that could use any estimate.
+const AnyDemand = -1
+
+// Controller decides when to probe. It is not safe for concurrent use.
+type Controller struct {
+	start, max int
+
+	nextID       int
+	mediaStarted bool
+	ignored      int           // clusters in a row
+	pausedUntil  time.Time     // after maxIgnored
+	pause        time.Duration // the next pause
+
+	// waiting for the result of a probe that may call for a further one
+	waiting     bool
+	waitStarted time.Time
+	furtherOver int // a result above this probes further
+
+	estimate    int
+	demand      int
+	lastProbe   time.Time // any probe but a recovery one
+	drop        time.Time // of the last large drop
+	beforeDrop  int
+	sawOveruse  bool // since the drop
+	lastRecover time.Time
+}
+
+// NewController starts a controller for a connection whose estimate starts
+// at start and may not pass max (bits per second).
+func NewController(start, max int) *Controller {
+	return &Controller{start: start, max: max, demand: AnyDemand}
+}
+
+// MediaStarted is called when the connection sends its first media; it
+// returns the initial probes.
+func (c *Controller) MediaStarted(now time.Time, in Input) []Cluster {
+	if c.mediaStarted {
+		return nil
+	}
+	c.mediaStarted = true
+	c.observe(now, in)
+	return c.probe(now, int(firstInitialScale*float64(c.start)), int(secondInitialScale*float64(c.start)))
+}
+
+// RouteChanged is called when the connection's path changes (another
+// candidate pair, an ICE restart): probe as at the start, from the
+// current estimate.
+func (c *Controller) RouteChanged(now time.Time, in Input) []Cluster {
+	c.ignored, c.pausedUntil = 0, time.Time{}
+	c.observe(now, in)
+	if !c.mediaStarted {
+		return nil
+	}
+	base := min(c.start, in.Estimate)
+	return c.probe(now, int(firstInitialScale*float64(base)), int(secondInitialScale*float64(base)))
+}
+
+// Step is called periodically; it returns the probes due now.
+func (c *Controller) Step(now time.Time, in Input) []Cluster {
+	raised := in.Demand > c.demand && c.demand >= 0
+	c.observe(now, in)
+	if !c.mediaStarted || now.Before(c.pausedUntil) {
+		return nil
+	}
+	if c.waiting {
+		if now.Sub(c.waitStarted) < waitForResult {
+			return nil
+		}
+		c.waiting = false
+	}
+	limited := in.Demand == AnyDemand || in.Estimate < in.Demand
+	switch {
+	case raised && limited:
+		// The encoders can use more than before: probe for it, up to
+		// twice the estimate.
+		return c.probe(now, min(in.Demand, 2*in.Estimate), min(2*in.Demand, 2*in.Estimate))
+	case !c.drop.IsZero() && now.Sub(c.drop) < dropTimeout && c.sawOveruse && !in.Overusing &&
+		now.Sub(c.lastRecover) >= recoveryInterval:
+		// A recovery probe keeps the periodic one's time: one that fails
+		// under a cap must not put off finding the cap lifted.
+		c.lastRecover, c.drop = now, time.Time{}
+		last := c.lastProbe
+		out := c.probe(now, int(recoveryScale*float64(c.beforeDrop)))
+		c.lastProbe = last
+		return out
+	case limited && now.Sub(c.lastProbe) >= periodicInterval && !in.Overusing:
+		return c.probe(now, int(periodicScale*float64(in.Estimate)))
+	}
+	return nil
+}
+
+// Result is called with each result; it returns a further probe when the
+// result came close to what was asked.
+func (c *Controller) Result(now time.Time, r Result) []Cluster {
+	if !c.waiting || r.Bitrate <= c.furtherOver {
+		return nil
+	}
+	return c.probe(now, int(furtherScale*float64(r.Bitrate)))
+}
+
+// Finished is called once a cluster's feedback is due (a second after it
+// was sent), telling whether the receiver ignored its padding
+// (Estimator.Ignored).
+func (c *Controller) Finished(now time.Time, ignored bool) {
+	if !ignored {
+		c.ignored, c.pause = 0, 0
+		return
+	}
+	if c.ignored++; c.ignored < maxIgnored {
+		return
+	}
+	c.pause = min(max(2*c.pause, ignoredPause), maxIgnoredPause)
+	c.ignored, c.pausedUntil = 0, now.Add(c.pause)
+}
+
+// Paused tells whether probing is paused because its padding was ignored.
+func (c *Controller) Paused(now time.Time) bool { return now.Before(c.pausedUntil) }
+
+// observe follows the estimate for large drops and the delay detector.
+func (c *Controller) observe(now time.Time, in Input) {
+	if c.estimate > 0 && float64(in.Estimate) < dropThreshold*float64(c.estimate) {
+		c.drop, c.beforeDrop, c.sawOveruse = now, c.estimate, false
+	}
+	if in.Overusing {
+		c.sawOveruse = true
+	}
+	c.estimate, c.demand = in.Estimate, in.Demand
+}
+
+// probe makes clusters at the rates given, each capped, skipping any not
+// worth sending; the last one's result decides whether to probe further.
+func (c *Controller) probe(now time.Time, rates ...int) []Cluster {
+	limit := min(c.max, MaxBitrate)
+	if c.demand > 0 {
+		limit = min(limit, 2*c.demand)
+	}
+	var out []Cluster
+	last := 0
+	for _, r := range rates {
+		r = min(r, limit)
+		if float64(r) < minGain*float64(c.estimate) || r <= last {
+			continue
+		}
+		last = r
+		c.nextID++
+		out = append(out, Cluster{ID: c.nextID, Bitrate: r})
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	c.lastProbe = now
+	c.waiting, c.waitStarted = true, now
+	c.furtherOver = int(furtherThreshold * float64(last))
+	if last >= limit {
+		c.furtherOver = limit // nothing further: the cap is reached
+	}
+	return out
+}

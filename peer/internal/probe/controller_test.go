@@ -1,0 +1,137 @@
+package probe
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func rates(cs []Cluster) []int {
+	out := []int{}
+	for _, c := range cs {
+		out = append(out, c.Bitrate)
+	}
+	return out
+}
+
+func TestInitialProbesAndFurther(t *testing.T) {
+	t.Parallel()
+	c := NewController(300_000, 20_000_000)
+	in := Input{Estimate: 300_000, Demand: AnyDemand}
+	assert.Empty(t, c.Step(t0, in), "nothing before media")
+	first := c.MediaStarted(t0, in)
+	assert.Equal(t, []int{900_000, 1_800_000}, rates(first), "3× and 6× the start")
+	assert.Nil(t, c.MediaStarted(t0, in), "once")
+	assert.Empty(t, c.Step(t0.Add(100*time.Millisecond), in), "waiting for results")
+
+	// A result above 0.7× the last cluster probes at twice the result.
+	further := c.Result(t0.Add(200*time.Millisecond), Result{Cluster: first[1], Bitrate: 1_700_000})
+	assert.Equal(t, []int{3_400_000}, rates(further))
+	// One below 0.7× of that does not.
+	assert.Empty(t, c.Result(t0.Add(400*time.Millisecond), Result{Cluster: further[0], Bitrate: 2_000_000}))
+}
+
+func TestProbesAreCapped(t *testing.T) {
+	t.Parallel()
+	// By MaxBitrate, by the configured maximum, and by twice the demand.
+	c := NewController(1_000_000, 20_000_000)
+	assert.Equal(t, []int{3_000_000, MaxBitrate}, rates(c.MediaStarted(t0, Input{Estimate: 1_000_000, Demand: AnyDemand})))
+	c = NewController(1_000_000, 2_500_000)
+	assert.Equal(t, []int{2_500_000}, rates(c.MediaStarted(t0, Input{Estimate: 1_000_000, Demand: AnyDemand})), "one cluster at the cap, not two")
+	c = NewController(1_000_000, 20_000_000)
+	cs := c.MediaStarted(t0, Input{Estimate: 1_000_000, Demand: 900_000})
+	assert.Equal(t, []int{1_800_000}, rates(cs))
+	assert.Empty(t, c.Result(t0.Add(100*time.Millisecond), Result{Cluster: cs[0], Bitrate: 1_800_000}), "nothing further past the cap")
+}
+
+func TestPeriodicProbesWhileLimited(t *testing.T) {
+	t.Parallel()
+	c := NewController(1_000_000, 20_000_000)
+	in := Input{Estimate: 400_000, Demand: 2_000_000}
+	require.NotEmpty(t, c.MediaStarted(t0, in))
+	now := t0.Add(2 * time.Second) // the initial wait is over
+	assert.Empty(t, c.Step(now, in), "not before the interval")
+	now = t0.Add(periodicInterval)
+	assert.Equal(t, []int{800_000}, rates(c.Step(now, in)), "twice the estimate every interval")
+	assert.Empty(t, c.Step(now.Add(periodicInterval-time.Second), in))
+	assert.Equal(t, []int{800_000}, rates(c.Step(now.Add(periodicInterval), in)), "a failed probe does not slow the next: a lifted cap is found within the interval")
+
+	// Not while the delay detector sees overuse, nor when the encoders
+	// have what they can use.
+	c = NewController(1_000_000, 20_000_000)
+	c.MediaStarted(t0, in)
+	assert.Empty(t, c.Step(t0.Add(6*time.Second), Input{Estimate: 400_000, Demand: 2_000_000, Overusing: true}))
+	assert.Empty(t, c.Step(t0.Add(7*time.Second), Input{Estimate: 2_500_000, Demand: 2_000_000}))
+	assert.Empty(t, c.Step(t0.Add(8*time.Second), Input{Estimate: 400_000, Demand: 0}), "no encoder adapts")
+}
+
+func TestDemandRiseProbes(t *testing.T) {
+	t.Parallel()
+	c := NewController(1_000_000, 20_000_000)
+	c.MediaStarted(t0, Input{Estimate: 1_000_000, Demand: 500_000})
+	now := t0.Add(2 * time.Second)
+	assert.Empty(t, c.Step(now, Input{Estimate: 1_000_000, Demand: 500_000}))
+	assert.Equal(t, []int{1_500_000, 2_000_000}, rates(c.Step(now.Add(time.Second), Input{Estimate: 1_000_000, Demand: 1_500_000})),
+		"the new demand, then twice it, within twice the estimate")
+}
+
+func TestRecoveryProbeAfterDrop(t *testing.T) {
+	t.Parallel()
+	c := NewController(1_000_000, 20_000_000)
+	in := Input{Estimate: 2_000_000, Demand: AnyDemand}
+	c.MediaStarted(t0, in)
+	now := t0.Add(1500 * time.Millisecond)
+	c.Step(now, in) // the initial wait ends
+	c.Step(now.Add(100*time.Millisecond), Input{Estimate: 1_000_000, Overusing: true, Demand: AnyDemand})
+	got := c.Step(now.Add(300*time.Millisecond), Input{Estimate: 1_000_000, Demand: AnyDemand})
+	assert.Equal(t, []int{1_700_000}, rates(got), "0.85× the rate before the drop, once the detector is back to normal")
+	c.Result(now.Add(400*time.Millisecond), Result{Cluster: got[0], Bitrate: 1_000_000}) // failed: at the estimate
+	assert.Equal(t, []int{2_000_000}, rates(c.Step(t0.Add(periodicInterval), Input{Estimate: 1_000_000, Demand: AnyDemand})),
+		"the periodic probe keeps its time")
+}
+
+func TestRouteChangeProbesAgain(t *testing.T) {
+	t.Parallel()
+	c := NewController(1_000_000, 20_000_000)
+	in := Input{Estimate: 600_000, Demand: AnyDemand}
+	assert.Nil(t, c.RouteChanged(t0, in), "before media: the start probes come with it")
+	c.MediaStarted(t0, in)
+	assert.Equal(t, []int{1_800_000, 3_600_000}, rates(c.RouteChanged(t0.Add(3*time.Second), in)))
+}
+
+func TestIgnoredPaddingPausesProbing(t *testing.T) {
+	t.Parallel()
+	c := NewController(1_000_000, 20_000_000)
+	in := Input{Estimate: 400_000, Demand: AnyDemand}
+	c.MediaStarted(t0, in)
+	now := t0
+	for range maxIgnored {
+		now = now.Add(time.Second)
+		c.Finished(now, true)
+	}
+	assert.True(t, c.Paused(now))
+	assert.Empty(t, c.Step(now.Add(10*time.Second), in))
+	assert.NotEmpty(t, c.Step(now.Add(ignoredPause), in), "tried again after the pause")
+	for range maxIgnored {
+		c.Finished(now, true)
+	}
+	assert.True(t, c.Paused(now.Add(2*ignoredPause-time.Second)), "the next pause is twice as long")
+	c.Finished(now, false)
+	c.Finished(now, true)
+	assert.True(t, c.Paused(now), "an answered cluster resets the count, not a pause under way")
+
+	// Padding lost with its media (congestion) is no sign of a receiver
+	// that ignores it: the estimator tells the two apart.
+	var e Estimator
+	cl := Cluster{ID: 1, Bitrate: 1_000_000}
+	e.Start(cl, t0)
+	assert.False(t, e.Ignored(1), "nothing came back: no verdict")
+	e.Received(Packet{Cluster: 1, Size: 1000, Sent: t0, Arrived: time.Millisecond})
+	assert.True(t, e.Ignored(1), "media arrived, padding did not")
+	e.Received(Packet{Cluster: 1, Size: 250, Padding: true, Sent: t0, Arrived: 2 * time.Millisecond})
+	assert.False(t, e.Ignored(1))
+}
