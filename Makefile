@@ -15,7 +15,8 @@ FUZZ_TARGETS := \
 	FuzzScrub:./protocol \
 	FuzzMatchChannel:./testserver \
 	FuzzClassifyDirect:./peer \
-	FuzzRemoteSections:./peer
+	FuzzRemoteSections:./peer \
+	FuzzArrivals:./peer/internal/probe
 NPM_STAMP  := interop/js/node_modules/.package-lock.json
 # the impairment runs (media/network_test.go): timing is what they measure,
 # so they run without the race detector, whose 5-10x slow-down is not a
