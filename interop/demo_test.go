@@ -92,8 +92,10 @@ func TestDemoPageInChromium(t *testing.T) {
 			recMu.Lock()
 			defer recMu.Unlock()
 			if rec == nil {
-				rec, err = media.NewRecorder(out, media.WithKeyframeRequests(remote.PC()))
+				// A variable of its own: the test goroutine writes err meanwhile.
+				r, err := media.NewRecorder(out, media.WithKeyframeRequests(remote.PC()))
 				require.NoError(t, err)
+				rec = r
 			}
 			assert.NoError(t, rec.AddTrack(tr.Track))
 			recorded <- struct{}{}
