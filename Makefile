@@ -23,10 +23,11 @@ NPM_STAMP  := interop/js/node_modules/.package-lock.json
 # network's
 NETWORK_TESTS := TestCappedLinkAdapts|TestLossyLinkHolds|TestNetworkChangeRecovers|TestRecorderAsksForKeyframesAfterLoss
 # Debian packages the media module builds and tests with: FFmpeg 5.1's
-# libraries (go-astiav v0.16.0 needs exactly that series), the ffmpeg CLI
+# libraries (go-astiav v0.16.0 needs exactly that series), libvpx's headers
+# (a VP8 encoder's rate is changed through them), the ffmpeg CLI
 # for generated test media and baselines, Xvfb for screen capture.
 APT_PACKAGES := pkg-config libavcodec-dev libavformat-dev libavutil-dev libavdevice-dev \
-	libavfilter-dev libswresample-dev libswscale-dev ffmpeg xvfb
+	libavfilter-dev libswresample-dev libswscale-dev libvpx-dev ffmpeg xvfb
 
 .PHONY: setup test test-go test-ffmpeg7 fuzz lint bench demo soak clean release release-check
 

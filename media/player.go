@@ -584,7 +584,9 @@ func (s *playStream) encodeVideo(f *av.Frame, at time.Duration) {
 		dur = at - s.lastPTS
 	}
 	s.started, s.lastPTS = true, at
-	key := s.forceKey.Swap(false) || s.vcount == 0 || s.adapt(s.venc)
+	// A rate taken in place keeps the stream; a re-opened encoder starts
+	// a new one with a keyframe.
+	key := s.forceKey.Swap(false) || s.vcount == 0 || (s.adapt(s.venc) && !s.venc.InPlace())
 	s.vcount++
 	s.track.meter.picture(f.Width, f.Height)
 	err := s.venc.EncodeVideo(f, at.Microseconds()*9/100, key, func(p av.Packet) {
@@ -595,7 +597,7 @@ func (s *playStream) encodeVideo(f *av.Frame, at time.Duration) {
 	}
 }
 
-// adapt re-opens enc at the rate the connections' estimates now call for,
+// adapt sets enc to the rate the connections' estimates now call for,
 // when it is time to change (see rateControl); true when it did.
 func (s *playStream) adapt(enc *av.Encoder) bool {
 	changed, err := s.track.rate.adapt(enc)

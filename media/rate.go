@@ -9,11 +9,11 @@ import (
 
 // The constants of Track.FollowBitrate's rule.
 const (
-	videoShare      = 0.65
+	videoShare      = 0.7
 	audioShare      = 0.1
 	rateCheckEvery  = 250 * time.Millisecond
-	rateMargin      = 0.15
-	rateRaiseAfter  = 2 * time.Second
+	rateMargin      = 0.1
+	rateRaiseAfter  = time.Second
 	minVideoDefault = 100_000
 	minAudioDefault = 16_000
 )
@@ -89,7 +89,7 @@ func (r *rateControl) target(estimates []int) int {
 	return min(max(best, r.lo), r.hi)
 }
 
-// poll returns the rate to re-open the encoder at, when it is time to
+// poll returns the rate to set the encoder to, when it is time to
 // change; the caller reports back with set.
 func (r *rateControl) poll(now time.Time) (int, bool) {
 	if r == nil {
@@ -119,8 +119,8 @@ func (r *rateControl) poll(now time.Time) (int, bool) {
 	return 0, false
 }
 
-// adapt re-opens enc at the rate the estimates now call for, when it is
-// time to change; it reports whether it did.
+// adapt sets enc to the rate the estimates now call for, when it is time
+// to change; it reports whether it did.
 func (r *rateControl) adapt(enc *av.Encoder) (bool, error) {
 	now := time.Now()
 	bps, change := r.poll(now)

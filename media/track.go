@@ -67,15 +67,14 @@ func (t *Track) write(s pionmedia.Sample) error {
 // shares that is above its minimum: a viewer whose link cannot carry even
 // the minimum does not drag the others down; it gets the minimum and
 // loses packets, which NACKs and keyframe requests repair as they can.
-// Video takes 65 % of a connection's estimate and audio 10 %, leaving room
-// for packet overhead, RTCP and retransmissions, and for the estimator's
-// probing above the link's rate (GCC's sawtooth); audio at 10 % gives way
+// Video takes 70 % of a connection's estimate and audio 10 %, leaving room
+// for packet overhead, RTCP and retransmissions; audio at 10 % gives way
 // only on thin links. The rate stays within the source's range
 // (WithVideoBitrate and WithMinVideoBitrate, WithAudioBitrate and
-// WithMinAudioBitrate). FFmpeg's encoders re-open to change rate (video
-// with a keyframe), so the rate goes down at once when the target is 15 %
-// under it and up when the target is 15 % over it and the last change is
-// 2 s old.
+// WithMinAudioBitrate). Video encoders change rate in place, with no
+// keyframe; Opus re-opens. The rate goes down at once when the target is
+// 10 % under it and up when the target is 10 % over it and the last
+// change is 1 s old (docs/guides/networks.md says why these figures).
 func (t *Track) FollowBitrate(estimate func() int) (stop func()) {
 	if t.rate == nil {
 		return func() {}

@@ -202,12 +202,10 @@ func (e *estimator) raise(bps int) {
 	}
 }
 
-// overusing tells whether GCC's delay detector sees the queue grow now;
-// decreasing, whether GCC is cutting its estimate for it. pion's detector
-// calls single delay spikes overuse (a keyframe, a probe cluster queued at
-// a router): a result is refused only while GCC acts on one.
-func overusing(g *gcc.SendSideBWE) bool { return g.GetStats()["usage"] == "overuse" }
-
+// decreasing tells whether GCC is cutting its estimate for a growing
+// queue. pion's delay detector calls single delay spikes overuse (a
+// keyframe, a probe cluster queued at a router): a result is refused only
+// while GCC acts on one.
 func decreasing(g *gcc.SendSideBWE) bool { return g.GetStats()["state"] == "decrease" }
 
 // GetTargetBitrate is the estimate, in bits per second.
@@ -217,11 +215,13 @@ func (e *estimator) GetTargetBitrate() int {
 	return e.gcc.GetTargetBitrate()
 }
 
-// usage reads the estimate and whether the delay detector sees overuse.
+// usage reads the estimate and whether the delay detector sees overuse
+// or GCC is cutting the estimate for it.
 func (e *estimator) usage() (int, bool) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	return e.gcc.GetTargetBitrate(), overusing(e.gcc)
+	st := e.gcc.GetStats()
+	return e.gcc.GetTargetBitrate(), st["usage"] == "overuse" || st["state"] == "decrease"
 }
 
 // OnTargetBitrateChange sets f to be called with each new estimate.

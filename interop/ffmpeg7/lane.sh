@@ -15,7 +15,7 @@ export PATH="$PATH:/usr/local/go/bin"
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 root=${FFMPEG7_ROOT:-/var/cache/realtime-go/trixie-root}
 astiav=${FFMPEG7_ASTIAV:-v0.39.0}
-packages="gcc libc6-dev pkg-config libavcodec-dev libavformat-dev libavutil-dev libavdevice-dev libavfilter-dev libswresample-dev libswscale-dev ffmpeg xvfb"
+packages="gcc libc6-dev pkg-config libavcodec-dev libavformat-dev libavutil-dev libavdevice-dev libavfilter-dev libswresample-dev libswscale-dev libvpx-dev ffmpeg xvfb"
 start=$(date +%s)
 say() { echo "ffmpeg7 lane [$(( $(date +%s) - start ))s]: $*"; }
 

@@ -131,35 +131,52 @@ func TestFFmpegLogsMaskCredentials(t *testing.T) {
 
 // SetBitrate re-opens the encoder at the new rate: the output follows it,
 // and the first picture after is a keyframe.
+// TestSetBitrateFollows: a video encoder takes a new rate in place, libvpx
+// and libx264 alike: its output follows the rate, and no keyframe marks
+// the change.
 func TestSetBitrateFollows(t *testing.T) {
-	const w, h = 640, 360
-	enc, err := NewVideoEncoder(VideoEncoderOptions{Codec: CodecVP8, Width: w, Height: h, FPS: 30, Bitrate: 1_500_000})
+	for _, codec := range []Codec{CodecVP8, CodecH264} {
+		const w, h = 640, 360
+		enc, err := NewVideoEncoder(VideoEncoderOptions{Codec: codec, Width: w, Height: h, FPS: 30, Bitrate: 1_500_000})
+		require.NoError(t, err)
+		f := &Frame{Width: w, Height: h, Y: make([]byte, w*h), U: make([]byte, w*h/4), V: make([]byte, w*h/4), StrideY: w, StrideU: w / 2, StrideV: w / 2}
+		// rate encodes n noisy pictures from picture from on; it counts the
+		// keyframes among the first 30 (the GOP is 60 pictures).
+		rate := func(from, n int) (kbps int, keys int) {
+			bytes := 0
+			for i := from; i < from+n; i++ {
+				for y := 0; y < h; y++ {
+					for x := 0; x < w; x++ {
+						f.Y[y*w+x] = byte(x/3+y/2+i*4) ^ byte((x*y+i)%7)
+					}
+				}
+				require.NoError(t, enc.EncodeVideo(f, int64(i*3000), false, func(p Packet) {
+					if p.Key && i < from+30 {
+						keys++
+					}
+					bytes += len(p.Data)
+				}))
+			}
+			return bytes * 8 * 30 / n / 1000, keys
+		}
+		high, _ := rate(1, 89)
+		require.NoError(t, enc.SetBitrate(300_000))
+		assert.Equal(t, 300_000, enc.Bitrate())
+		assert.True(t, enc.InPlace(), "%v: in place", codec)
+		low, keys := rate(90, 90)
+		t.Logf("%v: %d kb/s at 1.5 Mb/s, %d kb/s at 300 kb/s", codec, high, low)
+		assert.Zero(t, keys, "%v: no keyframe for the change", codec)
+		assert.InDelta(t, 1500, high, 400, "%v", codec)
+		assert.InDelta(t, 300, low, 120, "%v", codec)
+		enc.Close()
+	}
+}
+
+// TestCodecContextPointer: the AVCodecContext read out of go-astiav's
+// CodecContext is the one it configures.
+func TestCodecContextPointer(t *testing.T) {
+	enc, err := NewVideoEncoder(VideoEncoderOptions{Codec: CodecVP8, Width: 320, Height: 240, Bitrate: 300_000})
 	require.NoError(t, err)
 	defer enc.Close()
-	f := &Frame{Width: w, Height: h, Y: make([]byte, w*h), U: make([]byte, w*h/4), V: make([]byte, w*h/4), StrideY: w, StrideU: w / 2, StrideV: w / 2}
-	rate := func(from, n int) (kbps int, firstKey bool) {
-		bytes := 0
-		for i := from; i < from+n; i++ {
-			for y := 0; y < h; y++ {
-				for x := 0; x < w; x++ {
-					f.Y[y*w+x] = byte(x/3+y/2+i*4) ^ byte((x*y+i)%7)
-				}
-			}
-			require.NoError(t, enc.EncodeVideo(f, int64(i*3000), false, func(p Packet) {
-				if i == from {
-					firstKey = p.Key
-				}
-				bytes += len(p.Data)
-			}))
-		}
-		return bytes * 8 * 30 / n / 1000, firstKey
-	}
-	high, _ := rate(0, 90)
-	require.NoError(t, enc.SetBitrate(300_000))
-	assert.Equal(t, 300_000, enc.Bitrate())
-	low, key := rate(90, 90)
-	t.Logf("%d kb/s at 1.5 Mb/s, %d kb/s at 300 kb/s", high, low)
-	assert.True(t, key, "the re-opened encoder starts with a keyframe")
-	assert.InDelta(t, 1500, high, 400)
-	assert.InDelta(t, 300, low, 120)
+	assert.Equal(t, 320, codecWidth(enc.cc))
 }

@@ -16,23 +16,32 @@ type Encoder struct {
 	pkt      *astiav.Packet
 	channels int
 	bitrate  int
+	inPlace  bool // the last SetBitrate kept the stream
 	// open makes the same encoder at another bitrate (SetBitrate).
 	open func(bitrate int) (*Encoder, error)
 }
 
-// Bitrate is the bitrate the encoder was opened at, in bits per second.
+// Bitrate is the bitrate the encoder runs at, in bits per second.
 func (e *Encoder) Bitrate() int { return e.bitrate }
 
-// SetBitrate re-opens the encoder at bps: FFmpeg's libvpx and libopus
-// wrappers read the rate only when they open, and libx264 re-reads it only
-// under VBV. A new video encoder starts with a keyframe; a new Opus one
-// with its few milliseconds of look-ahead. Re-opening takes 4–20 ms at
-// 720p, so callers change the rate seldom. On failure the encoder is left
-// as it was.
+// InPlace tells whether the last SetBitrate changed the rate without a
+// new stream.
+func (e *Encoder) InPlace() bool { return e.inPlace }
+
+// SetBitrate changes the encoder's rate to bps. A video encoder takes it
+// in place, its stream going on with no keyframe (ratecontrol.go); Opus is
+// re-opened (FFmpeg's libopus wrapper reads the rate only when it opens),
+// starting again with its few milliseconds of look-ahead. InPlace tells
+// which happened last. On failure the encoder is left as it was.
 func (e *Encoder) SetBitrate(bps int) error {
 	if bps == e.bitrate {
 		return nil
 	}
+	if e.cc.MediaType() == astiav.MediaTypeVideo && e.setRateInPlace(max(bps, MinVideoBitrate)) {
+		e.bitrate, e.inPlace = max(bps, MinVideoBitrate), true
+		return nil
+	}
+	e.inPlace = false
 	n, err := e.open(bps)
 	if err != nil {
 		return err

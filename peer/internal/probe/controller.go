@@ -33,13 +33,19 @@ const (
 	ignoredPause, maxIgnoredPause = 30 * time.Second, 5 * time.Minute
 	// minGain: a probe must aim this far above the estimate to be worth it.
 	minGain = 1.1
+	// quietBeforeProbe: periodic probes wait until the delay detector has
+	// seen no overuse for this long. While queueing delay is what holds
+	// the estimate down the path is full; a short probe there measures
+	// only how much a policer's bucket lets through at once.
+	quietBeforeProbe = 2 * time.Second
 )
 
 // Input is what the controller reads on each step.
 type Input struct {
 	// Estimate is the connection's bandwidth estimate (bits per second).
 	Estimate int
-	// Overusing tells whether the delay detector sees the queue growing.
+	// Overusing tells whether the delay detector sees the queue growing
+	// (or the estimator is cutting the estimate for it).
 	Overusing bool
 	// Demand is the estimate the encoders could use whole: AnyDemand when
 	// they could use any, 0 when none adapts to the estimate.
@@ -70,6 +76,7 @@ type Controller struct {
 	drop        time.Time // of the last large drop
 	beforeDrop  int
 	sawOveruse  bool // since the drop
+	lastOveruse time.Time
 	lastRecover time.Time
 }
 
@@ -131,7 +138,7 @@ func (c *Controller) Step(now time.Time, in Input) []Cluster {
 		out := c.probe(now, int(recoveryScale*float64(c.beforeDrop)))
 		c.lastProbe = last
 		return out
-	case limited && now.Sub(c.lastProbe) >= periodicInterval && !in.Overusing:
+	case limited && now.Sub(c.lastProbe) >= periodicInterval && now.Sub(c.lastOveruse) >= quietBeforeProbe:
 		return c.probe(now, int(periodicScale*float64(in.Estimate)))
 	}
 	return nil
@@ -170,7 +177,7 @@ func (c *Controller) observe(now time.Time, in Input) {
 		c.drop, c.beforeDrop, c.sawOveruse = now, c.estimate, false
 	}
 	if in.Overusing {
-		c.sawOveruse = true
+		c.sawOveruse, c.lastOveruse = true, now
 	}
 	c.estimate, c.demand = in.Estimate, in.Demand
 }

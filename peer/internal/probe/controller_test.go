@@ -60,11 +60,15 @@ func TestPeriodicProbesWhileLimited(t *testing.T) {
 	assert.Empty(t, c.Step(now.Add(periodicInterval-time.Second), in))
 	assert.Equal(t, []int{800_000}, rates(c.Step(now.Add(periodicInterval), in)), "a failed probe does not slow the next: a lifted cap is found within the interval")
 
-	// Not while the delay detector sees overuse, nor when the encoders
-	// have what they can use.
+	// Not while the delay detector sees overuse or saw it lately, nor
+	// when the encoders have what they can use.
 	c = NewController(1_000_000, 20_000_000)
 	c.MediaStarted(t0, in)
 	assert.Empty(t, c.Step(t0.Add(6*time.Second), Input{Estimate: 400_000, Demand: 2_000_000, Overusing: true}))
+	assert.Empty(t, c.Step(t0.Add(7*time.Second), in), "quiet for a second only")
+	assert.NotEmpty(t, c.Step(t0.Add(6*time.Second+quietBeforeProbe), in))
+	c = NewController(1_000_000, 20_000_000)
+	c.MediaStarted(t0, in)
 	assert.Empty(t, c.Step(t0.Add(7*time.Second), Input{Estimate: 2_500_000, Demand: 2_000_000}))
 	assert.Empty(t, c.Step(t0.Add(8*time.Second), Input{Estimate: 400_000, Demand: 0}), "no encoder adapts")
 }
@@ -90,8 +94,8 @@ func TestRecoveryProbeAfterDrop(t *testing.T) {
 	got := c.Step(now.Add(300*time.Millisecond), Input{Estimate: 1_000_000, Demand: AnyDemand})
 	assert.Equal(t, []int{1_700_000}, rates(got), "0.85× the rate before the drop, once the detector is back to normal")
 	c.Result(now.Add(400*time.Millisecond), Result{Cluster: got[0], Bitrate: 1_000_000}) // failed: at the estimate
-	assert.Equal(t, []int{2_000_000}, rates(c.Step(t0.Add(periodicInterval), Input{Estimate: 1_000_000, Demand: AnyDemand})),
-		"the periodic probe keeps its time")
+	assert.Equal(t, []int{2_000_000}, rates(c.Step(now.Add(100*time.Millisecond+quietBeforeProbe), Input{Estimate: 1_000_000, Demand: AnyDemand})),
+		"the periodic probe keeps its time (due since t0+3 s, once the detector is quiet)")
 }
 
 func TestRouteChangeProbesAgain(t *testing.T) {

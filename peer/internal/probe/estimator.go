@@ -131,8 +131,11 @@ func (r *received) rate() (int, bool) {
 	if recv > maxRateRatio*send {
 		return 0, false
 	}
+	// Media sent in a burst (a keyframe) within the cluster can make it
+	// seem sent, and received, far faster than it was meant to go: what
+	// the path showed it carries is at most the cluster's own rate.
 	if recv < shortfall*send {
-		return int(underShortfall * recv), true
+		return int(min(underShortfall*recv, float64(r.cluster.Bitrate))), true
 	}
-	return int(min(send, recv)), true
+	return int(min(send, recv, float64(r.cluster.Bitrate))), true
 }

@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -36,9 +37,16 @@ func TestEstimatorRules(t *testing.T) {
 		{"arrives at once: no span", 0, nil, 0},
 		{"under 80 % of the packets acknowledged", time.Millisecond, func(i int) bool { return i < 3 }, 0},
 		{"over a second to arrive", 60 * time.Millisecond, nil, 0},
+		{"sent and arrived faster than meant: the cluster's rate", 500 * time.Microsecond, nil, 0},
+		{"sent faster than meant, arrived slower: at most the cluster's rate", 900 * time.Microsecond, nil, 0},
 	} {
 		var e Estimator
-		feed(&e, c, 20, 250, time.Millisecond, tc.arriveGap, tc.keep)
+		gap := time.Millisecond
+		if strings.HasPrefix(tc.name, "sent") {
+			// 4 Mb/s sent, 2 or 2.2 Mb/s received: over the cluster's 2.
+			gap, tc.want = 250*time.Microsecond, c.Bitrate
+		}
+		feed(&e, c, 20, 250, gap, tc.arriveGap, tc.keep)
 		got := e.Results()
 		if tc.want == 0 {
 			assert.Empty(t, got, tc.name)
