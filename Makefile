@@ -21,7 +21,7 @@ NPM_STAMP  := interop/js/node_modules/.package-lock.json
 # the impairment runs (media/network_test.go): timing is what they measure,
 # so they run without the race detector, whose 5-10x slow-down is not a
 # network's
-NETWORK_TESTS := TestCappedLinkAdapts|TestLossyLinkHolds|TestNetworkChangeRecovers|TestRecorderAsksForKeyframesAfterLoss
+NETWORK_TESTS := TestCappedLinkAdapts|TestStartupRamp|TestLossyLinkHolds|TestNetworkChangeRecovers|TestRecorderAsksForKeyframesAfterLoss
 # Debian packages the media module builds and tests with: FFmpeg 5.1's
 # libraries (go-astiav v0.16.0 needs exactly that series), libvpx's headers
 # (a VP8 encoder's rate is changed through them), the ffmpeg CLI
@@ -74,7 +74,7 @@ test-go:
 	@echo "== go test media (leak loops, without the race detector's memory)"
 	@cd media && $(GO) test -count=1 -run 'Leak' .
 	@echo "== go test media (networks: pion vnet impairment runs, at full speed; figures in the log)"
-	@set -o pipefail; cd media && $(GO) test -count=1 -timeout 10m -run '$(NETWORK_TESTS)' -v . | grep -E '^\s+network_test.go:[0-9]+: (capped|lossy|network|recorder)|^(ok|FAIL|---)|Error|Messages|leak|left open|goroutine'
+	@set -o pipefail; cd media && $(GO) test -count=1 -timeout 10m -run '$(NETWORK_TESTS)' -v . | grep -E '^\s+network_test.go:[0-9]+: (capped|lossy|network|recorder|startup)|^(ok|FAIL|---)|Error|Messages|leak|left open|goroutine'
 	@set -o pipefail; cd interop && $(GO) test -count=1 -timeout 5m -run 'TestChromiumOnCappedRelay' -v . | grep -E 'relay_test.go:[0-9]+: Chromium|^(ok|FAIL|---)|Error|Messages'
 
 
@@ -117,7 +117,7 @@ soak: setup
 	@set -o pipefail; cd peer && CHAOS_FAULTS=100 SOAK_CYCLES=1000 $(GO) test -count=1 -timeout 30m -run 'Chaos|Cycles' -v . | grep -E 'faults;|cycles|^(ok|FAIL|---)'
 	@set -o pipefail; cd interop && CHAOS_FAULTS=100 $(GO) test -count=1 -timeout 30m -run 'Chaos' -v . | grep -E 'faults with|^(ok|FAIL|---)'
 	@set -o pipefail; cd media && $(GO) test -count=1 -run 'Leak' -v . | grep -E 'RSS|^(ok|FAIL|---)'
-	@set -o pipefail; cd media && NETWORK_LONG=1 NETWORK_REPORT=$(CURDIR)/docs/reliability $(GO) test -count=1 -timeout 20m -run '$(NETWORK_TESTS)' -v . | grep -E '^\s+network_test.go:[0-9]+: (capped|lossy|network|recorder)|^(ok|FAIL|---)|Error|Messages'
+	@set -o pipefail; cd media && NETWORK_LONG=1 NETWORK_REPORT=$(CURDIR)/docs/reliability $(GO) test -count=1 -timeout 20m -run '$(NETWORK_TESTS)' -v . | grep -E '^\s+network_test.go:[0-9]+: (capped|lossy|network|recorder|startup)|^(ok|FAIL|---)|Error|Messages'
 
 ## demo: a Go peer plays a clip into a channel, another records it; the browser page watches
 demo: setup

@@ -3,6 +3,7 @@ package interop
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -234,6 +235,21 @@ func TestChromiumOnCappedRelay(t *testing.T) {
 		capBps/1000, before/1000, under.Round(100*time.Millisecond), sendBps/1000, capMean/1000, float64(capMean)/capBps, atCap/1000, target/1000, fps, v2.NackCount-beforeView.NackCount, v2.PliCount-beforeView.PliCount, v2.PacketsLost-beforeView.PacketsLost,
 		goal/1000, map[bool]string{true: recovered.Round(100 * time.Millisecond).String(), false: "more than 20 s"}[recovered >= 0], after10/1000,
 		pr.Clusters, pr.Results, pr.PacketsReceived, pr.PacketsSent, pr.BytesSent/1000, final.Path.BytesSent/1000, endView.PliCount, endView.FramesDropped)
+	if dir := os.Getenv("NETWORK_REPORT"); dir != "" { // make bench reads one run's figures
+		b, err := json.Marshal(map[string]float64{
+			"cap_bps":               capBps,
+			"capped_estimate_ratio": float64(capMean) / capBps,
+			"capped_fps":            fps,
+			"recovered_s":           recovered.Seconds(),
+			"estimate_10s_bps":      float64(after10),
+			"probe_ack_ratio":       float64(pr.PacketsReceived) / float64(max(pr.PacketsSent, 1)),
+			"probe_share":           float64(pr.BytesSent) / float64(max(final.Path.BytesSent, 1)),
+			"plis":                  float64(endView.PliCount - beforeView.PliCount),
+			"frames_dropped":        float64(endView.FramesDropped - beforeView.FramesDropped),
+		})
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "chromium-capped.json"), b, 0o644))
+	}
 	assert.Greater(t, before, capBps, "uncapped, the estimate is above the cap")
 	assert.True(t, under >= 0 && under <= 5*time.Second, "the estimate fell under the cap within 5 s (took %v)", under)
 	assert.Less(t, sendBps, capBps, "settled, Go sends under the cap")

@@ -2,6 +2,7 @@ package media
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strconv"
@@ -130,6 +131,7 @@ type sample struct {
 	target   int           // A's video encoder rate
 	fps      float64       // frames B decoded over the last second
 	capBps   int           // the cap then (0: none)
+	videoOut int           // what A's video encoder put out over its last second
 }
 
 // TestCappedLinkAdapts sends a 720p transcoded stream over a link capped
@@ -184,7 +186,8 @@ func TestCappedLinkAdapts(t *testing.T) {
 			probeAt[1], sentAt[1] = int64(st.Probing.BytesSent), lab.sentByA()
 		}
 		sent = append(sent, lab.sentByA())
-		s := sample{at: el, estimate: st.AvailableOutgoingBitrate, target: player.Video.Sending().TargetBitrate, capBps: capNow}
+		sending := player.Video.Sending()
+		s := sample{at: el, estimate: st.AvailableOutgoingBitrate, target: sending.TargetBitrate, videoOut: sending.Bitrate, capBps: capNow}
 		if n := len(sent); n > 4 {
 			s.sendBps = int((sent[n-1] - sent[n-5]) * 8)
 		}
@@ -272,6 +275,29 @@ func TestCappedLinkAdapts(t *testing.T) {
 		cappedProbe/1000, cappedSent/1000, 100*float64(cappedProbe)/float64(max(cappedSent, 1)))
 	t.Log(report)
 	require.NoError(t, os.WriteFile(dir+"/capped-720p.txt", []byte(report+timeline(samples)), 0o644))
+	// For make bench: the figures the issue's targets name, one run's.
+	goal := max(2*estAtLift, 600_000)
+	var recovered time.Duration = -1
+	var fpsSum, fpsN, outSum, targetSum float64
+	for _, s := range samples {
+		if recovered < 0 && s.at > liftAt && s.estimate >= goal {
+			recovered = s.at - liftAt
+		}
+		if s.at >= capAt+5*time.Second && s.at < liftAt {
+			fpsSum, fpsN = fpsSum+s.fps, fpsN+1
+			outSum, targetSum = outSum+float64(s.videoOut), targetSum+float64(s.target)
+		}
+	}
+	writeFigures(t, dir+"/capped-720p.json", map[string]float64{
+		"cap_bps":               capBps,
+		"capped_estimate_ratio": float64(estAtLift) / capBps,
+		"capped_fps":            fpsSum / max(fpsN, 1),
+		"capped_longest_gap_s":  gap.Seconds(),
+		"capped_output_ratio":   outSum / max(targetSum, 1),
+		"recovered_s":           recovered.Seconds(),
+		"estimate_10s_bps":      float64(estAfter),
+		"probe_share_capped":    float64(cappedProbe) / float64(max(cappedSent, 1)),
+	})
 
 	assert.Greater(t, before, 2*capBps, "uncapped, the 720p stream runs well above the cap")
 	assert.LessOrEqual(t, settledMean, capBps, "settled under the cap within 5 s")
@@ -279,6 +305,61 @@ func TestCappedLinkAdapts(t *testing.T) {
 	assert.GreaterOrEqual(t, float64(estAfter), 2*float64(estAtLift), "the estimate finds the room again after the lift: twice its capped mean")
 	assert.GreaterOrEqual(t, estAfter, 600_000, "and past 600 kb/s")
 	assert.GreaterOrEqual(t, float64(sendAfter), 1.25*float64(sendAtLift), "and the sending rate follows it")
+}
+
+// writeFigures writes one run's figures as JSON (make bench reads them).
+func writeFigures(t *testing.T, path string, figures map[string]float64) {
+	b, err := json.Marshal(figures)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, b, 0o644))
+}
+
+// TestStartupRamp: a source that wants 3 Mb/s on a 2.5 Mb/s link; the
+// initial probes find the link, so the estimate passes 2 Mb/s soon after
+// the connection is up, where GCC alone took 9 s (8% a second from
+// 1 Mb/s). The check allows 3 s, twice the 1.5 s the issue targets; the
+// time it took is in the log and in make bench.
+func TestStartupRamp(t *testing.T) {
+	skipUnderRace(t)
+	const link = 2_500_000
+	clip := testMediaSized(t, "noisy-bframes.mp4", "10", "1280x720")
+	player, err := FromFile(clip, WithLoop(true), WithVideoBitrate(3_000_000))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = player.Close() })
+	ctx := peertest.Context(t, 60*time.Second)
+	lab := newNetLab(t, peer.Options{}, peer.Options{})
+	lab.toB.setCap(link)
+	var clock frameClock
+	clock.receive(t, ctx, lab.b)
+	require.NoError(t, lab.a.AddStream(peer.NewMediaStream(player.Audio, player.Video), nil))
+	require.NoError(t, lab.a.Join(ctx, "net"))
+	require.NoError(t, lab.b.Join(ctx, "net"))
+	var rb *peer.RemotePeer
+	require.Eventually(t, func() bool {
+		if rps := lab.a.RemotePeers(); len(rps) == 1 && rps[0].State() == peer.PeerConnected {
+			rb = rps[0]
+			return true
+		}
+		return false
+	}, 20*time.Second, 10*time.Millisecond, "A connects to B")
+	up := time.Now()
+	require.NoError(t, player.Start())
+	var reached time.Duration = -1
+	var at1500 int
+	for time.Since(up) < 5*time.Second && (reached < 0 || at1500 == 0) {
+		time.Sleep(50 * time.Millisecond)
+		st, err := rb.Stats(ctx)
+		require.NoError(t, err)
+		if at1500 == 0 && time.Since(up) >= 1500*time.Millisecond {
+			at1500 = st.AvailableOutgoingBitrate
+		}
+		if reached < 0 && st.AvailableOutgoingBitrate >= 2_000_000 {
+			reached = time.Since(up)
+		}
+	}
+	t.Logf("startup: on a %d kb/s link the estimate passed 2000 kb/s %v after the connection was up; %d kb/s at 1.5 s", link/1000, reached.Round(10*time.Millisecond), at1500/1000)
+	writeFigures(t, reportDir(t)+"/startup.json", map[string]float64{"reached_2mbps_s": reached.Seconds(), "estimate_1500ms_bps": float64(at1500)})
+	assert.True(t, reached >= 0 && reached <= 3*time.Second, "the estimate passes 2 Mb/s within 3 s of the connection being up (took %v)", reached)
 }
 
 func timeline(samples []sample) string {

@@ -103,6 +103,9 @@ func newAPI(se webrtc.SettingEngine, lf logging.LoggerFactory, bw Bandwidth, m *
 	}
 	// The counters inside the NACK responder, to see its retransmissions.
 	reg.Add(counterFactory{m})
+	// Before pion's TWCC feedback sender (added last), to address what it
+	// writes (feedback.go).
+	reg.Add(feedbackAddressFactory{})
 	// Repairs come back on the RTX stream, which pion's NACK generator does
 	// not watch: it would ask for a repaired packet again every 100 ms for
 	// as long as the packet stays in its log (seconds), each answered. Five

@@ -7,6 +7,7 @@ import (
 
 	"github.com/pion/interceptor"
 	"github.com/pion/logging"
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -153,4 +154,33 @@ func TestProberPacesClusters(t *testing.T) {
 	st := e.probingStats()
 	assert.Equal(t, uint64(packets), st.PacketsSent)
 	assert.Equal(t, uint64(bytes), st.BytesSent)
+}
+
+// TestFeedbackGoesToAMediaStream: transport-wide feedback that pion
+// addressed to an RTX stream (the last packet it recorded) is re-addressed
+// to a media stream of the remote's, which its sender reads.
+func TestFeedbackGoesToAMediaStream(t *testing.T) {
+	t.Parallel()
+	f := &feedbackAddress{media: map[uint32]bool{}}
+	f.BindRemoteStream(&interceptor.StreamInfo{SSRC: 10, MimeType: "audio/opus"}, nil)
+	f.BindRemoteStream(&interceptor.StreamInfo{SSRC: 20, MimeType: "video/VP8"}, nil)
+	f.BindRemoteStream(&interceptor.StreamInfo{SSRC: 21, MimeType: "video/rtx"}, nil)
+	var sent []rtcp.Packet
+	w := f.BindRTCPWriter(interceptor.RTCPWriterFunc(func(p []rtcp.Packet, _ interceptor.Attributes) (int, error) {
+		sent = append(sent, p...)
+		return 0, nil
+	}))
+	_, err := w.Write([]rtcp.Packet{
+		&rtcp.TransportLayerCC{MediaSSRC: 21},
+		&rtcp.TransportLayerCC{MediaSSRC: 20},
+		&rtcp.PictureLossIndication{MediaSSRC: 21},
+	}, nil)
+	require.NoError(t, err)
+	assert.Equal(t, uint32(10), sent[0].(*rtcp.TransportLayerCC).MediaSSRC, "to a media stream")
+	assert.Equal(t, uint32(20), sent[1].(*rtcp.TransportLayerCC).MediaSSRC, "a media stream's address is kept")
+	assert.Equal(t, uint32(21), sent[2].(*rtcp.PictureLossIndication).MediaSSRC, "only transport-wide feedback is touched")
+	f.UnbindRemoteStream(&interceptor.StreamInfo{SSRC: 10})
+	_, err = w.Write([]rtcp.Packet{&rtcp.TransportLayerCC{MediaSSRC: 21}}, nil)
+	require.NoError(t, err)
+	assert.Equal(t, uint32(20), sent[3].(*rtcp.TransportLayerCC).MediaSSRC, "to another when the first goes")
 }

@@ -37,7 +37,7 @@ const (
 	// seen no overuse for this long. While queueing delay is what holds
 	// the estimate down the path is full; a short probe there measures
 	// only how much a policer's bucket lets through at once.
-	quietBeforeProbe = 2 * time.Second
+	quietBeforeProbe = 3 * time.Second
 )
 
 // Input is what the controller reads on each step.
