@@ -248,6 +248,7 @@ func TestChromiumOnCappedRelay(t *testing.T) {
 			"frames_dropped":        float64(endView.FramesDropped - beforeView.FramesDropped),
 		})
 		require.NoError(t, err)
+		require.NoError(t, os.MkdirAll(dir, 0o755))
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "chromium-capped.json"), b, 0o644))
 	}
 	assert.Greater(t, before, capBps, "uncapped, the estimate is above the cap")

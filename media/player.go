@@ -62,8 +62,12 @@ type playStream struct {
 	rs          *av.Resampler
 	aenc        *av.Encoder
 	venc        *av.Encoder
-	pcm         []int16 // 48 kHz stereo awaiting a whole Opus frame
-	samples     int64   // Opus samples encoded: the encoder's clock
+	vcodec      av.Codec
+	encW, encH  int        // the picture size venc was opened at
+	degrade     degrader   // under a low rate: a smaller picture, then fewer frames
+	scaler      *av.Scaler // made when the picture is first made smaller
+	pcm         []int16    // 48 kHz stereo awaiting a whole Opus frame
+	samples     int64      // Opus samples encoded: the encoder's clock
 	lastPTS     time.Duration
 	started     bool
 	frameDur    time.Duration
@@ -234,6 +238,7 @@ func newVideoPlay(d *av.Demuxer, st av.StreamInfo, o options, streamID string, l
 		if ps.venc, err = av.NewVideoEncoder(av.VideoEncoderOptions{Codec: codec, Width: st.Width, Height: st.Height, FPS: 30, Bitrate: bitrate}); err != nil {
 			return nil, err
 		}
+		ps.vcodec, ps.encW, ps.encH = codec, st.Width, st.Height
 		track.rate = o.videoRate(bitrate)
 	}
 	return ps, nil
@@ -350,6 +355,7 @@ func (p *Player) free() {
 			s.dec.Close()
 			s.aenc.Close()
 			s.venc.Close()
+			s.scaler.Close()
 			s.rs.Close()
 		}
 	}
@@ -579,14 +585,37 @@ func (s *playStream) encodeAudio(f *av.Frame) {
 }
 
 func (s *playStream) encodeVideo(f *av.Frame, at time.Duration) {
+	// A rate taken in place keeps the stream; a re-opened encoder starts
+	// a new one with a keyframe.
+	key := s.forceKey.Swap(false) || s.vcount == 0 || (s.adapt(s.venc) && !s.venc.InPlace())
+	srcFPS := min(max(float64(time.Second)/float64(s.frameDur), 1), 60)
+	w, h, fps := s.degrade.choose(s.venc.Bitrate(), s.track.rate.top(), f.Width, f.Height, srcFPS, time.Now())
+	if s.started && fps < srcFPS && float64(at-s.lastPTS) < 0.9*float64(time.Second)/fps && !key {
+		return // fewer frames: this one is skipped
+	}
+	if w != s.encW || h != s.encH {
+		if s.resize(w, h) {
+			key = true
+		} else {
+			w, h = s.encW, s.encH
+		}
+	}
+	if w != f.Width || h != f.Height {
+		if s.scaler == nil {
+			s.scaler = av.NewScaler()
+		}
+		scaled, err := s.scaler.Scale(f, w, h)
+		if err != nil {
+			s.noteErr(fmt.Errorf("media: scaling video: %w", err))
+			return
+		}
+		f = scaled
+	}
 	dur := s.frameDur
 	if s.started && at > s.lastPTS {
 		dur = at - s.lastPTS
 	}
 	s.started, s.lastPTS = true, at
-	// A rate taken in place keeps the stream; a re-opened encoder starts
-	// a new one with a keyframe.
-	key := s.forceKey.Swap(false) || s.vcount == 0 || (s.adapt(s.venc) && !s.venc.InPlace())
 	s.vcount++
 	s.track.meter.picture(f.Width, f.Height)
 	err := s.venc.EncodeVideo(f, at.Microseconds()*9/100, key, func(p av.Packet) {
@@ -595,6 +624,20 @@ func (s *playStream) encodeVideo(f *av.Frame, at time.Duration) {
 	if err != nil {
 		s.noteErr(fmt.Errorf("media: encoding video: %w", err))
 	}
+}
+
+// resize opens the video encoder again for w×h pictures at its rate (a new
+// size is a new stream, so it starts with a keyframe); false when it
+// cannot, and the old one goes on.
+func (s *playStream) resize(w, h int) bool {
+	enc, err := av.NewVideoEncoder(av.VideoEncoderOptions{Codec: s.vcodec, Width: w, Height: h, FPS: 30, Bitrate: s.venc.Bitrate()})
+	if err != nil {
+		s.noteErr(fmt.Errorf("media: resizing video to %dx%d: %w", w, h, err))
+		return false
+	}
+	s.venc.Close()
+	s.venc, s.encW, s.encH = enc, w, h
+	return true
 }
 
 // adapt sets enc to the rate the connections' estimates now call for,

@@ -141,6 +141,14 @@ func (r *rateControl) set(bps int, now time.Time) {
 	r.mu.Unlock()
 }
 
+// top is the highest rate of the range.
+func (r *rateControl) top() int {
+	if r == nil {
+		return 0
+	}
+	return r.hi
+}
+
 // usableEstimate is the estimate whose share is the top of the range.
 func (r *rateControl) usableEstimate() int {
 	if r == nil {

@@ -230,6 +230,12 @@ func (p *MeteredPeer) finishJoin(channel string, err error) {
 	}
 	p.channel = channel
 	p.transitionLocked(StateJoined)
+	if p.peerID == "" {
+		// The client's Connected event is delivered on its own goroutine and
+		// can reach the inbox after the subscribe ack: the id is the
+		// client's already.
+		p.peerID = p.client.PeerID()
+	}
 	id := p.peerID
 	p.mu.Unlock()
 	p.events.Emit(Joined{PeerID: id, Channel: channel})

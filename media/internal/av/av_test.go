@@ -180,3 +180,47 @@ func TestCodecContextPointer(t *testing.T) {
 	defer enc.Close()
 	assert.Equal(t, 320, codecWidth(enc.cc))
 }
+
+// TestScalerHalvesAPicture: a decoded picture scaled to half size keeps
+// its content, and the scaled picture encodes at its new size.
+func TestScalerHalvesAPicture(t *testing.T) {
+	enc, err := NewVideoEncoder(VideoEncoderOptions{Codec: CodecVP8, Width: 160, Height: 120, FPS: 30})
+	require.NoError(t, err)
+	defer enc.Close()
+	small, err := NewVideoEncoder(VideoEncoderOptions{Codec: CodecVP8, Width: 80, Height: 60, FPS: 30})
+	require.NoError(t, err)
+	defer small.Close()
+	dec, err := NewDecoder(CodecVP8, nil)
+	require.NoError(t, err)
+	defer dec.Close()
+	back, err := NewDecoder(CodecVP8, nil)
+	require.NoError(t, err)
+	defer back.Close()
+	sc := NewScaler()
+	defer sc.Close()
+	pic := &Frame{Width: 160, Height: 120, StrideY: 160, StrideU: 80, StrideV: 80,
+		Y: make([]byte, 160*120), U: make([]byte, 80*60), V: make([]byte, 80*60)}
+	for i := range pic.Y {
+		pic.Y[i] = byte(i % 160) // a ramp across each row
+	}
+	_, err = sc.Scale(pic, 80, 60)
+	assert.Error(t, err, "a picture of Go's own is not scaled")
+	scaled := 0
+	for i := range 5 {
+		require.NoError(t, enc.EncodeVideo(pic, int64(i*3000), i == 0, func(p Packet) {
+			require.NoError(t, dec.DecodeBorrowed(p.Data, p.PTS, func(f *Frame) {
+				half, err := sc.Scale(f, 80, 60)
+				require.NoError(t, err)
+				require.NoError(t, small.EncodeVideo(half, f.PTS, scaled == 0, func(p Packet) {
+					require.NoError(t, back.Decode(p.Data, p.PTS, func(g *Frame) {
+						scaled++
+						assert.Equal(t, 80, g.Width)
+						assert.Equal(t, 60, g.Height)
+						assert.InDelta(t, 80, int(g.Y[40]), 14, "the ramp's middle is still in the middle")
+					}))
+				}))
+			}))
+		}))
+	}
+	assert.GreaterOrEqual(t, scaled, 3)
+}
