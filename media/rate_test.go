@@ -43,23 +43,23 @@ func TestRatePollGoesDownAtOnceAndUpSlowly(t *testing.T) {
 	assert.Equal(t, 700_000, bps)
 	r.set(bps, now)
 
-	est.Store(1_100_000) // 770 kb/s: within the margin
-	_, change = r.poll(now.Add(time.Second))
+	est.Store(1_080_000) // 756 kb/s: within the 10 % margin
+	_, change = r.poll(now.Add(300 * time.Millisecond))
 	assert.False(t, change)
 
-	est.Store(2_000_000) // 1.4 Mb/s, but the last change is 1 s old
-	_, change = r.poll(now.Add(1500 * time.Millisecond))
-	assert.False(t, change, "up only 2 s after the last change")
-	bps, change = r.poll(now.Add(2 * time.Second))
+	est.Store(2_000_000) // 1.4 Mb/s, but the last change is too recent
+	_, change = r.poll(now.Add(rateRaiseAfter - 300*time.Millisecond))
+	assert.False(t, change, "up only rateRaiseAfter after the last change")
+	bps, change = r.poll(now.Add(rateRaiseAfter))
 	require.True(t, change)
 	assert.Equal(t, 1_400_000, bps)
-	r.set(bps, now.Add(2*time.Second))
+	r.set(bps, now.Add(rateRaiseAfter))
 
 	est.Store(500_000) // 350 kb/s
-	bps, change = r.poll(now.Add(2*time.Second + 300*time.Millisecond))
+	bps, change = r.poll(now.Add(rateRaiseAfter + 300*time.Millisecond))
 	require.True(t, change, "down at once")
 	assert.Equal(t, 350_000, bps)
-	_, change = r.poll(now.Add(2*time.Second + 400*time.Millisecond))
+	_, change = r.poll(now.Add(rateRaiseAfter + 400*time.Millisecond))
 	assert.False(t, change, "checked at most every 250 ms")
 }
 

@@ -102,10 +102,12 @@ func (e *estimator) AddStream(info *interceptor.StreamInfo, writer interceptor.R
 		s.rtx = &rtx
 		s.rtxSeq.Store(rand.Uint32N(1 << 16))
 	}
+	// Under the lock a replacement of GCC takes: the stream is in the
+	// list it re-adds and in the GCC it replaces.
 	e.mu.RLock()
 	e.register(e.gcc, s)
-	e.mu.RUnlock()
 	e.addStream(s)
+	e.mu.RUnlock()
 	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
 		switch {
 		case s.rtx != nil && h.SSRC == s.rtx.SSRC:
@@ -183,17 +185,8 @@ func (e *estimator) raise(bps int) {
 		e.register(g, s)
 	}
 	e.gen++
-	gen, notify := e.gen, e.onChange
-	if notify != nil {
-		g.OnTargetBitrateChange(func(bps int) {
-			e.mu.RLock()
-			current := e.gen == gen
-			e.mu.RUnlock()
-			if current {
-				notify(bps)
-			}
-		})
-	}
+	notify := e.onChange
+	e.watchLocked(g)
 	e.gcc = g
 	e.mu.Unlock()
 	_ = old.Close()
@@ -228,8 +221,25 @@ func (e *estimator) usage() (int, bool) {
 func (e *estimator) OnTargetBitrateChange(f func(int)) {
 	e.mu.Lock()
 	e.onChange = f
-	e.gcc.OnTargetBitrateChange(f)
+	e.watchLocked(e.gcc)
 	e.mu.Unlock()
+}
+
+// watchLocked passes g's estimates to onChange while g is the current
+// GCC: a replaced one may still call back from its last update.
+func (e *estimator) watchLocked(g *gcc.SendSideBWE) {
+	notify, gen := e.onChange, e.gen
+	if notify == nil {
+		return
+	}
+	g.OnTargetBitrateChange(func(bps int) {
+		e.mu.RLock()
+		current := e.gen == gen
+		e.mu.RUnlock()
+		if current {
+			notify(bps)
+		}
+	})
 }
 
 // GetStats is GCC's.
