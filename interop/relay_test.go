@@ -130,7 +130,7 @@ func TestRelayWithChromium(t *testing.T) {
 // transport-wide feedback, must fall under the cap within 5 s and what Go
 // sends must then stay under it on average, Chromium must keep decoding
 // frames, and once the cap is lifted the estimate must find the room again
-// (probing: twice its capped mean and past 600 kb/s within 8 s).
+// (probing: twice its capped mean and past 600 kb/s within 17 s).
 func TestChromiumOnCappedRelay(t *testing.T) {
 	if raceEnabled {
 		t.Skip("a timing run: `make test` runs it without -race")
@@ -214,12 +214,15 @@ func TestChromiumOnCappedRelay(t *testing.T) {
 	lifted := time.Now()
 	// Recovered: the estimate twice its mean under the cap and past
 	// 600 kb/s. Go probes every 3 s while the estimate holds its encoder
-	// back, and each result probes again at twice it: about 3.5 s at
-	// worst, which the check doubles and rounds up.
+	// back, and each result probes again at twice it: 1.0–8.5 s over ten
+	// make bench runs (median 3.3 s; a cluster Chromium acknowledges less
+	// than 80 % of gives no result, and the next waits 3 s). The check
+	// allows twice the slowest; before probing the estimate took 13–21 s
+	// to pass 600 kb/s alone, once over 30 s.
 	goal := max(2*capMean, 600_000)
 	var recovered time.Duration = -1
 	var after10 int
-	for time.Since(lifted) < 20*time.Second && (recovered < 0 || after10 == 0) {
+	for time.Since(lifted) < 25*time.Second && (recovered < 0 || after10 == 0) {
 		time.Sleep(250 * time.Millisecond)
 		est := estimate()
 		if after10 == 0 && time.Since(lifted) >= 10*time.Second {
@@ -233,7 +236,7 @@ func TestChromiumOnCappedRelay(t *testing.T) {
 	pr := final.Probing
 	t.Logf("Chromium behind a relay shaped to %d kb/s: Go's estimate %d kb/s before, under the cap after %v; from 8 s on Go sent %d kb/s of video on average with an estimate of %d kb/s on average (%.2f× the cap), %d kb/s and video target %d kb/s at the end; Chromium decoded %.0f frames/s, sent %d NACKs and %d PLIs, lost %d packets; after the lift the estimate reached %d kb/s (2× its capped mean, at least 600 kb/s) in %s, and was %d kb/s 10 s after; probing: %d clusters, %d results, %d of %d padding packets acknowledged, %d kB of the path's %d kB; Chromium's PLIs over the whole run %d, frames dropped %d",
 		capBps/1000, before/1000, under.Round(100*time.Millisecond), sendBps/1000, capMean/1000, float64(capMean)/capBps, atCap/1000, target/1000, fps, v2.NackCount-beforeView.NackCount, v2.PliCount-beforeView.PliCount, v2.PacketsLost-beforeView.PacketsLost,
-		goal/1000, map[bool]string{true: recovered.Round(100 * time.Millisecond).String(), false: "more than 20 s"}[recovered >= 0], after10/1000,
+		goal/1000, map[bool]string{true: recovered.Round(100 * time.Millisecond).String(), false: "more than 25 s"}[recovered >= 0], after10/1000,
 		pr.Clusters, pr.Results, pr.PacketsReceived, pr.PacketsSent, pr.BytesSent/1000, final.Path.BytesSent/1000, endView.PliCount, endView.FramesDropped)
 	if dir := os.Getenv("NETWORK_REPORT"); dir != "" { // make bench reads one run's figures
 		b, err := json.Marshal(map[string]float64{
@@ -255,6 +258,6 @@ func TestChromiumOnCappedRelay(t *testing.T) {
 	assert.True(t, under >= 0 && under <= 5*time.Second, "the estimate fell under the cap within 5 s (took %v)", under)
 	assert.Less(t, sendBps, capBps, "settled, Go sends under the cap")
 	assert.Positive(t, fps, "Chromium keeps decoding under the cap")
-	assert.True(t, recovered >= 0 && recovered <= 8*time.Second, "the estimate is twice its capped mean and past 600 kb/s within 8 s of the lift (took %v)", recovered)
+	assert.True(t, recovered >= 0 && recovered <= 17*time.Second, "the estimate is twice its capped mean and past 600 kb/s within 17 s of the lift (took %v)", recovered)
 	assert.Positive(t, pr.Results, "Chromium's feedback measured probes")
 }

@@ -10,12 +10,6 @@ const (
 	// furtherThreshold: a result above this share of its cluster's rate
 	// probes again, at furtherScale times the result.
 	furtherThreshold, furtherScale = 0.7, 2.0
-	// furtherMinBytes: only a cluster at least this large calls for a
-	// further probe. A policer's bucket passes a small cluster whole
-	// whatever the rate it allows (15 ms at 600 kb/s is 1.1 KB); chaining
-	// doublings off such results raised the estimate far past a cap. The
-	// periodic probes still climb, one doubling per interval.
-	furtherMinBytes = 6000
 	// waitForResult is how long a probe's result is awaited.
 	waitForResult = time.Second
 	// Periodic probes, while the estimate limits the encoders: this often,
@@ -153,7 +147,7 @@ func (c *Controller) Step(now time.Time, in Input) []Cluster {
 // Result is called with each result; it returns a further probe when the
 // result came close to what was asked.
 func (c *Controller) Result(now time.Time, r Result) []Cluster {
-	if !c.waiting || r.Bitrate <= c.furtherOver || r.Cluster.MinBytes() < furtherMinBytes {
+	if !c.waiting || r.Bitrate <= c.furtherOver {
 		return nil
 	}
 	return c.probe(now, int(furtherScale*float64(r.Bitrate)))

@@ -28,15 +28,17 @@ func TestInitialProbesAndFurther(t *testing.T) {
 	assert.Nil(t, c.MediaStarted(t0, in), "once")
 	assert.Empty(t, c.Step(t0.Add(100*time.Millisecond), in), "waiting for results")
 
-	// A cluster too small to tell a link from a policer's bucket does not
-	// call for a further probe.
-	assert.Empty(t, c.Result(t0.Add(200*time.Millisecond), Result{Cluster: first[1], Bitrate: 1_700_000}))
+	// A result above 0.7× the last cluster probes at twice the result.
+	further := c.Result(t0.Add(200*time.Millisecond), Result{Cluster: first[1], Bitrate: 1_700_000})
+	assert.Equal(t, []int{3_400_000}, rates(further))
+	// One below 0.7× of that does not.
+	assert.Empty(t, c.Result(t0.Add(400*time.Millisecond), Result{Cluster: further[0], Bitrate: 2_000_000}))
 
-	// A larger one above 0.7× the last cluster probes at twice the result.
+	// Twice the result, within the cap; at the cap nothing further.
 	c = NewController(600_000, 20_000_000)
 	first = c.MediaStarted(t0, Input{Estimate: 600_000, Demand: AnyDemand})
 	require.Equal(t, []int{1_800_000, 3_600_000}, rates(first))
-	further := c.Result(t0.Add(200*time.Millisecond), Result{Cluster: first[1], Bitrate: 3_400_000})
+	further = c.Result(t0.Add(200*time.Millisecond), Result{Cluster: first[1], Bitrate: 3_400_000})
 	assert.Equal(t, []int{MaxBitrate}, rates(further), "twice the result, within the cap")
 	// One below 0.7× of that does not.
 	assert.Empty(t, c.Result(t0.Add(400*time.Millisecond), Result{Cluster: further[0], Bitrate: 3_000_000}))
