@@ -62,8 +62,6 @@ type playStream struct {
 	rs          *av.Resampler
 	aenc        *av.Encoder
 	venc        *av.Encoder
-	vcodec      av.Codec
-	encW, encH  int        // the picture size venc was opened at
 	degrade     degrader   // under a low rate: a smaller picture, then fewer frames
 	scaler      *av.Scaler // made when the picture is first made smaller
 	pcm         []int16    // 48 kHz stereo awaiting a whole Opus frame
@@ -238,7 +236,6 @@ func newVideoPlay(d *av.Demuxer, st av.StreamInfo, o options, streamID string, l
 		if ps.venc, err = av.NewVideoEncoder(av.VideoEncoderOptions{Codec: codec, Width: st.Width, Height: st.Height, FPS: 30, Bitrate: bitrate}); err != nil {
 			return nil, err
 		}
-		ps.vcodec, ps.encW, ps.encH = codec, st.Width, st.Height
 		track.rate = o.videoRate(bitrate)
 	}
 	return ps, nil
@@ -593,11 +590,13 @@ func (s *playStream) encodeVideo(f *av.Frame, at time.Duration) {
 	if s.started && fps < srcFPS && float64(at-s.lastPTS) < 0.9*float64(time.Second)/fps && !key {
 		return // fewer frames: this one is skipped
 	}
-	if w != s.encW || h != s.encH {
-		if s.resize(w, h) {
-			key = true
+	if ew, eh := s.venc.Size(); w != ew || h != eh {
+		// A new size is a new stream: the encoder starts it with a keyframe.
+		if err := s.venc.Resize(w, h); err != nil {
+			s.noteErr(fmt.Errorf("media: resizing video to %dx%d: %w", w, h, err))
+			w, h = ew, eh
 		} else {
-			w, h = s.encW, s.encH
+			key = true
 		}
 	}
 	if w != f.Width || h != f.Height {
@@ -624,20 +623,6 @@ func (s *playStream) encodeVideo(f *av.Frame, at time.Duration) {
 	if err != nil {
 		s.noteErr(fmt.Errorf("media: encoding video: %w", err))
 	}
-}
-
-// resize opens the video encoder again for w×h pictures at its rate (a new
-// size is a new stream, so it starts with a keyframe); false when it
-// cannot, and the old one goes on.
-func (s *playStream) resize(w, h int) bool {
-	enc, err := av.NewVideoEncoder(av.VideoEncoderOptions{Codec: s.vcodec, Width: w, Height: h, FPS: 30, Bitrate: s.venc.Bitrate()})
-	if err != nil {
-		s.noteErr(fmt.Errorf("media: resizing video to %dx%d: %w", w, h, err))
-		return false
-	}
-	s.venc.Close()
-	s.venc, s.encW, s.encH = enc, w, h
-	return true
 }
 
 // adapt sets enc to the rate the connections' estimates now call for,

@@ -3,7 +3,6 @@ package peer
 import (
 	"errors"
 	"math/rand/v2"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -13,9 +12,8 @@ import (
 	"github.com/pion/logging"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
 )
-
-const transportCCURI = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
 
 // probeGain: a probe's result replaces the estimate only when it is at
 // least this much above it (libwebrtc's probe uncertainty).
@@ -90,9 +88,9 @@ type sentStream struct {
 
 // AddStream numbers what the stream sends and hands it to GCC.
 func (e *estimator) AddStream(info *interceptor.StreamInfo, writer interceptor.RTPWriter) interceptor.RTPWriter {
-	s := &sentStream{info: info, writer: writer, video: strings.HasPrefix(strings.ToLower(info.MimeType), "video/")}
+	s := &sentStream{info: info, writer: writer, video: isVideo(info)}
 	for _, x := range info.RTPHeaderExtensions {
-		if x.URI == transportCCURI {
+		if x.URI == sdp.TransportCCURI {
 			s.twccID = uint8(x.ID)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/pion/logging"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -54,7 +55,7 @@ func TestEstimatorNumbersEverything(t *testing.T) {
 	e.prober.close() // numbering only: no probes of its own
 	info := &interceptor.StreamInfo{
 		SSRC: 1111, SSRCRetransmission: 2222, PayloadType: 96, PayloadTypeRetransmission: 97, MimeType: "video/VP8",
-		RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: transportCCURI, ID: 5}},
+		RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: sdp.TransportCCURI, ID: 5}},
 	}
 	var w wire
 	out := e.AddStream(info, &w)
@@ -132,7 +133,7 @@ func TestProberPacesClusters(t *testing.T) {
 	defer e.Close()
 	info := &interceptor.StreamInfo{
 		SSRC: 1, SSRCRetransmission: 2, PayloadTypeRetransmission: 97, MimeType: "video/VP8",
-		RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: transportCCURI, ID: 3}},
+		RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: sdp.TransportCCURI, ID: 3}},
 	}
 	var w wire
 	e.AddStream(info, &w) // no media written: the prober's own loop has nothing to probe on

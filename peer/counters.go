@@ -62,6 +62,9 @@ func isVideo(info *interceptor.StreamInfo) bool {
 	return strings.HasPrefix(strings.ToLower(info.MimeType), "video/")
 }
 
+// isRTX tells whether a stream is the retransmission stream of another.
+func isRTX(info *interceptor.StreamInfo) bool { return strings.EqualFold(info.MimeType, "video/rtx") }
+
 func counter(m *sync.Map, ssrc uint32) *atomic.Uint64 {
 	v, _ := m.LoadOrStore(ssrc, new(atomic.Uint64))
 	return v.(*atomic.Uint64)
@@ -86,7 +89,7 @@ func (f *streamCounters) BindLocalStream(info *interceptor.StreamInfo, w interce
 
 // BindRemoteStream counts the frames received on a video stream.
 func (f *streamCounters) BindRemoteStream(info *interceptor.StreamInfo, r interceptor.RTPReader) interceptor.RTPReader {
-	if strings.EqualFold(info.MimeType, "video/rtx") {
+	if isRTX(info) {
 		n := counter(&f.repaired, info.SSRC)
 		return interceptor.RTPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
 			i, attr, err := r.Read(b, a)

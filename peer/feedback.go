@@ -1,7 +1,6 @@
 package peer
 
 import (
-	"strings"
 	"sync"
 
 	"github.com/pion/interceptor"
@@ -32,7 +31,7 @@ type feedbackAddress struct {
 
 // BindRemoteStream records a media stream of the remote's.
 func (f *feedbackAddress) BindRemoteStream(info *interceptor.StreamInfo, r interceptor.RTPReader) interceptor.RTPReader {
-	if !strings.HasSuffix(strings.ToLower(info.MimeType), "/rtx") {
+	if !isRTX(info) {
 		f.mu.Lock()
 		f.media[info.SSRC] = true
 		if f.first == 0 {

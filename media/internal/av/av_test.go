@@ -224,3 +224,25 @@ func TestScalerHalvesAPicture(t *testing.T) {
 	}
 	assert.GreaterOrEqual(t, scaled, 3)
 }
+
+// TestResizeKeepsTheRate: a resized encoder takes pictures of the new size
+// at the rate it ran at, starting with a keyframe.
+func TestResizeKeepsTheRate(t *testing.T) {
+	enc, err := NewVideoEncoder(VideoEncoderOptions{Codec: CodecVP8, Width: 160, Height: 120, FPS: 30, Bitrate: 400_000})
+	require.NoError(t, err)
+	defer enc.Close()
+	require.NoError(t, enc.SetBitrate(300_000))
+	require.NoError(t, enc.Resize(80, 60))
+	w, h := enc.Size()
+	assert.Equal(t, [2]int{80, 60}, [2]int{w, h})
+	assert.Equal(t, 300_000, enc.Bitrate())
+	small := &Frame{Width: 80, Height: 60, StrideY: 80, StrideU: 40, StrideV: 40, Y: make([]byte, 80*60), U: make([]byte, 40*30), V: make([]byte, 40*30)}
+	first := true
+	require.NoError(t, enc.EncodeVideo(small, 0, false, func(p Packet) {
+		if first {
+			assert.True(t, p.Key, "a new stream starts with a keyframe")
+			first = false
+		}
+	}))
+	assert.False(t, first, "the resized encoder encodes")
+}

@@ -19,6 +19,8 @@ type Encoder struct {
 	inPlace  bool // the last SetBitrate kept the stream
 	// open makes the same encoder at another bitrate (SetBitrate).
 	open func(bitrate int) (*Encoder, error)
+	// video is what a video encoder was opened with (Resize, Size).
+	video *VideoEncoderOptions
 }
 
 // Bitrate is the bitrate the encoder runs at, in bits per second.
@@ -46,10 +48,32 @@ func (e *Encoder) SetBitrate(bps int) error {
 	if err != nil {
 		return err
 	}
+	e.replace(n)
+	return nil
+}
+
+// Size is the picture size a video encoder takes.
+func (e *Encoder) Size() (width, height int) { return e.video.Width, e.video.Height }
+
+// Resize opens the video encoder again for w×h pictures at its current
+// rate: a new size is a new stream, which starts with a keyframe. On
+// failure the encoder is left as it was.
+func (e *Encoder) Resize(w, h int) error {
+	o := *e.video
+	o.Width, o.Height, o.Bitrate = w, h, e.bitrate
+	n, err := NewVideoEncoder(o)
+	if err != nil {
+		return err
+	}
+	e.replace(n)
+	return nil
+}
+
+// replace makes e the encoder n and closes the one e was.
+func (e *Encoder) replace(n *Encoder) {
 	old := *e
 	*e = *n
 	old.Close()
-	return nil
 }
 
 // NewOpusEncoder opens libopus for interleaved s16 input at 48 kHz.
@@ -107,7 +131,9 @@ func NewVideoEncoder(o VideoEncoderOptions) (*Encoder, error) {
 	if err != nil {
 		return nil, err
 	}
+	e.video = &o
 	e.open = func(bps int) (*Encoder, error) {
+		o := o
 		o.Bitrate = bps
 		return NewVideoEncoder(o)
 	}
