@@ -4,11 +4,9 @@ import (
 	"sync"
 
 	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/gcc"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/interceptor/pkg/stats"
 	"github.com/pion/logging"
-	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
@@ -73,8 +71,8 @@ func (m *meters) claim(id string) connMeters {
 // bwe.go), whose target drives the encoders of rate-adaptive tracks
 // (RateAdaptive).
 //
-// The estimator runs without a pacer (directPacer): pion's leaky-bucket
-// pacer queues without bound behind a source that cannot slow down (a
+// The estimator paces video itself (pacer.go): pion's leaky-bucket pacer
+// queues without bound behind a source that cannot slow down (a
 // passthrough file on a thin link), which turns a congested link into
 // ever-growing delay.
 func newAPI(se webrtc.SettingEngine, lf logging.LoggerFactory, bw Bandwidth, m *meters) (*webrtc.API, error) {
@@ -136,38 +134,3 @@ func newAPI(se webrtc.SettingEngine, lf logging.LoggerFactory, bw Bandwidth, m *
 	}
 	return webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(media), webrtc.WithInterceptorRegistry(reg)), nil
 }
-
-// directPacer sends every packet at once, as pion's NoOpPacer does, and
-// also sends packets of SSRCs it was not given: the NACK responder's RTX
-// retransmissions go out on an SSRC of their own, which pion's pacers drop
-// as an unknown stream (so a lost packet was never repaired). Every
-// stream's writer ends at the same transport and stamps the same
-// transport-wide sequence number extension, so any of them will do.
-type directPacer struct {
-	mu      sync.Mutex
-	writers map[uint32]interceptor.RTPWriter
-	last    interceptor.RTPWriter
-}
-
-func (p *directPacer) AddStream(ssrc uint32, w interceptor.RTPWriter) {
-	p.mu.Lock()
-	p.writers[ssrc], p.last = w, w
-	p.mu.Unlock()
-}
-
-func (p *directPacer) Write(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
-	p.mu.Lock()
-	w, ok := p.writers[h.SSRC]
-	if !ok {
-		w = p.last
-	}
-	p.mu.Unlock()
-	if w == nil {
-		return 0, gcc.ErrUnknownStream
-	}
-	return w.Write(h, payload, a)
-}
-
-func (p *directPacer) SetTargetBitrate(int) {}
-
-func (p *directPacer) Close() error { return nil }

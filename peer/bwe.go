@@ -39,11 +39,11 @@ const probeGain = 1.05
 type estimator struct {
 	bw    Bandwidth
 	lf    logging.LoggerFactory
-	pacer *directPacer // every GCC's, so that the writer handed out stays valid
+	pacer *pacer // every GCC's, so that the writer handed out stays valid
 
 	mu       sync.RWMutex // WriteRTCP holds it for reading, a replacement for writing
 	gcc      *gcc.SendSideBWE
-	gen      int
+	gen      atomic.Int64 // of the current GCC; a replacement raises it
 	onChange func(int)
 
 	transportSeq atomic.Uint32
@@ -53,8 +53,9 @@ type estimator struct {
 
 // newEstimator starts a connection's estimator at bw.Initial.
 func newEstimator(bw Bandwidth, lf logging.LoggerFactory) (*estimator, error) {
-	e := &estimator{bw: bw, lf: lf, pacer: &directPacer{writers: map[uint32]interceptor.RTPWriter{}}}
-	g, err := e.newGCC(bw.Initial)
+	e := &estimator{bw: bw, lf: lf}
+	e.pacer = newPacer(bw.Initial, e.release)
+	g, err := e.newGCC(bw.Initial, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -63,12 +64,13 @@ func newEstimator(bw Bandwidth, lf logging.LoggerFactory) (*estimator, error) {
 	return e, nil
 }
 
-func (e *estimator) newGCC(bps int) (*gcc.SendSideBWE, error) {
+// newGCC makes the GCC of generation gen, started at bps.
+func (e *estimator) newGCC(bps int, gen int64) (*gcc.SendSideBWE, error) {
 	return gcc.NewSendSideBWE(
 		gcc.SendSideBWEInitialBitrate(min(max(bps, e.bw.Min), e.bw.Max)),
 		gcc.SendSideBWEMinBitrate(e.bw.Min),
 		gcc.SendSideBWEMaxBitrate(e.bw.Max),
-		gcc.SendSideBWEPacer(e.pacer),
+		gcc.SendSideBWEPacer(gccPacer{p: e.pacer, gen: &e.gen, own: gen}),
 		gcc.WithLoggerFactory(e.lf),
 	)
 }
@@ -86,7 +88,8 @@ type sentStream struct {
 	started   atomic.Bool
 }
 
-// AddStream numbers what the stream sends and hands it to GCC.
+// AddStream numbers what the stream sends and hands it to GCC; its media
+// waits its turn in the pacer when it is video.
 func (e *estimator) AddStream(info *interceptor.StreamInfo, writer interceptor.RTPWriter) interceptor.RTPWriter {
 	s := &sentStream{info: info, writer: writer, video: isVideo(info)}
 	for _, x := range info.RTPHeaderExtensions {
@@ -115,18 +118,30 @@ func (e *estimator) AddStream(info *interceptor.StreamInfo, writer interceptor.R
 			h.SequenceNumber = uint16(s.rtxSeq.Add(1) - 1)
 		case h.SSRC == info.SSRC:
 			s.timestamp.Store(h.Timestamp)
-			if s.video && !s.started.Swap(true) {
-				e.kick()
+			if s.video {
+				if !s.started.Swap(true) {
+					e.kick()
+				}
+				return e.pacer.enqueue(s, h, payload, a)
 			}
 		}
-		seq, err := e.stamp(s, h)
-		if err != nil {
-			return 0, err
-		}
-		e.sent(seq, s.twccID != 0, rtp.PacketMarshalSize(h, payload), false)
-		return e.pacer.Write(h, payload, a)
+		return e.write(s, h, payload, a)
 	})
 }
+
+// write numbers a packet and sends it through GCC.
+func (e *estimator) write(s *sentStream, h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+	seq, err := e.stamp(s, h)
+	if err != nil {
+		return 0, err
+	}
+	e.sent(seq, s.twccID != 0, rtp.PacketMarshalSize(h, payload), false)
+	return e.pacer.write(h, payload, a)
+}
+
+// release writes a packet the pacer held; a write error (the transport
+// closing) is the next write's to report.
+func (e *estimator) release(q *queuedPacket) { _, _ = e.write(q.s, &q.header, q.payload, q.attrs) }
 
 // register adds s (and its RTX stream) to one GCC.
 func (e *estimator) register(g *gcc.SendSideBWE, s *sentStream) {
@@ -166,23 +181,37 @@ func (e *estimator) WriteRTCP(pkts []rtcp.Packet, a interceptor.Attributes) erro
 }
 
 // raise replaces GCC by one started at bps, when bps is enough above the
-// estimate and GCC is not cutting it.
-func (e *estimator) raise(bps int) {
+// estimate and GCC is not cutting it; it tells whether it did.
+func (e *estimator) raise(bps int) bool {
+	return e.replace(func(current int) bool { return float64(bps) >= probeGain*float64(current) }, bps)
+}
+
+// correct lowers an estimate that a probe result set too high to bps, when
+// GCC is not cutting it already.
+func (e *estimator) correct(bps int) bool {
+	return e.replace(func(current int) bool { return bps < current }, bps)
+}
+
+// replace replaces GCC by one started at bps when want(estimate) holds and
+// GCC is not cutting the estimate.
+func (e *estimator) replace(want func(current int) bool, bps int) bool {
 	e.mu.Lock()
 	old := e.gcc
-	if float64(bps) < probeGain*float64(old.GetTargetBitrate()) || decreasing(old) {
+	if !want(old.GetTargetBitrate()) || decreasing(old) {
 		e.mu.Unlock()
-		return
+		return false
 	}
-	g, err := e.newGCC(bps)
+	gen := e.gen.Load() + 1
+	g, err := e.newGCC(bps, gen)
 	if err != nil {
 		e.mu.Unlock()
-		return
+		return false
 	}
 	for _, s := range e.streams() {
 		e.register(g, s)
 	}
-	e.gen++
+	e.gen.Store(gen)
+	e.pacer.setRate(g.GetTargetBitrate())
 	notify := e.onChange
 	e.watchLocked(g)
 	e.gcc = g
@@ -191,6 +220,7 @@ func (e *estimator) raise(bps int) {
 	if notify != nil {
 		notify(g.GetTargetBitrate())
 	}
+	return true
 }
 
 // decreasing tells whether GCC is cutting its estimate for a growing
@@ -226,13 +256,13 @@ func (e *estimator) OnTargetBitrateChange(f func(int)) {
 // watchLocked passes g's estimates to onChange while g is the current
 // GCC: a replaced one may still call back from its last update.
 func (e *estimator) watchLocked(g *gcc.SendSideBWE) {
-	notify, gen := e.onChange, e.gen
+	notify, gen := e.onChange, e.gen.Load()
 	if notify == nil {
 		return
 	}
 	g.OnTargetBitrateChange(func(bps int) {
 		e.mu.RLock()
-		current := e.gen == gen
+		current := e.gen.Load() == gen
 		e.mu.RUnlock()
 		if current {
 			notify(bps)
@@ -247,9 +277,10 @@ func (e *estimator) GetStats() map[string]any {
 	return e.gcc.GetStats()
 }
 
-// Close stops the prober, then GCC.
+// Close stops the prober and the pacer, then GCC.
 func (e *estimator) Close() error {
 	e.prober.close()
+	e.pacer.close()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.gcc.Close()

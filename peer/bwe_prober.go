@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pion/interceptor"
+	"github.com/pion/logging"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 
@@ -18,6 +19,9 @@ const (
 	probeStep = 100 * time.Millisecond
 	// maxClusterTime ends a cluster the machine cannot keep up with.
 	maxClusterTime = 100 * time.Millisecond
+	// correctWithin: a later cluster's lower result corrects the estimate
+	// an earlier result set within this time (the clusters of one probe).
+	correctWithin = time.Second
 )
 
 // prober sends an estimator's probe clusters: padding-only packets on the
@@ -27,7 +31,8 @@ const (
 // the deficit over the media sent meanwhile. They go straight to the
 // transport, past GCC: a probe lost on a capped link is no media loss.
 type prober struct {
-	e *estimator
+	e   *estimator
+	log logging.LeveledLogger
 
 	mu       sync.Mutex
 	list     []*sentStream
@@ -39,6 +44,7 @@ type prober struct {
 	rerouted bool
 	demand   func() int
 	counts   ProbingStats
+	raised   raisedBy
 	started  bool
 	closed   bool
 
@@ -62,7 +68,7 @@ type awaited struct {
 }
 
 func (p *prober) init(e *estimator, bw Bandwidth) {
-	p.e = e
+	p.e, p.log = e, e.lf.NewLogger("probe")
 	p.ctrl = probe.NewController(bw.Initial, bw.Max)
 	p.records = map[uint16]probe.Packet{}
 	p.kicks = make(chan struct{}, 1)
@@ -238,6 +244,7 @@ func (p *prober) send(s *sentStream, c probe.Cluster, pause *time.Timer) bool {
 		p.mu.Lock()
 		p.active.Store(nil)
 		p.awaiting = append(p.awaiting, awaited{id: c.ID, due: time.Now().Add(time.Second)})
+		p.log.Debugf("cluster %d at %d b/s: %d packets, %d bytes in %v", c.ID, c.Bitrate, a.packets, a.bytes, time.Since(start))
 		p.mu.Unlock()
 	}()
 	for {
@@ -329,18 +336,52 @@ func (p *prober) feedback(fb *rtcp.TransportLayerCC) {
 		p.est.Received(r)
 	})
 	results := p.est.Results()
-	now := time.Now()
-	for _, r := range results {
-		p.queue = append(p.queue, p.ctrl.Result(now, r)...)
-		p.counts.Results++
-		p.counts.LastResult = r.Bitrate
-	}
-	further := len(p.queue) > 0
 	p.mu.Unlock()
+	p.take(results, time.Now())
+}
+
+// take applies the results of one feedback: the estimate, and a further
+// probe when one is called for.
+func (p *prober) take(results []probe.Result, now time.Time) {
+	if len(results) == 0 {
+		return
+	}
+	p.mu.Lock()
+	// The latest cluster's result is the measurement, as in libwebrtc: an
+	// earlier, lower-rate one that read higher rode a router's bucket.
+	r := results[len(results)-1]
 	for _, r := range results {
-		p.e.raise(r.Bitrate)
+		p.log.Debugf("cluster %d measured %d b/s", r.Cluster.ID, r.Bitrate)
+	}
+	p.counts.Results += len(results)
+	p.counts.LastResult = r.Bitrate
+	p.queue = append(p.queue, p.ctrl.Result(now, r)...)
+	further := len(p.queue) > 0
+	last := p.raised
+	p.mu.Unlock()
+	before := p.e.GetTargetBitrate()
+	switch {
+	case p.e.raise(r.Bitrate):
+		p.mu.Lock()
+		p.raised = raisedBy{cluster: r.Cluster.ID, before: before, to: r.Bitrate, at: now}
+		p.mu.Unlock()
+	case last.cluster != 0 && r.Cluster.ID > last.cluster && r.Bitrate < last.to && now.Sub(last.at) < correctWithin:
+		// A later cluster of the same probe read less than the one that
+		// set the estimate: it met the path's limit, which the earlier
+		// one only seemed to pass.
+		p.e.correct(max(r.Bitrate, last.before))
+		p.mu.Lock()
+		p.raised = raisedBy{}
+		p.mu.Unlock()
 	}
 	if further {
 		p.kick()
 	}
+}
+
+// raisedBy is the probe result that last set the estimate.
+type raisedBy struct {
+	cluster    int
+	before, to int // the estimate before, and the result
+	at         time.Time
 }

@@ -21,6 +21,7 @@ type wire struct {
 	mu      sync.Mutex
 	packets []rtp.Header
 	sizes   []int
+	times   []time.Time
 }
 
 func (w *wire) Write(h *rtp.Header, payload []byte, _ interceptor.Attributes) (int, error) {
@@ -28,15 +29,17 @@ func (w *wire) Write(h *rtp.Header, payload []byte, _ interceptor.Attributes) (i
 	defer w.mu.Unlock()
 	w.packets = append(w.packets, h.Clone())
 	w.sizes = append(w.sizes, rtp.PacketMarshalSize(h, payload))
+	w.times = append(w.times, time.Now())
 	return len(payload), nil
 }
 
+// of returns what was written on ssrc (0: everything), in order.
 func (w *wire) of(ssrc uint32) []rtp.Header {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var out []rtp.Header
 	for _, h := range w.packets {
-		if h.SSRC == ssrc {
+		if ssrc == 0 || h.SSRC == ssrc {
 			out = append(out, h)
 		}
 	}
@@ -70,13 +73,14 @@ func TestEstimatorNumbersEverything(t *testing.T) {
 		}
 	}
 	assert.Equal(t, uint16(40000), stored.SequenceNumber, "the responder's stored header is left as it was")
+	require.Eventually(t, func() bool { return len(w.of(1111)) == 10 }, 10*time.Second, time.Millisecond, "the pacer lets the media go")
 	for range 3 {
 		_, err := e.pad(s)
 		require.NoError(t, err)
 	}
 
 	var seqs []uint16
-	for _, h := range w.packets {
+	for _, h := range w.of(0) {
 		var ext rtp.TransportCCExtension
 		require.NoError(t, ext.Unmarshal(h.GetExtension(5)))
 		seqs = append(seqs, ext.TransportSequence)
@@ -184,4 +188,42 @@ func TestFeedbackGoesToAMediaStream(t *testing.T) {
 	_, err = w.Write([]rtcp.Packet{&rtcp.TransportLayerCC{MediaSSRC: 21}}, nil)
 	require.NoError(t, err)
 	assert.Equal(t, uint32(20), sent[3].(*rtcp.TransportLayerCC).MediaSSRC, "to another when the first goes")
+}
+
+// TestLatestResultCounts: of the clusters of one probe, the latest's
+// result is the measurement: an earlier one that read higher (it rode a
+// router's bucket) neither sets the estimate nor keeps it.
+func TestLatestResultCounts(t *testing.T) {
+	t.Parallel()
+	newProber := func() *estimator {
+		e, err := newEstimator(Bandwidth{Initial: 1_000_000}.withDefaults(), logging.NewDefaultLoggerFactory())
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = e.Close() })
+		e.prober.close()
+		return e
+	}
+	c1, c2, c3 := probe.Cluster{ID: 1, Bitrate: 3_000_000}, probe.Cluster{ID: 2, Bitrate: 5_000_000}, probe.Cluster{ID: 3, Bitrate: 5_000_000}
+	now := time.Now()
+
+	e := newProber()
+	e.take([]probe.Result{{Cluster: c1, Bitrate: 3_000_000}, {Cluster: c2, Bitrate: 2_260_000}}, now)
+	assert.Equal(t, 2_260_000, e.GetTargetBitrate(), "in one feedback")
+
+	e = newProber()
+	e.take([]probe.Result{{Cluster: c1, Bitrate: 3_000_000}}, now)
+	require.Equal(t, 3_000_000, e.GetTargetBitrate())
+	e.take([]probe.Result{{Cluster: c2, Bitrate: 2_260_000}}, now.Add(80*time.Millisecond))
+	assert.Equal(t, 2_260_000, e.GetTargetBitrate(), "in the next feedback: the estimate is corrected")
+	e.take([]probe.Result{{Cluster: c3, Bitrate: 1_500_000}}, now.Add(160*time.Millisecond))
+	assert.Equal(t, 2_260_000, e.GetTargetBitrate(), "a correction is not corrected again")
+
+	e = newProber()
+	e.take([]probe.Result{{Cluster: c1, Bitrate: 3_000_000}}, now)
+	e.take([]probe.Result{{Cluster: c2, Bitrate: 500_000}}, now.Add(80*time.Millisecond))
+	assert.Equal(t, 1_000_000, e.GetTargetBitrate(), "never below the estimate before the probe")
+
+	e = newProber()
+	e.take([]probe.Result{{Cluster: c1, Bitrate: 3_000_000}}, now)
+	e.take([]probe.Result{{Cluster: c2, Bitrate: 2_260_000}}, now.Add(correctWithin))
+	assert.Equal(t, 3_000_000, e.GetTargetBitrate(), "a result of a later probe is no correction")
 }

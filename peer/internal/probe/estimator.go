@@ -1,6 +1,9 @@
 package probe
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // The rules for a cluster's result (libwebrtc's probe_bitrate_estimator).
 const (
@@ -93,8 +96,9 @@ func (e *Estimator) Received(p Packet) {
 	r.bytes += p.Size
 }
 
-// Results returns, once each, the results of the clusters that have
-// enough acknowledged since the last call. A cluster whose measurement is
+// Results returns, once each and in the order the clusters were made, the
+// results of the clusters that have enough acknowledged since the last
+// call. A cluster whose measurement is
 // not valid (sent or arrived in no time or over a second, or arriving
 // implausibly faster than sent) gives none.
 func (e *Estimator) Results() []Result {
@@ -108,6 +112,7 @@ func (e *Estimator) Results() []Result {
 			out = append(out, Result{Cluster: r.cluster, Bitrate: bps})
 		}
 	}
+	slices.SortFunc(out, func(a, b Result) int { return a.Cluster.ID - b.Cluster.ID })
 	return out
 }
 
