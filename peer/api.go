@@ -5,7 +5,9 @@ import (
 
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/interceptor/pkg/stats"
+	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/logging"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
@@ -85,6 +87,16 @@ func newAPI(se webrtc.SettingEngine, lf logging.LoggerFactory, bw Bandwidth, m *
 	if err := media.RegisterDefaultCodecs(); err != nil {
 		return nil, err
 	}
+	reg, err := newInterceptors(media, lf, bw, m)
+	if err != nil {
+		return nil, err
+	}
+	return webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(media), webrtc.WithInterceptorRegistry(reg)), nil
+}
+
+// newInterceptors is the API's interceptor registry; every interceptor in
+// it logs through lf (pion's default for one not told is stderr).
+func newInterceptors(media *webrtc.MediaEngine, lf logging.LoggerFactory, bw Bandwidth, m *meters) (*interceptor.Registry, error) {
 	reg := &interceptor.Registry{}
 	m.estimators = map[string]*estimator{}
 	m.getters = map[string]stats.Getter{}
@@ -113,7 +125,7 @@ func newAPI(se webrtc.SettingEngine, lf logging.LoggerFactory, bw Bandwidth, m *
 	if err := webrtc.ConfigureNackWithOptions(media, reg, nackGen, nack.WithResponderLoggerFactory(lf)); err != nil {
 		return nil, err
 	}
-	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
+	if err := webrtc.ConfigureRTCPReportsWithOptions(reg, []report.ReceiverOption{report.WithReceiverLoggerFactory(lf)}, report.WithSenderLoggerFactory(lf)); err != nil {
 		return nil, err
 	}
 	if err := webrtc.ConfigureSimulcastExtensionHeaders(media); err != nil {
@@ -129,8 +141,8 @@ func newAPI(se webrtc.SettingEngine, lf logging.LoggerFactory, bw Bandwidth, m *
 		m.mu.Unlock()
 	})
 	reg.Add(recorders)
-	if err := webrtc.ConfigureTWCCSender(media, reg); err != nil {
+	if err := webrtc.ConfigureTWCCSenderWithOptions(media, reg, twcc.WithLoggerFactory(lf)); err != nil {
 		return nil, err
 	}
-	return webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(media), webrtc.WithInterceptorRegistry(reg)), nil
+	return reg, nil
 }

@@ -167,7 +167,7 @@ func (p *prober) run() {
 		}
 		s, clusters := p.due(time.Now())
 		for _, c := range clusters {
-			if !p.send(s, c, pause) {
+			if p.send(s, c, pause) == proberClosed {
 				return
 			}
 		}
@@ -231,9 +231,17 @@ func (p *prober) finish(now time.Time) {
 	p.awaiting = kept
 }
 
-// send sends one cluster on s, paced to its rate; false when the prober
-// is closing.
-func (p *prober) send(s *sentStream, c probe.Cluster, pause *time.Timer) bool {
+// sendOutcome is what became of a cluster.
+type sendOutcome int
+
+const (
+	clusterSent  sendOutcome = iota
+	clusterCut               // the machine fell behind (maxClusterTime) or the stream went
+	proberClosed             // the prober is closing
+)
+
+// send sends one cluster on s, paced to its rate.
+func (p *prober) send(s *sentStream, c probe.Cluster, pause *time.Timer) sendOutcome {
 	start := time.Now()
 	a := &activeCluster{cluster: c}
 	p.mu.Lock()
@@ -252,20 +260,23 @@ func (p *prober) send(s *sentStream, c probe.Cluster, pause *time.Timer) bool {
 		p.mu.Lock()
 		need, complete := c.Due(elapsed)-a.bytes, c.Complete(a.packets, a.bytes)
 		p.mu.Unlock()
-		if complete || elapsed > maxClusterTime {
-			return true
+		switch {
+		case complete:
+			return clusterSent
+		case elapsed > maxClusterTime:
+			return clusterCut
 		}
 		for need > 0 {
 			n, err := p.pad(s)
 			if err != nil {
-				return true // the stream is gone; the cluster goes unanswered
+				return clusterCut // the stream is gone; the cluster goes unanswered
 			}
 			need -= n
 		}
 		pause.Reset(time.Millisecond)
 		select {
 		case <-p.done:
-			return false
+			return proberClosed
 		case <-pause.C:
 		}
 	}

@@ -33,6 +33,12 @@ func (w *wire) Write(h *rtp.Header, payload []byte, _ interceptor.Attributes) (i
 	return len(payload), nil
 }
 
+func (w *wire) reset() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.packets, w.sizes, w.times = nil, nil, nil
+}
+
 // of returns what was written on ssrc (0: everything), in order.
 func (w *wire) of(ssrc uint32) []rtp.Header {
 	w.mu.Lock()
@@ -142,11 +148,28 @@ func TestProberPacesClusters(t *testing.T) {
 	var w wire
 	e.AddStream(info, &w) // no media written: the prober's own loop has nothing to probe on
 	s := e.streams()[0]
-	c := probe.Cluster{ID: 99, Bitrate: 4_000_000}
 	pause := time.NewTimer(time.Hour)
-	start := time.Now()
-	require.True(t, e.send(s, c, pause))
-	took := time.Since(start)
+	// A machine that falls behind by maxClusterTime cuts the cluster (its
+	// measurement would be worthless): send until one goes out whole.
+	var c probe.Cluster
+	var took time.Duration
+	var cut int
+	var before ProbingStats
+	for id := 1; ; id++ {
+		c = probe.Cluster{ID: id, Bitrate: 4_000_000}
+		w.reset()
+		before = e.probingStats()
+		start := time.Now()
+		outcome := e.send(s, c, pause)
+		took = time.Since(start)
+		if outcome == clusterSent {
+			break
+		}
+		require.Equal(t, clusterCut, outcome)
+		require.GreaterOrEqual(t, took, maxClusterTime, "cut only when it fell behind")
+		cut++
+		require.Less(t, cut, 20, "no cluster went out whole")
+	}
 	w.mu.Lock()
 	bytes, packets := 0, len(w.packets)
 	for _, n := range w.sizes {
@@ -157,8 +180,8 @@ func TestProberPacesClusters(t *testing.T) {
 	assert.GreaterOrEqual(t, packets, probe.MinPackets)
 	assert.GreaterOrEqual(t, took, probe.MinDuration*9/10, "paced over the cluster's duration, not sent at once")
 	st := e.probingStats()
-	assert.Equal(t, uint64(packets), st.PacketsSent)
-	assert.Equal(t, uint64(bytes), st.BytesSent)
+	assert.Equal(t, uint64(packets), st.PacketsSent-before.PacketsSent)
+	assert.Equal(t, uint64(bytes), st.BytesSent-before.BytesSent)
 }
 
 // TestFeedbackGoesToAMediaStream: transport-wide feedback that pion

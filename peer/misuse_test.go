@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -260,4 +261,27 @@ func TestCloseLeavesNoGoroutine(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	goleak.VerifyNone(t, baseline)
+}
+
+// Join against a server that accepts the TCP connection and never answers
+// the upgrade returns once its context ends, and Close after it at once.
+func TestJoinEndsWithContextAgainstBlackHole(t *testing.T) {
+	t.Parallel()
+	hole, err := testserver.NewBlackHole()
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = hole.Close() })
+	p, err := New(Options{URL: hole.URL(), APIKey: "pk_test_key"})
+	require.NoError(t, err)
+	const wait, promptly = 300 * time.Millisecond, 100 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	start := time.Now()
+	err = p.Join(ctx, "room")
+	took := time.Since(start)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Positive(t, hole.Accepted(), "the dial reached the black hole")
+	assert.Less(t, took, wait+promptly, "Join returned %v after its context ended", took-wait)
+	start = time.Now()
+	require.NoError(t, p.Close("bye"))
+	assert.Less(t, time.Since(start), promptly, "Close after it")
 }

@@ -81,6 +81,7 @@ func New(opts Options) (*Client, error) {
 		pending:      map[string]*pendingRequest{},
 		dialer: websocket.Dialer{
 			Proxy:            http.ProxyFromEnvironment,
+			NetDialContext:   dialTCP,
 			HandshakeTimeout: cfg.welcomeTimeout,
 			ReadBufferSize:   16 << 10,
 			WriteBufferSize:  16 << 10,
@@ -262,7 +263,9 @@ func (c *Client) attempt(epoch uint64, life context.Context) {
 	c.log.Debug("opening socket", "url", protocol.Scrub(url), "attempt", c.attempts)
 	c.mu.Unlock()
 
-	ws, resp, err := c.dialer.DialContext(dialCtx, url, c.cfg.header)
+	guarded, release := guardHandshake(dialCtx)
+	ws, resp, err := c.dialer.DialContext(guarded, url, c.cfg.header)
+	release()
 	if resp != nil && resp.Body != nil {
 		resp.Body.Close()
 	}

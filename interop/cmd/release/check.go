@@ -46,12 +46,18 @@ func check(ctx context.Context, root, version string) error {
 	}
 	defer os.RemoveAll(work)
 	proxy := filepath.Join(work, "proxy")
+	var sizes []string
 	for _, dir := range published {
 		if err := addToProxy(proxy, modulePrefix+dir, version, filepath.Join(root, dir)); err != nil {
 			return fmt.Errorf("zipping %s: %w", dir, err)
 		}
+		size, err := checkZip(zipPath(proxy, modulePrefix+dir, version), zipLimits[dir])
+		if err != nil {
+			return err
+		}
+		sizes = append(sizes, fmt.Sprintf("%s %d kB", dir, size>>10))
 	}
-	step("file proxy with %d module zips at %s", len(published), version)
+	step("file proxy with %d module zips at %s, no executable, each within its limit (%s)", len(published), version, strings.Join(sizes, ", "))
 
 	g, err := newGoEnv(root, work, proxy)
 	if err != nil {
@@ -173,6 +179,12 @@ func checkLicenses(root string) error {
 }
 
 // addToProxy writes one module version in the layout of a GOPROXY.
+// zipPath is where addToProxy puts a module's zip.
+func zipPath(proxy, path, version string) string {
+	esc, _ := module.EscapePath(path) // addToProxy refused a path it cannot escape
+	return filepath.Join(proxy, esc, "@v", version+".zip")
+}
+
 func addToProxy(proxy, path, version, dir string) error {
 	esc, err := module.EscapePath(path)
 	if err != nil {
