@@ -93,7 +93,7 @@ func TestDemoPageInChromium(t *testing.T) {
 			defer recMu.Unlock()
 			if rec == nil {
 				// A variable of its own: the test goroutine writes err meanwhile.
-				r, err := media.NewRecorder(out, media.WithKeyframeRequests(remote.PC()))
+				r, err := media.NewRecorder(out)
 				require.NoError(t, err)
 				rec = r
 			}

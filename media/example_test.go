@@ -102,7 +102,7 @@ func ExampleFrames() {
 		remote := ev.Peer
 		peer.On(remote, func(t peer.Track) {
 			go func() {
-				for f, err := range media.Frames(ctx, t.Track, media.WithKeyframeRequests(remote.PC())) {
+				for f, err := range media.Frames(ctx, t.Track) {
 					if err == nil {
 						size <- fmt.Sprintf("%dx%d", f.Width, f.Height)
 					}

@@ -18,6 +18,7 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
 
 	"github.com/metered-ca/realtime-go/media/internal/av"
+	"github.com/metered-ca/realtime-go/peer"
 )
 
 // Frame is one decoded frame of a received track: audio as interleaved
@@ -66,9 +67,10 @@ func rtpCodec(mime string) (rtp.Depacketizer, av.Codec, uint16, error) {
 }
 
 // Frames decodes a received track: Opus to PCM, VP8, VP9 and H.264 to
-// I420. Packets are reordered in a jitter buffer first; with
-// WithKeyframeRequests a keyframe is asked for at the start and after a
-// loss. The sequence ends when the track ends (without an error) or when
+// I420. Packets are reordered in a jitter buffer first. A keyframe is
+// asked for at the start and after a loss: over the track's own connection
+// when a MeteredPeer received it (peer.RequestKeyframe), otherwise through
+// the connection given with WithKeyframeRequests. The sequence ends when the track ends (without an error) or when
 // ctx ends (with ctx's error). A packet the decoder rejects is skipped, not
 // fatal. A video frame's planes are valid until the loop continues (see
 // Frame.Clone).
@@ -164,24 +166,30 @@ func maxLate(kind webrtc.RTPCodecType) time.Duration {
 
 // keyframeRequester sends PLIs for a video track, at most one every
 // keyframeRetry: often enough that a lost keyframe is asked for again
-// within a round trip or two, seldom enough not to flood the sender.
+// within a round trip or two, seldom enough not to flood the sender. A
+// track a MeteredPeer receives is asked over its own connection
+// (peer.RequestKeyframe); any other through the connection given with
+// WithKeyframeRequests, if any.
 type keyframeRequester struct {
-	pc   *webrtc.PeerConnection
-	ssrc uint32
-	last time.Time
+	track *webrtc.TrackRemote // nil: not video
+	pc    *webrtc.PeerConnection
+	ssrc  uint32
+	last  time.Time
 }
 
 func newKeyframeRequester(pc *webrtc.PeerConnection, track *webrtc.TrackRemote, kind webrtc.RTPCodecType) *keyframeRequester {
-	if pc == nil || kind != webrtc.RTPCodecTypeVideo {
+	if kind != webrtc.RTPCodecTypeVideo {
 		return &keyframeRequester{}
 	}
-	return &keyframeRequester{pc: pc, ssrc: uint32(track.SSRC())}
+	return &keyframeRequester{track: track, pc: pc, ssrc: uint32(track.SSRC())}
 }
 
 func (k *keyframeRequester) request() {
-	if k.pc == nil || time.Since(k.last) < keyframeRetry {
+	if k.track == nil || time.Since(k.last) < keyframeRetry {
 		return
 	}
 	k.last = time.Now()
-	_ = k.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: k.ssrc}})
+	if err := peer.RequestKeyframe(k.track); errors.Is(err, peer.ErrUnknownTrack) && k.pc != nil {
+		_ = k.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: k.ssrc}})
+	}
 }

@@ -42,7 +42,7 @@ func TestFramesDecodesVideo(t *testing.T) {
 			go func() {
 				var r result
 				defer func() { got <- r }()
-				for f, err := range Frames(ctx, tr.Track, WithKeyframeRequests(remote.PC())) {
+				for f, err := range Frames(ctx, tr.Track) {
 					if err != nil {
 						return
 					}

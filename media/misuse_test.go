@@ -150,7 +150,11 @@ func TestFromRTSPHonoursContext(t *testing.T) {
 	hole, err := testserver.NewBlackHole()
 	require.NoError(t, err)
 	defer hole.Close()
-	const wait, promptly = 300 * time.Millisecond, 100 * time.Millisecond
+	// FFmpeg's network reads look at the interrupt every 100 ms (its
+	// POLLING_TIME): the call ends within that of its context, so the
+	// check allows twice it.
+	const wait, ffmpegPoll = 300 * time.Millisecond, 100 * time.Millisecond
+	const promptly = 2 * ffmpegPoll
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	start := time.Now()

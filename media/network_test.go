@@ -106,7 +106,7 @@ func (c *frameClock) receive(t *testing.T, ctx context.Context, b *peer.MeteredP
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				for f, err := range Frames(ctx, tr.Track, WithKeyframeRequests(remote.PC())) {
+				for f, err := range Frames(ctx, tr.Track) {
 					if err != nil {
 						return
 					}
@@ -689,7 +689,7 @@ func TestRecorderAsksForKeyframesAfterLoss(t *testing.T) {
 			if tr.Track.Kind() != webrtc.RTPCodecTypeVideo {
 				return
 			}
-			rec, err := NewRecorder(path, WithKeyframeRequests(remote.PC()))
+			rec, err := NewRecorder(path)
 			if err == nil && rec.AddTrack(tr.Track) == nil {
 				recorded <- rec
 			}

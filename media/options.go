@@ -228,8 +228,11 @@ func defaultVideoBitrate(width, height, fps int) int {
 	return min(max(width*height*fps/20, 100_000), 4_000_000)
 }
 
-// WithKeyframeRequests lets Frames (or a Recorder) ask the sender for a
-// keyframe (RTCP PLI) through pc when it starts and after a loss.
+// WithKeyframeRequests lets Frames (or a Recorder) ask the sender of a
+// track that no MeteredPeer received (one of a bare pion connection) for a
+// keyframe (RTCP PLI) through pc when it starts and after a loss. Tracks a
+// MeteredPeer received need no option: they are asked over their own
+// connection.
 func WithKeyframeRequests(pc *webrtc.PeerConnection) KeyframeOption {
 	return opt(func(o *options) { o.pc = pc })
 }

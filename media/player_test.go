@@ -264,7 +264,7 @@ func TestRecorderAsksForKeyframe(t *testing.T) {
 			mu.Lock()
 			defer mu.Unlock()
 			once.Do(func() {
-				rec, err = NewRecorder(out, WithKeyframeRequests(remote.PC()))
+				rec, err = NewRecorder(out)
 				require.NoError(t, err)
 			})
 			assert.NoError(t, rec.AddTrack(tr.Track))

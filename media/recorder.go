@@ -85,8 +85,10 @@ type recSample struct {
 }
 
 // NewRecorder prepares a recording at path; the container follows the
-// extension. WithKeyframeRequests lets it ask the sender for a keyframe
-// while a video track waits for its first one.
+// extension. While a video track waits for its first keyframe the
+// recorder asks that track's sender for one, over the track's own
+// connection when a MeteredPeer received it (a recorder may hold tracks of
+// many peers), otherwise through WithKeyframeRequests' connection.
 func NewRecorder(path string, opts ...RecorderOption) (*Recorder, error) {
 	format := map[string]string{".webm": "webm", ".mkv": "matroska", ".ogg": "ogg", ".opus": "ogg"}[strings.ToLower(filepath.Ext(path))]
 	if format == "" {

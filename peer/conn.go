@@ -51,6 +51,7 @@ type conn struct {
 
 	// Outbound candidates wait until their description is queued.
 	mu         sync.Mutex
+	received   []*webrtc.TrackRemote // keyframes.go
 	descQueued bool
 	outCands   []*webrtc.ICECandidate
 	isClosed   bool
@@ -63,7 +64,10 @@ func newConn(rp *RemotePeer, pc *webrtc.PeerConnection, polite bool) *conn {
 	pc.OnICECandidate(c.onLocalCandidate)
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) { rp.onConnectionState(c, s) })
 	pc.OnICEConnectionStateChange(func(s webrtc.ICEConnectionState) { c.ops.do(func() { c.onICEState(s) }) })
-	pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) { rp.onTrack(c, t, r) })
+	pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
+		c.receive(t)
+		rp.onTrack(c, t, r)
+	})
 	pc.OnDataChannel(func(d *webrtc.DataChannel) { rp.onDataChannel(c, d) })
 	return c
 }
@@ -366,6 +370,7 @@ func (c *conn) close() {
 		}
 	}
 	_ = c.pc.Close()
+	c.forgetReceived()
 	c.ops.wait()
 }
 

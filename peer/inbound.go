@@ -175,8 +175,8 @@ func (p *MeteredPeer) onMessage(ev signalling.Message) {
 	p.events.Emit(Data{SenderPeerID: ev.From, Data: ev.Data, Kind: KindBroadcast, SenderMetadata: ev.FromMetadata})
 }
 
-func (p *MeteredPeer) onServerError(ev signalling.ServerError) {
+func (p *MeteredPeer) onServerError(ev signalling.ServerErrorReceived) {
 	if ev.Code.Fatal() {
-		p.fatal(&ev)
+		p.fatal(&signalling.ServerError{Code: ev.Code, RequestID: ev.RequestID, Message: ev.Message})
 	}
 }

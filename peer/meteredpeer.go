@@ -37,6 +37,7 @@ type MeteredPeer struct {
 	tasks  *tasks
 	inbox  serial        // signalling events, in arrival order
 	closed chan struct{} // closed when Close has finished
+	done   chan struct{} // closed when the handlers of Close's events have returned
 	offs   []func()
 	seqs   seqRegistry
 	gates  sendGates
@@ -81,6 +82,7 @@ func New(opts Options) (*MeteredPeer, error) {
 		tasks:  newTasks(),
 		peers:  map[string]*RemotePeer{},
 		closed: make(chan struct{}),
+		done:   make(chan struct{}),
 	}
 	if p.api == nil {
 		var se webrtc.SettingEngine
@@ -111,8 +113,8 @@ func New(opts Options) (*MeteredPeer, error) {
 		signalling.On(client, func(ev signalling.Presence) { in(func() { p.onPresence(ev) }) }),
 		signalling.On(client, func(ev signalling.Direct) { in(func() { p.onDirect(ev) }) }),
 		signalling.On(client, func(ev signalling.Message) { in(func() { p.onMessage(ev) }) }),
-		signalling.On(client, func(ev signalling.ServerError) { in(func() { p.onServerError(ev) }) }),
-		signalling.On(client, func(ev signalling.TokenProviderError) { in(func() { p.onTokenFailure(ev) }) }),
+		signalling.On(client, func(ev signalling.ServerErrorReceived) { in(func() { p.onServerError(ev) }) }),
+		signalling.On(client, func(ev signalling.TokenProviderFailed) { in(func() { p.onTokenFailure(ev) }) }),
 	}
 	return p, nil
 }
@@ -246,9 +248,13 @@ func (p *MeteredPeer) finishJoin(channel string, err error) {
 
 // Close leaves the channel: every RemotePeer is closed (PeerLeft each), the
 // signalling connection is closed and Left is emitted (with empty fields
-// when the peer never joined). It waits for every goroutine the
-// MeteredPeer started, and is idempotent and terminal: a second call waits
-// for the first to finish.
+// when the peer never joined). It is idempotent and terminal: a second call
+// waits for the first to finish.
+//
+// Close waits for every goroutine the MeteredPeer started but one: the one
+// that runs event handlers. A handler may call Close, so Close cannot wait
+// for handlers; those still running, and those of the events Close emits,
+// may run after it returns. Done tells when the last of them has.
 func (p *MeteredPeer) Close(reason string) error {
 	p.mu.Lock()
 	if p.state == StateClosed || p.state == StateLeaving {
@@ -277,9 +283,15 @@ func (p *MeteredPeer) Close(reason string) error {
 	p.mu.Unlock()
 	p.events.Emit(Left{PeerID: id, Channel: channel, Reason: reason})
 	p.events.EndStreams()
+	p.events.After(func() { close(p.done) })
 	close(p.closed)
 	return err
 }
+
+// Done is closed once Close has returned and every event handler it left
+// running has returned too (the handlers of PeerLeft and Left among them):
+// after it, no handler of this MeteredPeer runs again.
+func (p *MeteredPeer) Done() <-chan struct{} { return p.done }
 
 // Send broadcasts data (any JSON-encodable value; nil is JSON null, as the
 // JS SDK sends it) to the channel through the server.
@@ -335,10 +347,10 @@ func (p *MeteredPeer) fatal(err error) {
 // failures: the signalling client raises it at every failure from the
 // third on (as the JS SDK does), and one FatalError says it all. A
 // successful connection starts a new run.
-func (p *MeteredPeer) onTokenFailure(ev signalling.TokenProviderError) {
+func (p *MeteredPeer) onTokenFailure(ev signalling.TokenProviderFailed) {
 	if p.tokenFailureReported {
 		return
 	}
 	p.tokenFailureReported = true
-	p.fatal(&ev)
+	p.fatal(&signalling.TokenProviderError{ConsecutiveFailures: ev.ConsecutiveFailures, Err: ev.Err})
 }

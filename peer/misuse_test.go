@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -284,4 +285,45 @@ func TestJoinEndsWithContextAgainstBlackHole(t *testing.T) {
 	start = time.Now()
 	require.NoError(t, p.Close("bye"))
 	assert.Less(t, time.Since(start), promptly, "Close after it")
+}
+
+// Close does not wait for handlers (one may call it); Done does: it is
+// closed once the Left handler Close left running has returned.
+func TestDoneFollowsTheLastHandler(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	p := newPeer(t, srv, "x")
+	require.NoError(t, p.Join(ctxT(t, 10*time.Second), "done"))
+	var finished atomic.Bool
+	On(p, func(Left) {
+		time.Sleep(300 * time.Millisecond)
+		finished.Store(true)
+	})
+	select {
+	case <-p.Done():
+		t.Fatal("Done before Close")
+	default:
+	}
+	require.NoError(t, p.Close("bye"))
+	select {
+	case <-p.Done():
+		assert.True(t, finished.Load(), "Done while the Left handler ran")
+	case <-time.After(10 * time.Second):
+		t.Fatal("Done never closed")
+	}
+	// A handler that calls Close does not deadlock it.
+	q := newPeer(t, srv, "y")
+	require.NoError(t, q.Join(ctxT(t, 10*time.Second), "done"))
+	closed := make(chan error, 1)
+	On(q, func(Data) { closed <- q.Close("from a handler") })
+	r := newPeer(t, srv, "z")
+	require.NoError(t, r.Join(ctxT(t, 10*time.Second), "done"))
+	require.NoError(t, r.Send(ctxT(t, 10*time.Second), "close, please"))
+	select {
+	case err := <-closed:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close from a handler hung")
+	}
+	<-q.Done()
 }

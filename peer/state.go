@@ -1,5 +1,7 @@
 package peer
 
+import "fmt"
+
 // State is a MeteredPeer's state.
 type State int
 
@@ -13,8 +15,14 @@ const (
 	StateClosed
 )
 
+var stateNames = [...]string{"idle", "joining", "joined", "reconnecting", "leaving", "closed"}
+
+// String is the state's name, or "State(n)" for a value that is none.
 func (s State) String() string {
-	return [...]string{"idle", "joining", "joined", "reconnecting", "leaving", "closed"}[s]
+	if s >= 0 && int(s) < len(stateNames) {
+		return stateNames[s]
+	}
+	return fmt.Sprintf("State(%d)", int(s))
 }
 
 // PeerState is a RemotePeer's state.
@@ -29,8 +37,14 @@ const (
 	PeerClosed
 )
 
+var peerStateNames = [...]string{"idle", "connecting", "connected", "reconnecting", "closed"}
+
+// String is the state's name, or "PeerState(n)" for a value that is none.
 func (s PeerState) String() string {
-	return [...]string{"idle", "connecting", "connected", "reconnecting", "closed"}[s]
+	if s >= 0 && int(s) < len(peerStateNames) {
+		return peerStateNames[s]
+	}
+	return fmt.Sprintf("PeerState(%d)", int(s))
 }
 
 // DataKind says how a Data payload travelled.

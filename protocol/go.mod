@@ -1,6 +1,6 @@
 module github.com/metered-ca/realtime-go/protocol
 
-go 1.24.0
+go 1.26.0
 
 require go.uber.org/goleak v1.3.0
 

@@ -229,7 +229,7 @@ func (c *Client) attempt(epoch uint64, life context.Context) {
 			c.tokenFailures++
 			tpe := &TokenProviderError{ConsecutiveFailures: c.tokenFailures, Err: protocol.ScrubError(err)}
 			if c.tokenFailures >= TokenProviderErrorThreshold {
-				c.events.Emit(*tpe)
+				c.events.Emit(TokenProviderFailed{ConsecutiveFailures: tpe.ConsecutiveFailures, Err: tpe.Err})
 			}
 			if c.shouldReconnectLocked(0, false) {
 				c.log.Warn("credential resolve failed; scheduling reconnect", "err", tpe.Err.Error(), "consecutiveFailures", c.tokenFailures)
@@ -588,7 +588,7 @@ func (c *Client) onText(s *socket, data []byte) {
 			c.log.Debug("ignoring unknown_type error (server lacks app-level ping support)")
 			return
 		}
-		c.events.Queue(ServerError{Code: f.Code, RequestID: f.RequestID, Message: f.Message})
+		c.events.Queue(ServerErrorReceived{Code: f.Code, RequestID: f.RequestID, Message: f.Message})
 	case *protocol.Message:
 		c.events.Queue(Message{Channel: f.Channel, From: f.From, Data: f.Data, FromMetadata: f.FromMetadata})
 	case *protocol.Direct:

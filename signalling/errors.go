@@ -43,11 +43,10 @@ func (e *WelcomeTimeoutError) Error() string {
 	return fmt.Sprintf("signalling: no welcome frame within %v", e.Timeout)
 }
 
-// ServerError is both the error returned when the server rejects a request
-// and the event emitted for an error frame that answers no pending request.
-// Code is an open set (see the protocol.Code* constants); Message is human
-// text only, never branch on it. Calls return it as *ServerError; the event
-// is the value.
+// ServerError is the error returned, as *ServerError, when the server
+// rejects a request. Code is an open set (see the protocol.Code*
+// constants); Message is human text only, never branch on it. An error
+// frame that answers no pending request is the ServerErrorReceived event.
 type ServerError struct {
 	Code      protocol.ErrorCode
 	RequestID string
@@ -104,11 +103,10 @@ func (e *OversizedError) Error() string {
 	return fmt.Sprintf("signalling: message frame of %d bytes exceeds the server's %d-byte limit", e.Size, e.Cap)
 }
 
-// TokenProviderError reports a failing or timed-out token provider. It is
-// returned by Connect when the first attempt's provider fails, and emitted
-// as an event on every failure from the third consecutive one on. Err has
-// been scrubbed of anything that looks like a credential. Calls return it
-// as *TokenProviderError; the event is the value.
+// TokenProviderError reports a failing or timed-out token provider: Connect
+// returns it, as *TokenProviderError, when the first attempt's provider
+// fails. Err has been scrubbed of anything that looks like a credential.
+// Failures while reconnecting are TokenProviderFailed events.
 type TokenProviderError struct {
 	ConsecutiveFailures int
 	Err                 error

@@ -104,3 +104,9 @@ func TestConnectWrongSchemeNamesTheCause(t *testing.T) {
 	assert.NotContains(t, err.Error(), "before welcome")
 	assert.NotContains(t, err.Error(), "pk_x")
 }
+
+func TestStateStringNeverPanics(t *testing.T) {
+	assert.Equal(t, "reconnecting", StateReconnecting.String())
+	assert.Equal(t, "State(42)", State(42).String())
+	assert.Equal(t, "State(-1)", State(-1).String())
+}

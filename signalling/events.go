@@ -3,6 +3,7 @@ package signalling
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"iter"
 	"time"
 
@@ -23,6 +24,7 @@ const (
 	StateClosed
 )
 
+// String is the state's name, or "State(n)" for a value that is none.
 func (s State) String() string {
 	switch s {
 	case StateIdle:
@@ -36,7 +38,7 @@ func (s State) String() string {
 	case StateClosed:
 		return "closed"
 	}
-	return "unknown"
+	return fmt.Sprintf("State(%d)", int(s))
 }
 
 // Connected is emitted on every welcome.
@@ -94,11 +96,28 @@ type Presence struct {
 // 1001 close.
 type GoingAway struct{ RetryAfter time.Duration }
 
-// Event is the set of event types a Client emits. ServerError and
-// TokenProviderError are also the error types returned by the calls that
-// meet them.
+// ServerErrorReceived is emitted for an error frame from the server that
+// answers no pending request (one that does is the request's *ServerError).
+// Code is an open set (see the protocol.Code* constants); Message is human
+// text only, never branch on it.
+type ServerErrorReceived struct {
+	Code      protocol.ErrorCode
+	RequestID string
+	Message   string
+}
+
+// TokenProviderFailed is emitted on every consecutive failure of the token
+// provider from the TokenProviderErrorThreshold-th on, while the client
+// keeps trying. Err has been scrubbed of anything that looks like a
+// credential.
+type TokenProviderFailed struct {
+	ConsecutiveFailures int
+	Err                 error
+}
+
+// Event is the set of event types a Client emits.
 type Event interface {
-	Connected | Disconnected | StateChange | Message | Direct | Presence | ServerError | GoingAway | TokenProviderError
+	Connected | Disconnected | StateChange | Message | Direct | Presence | ServerErrorReceived | GoingAway | TokenProviderFailed
 }
 
 // On calls fn for every event of type T until off is called. Handlers run

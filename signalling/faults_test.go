@@ -37,7 +37,7 @@ func TestSnapshotFaults(t *testing.T) {
 func TestUncorrelatedForcedError(t *testing.T) {
 	srv := newServer(t, testserver.Options{})
 	c := fast(newClient(t, srv, Options{}))
-	errs := record[ServerError](c)
+	errs := record[ServerErrorReceived](c)
 	connect(t, c)
 	srv.ForceError("", protocol.TypePublish, 1, testserver.ForcedError{Code: protocol.CodeChannelNotAuthorized, WithoutRequestID: true})
 	var at *AckTimeoutError

@@ -1,6 +1,6 @@
 module github.com/metered-ca/realtime-go/signalling
 
-go 1.24.0
+go 1.26.0
 
 require (
 	github.com/gorilla/websocket v1.5.3

@@ -322,7 +322,7 @@ func TestGoingAway(t *testing.T) {
 func TestServerErrors(t *testing.T) {
 	srv := newServer(t, testserver.Options{})
 	c := fast(newClient(t, srv, Options{}))
-	events := record[ServerError](c)
+	events := record[ServerErrorReceived](c)
 	connect(t, c)
 	ctx := ctx5(t)
 	// Correlated: returned to the caller, the connection stays.
@@ -337,7 +337,7 @@ func TestServerErrors(t *testing.T) {
 	srv.SendRaw("", `{"type":"error","code":"over_message_quota"}`)
 	assert.Equal(t, protocol.ErrorCode("over_message_quota"), events.next(t).Code)
 	srv.SendRaw("", `{"type":"error","code":"future_code","requestId":"nobody"}`)
-	assert.Equal(t, ServerError{Code: "future_code", RequestID: "nobody"}, events.next(t))
+	assert.Equal(t, ServerErrorReceived{Code: "future_code", RequestID: "nobody"}, events.next(t))
 	// unknown_type without requestId is an old server answering ping: dropped.
 	srv.SendRaw("", `{"type":"error","code":"unknown_type"}`)
 	events.none(t, 100*time.Millisecond)
@@ -442,7 +442,7 @@ func TestTokenProvider(t *testing.T) {
 		return testserver.MintToken(testserver.DevKeyID, testserver.DevKeySecret, testserver.Claims{Sub: "alice", Metadata: []byte(`{"iceServers":[{"urls":"turn:t.example","username":"u","credential":"c"}]}`)}, time.Hour)
 	}
 	c := fast(newClient(t, srv, Options{TokenProvider: provider}))
-	conns, tpe := record[Connected](c), record[TokenProviderError](c)
+	conns, tpe := record[Connected](c), record[TokenProviderFailed](c)
 	connect(t, c)
 	ev := conns.next(t)
 	assert.Equal(t, "alice", ev.PeerID)
@@ -457,7 +457,7 @@ func TestTokenProvider(t *testing.T) {
 	srv.DropConnections("")
 	e := tpe.next(t)
 	assert.Equal(t, 3, e.ConsecutiveFailures)
-	assert.NotContains(t, e.Error(), "eyJ", "scrubbed")
+	assert.NotContains(t, e.Err.Error(), "eyJ", "scrubbed")
 	assert.Equal(t, 4, tpe.next(t).ConsecutiveFailures)
 	assert.True(t, conns.next(t).IsReconnect)
 	assert.Equal(t, int32(6), calls.Load())

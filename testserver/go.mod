@@ -1,6 +1,6 @@
 module github.com/metered-ca/realtime-go/testserver
 
-go 1.24.0
+go 1.26.0
 
 require (
 	github.com/gorilla/websocket v1.5.3
@@ -18,6 +18,6 @@ require (
 	github.com/pion/transport/v5 v5.1.1 // indirect
 	github.com/wlynxg/anet v0.0.5 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
-	golang.org/x/crypto v0.48.0 // indirect
-	golang.org/x/sys v0.41.0 // indirect
+	golang.org/x/crypto v0.59.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
 )

@@ -91,7 +91,13 @@ func (f *connFlags) joinPeer(ctx context.Context, e *env, channel string, setup 
 // report prints peers coming and going, and fatal errors.
 func report(w io.Writer, p *peer.MeteredPeer) {
 	peer.On(p, func(ev peer.PeerJoined) { fmt.Fprintf(w, "+ %s %s\n", ev.Peer.ID(), ev.Peer.Metadata()) })
-	peer.On(p, func(ev peer.PeerLeft) { fmt.Fprintf(w, "- %s\n", ev.Peer.ID()) })
+	peer.On(p, func(ev peer.PeerLeft) {
+		// Our own leaving ends every connection too: that is not the
+		// other peer leaving.
+		if st := p.State(); st != peer.StateLeaving && st != peer.StateClosed {
+			fmt.Fprintf(w, "- %s left\n", ev.Peer.ID())
+		}
+	})
 	peer.On(p, func(ev peer.FatalError) { fmt.Fprintf(w, "fatal: %v\n", ev.Err) })
 }
 

@@ -1,7 +1,7 @@
 // Command metered runs realtime-go's everyday jobs without writing code:
 //
 //	metered serve                     the local RMS server, with the demo page
-//	metered chat CHANNEL              presence roster; stdin lines broadcast, "/dm PEER text" direct
+//	metered chat CHANNEL              presence roster; stdin lines broadcast, /help for commands
 //	metered play FILE CHANNEL         play a media file into a channel
 //	metered record CHANNEL DIR        record every remote peer's tracks to DIR
 //	metered bridge RTSP_URL CHANNEL   put an RTSP camera into a channel
@@ -12,8 +12,10 @@
 // a local `metered serve` needs no flags (serve prints the line to paste),
 // and -v. -h or --help prints help on stdout. Progress goes to stderr: a
 // line rewritten in place on a terminal, a plain line every 10 s when
-// stderr is a file or a pipe. Ctrl-C shuts down cleanly; a failure exits
-// non-zero with a one-line reason that names the file, URL or peer.
+// stderr is a file or a pipe. Ctrl-C shuts down cleanly and exits 130 (a
+// shell's convention for an interrupted command); a failure exits 1 with
+// a one-line reason that names the file, URL or peer. `metered version`
+// prints the version.
 package main
 
 import (
@@ -23,6 +25,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 )
@@ -43,7 +46,7 @@ type command struct {
 
 var commands = []command{
 	{"serve", "", "run the local RMS server (and its demo page)", serve},
-	{"chat", "CHANNEL", "join a channel: roster, broadcast stdin lines, /dm PEER text", chat},
+	{"chat", "CHANNEL", "join a channel: roster, broadcast stdin lines, /help for commands", chat},
 	{"play", "FILE CHANNEL", "play a media file into a channel", play},
 	{"record", "CHANNEL DIR", "record every remote peer's tracks to DIR", record},
 	{"bridge", "RTSP_URL CHANNEL", "put an RTSP camera into a channel", bridge},
@@ -61,9 +64,34 @@ type env struct {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-sigs
+		// A second Ctrl-C gets the default: the process ends at once.
+		signal.Stop(sigs)
+		cancel(interrupted{s})
+	}()
 	os.Exit(run(ctx, &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}, os.Args[1:]))
+}
+
+// interrupted is the cause of a command's end by a signal.
+type interrupted struct{ sig os.Signal }
+
+func (i interrupted) Error() string { return i.sig.String() }
+
+// interruptedStatus is the exit status of a command stopped by its
+// context: 128 plus the signal's number, as shells expect (130 for
+// Ctrl-C, 143 for SIGTERM); 130 when no signal is known.
+func interruptedStatus(ctx context.Context) int {
+	var in interrupted
+	if errors.As(context.Cause(ctx), &in) {
+		if n, ok := in.sig.(syscall.Signal); ok {
+			return 128 + int(n)
+		}
+	}
+	return 130
 }
 
 // run executes one command line and returns the exit status.
@@ -72,8 +100,12 @@ func run(ctx context.Context, e *env, args []string) int {
 		usage(e.stderr)
 		return 2
 	}
-	if args[0] == "-h" || args[0] == "help" || args[0] == "--help" || args[0] == "-help" {
+	switch args[0] {
+	case "-h", "help", "--help", "-help":
 		usage(e.stdout)
+		return 0
+	case "version", "-version", "--version":
+		fmt.Fprintln(e.stdout, "metered", version())
 		return 0
 	}
 	for _, c := range commands {
@@ -86,8 +118,10 @@ func run(ctx context.Context, e *env, args []string) int {
 		case errors.As(err, &help):
 			fmt.Fprintf(e.stdout, "usage: metered %s [flags] %s\n%s\n\nflags:\n%s", c.name, c.args, c.help, help.flags)
 			return 0
-		case err == nil, errors.Is(err, context.Canceled) && ctx.Err() != nil:
-			return 0 // finished, or stopped by Ctrl-C
+		case ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.Cause(ctx))):
+			return interruptedStatus(ctx) // stopped by Ctrl-C
+		case err == nil:
+			return 0
 		case errors.Is(err, errUsage):
 			fmt.Fprintf(e.stderr, "metered %s: %v\nusage: metered %s %s\n", c.name, err, c.name, c.args)
 			return 2
@@ -106,5 +140,15 @@ func usage(w io.Writer) {
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-7s %-18s %s\n", c.name, c.args, c.help)
 	}
-	fmt.Fprintln(w, "Run `metered COMMAND -h` for a command's flags.")
+	fmt.Fprintln(w, "Run `metered COMMAND -h` for a command's flags, `metered version` for the version.")
+}
+
+// version is the module version the binary was built from: v0.1.0 for
+// `go install …/cmd/metered@v0.1.0`, "(devel)" for a build in a checkout.
+func version() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok || info.Main.Version == "" {
+		return "(devel)"
+	}
+	return info.Main.Version
 }

@@ -104,7 +104,7 @@ func TestServe(t *testing.T) {
 	require.Eventually(t, func() bool { return c.Connect(ctx) == nil }, 5*time.Second, 50*time.Millisecond)
 	require.NoError(t, c.Close())
 	cancel()
-	assert.Equal(t, 0, wait(), errs.String())
+	assert.Equal(t, 130, wait(), "stopped as by Ctrl-C: %s", errs.String())
 	assert.Contains(t, errs.String(), "local RMS server on ws://"+addr)
 }
 
@@ -138,7 +138,18 @@ func TestChat(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("the stdin line was not broadcast")
 	}
-	_, err = io.WriteString(feed, "/dm "+other.PeerID()+" just you\n")
+	// Commands are commands: none of these reaches the room.
+	for _, line := range []string{"/help", "/who", "/dm", "/dm " + other.PeerID()[:8], "/dance", "/dm zzz hello"} {
+		_, err = io.WriteString(feed, line+"\n")
+		require.NoError(t, err)
+	}
+	require.Eventually(t, func() bool { return strings.Contains(errs.String(), `no peer in the channel has an id starting "zzz"`) }, 10*time.Second, 20*time.Millisecond, errs.String())
+	assert.Contains(t, errs.String(), "/quit         leave")
+	assert.Contains(t, errs.String(), "in room: "+other.PeerID())
+	assert.Contains(t, errs.String(), "not sent: usage: /dm PEER text")
+	assert.Contains(t, errs.String(), "not sent: unknown command /dance")
+	// A unique start of the id is enough; //text is text.
+	_, err = io.WriteString(feed, "/dm "+other.PeerID()[:8]+" just you\n//shrug\n")
 	require.NoError(t, err)
 	select {
 	case d := <-directs:
@@ -146,8 +157,59 @@ func TestChat(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("/dm was not sent")
 	}
-	require.NoError(t, feed.Close())
+	select {
+	case m := <-messages:
+		assert.JSONEq(t, `{"text":"/shrug"}`, string(m.Data), "the first message after hello room: no command reached the room")
+	case <-ctx.Done():
+		t.Fatal("//shrug was not sent")
+	}
+	_, err = io.WriteString(feed, "/quit\n")
+	require.NoError(t, err)
 	assert.Equal(t, 0, wait(), errs.String())
+	require.NoError(t, feed.Close())
+}
+
+// TestChatInterruptedAndFailing: Ctrl-C exits 130, also while connecting;
+// a connect that fails prints one error and nothing about a disconnection.
+func TestChatInterruptedAndFailing(t *testing.T) {
+	srv := newServer(t)
+	stdin, feed := io.Pipe()
+	defer feed.Close()
+	e, _, errs := testEnv(stdin)
+	cancel, wait := background(t, e, "chat", "-url", srv.URL(), "-key", "pk_test", "room")
+	require.Eventually(t, func() bool { return strings.Contains(errs.String(), "joined room as") }, 10*time.Second, 20*time.Millisecond, errs.String())
+	cancel()
+	assert.Equal(t, 130, wait(), errs.String())
+
+	// Ctrl-C while the server never answers the handshake.
+	hole, err := testserver.NewBlackHole()
+	require.NoError(t, err)
+	defer hole.Close()
+	e, _, errs = testEnv(nil)
+	cancel, wait = background(t, e, "chat", "-url", hole.URL(), "-key", "pk_test", "room")
+	require.Eventually(t, func() bool { return hole.Accepted() > 0 }, 10*time.Second, 10*time.Millisecond)
+	start := time.Now()
+	cancel()
+	assert.Equal(t, 130, wait(), errs.String())
+	assert.Less(t, time.Since(start), time.Second, "not the handshake timeout")
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	refused := "ws://" + ln.Addr().String()
+	require.NoError(t, ln.Close())
+	e, _, errs = testEnv(nil)
+	assert.Equal(t, 1, run(context.Background(), e, []string{"chat", "-url", refused, "-key", "pk_test", "room"}))
+	assert.Equal(t, 1, strings.Count(errs.String(), "\n"), "one line: %q", errs.String())
+	assert.Contains(t, errs.String(), "metered chat: connecting to")
+	assert.NotContains(t, errs.String(), "disconnected")
+}
+
+func TestVersion(t *testing.T) {
+	for _, arg := range []string{"version", "-version", "--version"} {
+		e, out, _ := testEnv(nil)
+		assert.Equal(t, 0, run(context.Background(), e, []string{arg}))
+		assert.Regexp(t, `^metered (\(devel\)|v\d+\.\d+\.\d+\S*)\n$`, out.String())
+	}
 }
 
 // peerLine is the line per peer that play, bridge, record and agent print
@@ -175,9 +237,11 @@ func TestPlayAndRecord(t *testing.T) {
 	defer stop()
 	assert.Equal(t, 0, run(ctx, pe, []string{"play", "-url", srv.URL(), "-key", "pk_test", clip, "room"}), perrs.String())
 	assert.Regexp(t, peerLine, perrs.String())
+	assert.Contains(t, perrs.String(), "\n+ ", "play saw the recorder")
+	assert.NotContains(t, perrs.String(), " left", "play's own leaving is not the recorder leaving")
 	time.Sleep(300 * time.Millisecond)
 	stopRecording()
-	assert.Equal(t, 0, recorded(), rerrs.String())
+	assert.Equal(t, 130, recorded(), rerrs.String())
 	assert.Contains(t, rerrs.String(), "recording ")
 	assert.Regexp(t, peerLine, rerrs.String())
 	assert.Regexp(t, `\.mkv: .*vp8 320x240 \(\d+ frames\)`, rout.String())

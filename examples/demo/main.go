@@ -114,7 +114,7 @@ func run(ctx context.Context, length time.Duration, dir string, w *os.File) erro
 			mu.Lock()
 			defer mu.Unlock()
 			if rec == nil {
-				rec, recErr = media.NewRecorder(recording, media.WithKeyframeRequests(remote.PC()))
+				rec, recErr = media.NewRecorder(recording)
 			}
 			if recErr == nil {
 				recErr = rec.AddTrack(tr.Track)

@@ -86,7 +86,7 @@ func run(ctx context.Context, file string, clip time.Duration) error {
 			go func() {
 				n := 0
 				defer func() { seen <- n }()
-				for f, err := range media.Frames(ctx, tr.Track, media.WithKeyframeRequests(remote.PC())) {
+				for f, err := range media.Frames(ctx, tr.Track) {
 					if err != nil {
 						return
 					}

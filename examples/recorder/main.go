@@ -57,7 +57,7 @@ func run(ctx context.Context, dir string, clip time.Duration) error {
 				path := filepath.Join(dir, "recording-"+remote.ID()+".webm")
 				// With the connection, it asks for a keyframe instead of
 				// waiting for the sender's next one.
-				if r, err = media.NewRecorder(path, media.WithKeyframeRequests(remote.PC())); err != nil {
+				if r, err = media.NewRecorder(path); err != nil {
 					fmt.Println("recorder:", err)
 					return
 				}

@@ -133,6 +133,18 @@ func (e *Emitter) EndStreams() {
 	e.mu.Unlock()
 }
 
+// After calls fn once every event emitted before this call has been
+// handled, on the goroutine that delivers events; it is never dropped.
+// fn must not block: later events wait for it.
+func (e *Emitter) After(fn func()) {
+	e.mu.Lock()
+	e.enqueueLocked(afterMark{fn})
+	e.mu.Unlock()
+}
+
+// afterMark is queued by After.
+type afterMark struct{ fn func() }
+
 // Wait blocks until every event emitted so far has been handled, or ctx ends.
 func (e *Emitter) Wait(ctx context.Context) error {
 	e.mu.Lock()
@@ -190,6 +202,11 @@ func (e *Emitter) deliverFirstLocked() {
 		e.queue = e.queue[:0] // one at a time (the usual case): reuse the array
 	} else {
 		e.queue = e.queue[1:]
+	}
+	if m, ok := ev.(afterMark); ok {
+		e.mu.Unlock()
+		m.fn()
+		return
 	}
 	typ := reflect.TypeOf(ev)
 	// No copy: a handler list is never written below its length (add

@@ -166,3 +166,27 @@ func TestStreamDropsAreCounted(t *testing.T) {
 	}
 	assert.Equal(t, 1, bytes.Count(logs.Bytes(), []byte("slow consumer")))
 }
+
+// After runs once the events before it are handled, even with the
+// handlers' queue full (it is never dropped).
+func TestAfterFollowsEarlierEvents(t *testing.T) {
+	e := New(nil, 2)
+	release := make(chan struct{})
+	var handled []int
+	On(e, func(a evA) {
+		<-release
+		handled = append(handled, a.N)
+	})
+	e.Emit(evA{1})
+	e.Emit(evA{2})
+	done := make(chan []int, 1)
+	e.After(func() { done <- append([]int(nil), handled...) })
+	select {
+	case <-done:
+		t.Fatal("After ran before the events ahead of it")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	assert.Equal(t, []int{1, 2}, <-done)
+	require.NoError(t, e.Wait(context.Background()))
+}

@@ -36,6 +36,10 @@ func snippet() {
 `,
 
 	"docs/getting-started.md#0": "",
+	"signalling/README.md#0":    "",
+	"peer/README.md#0":          "",
+	"media/README.md#0":         "",
+	"testserver/README.md#0":    "",
 
 	"docs/getting-started.md#1": `package main
 
@@ -409,7 +413,9 @@ func main() {
 	agent, _ := peer.New(peer.Options{URL: srv.URL(), APIKey: "pk_agent"})
 	defer agent.Close("")
 	stt := &sttStub{}
-	snippet(ctx, agent, stt)
+	if err := snippet(ctx, agent, stt); err != nil {
+		log.Fatal(err)
+	}
 	if err := agent.Join(ctx, "call"); err != nil {
 		log.Fatal(err)
 	}
@@ -441,8 +447,9 @@ func main() {
 
 var _ = webrtc.RTPCodecTypeAudio
 
-func snippet(ctx context.Context, agent *peer.MeteredPeer, stt *sttStub) {
+func snippet(ctx context.Context, agent *peer.MeteredPeer, stt *sttStub) error {
 {{SNIPPET}}
+	return nil
 }
 `,
 }
