@@ -18,6 +18,14 @@ FUZZ_TARGETS := \
 	FuzzRemoteSections:./peer \
 	FuzzArrivals:./peer/internal/probe
 NPM_STAMP  := interop/js/node_modules/.package-lock.json
+# lint's tools, built from the Go module proxy into bin/ (git-ignored); the
+# vulnerability database is built from golang.org/x/vulndb, also served by
+# the proxy (interop/cmd/vulncheck)
+TOOLS       := $(CURDIR)/bin
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+GOVULNCHECK := golang.org/x/vuln/cmd/govulncheck@v1.9.0
+VULNDB      := golang.org/x/vulndb@v0.0.0-20261105234957-e22db6528018
+INDEXDB     := golang.org/x/vulndb/cmd/indexdb@v0.0.0-20261105234957-e22db6528018
 # the impairment runs (media/network_test.go): timing is what they measure,
 # so they run without the race detector, whose 5-10x slow-down is not a
 # network's
@@ -86,9 +94,19 @@ fuzz:
 		(cd $$(dirname $$pkg/x) && $(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) . ) || exit 1; \
 	done
 
-## lint: go vet and gofmt over every module; the signalling stack builds without cgo
-lint: setup
+$(TOOLS)/staticcheck:
+	GOBIN=$(TOOLS) $(GO) install $(STATICCHECK)
+$(TOOLS)/govulncheck:
+	GOBIN=$(TOOLS) $(GO) install $(GOVULNCHECK)
+$(TOOLS)/indexdb:
+	GOBIN=$(TOOLS) $(GO) install $(INDEXDB)
+
+## lint: go vet, staticcheck and govulncheck (offline vulnerability database) over every
+## module; the signalling stack builds without cgo; gofmt; LICENSE copies
+lint: setup $(TOOLS)/staticcheck $(TOOLS)/govulncheck $(TOOLS)/indexdb
 	@set -e; for m in $(MODULES); do (cd $$m && $(GO) vet ./...); done
+	@set -e; for m in $(MODULES); do echo "== staticcheck $$m"; (cd $$m && $(TOOLS)/staticcheck ./...); done
+	@$(GO) run ./interop/cmd/vulncheck -tools $(TOOLS) -vulndb $(VULNDB) $(MODULES)
 	@set -e; for m in protocol signalling testserver; do (cd $$m && CGO_ENABLED=0 $(GO) build ./...); done
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@for m in protocol signalling testserver peer media cmd/metered; do cmp -s LICENSE $$m/LICENSE || { echo "$$m/LICENSE differs from LICENSE: a module's zip holds only its folder, so copy it"; exit 1; }; done

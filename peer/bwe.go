@@ -135,7 +135,7 @@ func (e *estimator) write(s *sentStream, h *rtp.Header, payload []byte, a interc
 	if err != nil {
 		return 0, err
 	}
-	e.sent(seq, s.twccID != 0, rtp.PacketMarshalSize(h, payload), false)
+	e.sent(seq, s.twccID != 0, packetSize(h, payload), false)
 	return e.pacer.write(h, payload, a)
 }
 

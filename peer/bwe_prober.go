@@ -297,7 +297,7 @@ func (p *prober) pad(s *sentStream) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	size := rtp.PacketMarshalSize(h, nil)
+	size := packetSize(h, nil)
 	p.sent(seq, true, size, true)
 	if _, err := s.writer.Write(h, nil, interceptor.Attributes{}); err != nil {
 		return 0, err

@@ -28,7 +28,7 @@ func (w *wire) Write(h *rtp.Header, payload []byte, _ interceptor.Attributes) (i
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.packets = append(w.packets, h.Clone())
-	w.sizes = append(w.sizes, rtp.PacketMarshalSize(h, payload))
+	w.sizes = append(w.sizes, packetSize(h, payload))
 	w.times = append(w.times, time.Now())
 	return len(payload), nil
 }

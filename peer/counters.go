@@ -160,3 +160,9 @@ func load(m *sync.Map, ssrc uint32) uint64 {
 	}
 	return 0
 }
+
+// packetSize is the size of an RTP packet on the wire before SRTP: header,
+// payload and padding.
+func packetSize(h *rtp.Header, payload []byte) int {
+	return h.MarshalSize() + len(payload) + int(h.PaddingSize)
+}

@@ -23,6 +23,8 @@ type env struct {
 	// signal sends a control payload to a peer without waiting; failures
 	// are logged, as in JS.
 	signal func(to string, payload any) error
+	// slow tells the MeteredPeer that a source of its drops events.
+	slow func(source string, dropped uint64)
 	// sendTo is MeteredPeer.SendTo.
 	sendTo func(ctx context.Context, to string, data any) error
 }
@@ -69,18 +71,19 @@ func newTasks() *tasks {
 }
 
 // do runs fn on a goroutine that stop waits for; fn must return soon after
-// its context ends. After stop, fn is not run.
-func (t *tasks) do(fn func(life context.Context)) {
+// its context ends. After stop, fn is not run, and do reports false.
+func (t *tasks) do(fn func(life context.Context)) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.stopped {
-		return
+		return false
 	}
 	t.wg.Add(1)
 	go func() {
 		defer t.wg.Done()
 		fn(t.life)
 	}()
+	return true
 }
 
 // stop ends the lifetime context and waits for every goroutine.

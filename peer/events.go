@@ -41,6 +41,17 @@ type (
 	FatalError struct{ Err error }
 )
 
+// SlowConsumer is emitted by a MeteredPeer when the handlers of one of its
+// sources (itself, or a RemotePeer) have fallen so far behind
+// (Options.MaxPendingEvents) that the source drops events: once per
+// episode, until they catch up, and never dropped itself. Source says
+// which ("MeteredPeer", or "RemotePeer " and the peer's id); Dropped is
+// that source's drops so far.
+type SlowConsumer struct {
+	Source  string
+	Dropped uint64
+}
+
 // Decode unmarshals the payload into v.
 func (d Data) Decode(v any) error { return json.Unmarshal(d.Data, v) }
 
@@ -54,8 +65,8 @@ type (
 		// or a media.Recorder.
 		Track *webrtc.TrackRemote
 		// Receiver is the pion receiver behind the track: its RTCP (ReadRTCP)
-		// and its transceiver's parameters. Keyframe requests go through
-		// the connection (RemotePeer.PC().WriteRTCP).
+		// and its transceiver's parameters. Ask for a keyframe with
+		// RequestKeyframe(Track).
 		Receiver *webrtc.RTPReceiver
 		// StreamID is the msid stream id ("" when the track has no stream).
 		StreamID string
@@ -119,6 +130,8 @@ func (PeerJoined) emittedBy(*MeteredPeer)  {}
 func (PeerLeft) emittedBy(*MeteredPeer)    {}
 func (Data) emittedBy(*MeteredPeer)        {}
 func (FatalError) emittedBy(*MeteredPeer)  {}
+
+func (SlowConsumer) emittedBy(*MeteredPeer) {}
 
 func (PeerStateChange) emittedBy(*RemotePeer)   {}
 func (Track) emittedBy(*RemotePeer)             {}

@@ -119,3 +119,22 @@ func countRTP(tr *webrtc.TrackRemote) *atomic.Int64 {
 	}()
 	return &n
 }
+
+// connected waits until p holds n remote peers, every one connected.
+func connected(t *testing.T, p *MeteredPeer, n int) []*RemotePeer {
+	t.Helper()
+	var rps []*RemotePeer
+	require.Eventually(t, func() bool {
+		rps = p.RemotePeers()
+		if len(rps) != n {
+			return false
+		}
+		for _, rp := range rps {
+			if rp.State() != PeerConnected {
+				return false
+			}
+		}
+		return true
+	}, 20*time.Second, 10*time.Millisecond, "%d remote peers connected", n)
+	return rps
+}

@@ -102,7 +102,11 @@ func New(opts Options) (*MeteredPeer, error) {
 		tasks:       p.tasks,
 		signal:      p.sendSignal,
 		sendTo:      p.SendTo,
+		slow: func(source string, dropped uint64) {
+			p.events.Emit(SlowConsumer{Source: source, Dropped: dropped})
+		},
 	}
+	p.events.OnOverload(func(n uint64) any { return SlowConsumer{Source: "MeteredPeer", Dropped: n} })
 	if p.env.eventBuffer <= 0 {
 		p.env.eventBuffer = event.DefaultBuffer
 	}

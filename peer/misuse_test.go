@@ -246,10 +246,7 @@ func TestCloseLeavesNoGoroutine(t *testing.T) {
 	ctx := ctxT(t, 20*time.Second)
 	require.NoError(t, alice.Join(ctx, "g"))
 	require.NoError(t, bob.Join(ctx, "g"))
-	require.Eventually(t, func() bool {
-		rp := alice.RemotePeers()
-		return len(rp) == 1 && rp[0].State() == PeerConnected
-	}, 20*time.Second, 10*time.Millisecond)
+	connected(t, alice, 1)
 	srv.DelayFrames("alice", "ack", 100, 10*time.Second) // signal sends left waiting for acks
 	_, _ = alice.RemotePeers()[0].CreateDataChannel("late", DataChannelOptions{})
 	time.Sleep(100 * time.Millisecond)
@@ -326,4 +323,39 @@ func TestDoneFollowsTheLastHandler(t *testing.T) {
 		t.Fatal("Close from a handler hung")
 	}
 	<-q.Done()
+}
+
+// Handlers that fall behind are told so by an event, once per episode,
+// not only by a counter and a log line.
+func TestSlowConsumerIsAnEvent(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	p, err := New(Options{URL: srv.URL(), APIKey: "pk_test", MaxPendingEvents: 2})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = p.Close("") })
+	sender := newPeer(t, srv, "sender")
+	release := make(chan struct{})
+	On(p, func(Data) { <-release })
+	slow := make(chan SlowConsumer, 4)
+	On(p, func(ev SlowConsumer) { slow <- ev })
+	ctx := ctxT(t, 20*time.Second)
+	require.NoError(t, p.Join(ctx, "slow"))
+	require.NoError(t, sender.Join(ctx, "slow"))
+	for i := range 10 {
+		require.NoError(t, sender.Send(ctx, i))
+	}
+	require.Eventually(t, func() bool { return p.DroppedEvents() > 0 }, 10*time.Second, 10*time.Millisecond)
+	close(release)
+	select {
+	case ev := <-slow:
+		assert.Equal(t, "MeteredPeer", ev.Source)
+		assert.Positive(t, ev.Dropped)
+	case <-ctx.Done():
+		t.Fatal("no SlowConsumer event")
+	}
+	select {
+	case ev := <-slow:
+		t.Fatalf("a second event for one episode: %+v", ev)
+	case <-time.After(200 * time.Millisecond):
+	}
 }

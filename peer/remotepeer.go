@@ -29,12 +29,19 @@ type RemotePeer struct {
 }
 
 func newRemotePeer(e *env, id string, metadata json.RawMessage) *RemotePeer {
-	return &RemotePeer{
+	r := &RemotePeer{
 		id: id, env: e, metadata: metadata,
 		events:  event.New(e.log, e.maxPending),
 		inbound: map[*webrtc.TrackRemote]string{},
 		streams: map[string]*RemoteStream{},
 	}
+	r.events.OnOverload(func(n uint64) any {
+		if e.slow != nil {
+			e.slow("RemotePeer "+id, n)
+		}
+		return nil
+	})
+	return r
 }
 
 // ID is the remote peer's id.

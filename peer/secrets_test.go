@@ -87,10 +87,7 @@ func TestNoSecretInLogsOrErrors(t *testing.T) {
 	require.NoError(t, alice.AddTrack(audioTrack(t, "a-mic", "a-s"), nil, StreamMetadata{"label": "mic"}))
 	require.NoError(t, alice.Join(ctx, "secrets"))
 	require.NoError(t, bob.Join(ctx, "secrets"))
-	require.Eventually(t, func() bool {
-		rps := alice.RemotePeers()
-		return len(rps) == 1 && rps[0].State() == PeerConnected
-	}, 20*time.Second, 20*time.Millisecond)
+	connected(t, alice, 1)
 
 	collectPwds := func() {
 		for _, p := range []*MeteredPeer{alice, bob} {
@@ -115,10 +112,7 @@ func TestNoSecretInLogsOrErrors(t *testing.T) {
 	resets := watch[ConnectionReset](alice.RemotePeers()[0])
 	srv.DropConnections("alice")
 	resets.wait(t, nil)
-	require.Eventually(t, func() bool {
-		rps := alice.RemotePeers()
-		return len(rps) == 1 && rps[0].State() == PeerConnected
-	}, 20*time.Second, 20*time.Millisecond)
+	connected(t, alice, 1)
 	collectPwds()
 	require.NoError(t, alice.Close("done"))
 	require.NoError(t, bob.Close("done"))

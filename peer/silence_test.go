@@ -56,10 +56,7 @@ func silentCalls(t *testing.T) {
 		room := fmt.Sprint("quiet", round)
 		require.NoError(t, alice.Join(ctx, room))
 		require.NoError(t, bob.Join(ctx, room))
-		require.Eventually(t, func() bool {
-			rps := alice.RemotePeers()
-			return len(rps) == 1 && rps[0].State() == PeerConnected
-		}, 20*time.Second, 10*time.Millisecond)
+		connected(t, alice, 1)
 		time.Sleep(500 * time.Millisecond)
 		if round == 0 {
 			// The transport goes while the interceptors still run: each

@@ -239,6 +239,11 @@ func (p *MeteredPeer) removeTrack(method string, track webrtc.TrackLocal) error 
 // pointer) stops sending. Members that fail are reported in
 // *ReplaceTrackError; the tracking moves to next when at least one member
 // succeeded (or there are none).
+//
+// When ctx ends first ReplaceTrack returns ctx's error at once; the
+// replacement it started still completes (a sender cannot be left half
+// replaced), its tracking is updated as if ReplaceTrack had waited, and
+// Close waits for it.
 func (p *MeteredPeer) ReplaceTrack(ctx context.Context, old, next webrtc.TrackLocal) error {
 	if isNilTrack(old) {
 		return &ArgumentError{Method: "ReplaceTrack", Err: wrapArgs(ErrInvalidArgs, errNoTrack)}
@@ -264,6 +269,21 @@ func (p *MeteredPeer) ReplaceTrack(ctx context.Context, old, next webrtc.TrackLo
 		}
 		bound = p.bind(next, stream)
 	}
+	done := make(chan error, 1)
+	if !p.tasks.do(func(context.Context) { done <- p.replaceOn(targets, t, i, next, bound) }) {
+		return &StateError{Method: "ReplaceTrack", State: StateLeaving, Err: ErrInvalidState}
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// replaceOn replaces t's media by bound (next as bound to the peer) on
+// every target connection, waiting for each, and moves the tracking.
+func (p *MeteredPeer) replaceOn(targets map[*RemotePeer]*conn, t *trackedTrack, i int, next, bound webrtc.TrackLocal) error {
 	type result struct {
 		rp  *RemotePeer
 		err error
@@ -283,16 +303,12 @@ func (p *MeteredPeer) ReplaceTrack(ctx context.Context, old, next webrtc.TrackLo
 	var ok []*RemotePeer
 	rerr := &ReplaceTrackError{}
 	for range targets {
-		select {
-		case r := <-results:
-			if r.err != nil {
-				rerr.Failed = append(rerr.Failed, ReplaceTrackFailure{PeerID: r.rp.id, Err: protocol.ScrubError(r.err)})
-			} else {
-				ok = append(ok, r.rp)
-				rerr.Succeeded = append(rerr.Succeeded, r.rp.id)
-			}
-		case <-ctx.Done():
-			return ctx.Err()
+		r := <-results
+		if r.err != nil {
+			rerr.Failed = append(rerr.Failed, ReplaceTrackFailure{PeerID: r.rp.id, Err: protocol.ScrubError(r.err)})
+		} else {
+			ok = append(ok, r.rp)
+			rerr.Succeeded = append(rerr.Succeeded, r.rp.id)
 		}
 	}
 	if t != nil && (len(ok) > 0 || len(targets) == 0) {

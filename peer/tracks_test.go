@@ -117,3 +117,49 @@ func TestReplaceAndRemoveTrack(t *testing.T) {
 	require.ErrorAs(t, alice.AddTrack(trB, nil, StreamMetadata{"blob": string(make([]byte, 70000))}), &oe)
 	assert.Equal(t, 65536, oe.Cap)
 }
+
+// slowBind is a track whose Bind waits for release: a sender's
+// ReplaceTrack with it takes as long as the test wants.
+type slowBind struct {
+	*webrtc.TrackLocalStaticSample
+	release chan struct{}
+}
+
+func (s *slowBind) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
+	<-s.release
+	return s.TrackLocalStaticSample.Bind(ctx)
+}
+
+// TestReplaceTrackEndsWithContext: ReplaceTrack returns once its context
+// ends; the replacement it started completes and is tracked as if it had
+// waited, and nothing of it outlives Close (goleak).
+func TestReplaceTrackEndsWithContext(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	alice, bob := newPeer(t, srv, "alice"), newPeer(t, srv, "bob")
+	old := audioTrack(t, "mic", "s")
+	require.NoError(t, alice.AddTrack(old, nil, StreamMetadata{"label": "mic"}))
+	ctx := ctxT(t, 30*time.Second)
+	require.NoError(t, alice.Join(ctx, "replace-ctx"))
+	require.NoError(t, bob.Join(ctx, "replace-ctx"))
+	connected(t, alice, 1)
+
+	next := &slowBind{TrackLocalStaticSample: audioTrack(t, "mic2", "s"), release: make(chan struct{})}
+	short, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := alice.ReplaceTrack(short, old, next)
+	took := time.Since(start)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Less(t, took, 200*time.Millisecond+100*time.Millisecond, "returned %v after its context ended", took-200*time.Millisecond)
+	_, tracked := alice.TrackMetadata(next)
+	assert.False(t, tracked, "not yet replaced")
+
+	close(next.release)
+	require.Eventually(t, func() bool {
+		meta, ok := alice.TrackMetadata(next)
+		return ok && meta["label"] == "mic"
+	}, 10*time.Second, 10*time.Millisecond, "the replacement completed and moved the tracking")
+	_, tracked = alice.TrackMetadata(old)
+	assert.False(t, tracked)
+}

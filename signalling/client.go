@@ -87,6 +87,7 @@ func New(opts Options) (*Client, error) {
 			WriteBufferSize:  16 << 10,
 		},
 	}
+	c.events.OnOverload(func(n uint64) any { return SlowConsumer{Dropped: n} })
 	c.life, c.endLife = context.WithCancel(context.Background())
 	return c, nil
 }

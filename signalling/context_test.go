@@ -83,3 +83,25 @@ func TestRequestsEndWithContext(t *testing.T) {
 		})
 	}
 }
+
+// TestSlowConsumerIsAnEvent: a client whose handlers fall behind says so
+// with an event, once per episode.
+func TestSlowConsumerIsAnEvent(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, testserver.Options{RateLimit: testserver.RateLimit{Disabled: true}})
+	c := newClient(t, srv, Options{MaxPendingEvents: 2})
+	release := make(chan struct{})
+	On(c, func(Message) { <-release })
+	slow := record[SlowConsumer](c)
+	connect(t, c)
+	require.NoError(t, c.Subscribe(ctx5(t), "room"))
+	other := newClient(t, srv, Options{})
+	connect(t, other)
+	for i := range 10 {
+		require.NoError(t, other.Publish(ctx5(t), "room", i))
+	}
+	require.Eventually(t, func() bool { return c.DroppedEvents() > 0 }, 10*time.Second, 10*time.Millisecond)
+	close(release)
+	assert.Positive(t, slow.next(t).Dropped)
+	slow.none(t, 200*time.Millisecond)
+}

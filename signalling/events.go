@@ -115,9 +115,15 @@ type TokenProviderFailed struct {
 	Err                 error
 }
 
+// SlowConsumer is emitted when the client's handlers have fallen so far
+// behind (Options.MaxPendingEvents) that it starts dropping events: once
+// per episode, until they catch up, and never dropped itself. Dropped is
+// the client's drops so far (DroppedEvents).
+type SlowConsumer struct{ Dropped uint64 }
+
 // Event is the set of event types a Client emits.
 type Event interface {
-	Connected | Disconnected | StateChange | Message | Direct | Presence | ServerErrorReceived | GoingAway | TokenProviderFailed
+	Connected | Disconnected | StateChange | Message | Direct | Presence | ServerErrorReceived | GoingAway | TokenProviderFailed | SlowConsumer
 }
 
 // On calls fn for every event of type T until off is called. Handlers run

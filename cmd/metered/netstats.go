@@ -36,10 +36,8 @@ type netStatus struct {
 }
 
 type netSample struct {
-	at       time.Time
-	out, in  uint64
-	lost     int64
-	received uint64
+	at      time.Time
+	out, in uint64
 }
 
 func (n *netStatus) lines(ctx context.Context, p *peer.MeteredPeer) []string {

@@ -49,7 +49,8 @@ type Emitter struct {
 	handlers   map[reflect.Type][]*handler
 	queue      []any
 	running    bool
-	overloaded bool          // a drop was logged; reset when the queue drains
+	overloaded bool // a drop was logged; reset when the queue drains
+	onOverload func(dropped uint64) any
 	idle       chan struct{} // closed when the queue drains; nil while idle
 
 	// Inline delivery (inline.go).
@@ -84,6 +85,18 @@ func New(log *slog.Logger, pending int) *Emitter {
 	return &Emitter{log: log, limit: pending, handlers: map[reflect.Type][]*handler{}}
 }
 
+// OnOverload makes the Emitter queue the event f returns, past the limit,
+// when it starts dropping events for slow handlers (once per episode: until
+// the handlers catch up), so that an application sees a slow consumer as
+// an event, not only as a log line. f gets the drops so far; it runs with
+// the Emitter's lock held and must only build the event (or hand it to
+// another Emitter and return nil, which queues nothing here).
+func (e *Emitter) OnOverload(f func(dropped uint64) any) {
+	e.mu.Lock()
+	e.onOverload = f
+	e.mu.Unlock()
+}
+
 // Dropped is how many events were lost to slow consumers so far: dropped
 // because the handlers' queue was full, or as the oldest of a full stream.
 func (e *Emitter) Dropped() uint64 { return e.dropped.Load() }
@@ -100,6 +113,13 @@ func (e *Emitter) emit(ev any, start bool) {
 		e.dropped.Add(1)
 		first := !e.overloaded
 		e.overloaded = true
+		if first && e.onOverload != nil {
+			// Past the limit on purpose: one per episode, and the
+			// application must hear of it.
+			if ev := e.onOverload(e.dropped.Load()); ev != nil {
+				e.enqueueLocked(ev)
+			}
+		}
 		e.mu.Unlock()
 		if first {
 			e.log.Warn("slow consumer: event handlers are behind; dropping new events until they catch up",

@@ -190,3 +190,44 @@ func TestAfterFollowsEarlierEvents(t *testing.T) {
 	assert.Equal(t, []int{1, 2}, <-done)
 	require.NoError(t, e.Wait(context.Background()))
 }
+
+type overloaded struct{ Dropped uint64 }
+
+// OnOverload's event arrives once per episode of drops, after the events
+// queued before it, though the queue was full.
+func TestOverloadIsAnEvent(t *testing.T) {
+	e := New(nil, 2)
+	e.OnOverload(func(n uint64) any { return overloaded{n} })
+	release := make(chan struct{})
+	var got []any
+	var mu sync.Mutex
+	On(e, func(a evA) {
+		<-release
+		mu.Lock()
+		got = append(got, a)
+		mu.Unlock()
+	})
+	On(e, func(o overloaded) {
+		mu.Lock()
+		got = append(got, o)
+		mu.Unlock()
+	})
+	for i := range 6 {
+		e.Emit(evA{i})
+	}
+	close(release)
+	require.NoError(t, e.Wait(context.Background()))
+	mu.Lock()
+	defer mu.Unlock()
+	var told []overloaded
+	for _, g := range got {
+		if o, ok := g.(overloaded); ok {
+			told = append(told, o)
+		}
+	}
+	require.Len(t, told, 1, "one event for the episode: %v", got)
+	assert.Equal(t, uint64(1), told[0].Dropped, "told at the first drop")
+	// Whether the first event left the queue before the rest arrived
+	// decides whether 3 or 4 were dropped.
+	assert.Contains(t, []uint64{3, 4}, e.Dropped())
+}

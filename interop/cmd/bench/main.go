@@ -199,8 +199,6 @@ func machine() string {
 	return fmt.Sprintf("%s, %d cores, %s, %s/%s, Node %s", cpu, runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, strings.TrimSpace(string(node)))
 }
 
-func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond)) }
-
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
 
 func writeTable(out string, runs int, sig sigRows, allocs allocResult, goJoin, rawJoin, jsJoin joinResult, jsStuck int, mesh meshRows, media mediaResults, play playRows, network netRuns, loadRes loadResult, dcGo, dcPion []float64) error {

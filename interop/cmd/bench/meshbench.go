@@ -287,7 +287,6 @@ type meshRows struct {
 	glare               map[int][2][]time.Duration // n → {one side, both sides}
 	mesh32, pion32      []meshResult
 	memGo, memPion      []meshResult
-	pionTook, goOneTook []time.Duration
 	memPeers, meshPeers int
 }
 
