@@ -26,7 +26,8 @@ import (
 // offering, so that an offer it dropped cannot bind a remote m-line to the
 // wrong transceiver.
 type conn struct {
-	rp     *RemotePeer
+	owner  connOwner
+	peerID string
 	env    *env
 	pc     *webrtc.PeerConnection
 	polite bool
@@ -58,22 +59,35 @@ type conn struct {
 	follows    map[*trackedTrack]func() // rate-adaptive tracks' stops (bitrate.go)
 }
 
-func newConn(rp *RemotePeer, pc *webrtc.PeerConnection, polite bool) *conn {
-	c := &conn{rp: rp, env: rp.env, pc: pc, polite: polite}
+// connOwner is what a connection reports to, and asks of, the RemotePeer
+// that owns it: the one way up, so that a connection depends on no
+// RemotePeer and a RemotePeer drives its connections.
+type connOwner interface {
+	emit(ev any)
+	signal(payload any) error
+	afterRemoteDescription(c *conn)
+	onConnectionState(c *conn, s webrtc.PeerConnectionState)
+	onTrack(c *conn, t *webrtc.TrackRemote, r *webrtc.RTPReceiver)
+	onDataChannel(c *conn, d *webrtc.DataChannel)
+}
+
+// newConn makes the connection to peerID over pc, reporting to owner.
+func newConn(owner connOwner, peerID string, e *env, pc *webrtc.PeerConnection, polite bool) *conn {
+	c := &conn{owner: owner, peerID: peerID, env: e, pc: pc, polite: polite}
 	pc.OnNegotiationNeeded(func() { c.ops.do(c.negotiate) })
 	pc.OnICECandidate(c.onLocalCandidate)
-	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) { rp.onConnectionState(c, s) })
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) { owner.onConnectionState(c, s) })
 	pc.OnICEConnectionStateChange(func(s webrtc.ICEConnectionState) { c.ops.do(func() { c.onICEState(s) }) })
 	pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 		c.receive(t)
-		rp.onTrack(c, t, r)
+		owner.onTrack(c, t, r)
 	})
-	pc.OnDataChannel(func(d *webrtc.DataChannel) { rp.onDataChannel(c, d) })
+	pc.OnDataChannel(func(d *webrtc.DataChannel) { owner.onDataChannel(c, d) })
 	return c
 }
 
 func (c *conn) negotiationError(err error) {
-	c.rp.emit(NegotiationError{Err: protocol.ScrubError(err)})
+	c.owner.emit(NegotiationError{Err: protocol.ScrubError(err)})
 }
 
 // negotiate answers pion's negotiationneeded.
@@ -174,14 +188,14 @@ func originLine(sdp string) string {
 // NegotiationError the application can act on, not just a log line.
 func (c *conn) signalDescription(d webrtc.SessionDescription) {
 	var big *signalling.OversizedError
-	if err := c.rp.signal(newDescriptionSignal(d)); errors.As(err, &big) {
+	if err := c.owner.signal(newDescriptionSignal(d)); errors.As(err, &big) {
 		c.negotiationError(fmt.Errorf("%w: the %s does not fit the server's message limit; "+
 			"every track ever added keeps an m-line (as in a browser), so swap sources with ReplaceTrack rather than remove and add", err, d.Type))
 	}
 }
 
 func (c *conn) trace(msg string, args ...any) {
-	c.env.log.Debug(msg, append([]any{"peer", c.rp.id, "signaling", c.pc.SignalingState().String(), "pending", c.pendingOffer != nil}, args...)...)
+	c.env.log.Debug(msg, append([]any{"peer", c.peerID, "signaling", c.pc.SignalingState().String(), "pending", c.pendingOffer != nil}, args...)...)
 }
 
 // assignMids names the transceivers that have no mid yet, in a namespace a
@@ -220,7 +234,7 @@ func (c *conn) applyLocal(d webrtc.SessionDescription, announce bool) bool {
 	}
 	c.descQueued = true
 	for _, cand := range c.outCands {
-		c.rp.signal(newICESignal(cand))
+		c.owner.signal(newICESignal(cand))
 	}
 	c.outCands = nil
 	return true
@@ -236,7 +250,7 @@ func (c *conn) onLocalCandidate(cand *webrtc.ICECandidate) {
 		c.outCands = append(c.outCands, cand)
 		return
 	}
-	c.rp.signal(newICESignal(cand))
+	c.owner.signal(newICESignal(cand))
 }
 
 // handleDescription applies a remote offer or answer.
@@ -277,7 +291,7 @@ func (c *conn) handleDescription(d webrtc.SessionDescription) {
 			}
 		}
 		if c.pc.SignalingState() != webrtc.SignalingStateHaveLocalOffer {
-			c.env.log.Debug("dropping an answer that matches no offer", "peer", c.rp.id)
+			c.env.log.Debug("dropping an answer that matches no offer", "peer", c.peerID)
 			return
 		}
 		if !c.applyRemote(d) {
@@ -298,7 +312,7 @@ func (c *conn) applyRemote(d webrtc.SessionDescription) bool {
 		c.addCandidate(cand)
 	}
 	c.inbound = nil
-	c.rp.afterRemoteDescription(c)
+	c.owner.afterRemoteDescription(c)
 	c.ladderAfterRemote()
 	stopTimer(&c.offerTimer)
 	return true
@@ -312,20 +326,20 @@ func (c *conn) handleCandidate(cand *webrtc.ICECandidateInit, bad error) {
 	}
 	if bad != nil {
 		if !c.ignoreOffer {
-			c.rp.emit(ICECandidateError{Err: bad})
+			c.owner.emit(ICECandidateError{Err: bad})
 		}
 		return
 	}
 	init := webrtc.ICECandidateInit{} // end of candidates
 	if cand != nil {
 		if protocol.UTF16Len(cand.Candidate) > MaxICECandidateLength {
-			c.env.log.Warn("dropping an oversized ICE candidate", "peer", c.rp.id, "length", len(cand.Candidate))
+			c.env.log.Warn("dropping an oversized ICE candidate", "peer", c.peerID, "length", len(cand.Candidate))
 			return
 		}
 		if c.candCount >= MaxICECandidatesPerGeneration {
 			if !c.candWarned {
 				c.candWarned = true
-				c.env.log.Warn("dropping ICE candidates over the per-generation cap", "peer", c.rp.id, "cap", MaxICECandidatesPerGeneration)
+				c.env.log.Warn("dropping ICE candidates over the per-generation cap", "peer", c.peerID, "cap", MaxICECandidatesPerGeneration)
 			}
 			return
 		}
@@ -346,7 +360,7 @@ func (c *conn) handleCandidate(cand *webrtc.ICECandidateInit, bad error) {
 
 func (c *conn) addCandidate(init webrtc.ICECandidateInit) {
 	if err := c.pc.AddICECandidate(init); err != nil && !c.ignoreOffer {
-		c.rp.emit(ICECandidateError{Err: protocol.ScrubError(err)})
+		c.owner.emit(ICECandidateError{Err: protocol.ScrubError(err)})
 	}
 }
 
@@ -383,7 +397,7 @@ func (c *conn) useICEServers(servers []webrtc.ICEServer) {
 		cfg := c.pc.GetConfiguration()
 		cfg.ICEServers = servers
 		if err := c.pc.SetConfiguration(cfg); err != nil {
-			c.env.log.Warn("cannot take the new ICE servers", "peer", c.rp.id, "err", protocol.Scrub(err.Error()))
+			c.env.log.Warn("cannot take the new ICE servers", "peer", c.peerID, "err", protocol.Scrub(err.Error()))
 		}
 	})
 }

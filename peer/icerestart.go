@@ -68,7 +68,7 @@ func (c *conn) climbLadder() {
 	if l.attempts >= ICERestartMaxAttempts {
 		if !l.gaveUp {
 			l.gaveUp = true
-			c.rp.emit(NegotiationError{Err: ErrICERestartExhausted})
+			c.owner.emit(NegotiationError{Err: ErrICERestartExhausted})
 		}
 		return
 	}

@@ -2,6 +2,7 @@ package peer
 
 import (
 	"encoding/json"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 
@@ -23,7 +24,7 @@ func (p *MeteredPeer) newConn(rp *RemotePeer) (*conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := newConn(rp, pc, polite)
+	c := newConn(rp, rp.id, rp.env, pc, polite)
 	c.meters = p.meters.claim(pc.ID())
 	c.watchBandwidth()
 	return c, nil
@@ -104,6 +105,14 @@ func (p *MeteredPeer) removePeer(id string) {
 	rp.close()
 	p.events.Emit(PeerLeft{Peer: rp})
 }
+
+// After a reconnect, as in the JS SDK: presence must be restored within
+// ReconcileDeadline, re-subscribing at most MaxReconcileResubscribes times,
+// or the MeteredPeer reports ErrReconcileTimeout.
+const (
+	ReconcileDeadline        = 10 * time.Second
+	MaxReconcileResubscribes = 2
+)
 
 // reconcile diffs the snapshot after a reconnect against the members:
 // departures leave, survivors keep their RemotePeer with a fresh

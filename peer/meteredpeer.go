@@ -13,12 +13,6 @@ import (
 	"github.com/metered-ca/realtime-go/signalling/event"
 )
 
-// Reconnect reconcile, as in the JS SDK.
-const (
-	ReconcileDeadline        = 10 * time.Second
-	MaxReconcileResubscribes = 2
-)
-
 // MeteredPeer joins one channel and holds a WebRTC connection to every other
 // member. It is safe for concurrent use.
 //

@@ -14,6 +14,7 @@ import (
 )
 
 func TestTwoPeersDataChannelAndData(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	alice, bob := newPeer(t, srv, "alice"), newPeer(t, srv, "bob")
 	aJoined, bJoined := watch[PeerJoined](alice), watch[PeerJoined](bob)
@@ -80,6 +81,7 @@ func TestTwoPeersDataChannelAndData(t *testing.T) {
 }
 
 func TestThreePeersAudioWithMetadata(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	ids := []string{"p1", "p2", "p3"}
 	peers := map[string]*MeteredPeer{}
@@ -135,6 +137,7 @@ func keys[V any](m map[string]V) []string {
 }
 
 func TestJoinGates(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	p := newPeer(t, srv, "x")
 	states, left := watch[StateChange](p), watch[Left](p)

@@ -25,7 +25,7 @@ func ExampleParseServer_malformed() {
 	_, err := protocol.ParseServer([]byte(`{"type":"message","channel":42}`))
 	var me *protocol.MalformedError
 	fmt.Println(errors.As(err, &me), err)
-	// Output: true protocol: malformed frame: message.channel missing
+	// Output: true protocol: malformed frame: message.channel missing or not a string
 }
 
 // A frame to the server, with its fields in the JS SDK's order.

@@ -135,7 +135,7 @@ func ParseServer(b []byte) (ServerFrame, error) {
 	case TypeWelcome:
 		w := &Welcome{}
 		if w.PeerID, ok = o.String("peerId"); !ok {
-			return nil, &MalformedError{"welcome.peerId missing"}
+			return nil, &MalformedError{"welcome.peerId missing or not a string"}
 		}
 		if !o.IsNull("expiresAt") {
 			exp, ok := o.Number("expiresAt")
@@ -145,23 +145,23 @@ func ParseServer(b []byte) (ServerFrame, error) {
 			w.ExpiresAt = &exp
 		}
 		if w.ServerTime, ok = o.Number("serverTime"); !ok {
-			return nil, &MalformedError{"welcome.serverTime missing"}
+			return nil, &MalformedError{"welcome.serverTime missing or not a number"}
 		}
 		if w.MaxMessageSize, ok = o.Number("maxMessageSize"); !ok {
-			return nil, &MalformedError{"welcome.maxMessageSize missing"}
+			return nil, &MalformedError{"welcome.maxMessageSize missing or not a number"}
 		}
 		w.Metadata = o.Object("metadata")
 		return w, nil
 	case TypeAck:
 		id, ok := o.String("requestId")
 		if !ok {
-			return nil, &MalformedError{"ack.requestId missing"}
+			return nil, &MalformedError{"ack.requestId missing or not a string"}
 		}
 		return &Ack{RequestID: id}, nil
 	case TypeError:
 		code, ok := o.String("code")
 		if !ok || code == "" {
-			return nil, &MalformedError{"error.code missing"}
+			return nil, &MalformedError{"error.code missing, empty or not a string"}
 		}
 		e := &Error{Code: ErrorCode(code)}
 		e.RequestID, _ = o.String("requestId")
@@ -170,10 +170,10 @@ func ParseServer(b []byte) (ServerFrame, error) {
 	case TypeMessage:
 		m := &Message{}
 		if m.Channel, ok = o.String("channel"); !ok {
-			return nil, &MalformedError{"message.channel missing"}
+			return nil, &MalformedError{"message.channel missing or not a string"}
 		}
 		if m.From, ok = o.String("from"); !ok {
-			return nil, &MalformedError{"message.from missing"}
+			return nil, &MalformedError{"message.from missing or not a string"}
 		}
 		if m.Data, ok = o.get("data"); !ok {
 			return nil, &MalformedError{"message.data missing"}
@@ -183,7 +183,7 @@ func ParseServer(b []byte) (ServerFrame, error) {
 	case TypeDirect:
 		d := &Direct{}
 		if d.From, ok = o.String("from"); !ok {
-			return nil, &MalformedError{"direct.from missing"}
+			return nil, &MalformedError{"direct.from missing or not a string"}
 		}
 		if d.Data, ok = o.get("data"); !ok {
 			return nil, &MalformedError{"direct.data missing"}
@@ -193,7 +193,7 @@ func ParseServer(b []byte) (ServerFrame, error) {
 	case TypePresence:
 		p := &Presence{}
 		if p.Channel, ok = o.String("channel"); !ok {
-			return nil, &MalformedError{"presence.channel missing"}
+			return nil, &MalformedError{"presence.channel missing or not a string"}
 		}
 		if p.Joined, ok = parsePresencePeers(o.raw("joined")); !ok {
 			return nil, &MalformedError{"presence.joined invalid"}
