@@ -185,6 +185,9 @@ func TestChromiumOnCappedRelay(t *testing.T) {
 	}
 	time.Sleep(4 * time.Second)
 	before, beforeView := estimate(), viewer()
+	// Probing on the open link (start-up probes): how much padding
+	// Chromium acknowledges where no shaper drops any.
+	openProbing := stats().Probing
 
 	const capBps = 400_000
 	relay.Limit(capBps)
@@ -234,10 +237,10 @@ func TestChromiumOnCappedRelay(t *testing.T) {
 	}
 	final, endView := stats(), viewer()
 	pr := final.Probing
-	t.Logf("Chromium behind a relay shaped to %d kb/s: Go's estimate %d kb/s before, under the cap after %v; from 8 s on Go sent %d kb/s of video on average with an estimate of %d kb/s on average (%.2f× the cap), %d kb/s and video target %d kb/s at the end; Chromium decoded %.0f frames/s, sent %d NACKs and %d PLIs, lost %d packets; after the lift the estimate reached %d kb/s (2× its capped mean, at least 600 kb/s) in %s, and was %d kb/s 10 s after; probing: %d clusters, %d results, %d of %d padding packets acknowledged, %d kB of the path's %d kB; Chromium's PLIs over the whole run %d, frames dropped %d",
+	t.Logf("Chromium behind a relay shaped to %d kb/s: Go's estimate %d kb/s before, under the cap after %v; from 8 s on Go sent %d kb/s of video on average with an estimate of %d kb/s on average (%.2f× the cap), %d kb/s and video target %d kb/s at the end; Chromium decoded %.0f frames/s, sent %d NACKs and %d PLIs, lost %d packets; after the lift the estimate reached %d kb/s (2× its capped mean, at least 600 kb/s) in %s, and was %d kb/s 10 s after; probing: %d clusters, %d results, %d of %d padding packets acknowledged (%d of %d on the open link before the cap), %d kB of the path's %d kB; Chromium's PLIs over the whole run %d, frames dropped %d",
 		capBps/1000, before/1000, under.Round(100*time.Millisecond), sendBps/1000, capMean/1000, float64(capMean)/capBps, atCap/1000, target/1000, fps, v2.NackCount-beforeView.NackCount, v2.PliCount-beforeView.PliCount, v2.PacketsLost-beforeView.PacketsLost,
 		goal/1000, map[bool]string{true: recovered.Round(100 * time.Millisecond).String(), false: "more than 25 s"}[recovered >= 0], after10/1000,
-		pr.Clusters, pr.Results, pr.PacketsReceived, pr.PacketsSent, pr.BytesSent/1000, final.Path.BytesSent/1000, endView.PliCount, endView.FramesDropped)
+		pr.Clusters, pr.Results, pr.PacketsReceived, pr.PacketsSent, openProbing.PacketsReceived, openProbing.PacketsSent, pr.BytesSent/1000, final.Path.BytesSent/1000, endView.PliCount, endView.FramesDropped)
 	if dir := os.Getenv("NETWORK_REPORT"); dir != "" { // make bench reads one run's figures
 		b, err := json.Marshal(map[string]float64{
 			"cap_bps":               capBps,
@@ -246,6 +249,7 @@ func TestChromiumOnCappedRelay(t *testing.T) {
 			"recovered_s":           recovered.Seconds(),
 			"estimate_10s_bps":      float64(after10),
 			"probe_ack_ratio":       float64(pr.PacketsReceived) / float64(max(pr.PacketsSent, 1)),
+			"probe_ack_ratio_open":  float64(openProbing.PacketsReceived) / float64(max(openProbing.PacketsSent, 1)),
 			"probe_share":           float64(pr.BytesSent) / float64(max(final.Path.BytesSent, 1)),
 			"plis":                  float64(endView.PliCount - beforeView.PliCount),
 			"frames_dropped":        float64(endView.FramesDropped - beforeView.FramesDropped),

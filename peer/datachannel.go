@@ -31,6 +31,10 @@ type DataChannelOptions struct {
 	// MaxQueuedSends bounds the sends waiting, the one in progress included
 	// (default 256); more fail with *DataChannelOverflowError.
 	MaxQueuedSends int
+	// MaxPendingEvents bounds the events waiting for the channel's
+	// handlers (default 65536); past it new ones are dropped and a
+	// ChannelSlowConsumer event says so.
+	MaxPendingEvents int
 	// Logger receives diagnostics (nil: discard).
 	Logger *slog.Logger
 }
@@ -64,7 +68,7 @@ func WrapDataChannel(raw *webrtc.DataChannel, opts DataChannelOptions) *DataChan
 	}
 	d := &DataChannel{
 		raw:     raw,
-		events:  event.New(log, 0),
+		events:  event.New(log, opts.MaxPendingEvents),
 		log:     log,
 		max:     opts.MaxBufferedAmount,
 		low:     opts.BufferedAmountLowThreshold,
@@ -73,6 +77,7 @@ func WrapDataChannel(raw *webrtc.DataChannel, opts DataChannelOptions) *DataChan
 		done:    make(chan struct{}),
 		drained: make(chan struct{}, 1),
 	}
+	d.events.OnOverload(func(n uint64) any { return ChannelSlowConsumer{Dropped: n} })
 	close(d.tail)
 	if d.max == 0 {
 		d.max = DefaultMaxBufferedAmount
@@ -105,6 +110,9 @@ func WrapDataChannel(raw *webrtc.DataChannel, opts DataChannelOptions) *DataChan
 	}
 	return d
 }
+
+// DroppedEvents is how many events were lost to slow handlers so far.
+func (d *DataChannel) DroppedEvents() uint64 { return d.events.Dropped() }
 
 // Label is the channel's label.
 func (d *DataChannel) Label() string { return d.raw.Label() }

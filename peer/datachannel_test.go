@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -138,4 +139,28 @@ func TestDataChannelSendBeforeOpen(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	require.ErrorIs(t, d.SendText(ctx, "x"), context.Canceled)
+}
+
+// A channel whose handlers fall behind says so with an event.
+func TestDataChannelSlowConsumer(t *testing.T) {
+	t.Parallel()
+	a, b := pcPair(t)
+	da := WrapDataChannel(a, DataChannelOptions{})
+	db := WrapDataChannel(b, DataChannelOptions{MaxPendingEvents: 2})
+	release := make(chan struct{})
+	On(db, func(ChannelMessage) { <-release })
+	slow := make(chan ChannelSlowConsumer, 4)
+	On(db, func(ev ChannelSlowConsumer) { slow <- ev })
+	ctx := ctxT(t, 10*time.Second)
+	for i := range 10 {
+		require.NoError(t, da.SendText(ctx, fmt.Sprint(i)))
+	}
+	require.Eventually(t, func() bool { return db.DroppedEvents() > 0 }, 10*time.Second, 10*time.Millisecond)
+	close(release)
+	select {
+	case ev := <-slow:
+		assert.Positive(t, ev.Dropped)
+	case <-ctx.Done():
+		t.Fatal("no ChannelSlowConsumer event")
+	}
 }

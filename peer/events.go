@@ -100,6 +100,11 @@ type (
 type (
 	// ChannelOpen is emitted when the data channel opens.
 	ChannelOpen struct{}
+	// ChannelSlowConsumer is emitted when the channel's handlers have
+	// fallen so far behind (DataChannelOptions.MaxPendingEvents) that it
+	// drops events: once per episode, never dropped itself. Dropped is
+	// the channel's drops so far.
+	ChannelSlowConsumer struct{ Dropped uint64 }
 	// ChannelClose is emitted when the data channel closes.
 	ChannelClose struct{}
 	// ChannelMessage is one message received on the data channel.
@@ -142,10 +147,11 @@ func (NegotiationError) emittedBy(*RemotePeer)  {}
 func (ICECandidateError) emittedBy(*RemotePeer) {}
 func (ConnectionReset) emittedBy(*RemotePeer)   {}
 
-func (ChannelOpen) emittedBy(*DataChannel)    {}
-func (ChannelClose) emittedBy(*DataChannel)   {}
-func (ChannelMessage) emittedBy(*DataChannel) {}
-func (ChannelError) emittedBy(*DataChannel)   {}
+func (ChannelOpen) emittedBy(*DataChannel)         {}
+func (ChannelSlowConsumer) emittedBy(*DataChannel) {}
+func (ChannelClose) emittedBy(*DataChannel)        {}
+func (ChannelMessage) emittedBy(*DataChannel)      {}
+func (ChannelError) emittedBy(*DataChannel)        {}
 
 func emitterOf[S Source](s S) (*event.Emitter, int) {
 	switch s := any(s).(type) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"strconv"
+	"unicode/utf8"
 )
 
 // MalformedError reports a frame that breaks the protocol's shape rules. The
@@ -248,6 +249,12 @@ func truncate(s string, n int) string {
 // server's documented validation. Failures return a *FrameError carrying the
 // error code to answer with and the requestId to echo, if one was readable.
 func ParseClient(b []byte) (ClientFrame, error) {
+	// A WebSocket server closes a text frame that is not UTF-8 (1007);
+	// a caller that reads frames some other way gets the same refusal
+	// here, not a string that re-encodes as something else.
+	if !utf8.Valid(b) {
+		return nil, &FrameError{Code: CodeMalformedMessage, Reason: "frame is not valid UTF-8"}
+	}
 	var o members
 	if isObj, valid := readObject(b, &o); !isObj || !valid {
 		return nil, &FrameError{Code: CodeMalformedMessage, Reason: "frame is not a JSON object"}
