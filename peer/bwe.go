@@ -47,6 +47,7 @@ type estimator struct {
 	onChange func(int)
 
 	transportSeq atomic.Uint32
+	sendMu       sync.Mutex // numbering and sending one packet (write)
 
 	prober
 }
@@ -112,10 +113,10 @@ func (e *estimator) AddStream(info *interceptor.StreamInfo, writer interceptor.R
 	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
 		switch {
 		case s.rtx != nil && h.SSRC == s.rtx.SSRC:
-			// The NACK responder's stored copy: number a copy of it.
+			// The NACK responder's stored copy: a copy of it is
+			// numbered as it leaves.
 			c := h.Clone()
-			h = &c
-			h.SequenceNumber = uint16(s.rtxSeq.Add(1) - 1)
+			return e.write(s, &c, payload, a, true)
 		case h.SSRC == info.SSRC:
 			s.timestamp.Store(h.Timestamp)
 			if s.video {
@@ -125,12 +126,20 @@ func (e *estimator) AddStream(info *interceptor.StreamInfo, writer interceptor.R
 				return e.pacer.enqueue(s, h, payload, a)
 			}
 		}
-		return e.write(s, h, payload, a)
+		return e.write(s, h, payload, a, false)
 	})
 }
 
-// write numbers a packet and sends it through GCC.
-func (e *estimator) write(s *sentStream, h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+// write numbers a packet (its RTX sequence too, for a repair) and sends it
+// through GCC. Numbering and sending hold sendMu together, so that the
+// numbers follow the order packets reach the wire whichever goroutine
+// sends them (the pacer, the NACK responder, audio, the prober).
+func (e *estimator) write(s *sentStream, h *rtp.Header, payload []byte, a interceptor.Attributes, repair bool) (int, error) {
+	e.sendMu.Lock()
+	defer e.sendMu.Unlock()
+	if repair {
+		h.SequenceNumber = uint16(s.rtxSeq.Add(1) - 1)
+	}
 	seq, err := e.stamp(s, h)
 	if err != nil {
 		return 0, err
@@ -141,7 +150,9 @@ func (e *estimator) write(s *sentStream, h *rtp.Header, payload []byte, a interc
 
 // release writes a packet the pacer held; a write error (the transport
 // closing) is the next write's to report.
-func (e *estimator) release(q *queuedPacket) { _, _ = e.write(q.s, &q.header, q.payload, q.attrs) }
+func (e *estimator) release(q *queuedPacket) {
+	_, _ = e.write(q.s, &q.header, q.payload, q.attrs, false)
+}
 
 // register adds s (and its RTX stream) to one GCC.
 func (e *estimator) register(g *gcc.SendSideBWE, s *sentStream) {

@@ -284,6 +284,8 @@ func (p *prober) send(s *sentStream, c probe.Cluster, pause *time.Timer) sendOut
 
 // pad sends one padding-only packet on s's RTX stream.
 func (p *prober) pad(s *sentStream) (int, error) {
+	p.e.sendMu.Lock()
+	defer p.e.sendMu.Unlock()
 	h := &rtp.Header{
 		Version:        2,
 		Padding:        true,
