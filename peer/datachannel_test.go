@@ -49,7 +49,6 @@ func pcPair(t *testing.T) (*webrtc.DataChannel, *webrtc.DataChannel) {
 }
 
 func TestDataChannelBackpressureKeepsOrderAndBounds(t *testing.T) {
-	t.Parallel()
 	rawA, rawB := pcPair(t)
 	a := WrapDataChannel(rawA, DataChannelOptions{MaxBufferedAmount: 256 << 10})
 	b := WrapDataChannel(rawB, DataChannelOptions{})
@@ -82,7 +81,6 @@ func TestDataChannelBackpressureKeepsOrderAndBounds(t *testing.T) {
 }
 
 func TestDataChannelOverflowAndClose(t *testing.T) {
-	t.Parallel()
 	rawA, _ := pcPair(t)
 	a := WrapDataChannel(rawA, DataChannelOptions{MaxBufferedAmount: 64 << 10, MaxQueuedSends: 4})
 	require.Eventually(t, func() bool { return rawA.ReadyState() == webrtc.DataChannelStateOpen }, 10*time.Second, 5*time.Millisecond)
@@ -128,7 +126,6 @@ func TestDataChannelOverflowAndClose(t *testing.T) {
 }
 
 func TestDataChannelSendBeforeOpen(t *testing.T) {
-	t.Parallel()
 	pc, err := webrtc.NewPeerConnection(webrtc.Configuration{})
 	require.NoError(t, err)
 	defer pc.Close()

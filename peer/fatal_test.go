@@ -18,7 +18,6 @@ import (
 
 // Every source of FatalError in the reference's table.
 func TestFatalErrors(t *testing.T) {
-	t.Parallel()
 	t.Run("terminal close codes end the peer", func(t *testing.T) {
 		for code, name := range map[protocol.CloseCode]string{4001: "invalid_token", 4003: "channel_not_authorized", 4012: "account_suspended", 4020: "admin_disconnect"} {
 			srv := newServer(t)
@@ -71,7 +70,6 @@ func TestFatalErrors(t *testing.T) {
 }
 
 func TestReplaceTrackWithNilStopsFanOut(t *testing.T) {
-	t.Parallel()
 	srv := newServer(t)
 	alice := newPeer(t, srv, "alice")
 	tr := audioTrack(t, "a1", "s")
@@ -94,7 +92,6 @@ func TestReplaceTrackWithNilStopsFanOut(t *testing.T) {
 // Each terminal close, and 4002 with a token provider that keeps failing,
 // ends in exactly one FatalError and no further connection attempts.
 func TestTerminalClosesStopForGood(t *testing.T) {
-	t.Parallel()
 	cases := []struct {
 		code       protocol.CloseCode
 		breakToken bool

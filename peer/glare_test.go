@@ -58,7 +58,6 @@ func (s *trackSink) meta(at, trackID string) StreamMetadata {
 // times over, in both politeness orders; every round ends connected with
 // every track received, metadata included.
 func TestGlareRenegotiation(t *testing.T) {
-	t.Parallel()
 	for _, pair := range [][2]string{{"a", "b"}, {"z", "y"}} {
 		t.Run(pair[0]+"-first", func(t *testing.T) {
 			srv := newServer(t)
@@ -95,7 +94,6 @@ func TestGlareRenegotiation(t *testing.T) {
 // TestGlareFirstContact: both peers hold tracks when they meet, so both
 // offer at once on their brand-new connections; repeated.
 func TestGlareFirstContact(t *testing.T) {
-	t.Parallel()
 	for round := 0; round < 3; round++ {
 		srv := newServer(t)
 		a, b := newPeer(t, srv, "first-a"), newPeer(t, srv, "first-b")
@@ -121,7 +119,6 @@ func TestGlareFirstContact(t *testing.T) {
 // applied it, and pion then adds the gathered candidates to the SDP it
 // reports (which once hid the offer from the resend, silently).
 func TestLostOfferIsSentAgain(t *testing.T) {
-	t.Parallel()
 	for _, ids := range [][2]string{{"alice", "bob"}, {"zed", "bob"}} { // offerer, answerer
 		t.Run(ids[0]+"-offers", func(t *testing.T) {
 			srv := newServer(t)
@@ -156,7 +153,6 @@ func TestLostOfferIsSentAgain(t *testing.T) {
 // debug log tells) do not count. The loss raced the polite side's next
 // offer, so five collisions are required.
 func TestGlareKeepsCandidates(t *testing.T) {
-	t.Parallel()
 	collided := 0
 	for round := 0; round < 10 && collided < 5; round++ {
 		srv := newServer(t)
@@ -201,7 +197,6 @@ func TestGlareKeepsCandidates(t *testing.T) {
 // waits for the peer instead of being dropped, so the data channel opens
 // without the offerer's resend (set too long to help).
 func TestOfferBeforePresenceIsKept(t *testing.T) {
-	t.Parallel()
 	srv := newServer(t)
 	offerer, answerer := newPeer(t, srv, "alice"), newPeer(t, srv, "bob")
 	offerer.timing.offerResend = time.Minute

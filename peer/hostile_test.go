@@ -32,7 +32,6 @@ func rawMember(t *testing.T, srv *testserver.Server, id, channel string) *signal
 // malformed candidates and SDP, metadata floods and junk; the MeteredPeer
 // keeps every bound, reports what it should, and keeps working.
 func TestHostilePeer(t *testing.T) {
-	t.Parallel()
 	srv := newServer(t)
 	alice, bob := newPeer(t, srv, "alice"), newPeer(t, srv, "bob")
 	ctx := ctxT(t, 60*time.Second)
@@ -101,7 +100,6 @@ func TestHostilePeer(t *testing.T) {
 // TestSignalsFromStrangersAreDropped: a client outside the channel can
 // reach alice by id (directs cross channels) but nothing it sends counts.
 func TestSignalsFromStrangersAreDropped(t *testing.T) {
-	t.Parallel()
 	srv := newServer(t)
 	alice := newPeer(t, srv, "alice")
 	ctx := ctxT(t, 20*time.Second)
@@ -120,7 +118,6 @@ func TestSignalsFromStrangersAreDropped(t *testing.T) {
 }
 
 func TestICEServersFromWelcomeAndConfiguration(t *testing.T) {
-	t.Parallel()
 	srv := newServer(t)
 	mk := func(id string) *MeteredPeer {
 		p, err := New(Options{
@@ -149,7 +146,6 @@ func TestICEServersFromWelcomeAndConfiguration(t *testing.T) {
 // TestReconcileTimeout: after a reconnect no presence snapshot ever comes;
 // the MeteredPeer subscribes again twice, then reports ErrReconcileTimeout.
 func TestReconcileTimeout(t *testing.T) {
-	t.Parallel()
 	srv, err := testserver.New(testserver.Options{Record: true, RateLimit: testserver.RateLimit{Disabled: true}})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = srv.Close() })

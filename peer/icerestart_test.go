@@ -16,7 +16,6 @@ import (
 )
 
 func TestICERestartDelays(t *testing.T) {
-	t.Parallel()
 	want := []time.Duration{0, 1, 2, 4, 8, 16, 30, 30, 30}
 	tm := defaultTimings()
 	for a, w := range want {
@@ -56,7 +55,6 @@ func vnetPair(t *testing.T, cut *atomic.Bool) (*MeteredPeer, *MeteredPeer) {
 // TestICERestartGivesUpOnce: with the network gone for good, the ladder
 // makes its nine attempts and reports ErrICERestartExhausted exactly once.
 func TestICERestartGivesUpOnce(t *testing.T) {
-	t.Parallel()
 	var cut atomic.Bool
 	a, b := vnetPair(t, &cut)
 	for _, p := range []*MeteredPeer{a, b} {
@@ -102,7 +100,6 @@ func TestICERestartGivesUpOnce(t *testing.T) {
 // back a restart brings the connection back (connected → reconnecting →
 // connected) and the data channel carries messages again.
 func TestICERestartRecovers(t *testing.T) {
-	t.Parallel()
 	var cut atomic.Bool
 	a, b := vnetPair(t, &cut)
 	ctx := ctxT(t, 60*time.Second)

@@ -14,7 +14,6 @@ import (
 )
 
 func TestTwoPeersDataChannelAndData(t *testing.T) {
-	t.Parallel()
 	srv := newServer(t)
 	alice, bob := newPeer(t, srv, "alice"), newPeer(t, srv, "bob")
 	aJoined, bJoined := watch[PeerJoined](alice), watch[PeerJoined](bob)
@@ -81,7 +80,6 @@ func TestTwoPeersDataChannelAndData(t *testing.T) {
 }
 
 func TestThreePeersAudioWithMetadata(t *testing.T) {
-	t.Parallel()
 	srv := newServer(t)
 	ids := []string{"p1", "p2", "p3"}
 	peers := map[string]*MeteredPeer{}
@@ -137,7 +135,6 @@ func keys[V any](m map[string]V) []string {
 }
 
 func TestJoinGates(t *testing.T) {
-	t.Parallel()
 	srv := newServer(t)
 	p := newPeer(t, srv, "x")
 	states, left := watch[StateChange](p), watch[Left](p)

@@ -13,7 +13,6 @@ import (
 // in the middle of a call. Her RemotePeer for bob stays the same object,
 // fires ConnectionReset with a fresh PC, and media flows again both ways.
 func TestSignallingDropMidCall(t *testing.T) {
-	t.Parallel()
 	srv := newServer(t)
 	alice, bob := newPeer(t, srv, "alice"), newPeer(t, srv, "bob")
 	sink := newSink()
@@ -54,7 +53,6 @@ func (s *trackSink) forget() {
 // TestEightPeers: a full mesh of eight, each sending audio to the other
 // seven.
 func TestEightPeers(t *testing.T) {
-	t.Parallel()
 	srv := newServer(t)
 	sink := newSink()
 	var peers []*MeteredPeer

@@ -95,7 +95,6 @@ func (r *relayRoom) relayPeer(t *testing.T, id string) *MeteredPeer {
 // credentials, a relay outage makes ICE restart, and the restart takes the
 // new credentials (the old ones no longer authenticate).
 func TestRelayOnlyCall(t *testing.T) {
-	t.Parallel()
 	room := newRelayRoom(t)
 	a, b := room.relayPeer(t, "relay-a"), room.relayPeer(t, "relay-b")
 	ctx := ctxT(t, 90*time.Second)

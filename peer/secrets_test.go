@@ -43,7 +43,6 @@ var icePwd = regexp.MustCompile(`a=ice-pwd:(\S+)`)
 // failed sends, a signalling drop and reconnect — writes none of its
 // secrets to the log or to any error.
 func TestNoSecretInLogsOrErrors(t *testing.T) {
-	t.Parallel()
 	srv := newServer(t)
 	logs := &lockedBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

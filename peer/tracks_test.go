@@ -39,7 +39,6 @@ func payloadTrack(t *testing.T, id, stream string, payload []byte) *webrtc.Track
 }
 
 func TestReplaceAndRemoveTrack(t *testing.T) {
-	t.Parallel()
 	srv := newServer(t)
 	alice, bob := newPeer(t, srv, "alice"), newPeer(t, srv, "bob")
 	trA := payloadTrack(t, "cam-a", "", []byte{0xf8, 0xaa})
