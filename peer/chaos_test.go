@@ -26,6 +26,7 @@ import (
 // is opened again (on peer.ConnectionReset) and media flows again, and the time
 // from the reconnect to bob's first new packet is reported.
 func TestChaosGoToGo(t *testing.T) {
+	t.Parallel()
 	srv, err := testserver.New(testserver.Options{RateLimit: testserver.RateLimit{Disabled: true}})
 	require.NoError(t, err)
 	defer srv.Close()

@@ -371,21 +371,27 @@ func (c *conn) close() {
 	c.outCands = nil
 	c.mu.Unlock()
 	c.unfollow(nil)
-	c.ops.do(func() {
-		c.closed = true
-		stopTimer(&c.offerTimer)
-		stopTimer(&c.ladder.timer)
-		stopTimer(&c.ladder.watchdog)
-	})
-	c.ops.stop()
 	for _, t := range c.pc.GetTransceivers() {
 		if s := t.Sender(); s != nil {
 			c.env.gates.forget(s)
 		}
 	}
-	_ = c.pc.Close()
-	c.forgetReceived()
+	// pion is closed on the operations goroutine, after the operation in
+	// flight: a CreateOffer or SetLocalDescription that passed pion's closed
+	// check before Close and reaches the ICE gatherer after it makes an ICE
+	// agent (and its mDNS server) that nothing closes.
+	if !c.ops.do(func() {
+		c.closed = true
+		stopTimer(&c.offerTimer)
+		stopTimer(&c.ladder.timer)
+		stopTimer(&c.ladder.watchdog)
+		_ = c.pc.Close()
+	}) {
+		_ = c.pc.Close() // closed before: Close is idempotent
+	}
+	c.ops.stop()
 	c.ops.wait()
+	c.forgetReceived()
 }
 
 // useICEServers makes the connection's next gathering use servers.

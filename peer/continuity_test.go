@@ -8,6 +8,7 @@ import (
 )
 
 func TestSenderSeqContinuesAcrossReplacement(t *testing.T) {
+	t.Parallel()
 	s := &senderSeq{clock: 48000}
 	a, b := &boundTrack{}, &boundTrack{}
 	h := rtp.Header{SequenceNumber: 60000, Timestamp: 1000}

@@ -1,4 +1,4 @@
-package peer
+package peer_test
 
 import (
 	"errors"
@@ -13,6 +13,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/metered-ca/realtime-go/peer"
+	"github.com/metered-ca/realtime-go/peer/peertest"
 	"github.com/metered-ca/realtime-go/signalling"
 )
 
@@ -93,12 +95,12 @@ func leakCheck(t *testing.T, what string, n int, cycle func(i int)) {
 // A peer joins a channel where another waits (a RemotePeer and a pion
 // connection each time) and closes, over and over.
 func TestJoinCloseCycles(t *testing.T) {
-	srv := newServer(t)
-	host := newPeer(t, srv, "host")
-	ctx := ctxT(t, 10*time.Minute)
+	srv := peertest.NewServer(t)
+	host := peertest.NewPeer(t, srv, "host")
+	ctx := peertest.Context(t, 10*time.Minute)
 	require.NoError(t, host.Join(ctx, "cycles"))
 	leakCheck(t, "join/close", cycles(), func(i int) {
-		p, err := New(Options{URL: srv.URL(), APIKey: "pk_cycles"}) // no t.Cleanup holding it
+		p, err := peer.New(peer.Options{URL: srv.URL(), APIKey: "pk_cycles"}) // no t.Cleanup holding it
 		require.NoError(t, err)
 		require.NoError(t, p.Join(ctx, "cycles"))
 		require.Eventually(t, func() bool { return len(p.RemotePeers()) == 1 }, 10*time.Second, time.Millisecond)
@@ -115,15 +117,15 @@ func TestJoinCloseCycles(t *testing.T) {
 // (see TestOversizedOfferIsANegotiationError for the limit). What must hold:
 // when each call ends, its memory and goroutines are freed, call after call.
 func TestAddRemoveTrackCycles(t *testing.T) {
-	srv := newServer(t)
+	srv := peertest.NewServer(t)
 	_, baseline := settledHeap(0)
 	heapBefore, _ := settledHeap(baseline)
-	mk := func(id string) *MeteredPeer {
-		p, err := New(Options{URL: srv.URL(), APIKey: "pk_" + id})
+	mk := func(id string) *peer.MeteredPeer {
+		p, err := peer.New(peer.Options{URL: srv.URL(), APIKey: "pk_" + id})
 		require.NoError(t, err)
 		return p
 	}
-	ctx := ctxT(t, 30*time.Minute)
+	ctx := peertest.Context(t, 30*time.Minute)
 	total := cycles()
 	var afterCalls []uint64
 	var perCycle float64
@@ -139,10 +141,10 @@ func TestAddRemoveTrackCycles(t *testing.T) {
 			// A silent track: the helper's feeder goroutines would outlive the call.
 			tr, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "t"+strconv.Itoa(i), "s")
 			require.NoError(t, err)
-			require.NoError(t, a.AddTrack(tr, nil, StreamMetadata{"i": i}))
+			require.NoError(t, a.AddTrack(tr, nil, peer.StreamMetadata{"i": i}))
 			require.NoError(t, a.RemoveTrack(tr))
 		}
-		require.Eventually(t, func() bool { return a.RemotePeers()[0].State() == PeerConnected }, 20*time.Second, 10*time.Millisecond)
+		require.Eventually(t, func() bool { return a.RemotePeers()[0].State() == peer.PeerConnected }, 20*time.Second, 10*time.Millisecond)
 		heapEnd, _ := settledHeap(0)
 		perCycle = (float64(heapEnd) - float64(heapStart)) / float64(n)
 		require.NoError(t, a.Close(""))
@@ -162,13 +164,14 @@ func TestAddRemoveTrackCycles(t *testing.T) {
 // longer fits a signalling message: a NegotiationError says so, with the
 // OversizedError inside.
 func TestOversizedOfferIsANegotiationError(t *testing.T) {
-	srv := newServer(t)
-	a, b := newPeer(t, srv, "a"), newPeer(t, srv, "b")
-	ctx := ctxT(t, 60*time.Second)
+	t.Parallel()
+	srv := peertest.NewServer(t)
+	a, b := peertest.NewPeer(t, srv, "a"), peertest.NewPeer(t, srv, "b")
+	ctx := peertest.Context(t, 60*time.Second)
 	require.NoError(t, a.Join(ctx, "big"))
 	require.NoError(t, b.Join(ctx, "big"))
 	require.Eventually(t, func() bool { return len(a.RemotePeers()) == 1 }, 20*time.Second, 10*time.Millisecond)
-	failed := watch[NegotiationError](a.RemotePeers()[0])
+	failed := peertest.Watch[peer.NegotiationError](a.RemotePeers()[0])
 	for i := 0; i < 250; i++ {
 		tr, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "t"+strconv.Itoa(i), "s")
 		require.NoError(t, err)
@@ -176,7 +179,7 @@ func TestOversizedOfferIsANegotiationError(t *testing.T) {
 		require.NoError(t, a.RemoveTrack(tr))
 	}
 	var big *signalling.OversizedError
-	err := failed.wait(t, func(e NegotiationError) bool { return errors.As(e.Err, &big) }).Err
+	err := failed.Next(t, func(e peer.NegotiationError) bool { return errors.As(e.Err, &big) }).Err
 	assert.Contains(t, err.Error(), "ReplaceTrack")
 	assert.Greater(t, big.Size, big.Cap)
 }

@@ -1,4 +1,4 @@
-package peer
+package peer_test
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/metered-ca/realtime-go/peer"
+	"github.com/metered-ca/realtime-go/peer/peertest"
 	"github.com/pion/webrtc/v4"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -49,11 +51,12 @@ func pcPair(t *testing.T) (*webrtc.DataChannel, *webrtc.DataChannel) {
 }
 
 func TestDataChannelBackpressureKeepsOrderAndBounds(t *testing.T) {
+	t.Parallel()
 	rawA, rawB := pcPair(t)
-	a := WrapDataChannel(rawA, DataChannelOptions{MaxBufferedAmount: 256 << 10})
-	b := WrapDataChannel(rawB, DataChannelOptions{})
+	a := peer.WrapDataChannel(rawA, peer.DataChannelOptions{MaxBufferedAmount: 256 << 10})
+	b := peer.WrapDataChannel(rawB, peer.DataChannelOptions{})
 	received := make(chan uint32, 4096)
-	On(b, func(m ChannelMessage) { received <- binary.BigEndian.Uint32(m.Data) })
+	peer.On(b, func(m peer.ChannelMessage) { received <- binary.BigEndian.Uint32(m.Data) })
 	require.Eventually(t, func() bool { return rawA.ReadyState() == webrtc.DataChannelStateOpen }, 10*time.Second, 5*time.Millisecond)
 
 	// 32 MB through a 256 KB window: every send waits for the buffer to
@@ -61,7 +64,7 @@ func TestDataChannelBackpressureKeepsOrderAndBounds(t *testing.T) {
 	const n = 1000
 	msg := make([]byte, 32<<10)
 	var peak uint64
-	ctx := ctxT(t, 60*time.Second)
+	ctx := peertest.Context(t, 60*time.Second)
 	for i := 0; i < n; i++ {
 		binary.BigEndian.PutUint32(msg, uint32(i))
 		require.NoError(t, a.Send(ctx, msg))
@@ -81,12 +84,13 @@ func TestDataChannelBackpressureKeepsOrderAndBounds(t *testing.T) {
 }
 
 func TestDataChannelOverflowAndClose(t *testing.T) {
+	t.Parallel()
 	rawA, _ := pcPair(t)
-	a := WrapDataChannel(rawA, DataChannelOptions{MaxBufferedAmount: 64 << 10, MaxQueuedSends: 4})
+	a := peer.WrapDataChannel(rawA, peer.DataChannelOptions{MaxBufferedAmount: 64 << 10, MaxQueuedSends: 4})
 	require.Eventually(t, func() bool { return rawA.ReadyState() == webrtc.DataChannelStateOpen }, 10*time.Second, 5*time.Millisecond)
 	// Fill the buffer, then queue more than the cap from many goroutines.
 	big := make([]byte, 60<<10)
-	ctx := ctxT(t, 30*time.Second)
+	ctx := peertest.Context(t, 30*time.Second)
 	var wg sync.WaitGroup
 	errs := make(chan error, 64)
 	for i := 0; i < 64; i++ {
@@ -97,7 +101,7 @@ func TestDataChannelOverflowAndClose(t *testing.T) {
 	close(errs)
 	var overflow int
 	for err := range errs {
-		var oe *DataChannelOverflowError
+		var oe *peer.DataChannelOverflowError
 		if errors.As(err, &oe) {
 			overflow++
 			assert.Equal(t, 4, oe.Cap)
@@ -117,22 +121,23 @@ func TestDataChannelOverflowAndClose(t *testing.T) {
 	require.NoError(t, a.Close())
 	select {
 	case err := <-blocker:
-		require.ErrorIs(t, err, ErrDataChannelClosed)
+		require.ErrorIs(t, err, peer.ErrDataChannelClosed)
 	case <-time.After(5 * time.Second):
 		t.Fatal("Close did not wake the waiting send")
 	}
-	require.ErrorIs(t, a.Send(ctx, []byte("x")), ErrDataChannelClosed)
+	require.ErrorIs(t, a.Send(ctx, []byte("x")), peer.ErrDataChannelClosed)
 	require.NoError(t, a.Close(), "idempotent")
 }
 
 func TestDataChannelSendBeforeOpen(t *testing.T) {
+	t.Parallel()
 	pc, err := webrtc.NewPeerConnection(webrtc.Configuration{})
 	require.NoError(t, err)
 	defer pc.Close()
 	raw, err := pc.CreateDataChannel("never", nil)
 	require.NoError(t, err)
-	d := WrapDataChannel(raw, DataChannelOptions{})
-	require.ErrorIs(t, d.SendText(context.Background(), "x"), ErrDataChannelNotOpen, "sends are not held until open")
+	d := peer.WrapDataChannel(raw, peer.DataChannelOptions{})
+	require.ErrorIs(t, d.SendText(context.Background(), "x"), peer.ErrDataChannelNotOpen, "sends are not held until open")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	require.ErrorIs(t, d.SendText(ctx, "x"), context.Canceled)
@@ -142,13 +147,13 @@ func TestDataChannelSendBeforeOpen(t *testing.T) {
 func TestDataChannelSlowConsumer(t *testing.T) {
 	t.Parallel()
 	a, b := pcPair(t)
-	da := WrapDataChannel(a, DataChannelOptions{})
-	db := WrapDataChannel(b, DataChannelOptions{MaxPendingEvents: 2})
+	da := peer.WrapDataChannel(a, peer.DataChannelOptions{})
+	db := peer.WrapDataChannel(b, peer.DataChannelOptions{MaxPendingEvents: 2})
 	release := make(chan struct{})
-	On(db, func(ChannelMessage) { <-release })
-	slow := make(chan ChannelSlowConsumer, 4)
-	On(db, func(ev ChannelSlowConsumer) { slow <- ev })
-	ctx := ctxT(t, 10*time.Second)
+	peer.On(db, func(peer.ChannelMessage) { <-release })
+	slow := make(chan peer.ChannelSlowConsumer, 4)
+	peer.On(db, func(ev peer.ChannelSlowConsumer) { slow <- ev })
+	ctx := peertest.Context(t, 10*time.Second)
 	for i := range 10 {
 		require.NoError(t, da.SendText(ctx, fmt.Sprint(i)))
 	}

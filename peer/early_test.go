@@ -12,6 +12,7 @@ import (
 // TestEarlySignalsBounded: held signals come back in order, only once,
 // stop at the byte cap whatever a sender floods, and expire.
 func TestEarlySignalsBounded(t *testing.T) {
+	t.Parallel()
 	var e earlySignals
 	offer := classified{kind: directDescription, description: webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: "v=0 offer"}}
 	cand := classified{kind: directICE, candidate: &webrtc.ICECandidateInit{Candidate: "candidate:1"}}

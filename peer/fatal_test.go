@@ -1,4 +1,4 @@
-package peer
+package peer_test
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/metered-ca/realtime-go/peer"
+	"github.com/metered-ca/realtime-go/peer/peertest"
 	"github.com/metered-ca/realtime-go/protocol"
 	"github.com/metered-ca/realtime-go/signalling"
 	"github.com/metered-ca/realtime-go/testserver"
@@ -18,40 +20,41 @@ import (
 
 // Every source of FatalError in the reference's table.
 func TestFatalErrors(t *testing.T) {
+	t.Parallel()
 	t.Run("terminal close codes end the peer", func(t *testing.T) {
 		for code, name := range map[protocol.CloseCode]string{4001: "invalid_token", 4003: "channel_not_authorized", 4012: "account_suspended", 4020: "admin_disconnect"} {
-			srv := newServer(t)
-			p := newPeer(t, srv, "x")
-			fatal, left := watch[FatalError](p), watch[Left](p)
-			require.NoError(t, p.Join(ctxT(t, 10*time.Second), "f"))
+			srv := peertest.NewServer(t)
+			p := peertest.NewPeer(t, srv, "x")
+			fatal, left := peertest.Watch[peer.FatalError](p), peertest.Watch[peer.Left](p)
+			require.NoError(t, p.Join(peertest.Context(t, 10*time.Second), "f"))
 			srv.CloseConnections("x", code, "because")
-			var ce *CloseError
-			require.ErrorAs(t, fatal.wait(t, nil).Err, &ce)
+			var ce *peer.CloseError
+			require.ErrorAs(t, fatal.Next(t, nil).Err, &ce)
 			assert.Equal(t, name, ce.Code.String())
 			assert.Equal(t, code, ce.Code)
-			assert.Equal(t, "because", left.wait(t, nil).Reason)
-			require.Eventually(t, func() bool { return p.State() == StateClosed }, 5*time.Second, 10*time.Millisecond)
+			assert.Equal(t, "because", left.Next(t, nil).Reason)
+			require.Eventually(t, func() bool { return p.State() == peer.StateClosed }, 5*time.Second, 10*time.Millisecond)
 		}
 	})
 	t.Run("uncorrelated fatal server errors", func(t *testing.T) {
-		srv := newServer(t)
-		p := newPeer(t, srv, "x")
-		fatal := watch[FatalError](p)
-		require.NoError(t, p.Join(ctxT(t, 10*time.Second), "f"))
+		srv := peertest.NewServer(t)
+		p := peertest.NewPeer(t, srv, "x")
+		fatal := peertest.Watch[peer.FatalError](p)
+		require.NoError(t, p.Join(peertest.Context(t, 10*time.Second), "f"))
 		srv.SendRaw("x", `{"type":"error","code":"action_not_permitted","message":"no send"}`)
 		var se *signalling.ServerError
-		require.ErrorAs(t, fatal.wait(t, nil).Err, &se)
+		require.ErrorAs(t, fatal.Next(t, nil).Err, &se)
 		assert.Equal(t, protocol.ErrorCode("action_not_permitted"), se.Code)
 		srv.SendRaw("x", `{"type":"error","code":"backend_error"}`) // not fatal
 		srv.SendRaw("x", `{"type":"error","code":"channel_not_authorized"}`)
-		require.ErrorAs(t, fatal.wait(t, nil).Err, &se)
+		require.ErrorAs(t, fatal.Next(t, nil).Err, &se)
 		assert.Equal(t, protocol.ErrorCode("channel_not_authorized"), se.Code)
-		assert.Equal(t, StateJoined, p.State(), "reported, not fatal to the session")
+		assert.Equal(t, peer.StateJoined, p.State(), "reported, not fatal to the session")
 	})
 	t.Run("a failing token provider", func(t *testing.T) {
-		srv := newServer(t)
+		srv := peertest.NewServer(t)
 		var fail atomic.Bool
-		p, err := New(Options{URL: srv.URL(), TokenProvider: func(context.Context) (string, error) {
+		p, err := peer.New(peer.Options{URL: srv.URL(), TokenProvider: func(context.Context) (string, error) {
 			if fail.Load() {
 				return "", errors.New("mint endpoint down")
 			}
@@ -59,39 +62,41 @@ func TestFatalErrors(t *testing.T) {
 		}, Reconnect: signalling.ReconnectOptions{InitialDelay: 10 * time.Millisecond, MaxDelay: 20 * time.Millisecond}})
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = p.Close("") })
-		fatal := watch[FatalError](p)
-		require.NoError(t, p.Join(ctxT(t, 10*time.Second), "f"))
+		fatal := peertest.Watch[peer.FatalError](p)
+		require.NoError(t, p.Join(peertest.Context(t, 10*time.Second), "f"))
 		fail.Store(true)
 		srv.DropConnections("x")
 		var tpe *signalling.TokenProviderError
-		require.ErrorAs(t, fatal.wait(t, nil).Err, &tpe)
+		require.ErrorAs(t, fatal.Next(t, nil).Err, &tpe)
 		assert.GreaterOrEqual(t, tpe.ConsecutiveFailures, 3)
 	})
 }
 
 func TestReplaceTrackWithNilStopsFanOut(t *testing.T) {
-	srv := newServer(t)
-	alice := newPeer(t, srv, "alice")
-	tr := audioTrack(t, "a1", "s")
-	require.NoError(t, alice.AddTrack(tr, nil, StreamMetadata{"role": "mic"}))
-	ctx := ctxT(t, 20*time.Second)
+	t.Parallel()
+	srv := peertest.NewServer(t)
+	alice := peertest.NewPeer(t, srv, "alice")
+	tr := peertest.OpusTrack(t, "a1", "s")
+	require.NoError(t, alice.AddTrack(tr, nil, peer.StreamMetadata{"role": "mic"}))
+	ctx := peertest.Context(t, 20*time.Second)
 	// Alone: replacing with nil forgets the track (no peers counts as success).
 	require.NoError(t, alice.ReplaceTrack(ctx, tr, nil))
 	_, ok := alice.TrackMetadata(tr)
 	assert.False(t, ok)
-	var ae *ArgumentError
+	var ae *peer.ArgumentError
 	require.ErrorAs(t, alice.ReplaceTrack(ctx, nil, tr), &ae)
-	assert.ErrorIs(t, ae, ErrInvalidArgs)
+	assert.ErrorIs(t, ae, peer.ErrInvalidArgs)
 	require.NoError(t, alice.Close(""))
-	var st *StateError
+	var st *peer.StateError
 	require.ErrorAs(t, alice.ReplaceTrack(ctx, tr, nil), &st)
-	assert.ErrorIs(t, st, ErrInvalidState)
+	assert.ErrorIs(t, st, peer.ErrInvalidState)
 	assert.Equal(t, "invalid_state", st.Code())
 }
 
 // Each terminal close, and 4002 with a token provider that keeps failing,
 // ends in exactly one FatalError and no further connection attempts.
 func TestTerminalClosesStopForGood(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		code       protocol.CloseCode
 		breakToken bool
@@ -103,7 +108,7 @@ func TestTerminalClosesStopForGood(t *testing.T) {
 			defer srv.Close()
 			var broken atomic.Bool
 			var mints atomic.Int32
-			p, err := New(Options{URL: srv.URL(), TokenProvider: func(context.Context) (string, error) {
+			p, err := peer.New(peer.Options{URL: srv.URL(), TokenProvider: func(context.Context) (string, error) {
 				mints.Add(1)
 				if broken.Load() {
 					return "", errors.New("mint endpoint down")
@@ -113,8 +118,8 @@ func TestTerminalClosesStopForGood(t *testing.T) {
 			require.NoError(t, err)
 			defer p.Close("")
 			var fatals atomic.Int32
-			On(p, func(FatalError) { fatals.Add(1) })
-			require.NoError(t, p.Join(ctxT(t, 10*time.Second), "f"))
+			peer.On(p, func(peer.FatalError) { fatals.Add(1) })
+			require.NoError(t, p.Join(peertest.Context(t, 10*time.Second), "f"))
 			handshakes := len(srv.HandshakeURLs())
 			broken.Store(c.breakToken)
 			srv.CloseConnections("x", c.code, "closing")

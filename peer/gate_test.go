@@ -17,6 +17,7 @@ func (w *countingWriter) Write([]byte) (int, error)                 { w.packets+
 // A sender's packets are held until a remote description accepts its mid,
 // and a forgotten sender's SSRC no longer has a gate.
 func TestSendGateHoldsUntilAccepted(t *testing.T) {
+	t.Parallel()
 	pc, err := webrtc.NewPeerConnection(webrtc.Configuration{})
 	require.NoError(t, err)
 	defer pc.Close()

@@ -1,4 +1,4 @@
-package peer
+package peer_test
 
 import (
 	"fmt"
@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/metered-ca/realtime-go/peer"
+	"github.com/metered-ca/realtime-go/peer/peertest"
 	"github.com/pion/webrtc/v4"
 	"github.com/stretchr/testify/require"
 )
@@ -16,21 +18,21 @@ import (
 // metadata label, and counts its RTP.
 type trackSink struct {
 	mu   sync.Mutex
-	seen map[string]map[string]StreamMetadata // at → trackID → metadata
+	seen map[string]map[string]peer.StreamMetadata // at → trackID → metadata
 	rtp  map[string]func() int64
 }
 
 func newSink() *trackSink {
-	return &trackSink{seen: map[string]map[string]StreamMetadata{}, rtp: map[string]func() int64{}}
+	return &trackSink{seen: map[string]map[string]peer.StreamMetadata{}, rtp: map[string]func() int64{}}
 }
 
-func (s *trackSink) attach(at string, p *MeteredPeer) {
-	On(p, func(ev PeerJoined) {
-		On(ev.Peer, func(tr Track) {
-			n := countRTP(tr.Track)
+func (s *trackSink) attach(at string, p *peer.MeteredPeer) {
+	peer.On(p, func(ev peer.PeerJoined) {
+		peer.On(ev.Peer, func(tr peer.Track) {
+			n := peertest.CountRTP(tr.Track)
 			s.mu.Lock()
 			if s.seen[at] == nil {
-				s.seen[at] = map[string]StreamMetadata{}
+				s.seen[at] = map[string]peer.StreamMetadata{}
 			}
 			s.seen[at][tr.Track.ID()] = tr.Metadata
 			s.rtp[at+"/"+tr.Track.ID()] = n.Load
@@ -48,7 +50,7 @@ func (s *trackSink) has(at, trackID string) bool {
 	return ok && n != nil && n() > 3
 }
 
-func (s *trackSink) meta(at, trackID string) StreamMetadata {
+func (s *trackSink) meta(at, trackID string) peer.StreamMetadata {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.seen[at][trackID]
@@ -58,34 +60,35 @@ func (s *trackSink) meta(at, trackID string) StreamMetadata {
 // times over, in both politeness orders; every round ends connected with
 // every track received, metadata included.
 func TestGlareRenegotiation(t *testing.T) {
+	t.Parallel()
 	for _, pair := range [][2]string{{"a", "b"}, {"z", "y"}} {
 		t.Run(pair[0]+"-first", func(t *testing.T) {
-			srv := newServer(t)
-			p1, p2 := newPeer(t, srv, pair[0]), newPeer(t, srv, pair[1])
+			srv := peertest.NewServer(t)
+			p1, p2 := peertest.NewPeer(t, srv, pair[0]), peertest.NewPeer(t, srv, pair[1])
 			sink := newSink()
 			sink.attach(pair[0], p1)
 			sink.attach(pair[1], p2)
-			ctx := ctxT(t, 90*time.Second)
+			ctx := peertest.Context(t, 90*time.Second)
 			require.NoError(t, p1.Join(ctx, "glare"))
 			require.NoError(t, p2.Join(ctx, "glare"))
 			require.Eventually(t, func() bool { return len(p1.RemotePeers()) == 1 && len(p2.RemotePeers()) == 1 }, 10*time.Second, 10*time.Millisecond)
 			for round := 0; round < 5; round++ {
-				t1 := audioTrack(t, fmt.Sprintf("%s-%d", pair[0], round), "s-"+pair[0])
-				t2 := audioTrack(t, fmt.Sprintf("%s-%d", pair[1], round), "s-"+pair[1])
+				t1 := peertest.OpusTrack(t, fmt.Sprintf("%s-%d", pair[0], round), "s-"+pair[0])
+				t2 := peertest.OpusTrack(t, fmt.Sprintf("%s-%d", pair[1], round), "s-"+pair[1])
 				var start sync.WaitGroup
 				start.Add(1)
 				errs := make(chan error, 2)
-				go func() { start.Wait(); errs <- p1.AddTrack(t1, nil, StreamMetadata{"round": float64(round)}) }()
-				go func() { start.Wait(); errs <- p2.AddTrack(t2, nil, StreamMetadata{"round": float64(round)}) }()
+				go func() { start.Wait(); errs <- p1.AddTrack(t1, nil, peer.StreamMetadata{"round": float64(round)}) }()
+				go func() { start.Wait(); errs <- p2.AddTrack(t2, nil, peer.StreamMetadata{"round": float64(round)}) }()
 				start.Done()
 				require.NoError(t, <-errs)
 				require.NoError(t, <-errs)
 				require.Eventually(t, func() bool { return sink.has(pair[1], t1.ID()) && sink.has(pair[0], t2.ID()) },
 					20*time.Second, 20*time.Millisecond, "round %d: both tracks arrive", round)
-				require.Equal(t, StreamMetadata{"round": float64(round)}, sink.meta(pair[1], t1.ID()))
-				require.Equal(t, StreamMetadata{"round": float64(round)}, sink.meta(pair[0], t2.ID()))
-				require.Equal(t, PeerConnected, p1.RemotePeers()[0].State())
-				require.Equal(t, PeerConnected, p2.RemotePeers()[0].State())
+				require.Equal(t, peer.StreamMetadata{"round": float64(round)}, sink.meta(pair[1], t1.ID()))
+				require.Equal(t, peer.StreamMetadata{"round": float64(round)}, sink.meta(pair[0], t2.ID()))
+				require.Equal(t, peer.PeerConnected, p1.RemotePeers()[0].State())
+				require.Equal(t, peer.PeerConnected, p2.RemotePeers()[0].State())
 			}
 		})
 	}
@@ -94,16 +97,17 @@ func TestGlareRenegotiation(t *testing.T) {
 // TestGlareFirstContact: both peers hold tracks when they meet, so both
 // offer at once on their brand-new connections; repeated.
 func TestGlareFirstContact(t *testing.T) {
+	t.Parallel()
 	for round := 0; round < 3; round++ {
-		srv := newServer(t)
-		a, b := newPeer(t, srv, "first-a"), newPeer(t, srv, "first-b")
+		srv := peertest.NewServer(t)
+		a, b := peertest.NewPeer(t, srv, "first-a"), peertest.NewPeer(t, srv, "first-b")
 		sink := newSink()
 		sink.attach("a", a)
 		sink.attach("b", b)
-		ta, tb := audioTrack(t, fmt.Sprint("ta", round), "sa"), audioTrack(t, fmt.Sprint("tb", round), "sb")
+		ta, tb := peertest.OpusTrack(t, fmt.Sprint("ta", round), "sa"), peertest.OpusTrack(t, fmt.Sprint("tb", round), "sb")
 		require.NoError(t, a.AddTrack(ta, nil, nil))
 		require.NoError(t, b.AddTrack(tb, nil, nil))
-		ctx := ctxT(t, 60*time.Second)
+		ctx := peertest.Context(t, 60*time.Second)
 		errs := make(chan error, 2)
 		go func() { errs <- a.Join(ctx, "first") }()
 		go func() { errs <- b.Join(ctx, "first") }()
@@ -119,18 +123,19 @@ func TestGlareFirstContact(t *testing.T) {
 // applied it, and pion then adds the gathered candidates to the SDP it
 // reports (which once hid the offer from the resend, silently).
 func TestLostOfferIsSentAgain(t *testing.T) {
+	t.Parallel()
 	for _, ids := range [][2]string{{"alice", "bob"}, {"zed", "bob"}} { // offerer, answerer
 		t.Run(ids[0]+"-offers", func(t *testing.T) {
-			srv := newServer(t)
-			offerer, answerer := newPeer(t, srv, ids[0]), newPeer(t, srv, ids[1])
-			offerer.timing.offerResend = 300 * time.Millisecond
-			ctx := ctxT(t, 30*time.Second)
+			srv := peertest.NewServer(t)
+			offerer, answerer := peertest.NewPeer(t, srv, ids[0]), peertest.NewPeer(t, srv, ids[1])
+			peer.SetOfferResend(offerer, 300*time.Millisecond)
+			ctx := peertest.Context(t, 30*time.Second)
 			require.NoError(t, answerer.Join(ctx, "lost"))
 			srv.DropFrames(ids[1], "direct", 1) // the offerer's first direct: its offer
 			opened := make(chan struct{}, 1)
-			On(offerer, func(ev PeerJoined) {
-				if d, err := ev.Peer.CreateDataChannel("c", DataChannelOptions{}); err == nil {
-					On(d, func(ChannelOpen) { opened <- struct{}{} })
+			peer.On(offerer, func(ev peer.PeerJoined) {
+				if d, err := ev.Peer.CreateDataChannel("c", peer.DataChannelOptions{}); err == nil {
+					peer.On(d, func(peer.ChannelOpen) { opened <- struct{}{} })
 				}
 			})
 			require.NoError(t, offerer.Join(ctx, "lost"))
@@ -153,22 +158,23 @@ func TestLostOfferIsSentAgain(t *testing.T) {
 // debug log tells) do not count. The loss raced the polite side's next
 // offer, so five collisions are required.
 func TestGlareKeepsCandidates(t *testing.T) {
+	t.Parallel()
 	collided := 0
 	for round := 0; round < 10 && collided < 5; round++ {
-		srv := newServer(t)
+		srv := peertest.NewServer(t)
 		logs := &lockedBuffer{}
 		log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-		a, b := newLoggedPeer(t, srv, "cand-a", log), newLoggedPeer(t, srv, "cand-b", log) // a is polite towards b
-		require.NoError(t, a.AddTrack(audioTrack(t, fmt.Sprint("ta", round), "sa"), nil, nil))
-		require.NoError(t, b.AddTrack(audioTrack(t, fmt.Sprint("tb", round), "sb"), nil, nil))
+		a, b := peertest.NewPeer(t, srv, "cand-a", peer.Options{Logger: log}), peertest.NewPeer(t, srv, "cand-b", peer.Options{Logger: log}) // a is polite towards b
+		require.NoError(t, a.AddTrack(peertest.OpusTrack(t, fmt.Sprint("ta", round), "sa"), nil, nil))
+		require.NoError(t, b.AddTrack(peertest.OpusTrack(t, fmt.Sprint("tb", round), "sb"), nil, nil))
 		srv.DelayFrames("cand-a", "direct", 1, 300*time.Millisecond) // b's offer
-		ctx := ctxT(t, 30*time.Second)
+		ctx := peertest.Context(t, 30*time.Second)
 		errs := make(chan error, 2)
 		go func() { errs <- a.Join(ctx, "cands") }()
 		go func() { errs <- b.Join(ctx, "cands") }()
 		require.NoError(t, <-errs)
 		require.NoError(t, <-errs)
-		var rb *RemotePeer // b's view of a
+		var rb *peer.RemotePeer // b's view of a
 		require.Eventually(t, func() bool {
 			rps := b.RemotePeers()
 			if len(rps) != 1 || rps[0].PC() == nil {
@@ -197,16 +203,17 @@ func TestGlareKeepsCandidates(t *testing.T) {
 // waits for the peer instead of being dropped, so the data channel opens
 // without the offerer's resend (set too long to help).
 func TestOfferBeforePresenceIsKept(t *testing.T) {
-	srv := newServer(t)
-	offerer, answerer := newPeer(t, srv, "alice"), newPeer(t, srv, "bob")
-	offerer.timing.offerResend = time.Minute
-	ctx := ctxT(t, 15*time.Second)
+	t.Parallel()
+	srv := peertest.NewServer(t)
+	offerer, answerer := peertest.NewPeer(t, srv, "alice"), peertest.NewPeer(t, srv, "bob")
+	peer.SetOfferResend(offerer, time.Minute)
+	ctx := peertest.Context(t, 15*time.Second)
 	require.NoError(t, answerer.Join(ctx, "early"))
 	srv.DelayFrames("bob", "presence", 1, 500*time.Millisecond) // alice's arrival
 	opened := make(chan struct{}, 1)
-	On(offerer, func(ev PeerJoined) {
-		if d, err := ev.Peer.CreateDataChannel("c", DataChannelOptions{}); err == nil {
-			On(d, func(ChannelOpen) { opened <- struct{}{} })
+	peer.On(offerer, func(ev peer.PeerJoined) {
+		if d, err := ev.Peer.CreateDataChannel("c", peer.DataChannelOptions{}); err == nil {
+			peer.On(d, func(peer.ChannelOpen) { opened <- struct{}{} })
 		}
 	})
 	require.NoError(t, offerer.Join(ctx, "early"))

@@ -1,4 +1,4 @@
-package peer
+package peer_test
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/metered-ca/realtime-go/peer"
+	"github.com/metered-ca/realtime-go/peer/peertest"
 	"github.com/metered-ca/realtime-go/signalling"
 	"github.com/metered-ca/realtime-go/testserver"
 )
@@ -22,7 +24,7 @@ func rawMember(t *testing.T, srv *testserver.Server, id, channel string) *signal
 	c, err := signalling.New(signalling.Options{URL: srv.URL(), TokenProvider: testserver.DevTokenProvider(testserver.Claims{Sub: id})})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
-	ctx := ctxT(t, 10*time.Second)
+	ctx := peertest.Context(t, 10*time.Second)
 	require.NoError(t, c.Connect(ctx))
 	require.NoError(t, c.Subscribe(ctx, channel))
 	return c
@@ -32,17 +34,18 @@ func rawMember(t *testing.T, srv *testserver.Server, id, channel string) *signal
 // malformed candidates and SDP, metadata floods and junk; the MeteredPeer
 // keeps every bound, reports what it should, and keeps working.
 func TestHostilePeer(t *testing.T) {
-	srv := newServer(t)
-	alice, bob := newPeer(t, srv, "alice"), newPeer(t, srv, "bob")
-	ctx := ctxT(t, 60*time.Second)
+	t.Parallel()
+	srv := peertest.NewServer(t)
+	alice, bob := peertest.NewPeer(t, srv, "alice"), peertest.NewPeer(t, srv, "bob")
+	ctx := peertest.Context(t, 60*time.Second)
 	require.NoError(t, alice.Join(ctx, "h"))
 	mallory := rawMember(t, srv, "mallory", "h")
 	require.Eventually(t, func() bool { return len(alice.RemotePeers()) == 1 }, 5*time.Second, 10*time.Millisecond)
 	rm := alice.RemotePeers()[0]
-	negErrs := make(chan NegotiationError, 16)
-	On(rm, func(e NegotiationError) { negErrs <- e })
-	data := make(chan Data, 16)
-	On(alice, func(d Data) { data <- d })
+	negErrs := make(chan peer.NegotiationError, 16)
+	peer.On(rm, func(e peer.NegotiationError) { negErrs <- e })
+	data := make(chan peer.Data, 16)
+	peer.On(alice, func(d peer.Data) { data <- d })
 
 	send := func(v any) { require.NoError(t, mallory.SendAsync("alice", v, nil)) }
 	// 400 candidates before any description: at most 200 are held.
@@ -73,14 +76,10 @@ func TestHostilePeer(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("no NegotiationError for a malformed offer")
 	}
-	rm.mu.Lock()
-	cn := rm.conn
-	assert.Len(t, rm.cache.bags, MaxTrackMetadataEntries)
-	assert.NotContains(t, rm.cache.bags, "bad")
-	rm.mu.Unlock()
-	done := make(chan int)
-	cn.ops.do(func() { done <- len(cn.inbound) })
-	assert.LessOrEqual(t, <-done, MaxICECandidatesPerGeneration)
+	cached := peer.CachedTrackMetadata(rm)
+	assert.Len(t, cached, peer.MaxTrackMetadataEntries)
+	assert.NotContains(t, cached, "bad")
+	assert.LessOrEqual(t, peer.HeldCandidates(rm), peer.MaxICECandidatesPerGeneration)
 
 	// Still fully working with an honest peer.
 	require.NoError(t, bob.Join(ctx, "h"))
@@ -100,12 +99,13 @@ func TestHostilePeer(t *testing.T) {
 // TestSignalsFromStrangersAreDropped: a client outside the channel can
 // reach alice by id (directs cross channels) but nothing it sends counts.
 func TestSignalsFromStrangersAreDropped(t *testing.T) {
-	srv := newServer(t)
-	alice := newPeer(t, srv, "alice")
-	ctx := ctxT(t, 20*time.Second)
+	t.Parallel()
+	srv := peertest.NewServer(t)
+	alice := peertest.NewPeer(t, srv, "alice")
+	ctx := peertest.Context(t, 20*time.Second)
 	require.NoError(t, alice.Join(ctx, "room"))
-	data := make(chan Data, 4)
-	On(alice, func(d Data) { data <- d })
+	data := make(chan peer.Data, 4)
+	peer.On(alice, func(d peer.Data) { data <- d })
 	stranger := rawMember(t, srv, "stranger", "elsewhere")
 	require.NoError(t, stranger.Send(ctx, "alice", "hi"))
 	require.NoError(t, stranger.Send(ctx, "alice", map[string]any{"type": "rtc-description", "description": map[string]any{"type": "offer", "sdp": "v=0"}}))
@@ -118,9 +118,10 @@ func TestSignalsFromStrangersAreDropped(t *testing.T) {
 }
 
 func TestICEServersFromWelcomeAndConfiguration(t *testing.T) {
-	srv := newServer(t)
-	mk := func(id string) *MeteredPeer {
-		p, err := New(Options{
+	t.Parallel()
+	srv := peertest.NewServer(t)
+	mk := func(id string) *peer.MeteredPeer {
+		p, err := peer.New(peer.Options{
 			URL: srv.URL(), TokenProvider: func(context.Context) (string, error) {
 				return testserver.MintToken(testserver.DevKeyID, testserver.DevKeySecret, testserver.Claims{Sub: id,
 					Metadata: []byte(`{"iceServers":[{"urls":["stun:127.0.0.1:9"]},{"urls":"turn:127.0.0.1:9?transport=udp","username":"u","credential":"c"}]}`)}, time.Hour)
@@ -132,7 +133,7 @@ func TestICEServersFromWelcomeAndConfiguration(t *testing.T) {
 		return p
 	}
 	a, b := mk("a"), mk("b")
-	ctx := ctxT(t, 20*time.Second)
+	ctx := peertest.Context(t, 20*time.Second)
 	require.NoError(t, a.Join(ctx, "ice"))
 	require.NoError(t, b.Join(ctx, "ice"))
 	require.Eventually(t, func() bool { return len(a.RemotePeers()) == 1 }, 5*time.Second, 10*time.Millisecond)
@@ -146,23 +147,24 @@ func TestICEServersFromWelcomeAndConfiguration(t *testing.T) {
 // TestReconcileTimeout: after a reconnect no presence snapshot ever comes;
 // the MeteredPeer subscribes again twice, then reports ErrReconcileTimeout.
 func TestReconcileTimeout(t *testing.T) {
+	t.Parallel()
 	srv, err := testserver.New(testserver.Options{Record: true, RateLimit: testserver.RateLimit{Disabled: true}})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = srv.Close() })
-	alice, bob := newPeer(t, srv, "alice"), newPeer(t, srv, "bob")
-	alice.timing.reconcile = 150 * time.Millisecond
-	ctx := ctxT(t, 30*time.Second)
+	alice, bob := peertest.NewPeer(t, srv, "alice"), peertest.NewPeer(t, srv, "bob")
+	peer.SetReconcileWait(alice, 150*time.Millisecond)
+	ctx := peertest.Context(t, 30*time.Second)
 	require.NoError(t, alice.Join(ctx, "rc"))
 	require.NoError(t, bob.Join(ctx, "rc"))
 	require.Eventually(t, func() bool { return len(alice.RemotePeers()) == 1 }, 5*time.Second, 10*time.Millisecond)
-	fatal := make(chan FatalError, 4)
-	On(alice, func(e FatalError) { fatal <- e })
+	fatal := make(chan peer.FatalError, 4)
+	peer.On(alice, func(e peer.FatalError) { fatal <- e })
 	srv.DropSnapshots("alice", 100)
 	srv.ResetRecording()
 	srv.DropConnections("alice")
 	select {
 	case e := <-fatal:
-		require.True(t, errors.Is(e.Err, ErrReconcileTimeout), "%v", e.Err)
+		require.True(t, errors.Is(e.Err, peer.ErrReconcileTimeout), "%v", e.Err)
 	case <-ctx.Done():
 		t.Fatal("no ErrReconcileTimeout")
 	}
@@ -172,6 +174,6 @@ func TestReconcileTimeout(t *testing.T) {
 			subs++
 		}
 	}
-	assert.Equal(t, 1+MaxReconcileResubscribes, subs, "the replay, then two resubscribes")
-	assert.Equal(t, StateReconnecting, alice.State())
+	assert.Equal(t, 1+peer.MaxReconcileResubscribes, subs, "the replay, then two resubscribes")
+	assert.Equal(t, peer.StateReconnecting, alice.State())
 }

@@ -1,4 +1,4 @@
-package peer
+package peer_test
 
 import (
 	"errors"
@@ -12,20 +12,22 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/metered-ca/realtime-go/peer"
+	"github.com/metered-ca/realtime-go/peer/peertest"
 	"github.com/metered-ca/realtime-go/testserver"
 )
 
 func TestICERestartDelays(t *testing.T) {
+	t.Parallel()
 	want := []time.Duration{0, 1, 2, 4, 8, 16, 30, 30, 30}
-	tm := defaultTimings()
 	for a, w := range want {
-		assert.Equal(t, w*time.Second, tm.iceRestartDelay(a), "attempt index %d", a)
+		assert.Equal(t, w*time.Second, peer.ICERestartDelay(a), "attempt index %d", a)
 	}
-	assert.Equal(t, 30*time.Second, tm.iceRestartDelay(70), "no overflow")
+	assert.Equal(t, 30*time.Second, peer.ICERestartDelay(70), "no overflow")
 }
 
 // vnetPair builds two peers on a virtual network whose traffic cut can stop.
-func vnetPair(t *testing.T, cut *atomic.Bool) (*MeteredPeer, *MeteredPeer) {
+func vnetPair(t *testing.T, cut *atomic.Bool) (*peer.MeteredPeer, *peer.MeteredPeer) {
 	t.Helper()
 	wan, err := vnet.NewRouter(&vnet.RouterConfig{CIDR: "10.9.0.0/24", LoggerFactory: logging.NewDefaultLoggerFactory()})
 	require.NoError(t, err)
@@ -42,9 +44,9 @@ func vnetPair(t *testing.T, cut *atomic.Bool) (*MeteredPeer, *MeteredPeer) {
 	apiA, apiB := apiFor("10.9.0.2"), apiFor("10.9.0.3")
 	require.NoError(t, wan.Start())
 	t.Cleanup(func() { _ = wan.Stop() })
-	srv := newServer(t)
-	mk := func(id string, api *webrtc.API) *MeteredPeer {
-		p, err := New(Options{API: api, URL: srv.URL(), TokenProvider: testserver.DevTokenProvider(testserver.Claims{Sub: id})})
+	srv := peertest.NewServer(t)
+	mk := func(id string, api *webrtc.API) *peer.MeteredPeer {
+		p, err := peer.New(peer.Options{API: api, URL: srv.URL(), TokenProvider: testserver.DevTokenProvider(testserver.Claims{Sub: id})})
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = p.Close("") })
 		return p
@@ -55,16 +57,17 @@ func vnetPair(t *testing.T, cut *atomic.Bool) (*MeteredPeer, *MeteredPeer) {
 // TestICERestartGivesUpOnce: with the network gone for good, the ladder
 // makes its nine attempts and reports ErrICERestartExhausted exactly once.
 func TestICERestartGivesUpOnce(t *testing.T) {
+	t.Parallel()
 	var cut atomic.Bool
 	a, b := vnetPair(t, &cut)
-	for _, p := range []*MeteredPeer{a, b} {
-		p.timing.iceRestartBase, p.timing.iceRestartMax, p.timing.iceAnswer = 10*time.Millisecond, 40*time.Millisecond, 2*time.Second
+	for _, p := range []*peer.MeteredPeer{a, b} {
+		peer.SetICERestart(p, 10*time.Millisecond, 40*time.Millisecond, 2*time.Second)
 	}
-	ctx := ctxT(t, 90*time.Second)
+	ctx := peertest.Context(t, 90*time.Second)
 	opened := make(chan struct{}, 1)
-	On(a, func(ev PeerJoined) {
-		if d, err := ev.Peer.CreateDataChannel("c", DataChannelOptions{}); err == nil {
-			On(d, func(ChannelOpen) { opened <- struct{}{} })
+	peer.On(a, func(ev peer.PeerJoined) {
+		if d, err := ev.Peer.CreateDataChannel("c", peer.DataChannelOptions{}); err == nil {
+			peer.On(d, func(peer.ChannelOpen) { opened <- struct{}{} })
 		}
 	})
 	require.NoError(t, a.Join(ctx, "ice"))
@@ -75,9 +78,9 @@ func TestICERestartGivesUpOnce(t *testing.T) {
 		t.Fatal("no data channel")
 	}
 	rb := a.RemotePeers()[0]
-	exhausted := make(chan NegotiationError, 4)
-	On(rb, func(e NegotiationError) {
-		if errors.Is(e.Err, ErrICERestartExhausted) {
+	exhausted := make(chan peer.NegotiationError, 4)
+	peer.On(rb, func(e peer.NegotiationError) {
+		if errors.Is(e.Err, peer.ErrICERestartExhausted) {
 			exhausted <- e
 		}
 	})
@@ -92,7 +95,7 @@ func TestICERestartGivesUpOnce(t *testing.T) {
 		t.Fatal("ErrICERestartExhausted reported twice")
 	case <-time.After(2 * time.Second):
 	}
-	assert.Equal(t, PeerReconnecting, rb.State(), "the peer is not closed or rebuilt")
+	assert.Equal(t, peer.PeerReconnecting, rb.State(), "the peer is not closed or rebuilt")
 }
 
 // TestICERestartRecovers runs two peers over a virtual network and cuts it
@@ -100,23 +103,24 @@ func TestICERestartGivesUpOnce(t *testing.T) {
 // back a restart brings the connection back (connected → reconnecting →
 // connected) and the data channel carries messages again.
 func TestICERestartRecovers(t *testing.T) {
+	t.Parallel()
 	var cut atomic.Bool
 	a, b := vnetPair(t, &cut)
-	ctx := ctxT(t, 60*time.Second)
+	ctx := peertest.Context(t, 60*time.Second)
 	got := make(chan string, 64)
-	On(b, func(ev PeerJoined) {
-		On(ev.Peer, func(ev DataChannelOpened) {
-			dc := WrapDataChannel(ev.Channel, DataChannelOptions{})
-			On(dc, func(m ChannelMessage) { got <- string(m.Data) })
+	peer.On(b, func(ev peer.PeerJoined) {
+		peer.On(ev.Peer, func(ev peer.DataChannelOpened) {
+			dc := peer.WrapDataChannel(ev.Channel, peer.DataChannelOptions{})
+			peer.On(dc, func(m peer.ChannelMessage) { got <- string(m.Data) })
 		})
 	})
-	var dc *DataChannel
+	var dc *peer.DataChannel
 	opened := make(chan struct{}, 1)
-	On(a, func(ev PeerJoined) {
-		d, err := ev.Peer.CreateDataChannel("c", DataChannelOptions{})
+	peer.On(a, func(ev peer.PeerJoined) {
+		d, err := ev.Peer.CreateDataChannel("c", peer.DataChannelOptions{})
 		if err == nil {
 			dc = d
-			On(d, func(ChannelOpen) { opened <- struct{}{} })
+			peer.On(d, func(peer.ChannelOpen) { opened <- struct{}{} })
 		}
 	})
 	require.NoError(t, a.Join(ctx, "ice"))
@@ -127,12 +131,12 @@ func TestICERestartRecovers(t *testing.T) {
 		t.Fatal("no data channel")
 	}
 	rb := a.RemotePeers()[0]
-	require.Eventually(t, func() bool { return rb.State() == PeerConnected }, 10*time.Second, 10*time.Millisecond)
-	states := make(chan PeerStateChange, 16)
-	On(rb, func(e PeerStateChange) { states <- e })
+	require.Eventually(t, func() bool { return rb.State() == peer.PeerConnected }, 10*time.Second, 10*time.Millisecond)
+	states := make(chan peer.PeerStateChange, 16)
+	peer.On(rb, func(e peer.PeerStateChange) { states <- e })
 
 	cut.Store(true)
-	waitState := func(want PeerState) {
+	waitState := func(want peer.PeerState) {
 		t.Helper()
 		for {
 			select {
@@ -145,18 +149,13 @@ func TestICERestartRecovers(t *testing.T) {
 			}
 		}
 	}
-	waitState(PeerReconnecting)
+	waitState(peer.PeerReconnecting)
 	// Let at least one restart attempt fail while the network is down.
 	require.Eventually(t, func() bool {
-		done := make(chan int, 1)
-		rb.mu.Lock()
-		cn := rb.conn
-		rb.mu.Unlock()
-		cn.ops.do(func() { done <- cn.ladder.attempts })
-		return <-done >= 2
+		return peer.ICERestartAttempts(rb) >= 2
 	}, 20*time.Second, 50*time.Millisecond, "the ladder climbs while ICE stays failed")
 	cut.Store(false)
-	waitState(PeerConnected)
+	waitState(peer.PeerConnected)
 	require.NoError(t, dc.SendText(ctx, "after the restart"))
 	for {
 		select {

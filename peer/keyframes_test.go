@@ -1,4 +1,4 @@
-package peer
+package peer_test
 
 import (
 	"sync"
@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/metered-ca/realtime-go/peer"
+	"github.com/metered-ca/realtime-go/peer/peertest"
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 	"github.com/stretchr/testify/assert"
@@ -52,20 +54,20 @@ func (p *pliCounter) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParamete
 // video asks each for its own keyframes, over its own connection.
 func TestKeyframeRequestsGoToTheTracksSender(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t)
-	bob := newPeer(t, srv, "bob")
+	srv := peertest.NewServer(t)
+	bob := peertest.NewPeer(t, srv, "bob")
 	senders := map[string]*pliCounter{}
-	var ends []*MeteredPeer
-	received := make(chan Track, 2)
-	On(bob, func(ev PeerJoined) { On(ev.Peer, func(tr Track) { received <- tr }) })
-	ctx := ctxT(t, 30*time.Second)
+	var ends []*peer.MeteredPeer
+	received := make(chan peer.Track, 2)
+	peer.On(bob, func(ev peer.PeerJoined) { peer.On(ev.Peer, func(tr peer.Track) { received <- tr }) })
+	ctx := peertest.Context(t, 30*time.Second)
 	require.NoError(t, bob.Join(ctx, "kf"))
 	for _, id := range []string{"alice", "carol"} {
-		p := newPeer(t, srv, id)
+		p := peertest.NewPeer(t, srv, id)
 		v := &pliCounter{TrackLocalStaticSample: flowingVideo(t)}
 		senders[id] = v
 		ends = append(ends, p)
-		require.NoError(t, p.AddTrack(v, nil, StreamMetadata{"from": id}))
+		require.NoError(t, p.AddTrack(v, nil, peer.StreamMetadata{"from": id}))
 		require.NoError(t, p.Join(ctx, "kf"))
 	}
 	tracks := map[string]*webrtc.TrackRemote{}
@@ -77,14 +79,14 @@ func TestKeyframeRequestsGoToTheTracksSender(t *testing.T) {
 			t.Fatal("the tracks did not arrive")
 		}
 	}
-	require.NoError(t, RequestKeyframe(tracks["carol"]))
+	require.NoError(t, peer.RequestKeyframe(tracks["carol"]))
 	require.Eventually(t, func() bool { return senders["carol"].plis.Load() == 1 }, 10*time.Second, 10*time.Millisecond, "carol was asked")
-	require.NoError(t, RequestKeyframe(tracks["alice"]))
+	require.NoError(t, peer.RequestKeyframe(tracks["alice"]))
 	require.Eventually(t, func() bool { return senders["alice"].plis.Load() == 1 }, 10*time.Second, 10*time.Millisecond, "alice was asked")
 	assert.Equal(t, int32(1), senders["carol"].plis.Load(), "carol was asked once, for her track only")
 
 	require.NoError(t, bob.Close("bye"))
-	assert.ErrorIs(t, RequestKeyframe(tracks["carol"]), ErrUnknownTrack, "forgotten with the connection")
+	assert.ErrorIs(t, peer.RequestKeyframe(tracks["carol"]), peer.ErrUnknownTrack, "forgotten with the connection")
 	for _, p := range ends {
 		require.NoError(t, p.Close("bye"))
 	}

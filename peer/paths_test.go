@@ -1,4 +1,4 @@
-package peer
+package peer_test
 
 import (
 	"testing"
@@ -8,18 +8,20 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/metered-ca/realtime-go/peer"
+	"github.com/metered-ca/realtime-go/peer/peertest"
 	"github.com/metered-ca/realtime-go/testserver"
 )
 
 // opusOnlyPeer is a peer whose connections negotiate Opus and nothing else.
-func opusOnlyPeer(t *testing.T, srv *testserver.Server, id string) *MeteredPeer {
+func opusOnlyPeer(t *testing.T, srv *testserver.Server, id string) *peer.MeteredPeer {
 	t.Helper()
 	m := &webrtc.MediaEngine{}
 	require.NoError(t, m.RegisterCodec(webrtc.RTPCodecParameters{
 		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"},
 		PayloadType:        111,
 	}, webrtc.RTPCodecTypeAudio))
-	p, err := New(Options{URL: srv.URL(), TokenProvider: testserver.DevTokenProvider(testserver.Claims{Sub: id}),
+	p, err := peer.New(peer.Options{URL: srv.URL(), TokenProvider: testserver.DevTokenProvider(testserver.Claims{Sub: id}),
 		API: webrtc.NewAPI(webrtc.WithMediaEngine(m))})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = p.Close("") })
@@ -31,27 +33,27 @@ func opusOnlyPeer(t *testing.T, srv *testserver.Server, id string) *MeteredPeer 
 // the failures are listed per peer.
 func TestReplaceTrackPartialAndTotalFailure(t *testing.T) {
 	t.Parallel() // per-instance timings and servers: nothing shared
-	srv := newServer(t)
-	alice := newPeer(t, srv, "alice")
-	bob := opusOnlyPeer(t, srv, "bob") // cannot take PCMU
-	carol := newPeer(t, srv, "carol")  // can
-	mic := audioTrack(t, "mic", "s")
-	meta := StreamMetadata{"role": "mic"}
+	srv := peertest.NewServer(t)
+	alice := peertest.NewPeer(t, srv, "alice")
+	bob := opusOnlyPeer(t, srv, "bob")         // cannot take PCMU
+	carol := peertest.NewPeer(t, srv, "carol") // can
+	mic := peertest.OpusTrack(t, "mic", "s")
+	meta := peer.StreamMetadata{"role": "mic"}
 	require.NoError(t, alice.AddTrack(mic, nil, meta))
-	ctx := ctxT(t, 60*time.Second)
-	for _, p := range []*MeteredPeer{alice, bob, carol} {
+	ctx := peertest.Context(t, 60*time.Second)
+	for _, p := range []*peer.MeteredPeer{alice, bob, carol} {
 		require.NoError(t, p.Join(ctx, "replace"))
 	}
 	require.Eventually(t, func() bool {
 		peers := alice.RemotePeers()
-		return len(peers) == 2 && peers[0].State() == PeerConnected && peers[1].State() == PeerConnected
+		return len(peers) == 2 && peers[0].State() == peer.PeerConnected && peers[1].State() == peer.PeerConnected
 	}, 30*time.Second, 20*time.Millisecond)
 
 	// Total failure: a video track on an audio sender fails everywhere.
 	video, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "cam", "s")
 	require.NoError(t, err)
 	err = alice.ReplaceTrack(ctx, mic, video)
-	var rte *ReplaceTrackError
+	var rte *peer.ReplaceTrackError
 	require.ErrorAs(t, err, &rte)
 	assert.Empty(t, rte.Succeeded)
 	assert.Len(t, rte.Failed, 2)
@@ -81,16 +83,16 @@ func TestReplaceTrackPartialAndTotalFailure(t *testing.T) {
 // stream go.
 func TestRemoveStream(t *testing.T) {
 	t.Parallel() // per-instance timings and servers: nothing shared
-	srv := newServer(t)
-	alice, bob := newPeer(t, srv, "alice"), newPeer(t, srv, "bob")
-	stream := NewMediaStreamWithID("pair", audioTrack(t, "a1", "pair"), audioTrack(t, "a2", "pair"))
-	require.NoError(t, alice.AddStream(stream, StreamMetadata{"label": "two"}))
-	added, removed := make(chan StreamAdded, 2), make(chan StreamRemoved, 2)
-	On(bob, func(ev PeerJoined) {
-		On(ev.Peer, func(e StreamAdded) { added <- e })
-		On(ev.Peer, func(e StreamRemoved) { removed <- e })
+	srv := peertest.NewServer(t)
+	alice, bob := peertest.NewPeer(t, srv, "alice"), peertest.NewPeer(t, srv, "bob")
+	stream := peer.NewMediaStreamWithID("pair", peertest.OpusTrack(t, "a1", "pair"), peertest.OpusTrack(t, "a2", "pair"))
+	require.NoError(t, alice.AddStream(stream, peer.StreamMetadata{"label": "two"}))
+	added, removed := make(chan peer.StreamAdded, 2), make(chan peer.StreamRemoved, 2)
+	peer.On(bob, func(ev peer.PeerJoined) {
+		peer.On(ev.Peer, func(e peer.StreamAdded) { added <- e })
+		peer.On(ev.Peer, func(e peer.StreamRemoved) { removed <- e })
 	})
-	ctx := ctxT(t, 30*time.Second)
+	ctx := peertest.Context(t, 30*time.Second)
 	require.NoError(t, alice.Join(ctx, "rs"))
 	require.NoError(t, bob.Join(ctx, "rs"))
 	select {
@@ -108,7 +110,7 @@ func TestRemoveStream(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("no StreamRemoved")
 	}
-	var ae *ArgumentError
+	var ae *peer.ArgumentError
 	require.ErrorAs(t, alice.RemoveStream(nil), &ae)
 }
 
@@ -117,49 +119,47 @@ func TestRemoveStream(t *testing.T) {
 // and sent once the connection is back.
 func TestJoinedEventAndReconnectingGates(t *testing.T) {
 	t.Parallel() // per-instance timings and servers: nothing shared
-	srv := newServer(t)
-	alice, bob := newPeer(t, srv, "alice"), newPeer(t, srv, "bob")
-	joined := watch[Joined](alice)
-	states := watch[StateChange](alice)
-	ctx := ctxT(t, 60*time.Second)
+	srv := peertest.NewServer(t)
+	alice, bob := peertest.NewPeer(t, srv, "alice"), peertest.NewPeer(t, srv, "bob")
+	joined := peertest.Watch[peer.Joined](alice)
+	states := peertest.Watch[peer.StateChange](alice)
+	ctx := peertest.Context(t, 60*time.Second)
 	require.NoError(t, alice.Join(ctx, "gates"))
-	assert.Equal(t, Joined{PeerID: "alice", Channel: "gates"}, joined.wait(t, nil))
+	assert.Equal(t, peer.Joined{PeerID: "alice", Channel: "gates"}, joined.Next(t, nil))
 	require.NoError(t, bob.Join(ctx, "gates"))
 	require.Eventually(t, func() bool { return len(alice.RemotePeers()) == 1 }, 10*time.Second, 10*time.Millisecond)
 
 	srv.RefuseConnects(1_000_000, testserver.Refusal{}) // every reconnect fails until cleared
 	srv.DropConnections("alice")
-	states.wait(t, func(e StateChange) bool { return e.To == StateReconnecting })
-	require.Equal(t, StateReconnecting, alice.State())
+	states.Next(t, func(e peer.StateChange) bool { return e.To == peer.StateReconnecting })
+	require.Equal(t, peer.StateReconnecting, alice.State())
 
-	var se *SendError
+	var se *peer.SendError
 	require.ErrorAs(t, alice.Send(ctx, 1), &se)
-	assert.ErrorIs(t, se, ErrNotJoined)
+	assert.ErrorIs(t, se, peer.ErrNotJoined)
 	require.ErrorAs(t, alice.SendTo(ctx, "bob", 1), &se)
-	assert.ErrorIs(t, se, ErrNotJoined)
-	late := audioTrack(t, "late", "s")
-	var ste *StateError
+	assert.ErrorIs(t, se, peer.ErrNotJoined)
+	late := peertest.OpusTrack(t, "late", "s")
+	var ste *peer.StateError
 	require.ErrorAs(t, alice.ReplaceTrack(ctx, late, nil), &ste)
-	assert.ErrorIs(t, ste, ErrInvalidState)
+	assert.ErrorIs(t, ste, peer.ErrInvalidState)
 	require.ErrorAs(t, alice.Join(ctx, "other"), &ste)
-	require.NoError(t, alice.AddTrack(late, nil, StreamMetadata{"when": "reconnecting"}), "recorded while reconnecting")
+	require.NoError(t, alice.AddTrack(late, nil, peer.StreamMetadata{"when": "reconnecting"}), "recorded while reconnecting")
 
-	tracks := make(chan Track, 4)
+	tracks := make(chan peer.Track, 4)
 	for _, rp := range bob.RemotePeers() {
-		On(rp, func(tr Track) { tracks <- tr })
+		peer.On(rp, func(tr peer.Track) { tracks <- tr })
 	}
-	On(bob, func(ev PeerJoined) { On(ev.Peer, func(tr Track) { tracks <- tr }) })
+	peer.On(bob, func(ev peer.PeerJoined) { peer.On(ev.Peer, func(tr peer.Track) { tracks <- tr }) })
 	srv.ClearFaults()
-	states.wait(t, func(e StateChange) bool { return e.From == StateReconnecting && e.To == StateJoined })
+	states.Next(t, func(e peer.StateChange) bool { return e.From == peer.StateReconnecting && e.To == peer.StateJoined })
 	for {
 		select {
 		case tr := <-tracks:
 			if tr.Track.ID() == "late" {
 				assert.Equal(t, "reconnecting", tr.Metadata["when"])
-				select {
-				case extra := <-joined.ch:
+				if extra := joined.Pending(); len(extra) > 0 {
 					t.Fatalf("Joined emitted again after the reconnect: %+v", extra)
-				default:
 				}
 				return
 			}
@@ -173,23 +173,23 @@ func TestJoinedEventAndReconnectingGates(t *testing.T) {
 // IncludeSenderMetadata; broadcasts only with it.
 func TestSenderMetadataOnDirectsWithoutOptingIn(t *testing.T) {
 	t.Parallel() // per-instance timings and servers: nothing shared
-	srv := newServer(t)
-	alice, bob, carol := newPeer(t, srv, "alice"), newPeer(t, srv, "bob"), newPeer(t, srv, "carol")
-	plain, opted := watch[Data](alice), watch[Data](carol)
-	ctx := ctxT(t, 30*time.Second)
+	srv := peertest.NewServer(t)
+	alice, bob, carol := peertest.NewPeer(t, srv, "alice"), peertest.NewPeer(t, srv, "bob"), peertest.NewPeer(t, srv, "carol")
+	plain, opted := peertest.Watch[peer.Data](alice), peertest.Watch[peer.Data](carol)
+	ctx := peertest.Context(t, 30*time.Second)
 	require.NoError(t, alice.Join(ctx, "meta"))
-	require.NoError(t, carol.Join(ctx, "meta", IncludeSenderMetadata()))
+	require.NoError(t, carol.Join(ctx, "meta", peer.IncludeSenderMetadata()))
 	require.NoError(t, bob.Join(ctx, "meta"))
 	require.Eventually(t, func() bool { return len(alice.RemotePeers()) == 2 && len(carol.RemotePeers()) == 2 }, 10*time.Second, 10*time.Millisecond)
 
 	require.NoError(t, bob.SendTo(ctx, "alice", "direct"))
-	d := plain.wait(t, nil)
-	assert.Equal(t, KindDirect, d.Kind)
+	d := plain.Next(t, nil)
+	assert.Equal(t, peer.KindDirect, d.Kind)
 	assert.JSONEq(t, `{"name":"bob"}`, string(d.SenderMetadata))
 
 	require.NoError(t, bob.Send(ctx, "broadcast"))
-	d = plain.wait(t, func(d Data) bool { return d.Kind == KindBroadcast })
+	d = plain.Next(t, func(d peer.Data) bool { return d.Kind == peer.KindBroadcast })
 	assert.Nil(t, d.SenderMetadata, "not asked for on broadcasts")
-	d = opted.wait(t, func(d Data) bool { return d.Kind == KindBroadcast })
+	d = opted.Next(t, func(d peer.Data) bool { return d.Kind == peer.KindBroadcast })
 	assert.JSONEq(t, `{"name":"bob"}`, string(d.SenderMetadata))
 }

@@ -1,4 +1,4 @@
-package peer
+package peer_test
 
 import (
 	"encoding/json"
@@ -8,99 +8,105 @@ import (
 	"testing"
 	"time"
 
+	"github.com/metered-ca/realtime-go/peer"
+	"github.com/metered-ca/realtime-go/peer/peertest"
 	"github.com/pion/webrtc/v4"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 func TestTwoPeersDataChannelAndData(t *testing.T) {
-	srv := newServer(t)
-	alice, bob := newPeer(t, srv, "alice"), newPeer(t, srv, "bob")
-	aJoined, bJoined := watch[PeerJoined](alice), watch[PeerJoined](bob)
-	bData := watch[Data](bob)
-	aData := watch[Data](alice)
-	ctx := ctxT(t, 30*time.Second)
+	t.Parallel()
+	srv := peertest.NewServer(t)
+	alice, bob := peertest.NewPeer(t, srv, "alice"), peertest.NewPeer(t, srv, "bob")
+	aJoined, bJoined := peertest.Watch[peer.PeerJoined](alice), peertest.Watch[peer.PeerJoined](bob)
+	bData := peertest.Watch[peer.Data](bob)
+	aData := peertest.Watch[peer.Data](alice)
+	ctx := peertest.Context(t, 30*time.Second)
 
 	require.NoError(t, alice.Join(ctx, "room"))
-	assert.Equal(t, StateJoined, alice.State())
+	assert.Equal(t, peer.StateJoined, alice.State())
 	assert.Equal(t, "alice", alice.PeerID())
-	require.NoError(t, bob.Join(ctx, "room", IncludeSenderMetadata()))
-	bobAtAlice := aJoined.wait(t, nil).Peer
-	aliceAtBob := bJoined.wait(t, nil).Peer
+	require.NoError(t, bob.Join(ctx, "room", peer.IncludeSenderMetadata()))
+	bobAtAlice := aJoined.Next(t, nil).Peer
+	aliceAtBob := bJoined.Next(t, nil).Peer
 	assert.Equal(t, "bob", bobAtAlice.ID())
 	assert.JSONEq(t, `{"name":"alice"}`, string(aliceAtBob.Metadata()))
 	assert.True(t, aliceAtBob.Polite() == false && bobAtAlice.Polite(), "alice < bob: alice is polite")
 
 	// Server-routed data both ways, with kinds and sender metadata.
 	require.NoError(t, alice.Send(ctx, map[string]int{"n": 1}))
-	d := bData.wait(t, nil)
-	assert.Equal(t, KindBroadcast, d.Kind)
+	d := bData.Next(t, nil)
+	assert.Equal(t, peer.KindBroadcast, d.Kind)
 	assert.Equal(t, "alice", d.SenderPeerID)
 	assert.JSONEq(t, `{"name":"alice"}`, string(d.SenderMetadata))
 	var v map[string]int
 	require.NoError(t, d.Decode(&v))
 	assert.Equal(t, 1, v["n"])
 	require.NoError(t, bob.SendTo(ctx, "alice", "direct hi"))
-	d = aData.wait(t, nil)
-	assert.Equal(t, KindDirect, d.Kind)
+	d = aData.Next(t, nil)
+	assert.Equal(t, peer.KindDirect, d.Kind)
 	assert.Equal(t, `"direct hi"`, string(d.Data))
 	require.NoError(t, aliceAtBob.Send(ctx, "via remote"))
-	assert.Equal(t, `"via remote"`, string(aData.wait(t, nil).Data))
+	assert.Equal(t, `"via remote"`, string(aData.Next(t, nil).Data))
 
-	var se *SendError
+	var se *peer.SendError
 	require.ErrorAs(t, alice.SendTo(ctx, "alice", 1), &se)
-	assert.ErrorIs(t, se, ErrSelfSend)
+	assert.ErrorIs(t, se, peer.ErrSelfSend)
 	assert.Equal(t, "self_send", se.Code())
 
 	// A data channel opened by alice reaches bob; messages both ways.
-	opened := watch[DataChannelOpened](aliceAtBob)
-	dc, err := bobAtAlice.CreateDataChannel("chat", DataChannelOptions{})
+	opened := peertest.Watch[peer.DataChannelOpened](aliceAtBob)
+	dc, err := bobAtAlice.CreateDataChannel("chat", peer.DataChannelOptions{})
 	require.NoError(t, err)
-	dcOpen, dcMsg := watch[ChannelOpen](dc), watch[ChannelMessage](dc)
-	raw := opened.wait(t, nil).Channel
-	remote := WrapDataChannel(raw, DataChannelOptions{})
-	rOpen, rMsg := watch[ChannelOpen](remote), watch[ChannelMessage](remote)
-	dcOpen.wait(t, nil)
-	rOpen.wait(t, nil)
+	dcOpen, dcMsg := peertest.Watch[peer.ChannelOpen](dc), peertest.Watch[peer.ChannelMessage](dc)
+	raw := opened.Next(t, nil).Channel
+	remote := peer.WrapDataChannel(raw, peer.DataChannelOptions{})
+	rOpen, rMsg := peertest.Watch[peer.ChannelOpen](remote), peertest.Watch[peer.ChannelMessage](remote)
+	dcOpen.Next(t, nil)
+	rOpen.Next(t, nil)
 	require.NoError(t, dc.SendText(ctx, "hello bob"))
-	assert.Equal(t, "hello bob", string(rMsg.wait(t, nil).Data))
+	assert.Equal(t, "hello bob", string(rMsg.Next(t, nil).Data))
 	require.NoError(t, remote.Send(ctx, []byte{1, 2, 3}))
-	m := dcMsg.wait(t, nil)
+	m := dcMsg.Next(t, nil)
 	assert.Equal(t, []byte{1, 2, 3}, m.Data)
 	assert.False(t, m.IsString)
-	require.Eventually(t, func() bool { return bobAtAlice.State() == PeerConnected && aliceAtBob.State() == PeerConnected }, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool {
+		return bobAtAlice.State() == peer.PeerConnected && aliceAtBob.State() == peer.PeerConnected
+	}, 10*time.Second, 10*time.Millisecond)
 
 	// Leaving: bob sees alice go.
-	bLeft := watch[PeerLeft](bob)
+	bLeft := peertest.Watch[peer.PeerLeft](bob)
 	require.NoError(t, alice.Close("bye"))
-	assert.Equal(t, "alice", bLeft.wait(t, nil).Peer.ID())
-	assert.Equal(t, PeerClosed, aliceAtBob.State())
-	require.ErrorIs(t, aliceAtBob.Send(ctx, 1), ErrPeerClosed)
+	assert.Equal(t, "alice", bLeft.Next(t, nil).Peer.ID())
+	assert.Equal(t, peer.PeerClosed, aliceAtBob.State())
+	require.ErrorIs(t, aliceAtBob.Send(ctx, 1), peer.ErrPeerClosed)
 	require.NoError(t, alice.Close("again"), "idempotent")
 }
 
 func TestThreePeersAudioWithMetadata(t *testing.T) {
-	srv := newServer(t)
+	t.Parallel()
+	srv := peertest.NewServer(t)
 	ids := []string{"p1", "p2", "p3"}
-	peers := map[string]*MeteredPeer{}
+	peers := map[string]*peer.MeteredPeer{}
 	type got struct {
 		at, from, trackID, stream string
-		meta                      StreamMetadata
+		meta                      peer.StreamMetadata
 		packets                   *atomic.Int64
 	}
 	tracks := make(chan got, 64)
-	ctx := ctxT(t, 60*time.Second)
+	ctx := peertest.Context(t, 60*time.Second)
 	for _, id := range ids {
 		id := id
-		p := newPeer(t, srv, id)
+		p := peertest.NewPeer(t, srv, id)
 		peers[id] = p
-		tr := audioTrack(t, "mic-"+id, "stream-"+id)
+		tr := peertest.OpusTrack(t, "mic-"+id, "stream-"+id)
 		// Added before Join: the first offer carries it.
-		require.NoError(t, p.AddTrack(tr, NewMediaStreamWithID("stream-"+id, tr), StreamMetadata{"role": "mic", "label": id}))
-		On(p, func(ev PeerJoined) {
+		require.NoError(t, p.AddTrack(tr, peer.NewMediaStreamWithID("stream-"+id, tr), peer.StreamMetadata{"role": "mic", "label": id}))
+		peer.On(p, func(ev peer.PeerJoined) {
 			rp := ev.Peer
-			On(rp, func(tr Track) {
-				tracks <- got{at: id, from: rp.ID(), trackID: tr.Track.ID(), stream: tr.StreamID, meta: tr.Metadata, packets: countRTP(tr.Track)}
+			peer.On(rp, func(tr peer.Track) {
+				tracks <- got{at: id, from: rp.ID(), trackID: tr.Track.ID(), stream: tr.StreamID, meta: tr.Metadata, packets: peertest.CountRTP(tr.Track)}
 			})
 		})
 	}
@@ -121,7 +127,7 @@ func TestThreePeersAudioWithMetadata(t *testing.T) {
 		src := g.trackID[len("mic-"):]
 		assert.Equal(t, src, g.from)
 		assert.Equal(t, "stream-"+src, g.stream)
-		assert.Equal(t, StreamMetadata{"role": "mic", "label": src}, g.meta)
+		assert.Equal(t, peer.StreamMetadata{"role": "mic", "label": src}, g.meta)
 		require.Eventually(t, func() bool { return g.packets.Load() > 5 }, 10*time.Second, 20*time.Millisecond, "RTP flows from %s", src)
 	}
 }
@@ -135,27 +141,28 @@ func keys[V any](m map[string]V) []string {
 }
 
 func TestJoinGates(t *testing.T) {
-	srv := newServer(t)
-	p := newPeer(t, srv, "x")
-	states, left := watch[StateChange](p), watch[Left](p)
-	ctx := ctxT(t, 10*time.Second)
-	var ae *ArgumentError
+	t.Parallel()
+	srv := peertest.NewServer(t)
+	p := peertest.NewPeer(t, srv, "x")
+	states, left := peertest.Watch[peer.StateChange](p), peertest.Watch[peer.Left](p)
+	ctx := peertest.Context(t, 10*time.Second)
+	var ae *peer.ArgumentError
 	require.ErrorAs(t, p.Join(ctx, "_Metered/secret"), &ae)
-	assert.ErrorIs(t, ae, ErrReservedChannel)
+	assert.ErrorIs(t, ae, peer.ErrReservedChannel)
 	assert.Equal(t, "reserved_channel", ae.Code())
-	var se *SendError
+	var se *peer.SendError
 	require.ErrorAs(t, p.Send(ctx, 1), &se)
-	assert.ErrorIs(t, se, ErrNotJoined)
+	assert.ErrorIs(t, se, peer.ErrNotJoined)
 	assert.Equal(t, "not_joined", se.Code())
 	require.NoError(t, p.Join(ctx, "r"))
-	var ste *StateError
+	var ste *peer.StateError
 	require.ErrorAs(t, p.Join(ctx, "r"), &ste)
-	assert.ErrorIs(t, ste, ErrInvalidState)
+	assert.ErrorIs(t, ste, peer.ErrInvalidState)
 	require.NoError(t, p.Close("done"))
-	assert.Equal(t, StateChange{StateJoined, StateLeaving}, states.wait(t, func(e StateChange) bool { return e.From == StateJoined }))
-	assert.Equal(t, StateChange{StateLeaving, StateClosed}, states.wait(t, nil))
-	assert.Equal(t, Left{PeerID: "x", Channel: "r", Reason: "done"}, left.wait(t, nil))
-	require.ErrorAs(t, p.AddTrack(audioTrack(t, "a", "s"), nil, nil), &ste)
+	assert.Equal(t, peer.StateChange{peer.StateJoined, peer.StateLeaving}, states.Next(t, func(e peer.StateChange) bool { return e.From == peer.StateJoined }))
+	assert.Equal(t, peer.StateChange{peer.StateLeaving, peer.StateClosed}, states.Next(t, nil))
+	assert.Equal(t, peer.Left{PeerID: "x", Channel: "r", Reason: "done"}, left.Next(t, nil))
+	require.ErrorAs(t, p.AddTrack(peertest.OpusTrack(t, "a", "s"), nil, nil), &ste)
 	_ = errors.New
 	_ = fmt.Sprint
 	_ = json.Valid

@@ -1,10 +1,12 @@
-package peer
+package peer_test
 
 import (
 	"fmt"
 	"testing"
 	"time"
 
+	"github.com/metered-ca/realtime-go/peer"
+	"github.com/metered-ca/realtime-go/peer/peertest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -13,57 +15,59 @@ import (
 // in the middle of a call. Her RemotePeer for bob stays the same object,
 // fires ConnectionReset with a fresh PC, and media flows again both ways.
 func TestSignallingDropMidCall(t *testing.T) {
-	srv := newServer(t)
-	alice, bob := newPeer(t, srv, "alice"), newPeer(t, srv, "bob")
+	t.Parallel()
+	srv := peertest.NewServer(t)
+	alice, bob := peertest.NewPeer(t, srv, "alice"), peertest.NewPeer(t, srv, "bob")
 	sink := newSink()
 	sink.attach("alice", alice)
 	sink.attach("bob", bob)
-	ta, tb := audioTrack(t, "alice-mic", "sa"), audioTrack(t, "bob-mic", "sb")
-	require.NoError(t, alice.AddTrack(ta, nil, StreamMetadata{"role": "mic"}))
-	require.NoError(t, bob.AddTrack(tb, nil, StreamMetadata{"role": "mic"}))
-	ctx := ctxT(t, 60*time.Second)
+	ta, tb := peertest.OpusTrack(t, "alice-mic", "sa"), peertest.OpusTrack(t, "bob-mic", "sb")
+	require.NoError(t, alice.AddTrack(ta, nil, peer.StreamMetadata{"role": "mic"}))
+	require.NoError(t, bob.AddTrack(tb, nil, peer.StreamMetadata{"role": "mic"}))
+	ctx := peertest.Context(t, 60*time.Second)
 	require.NoError(t, alice.Join(ctx, "call"))
 	require.NoError(t, bob.Join(ctx, "call"))
 	require.Eventually(t, func() bool { return sink.has("bob", ta.ID()) && sink.has("alice", tb.ID()) }, 20*time.Second, 20*time.Millisecond)
 
 	bobAtAlice := alice.RemotePeers()[0]
 	oldPC := bobAtAlice.PC()
-	resets := watch[ConnectionReset](bobAtAlice)
-	states := watch[StateChange](alice)
+	resets := peertest.Watch[peer.ConnectionReset](bobAtAlice)
+	states := peertest.Watch[peer.StateChange](alice)
 	sink.forget() // what arrived on the old connections no longer counts
 
 	require.Equal(t, 1, srv.DropConnections("alice"))
-	assert.Equal(t, StateChange{StateJoined, StateReconnecting}, states.wait(t, nil))
-	resets.wait(t, nil)
-	assert.Equal(t, StateChange{StateReconnecting, StateJoined}, states.wait(t, nil))
+	assert.Equal(t, peer.StateChange{peer.StateJoined, peer.StateReconnecting}, states.Next(t, nil))
+	resets.Next(t, nil)
+	assert.Equal(t, peer.StateChange{peer.StateReconnecting, peer.StateJoined}, states.Next(t, nil))
 	assert.Same(t, bobAtAlice, alice.RemotePeers()[0], "identity kept")
 	assert.NotSame(t, oldPC, bobAtAlice.PC(), "the connection was swapped")
 	require.Eventually(t, func() bool { return sink.has("alice", tb.ID()) && sink.has("bob", ta.ID()) }, 20*time.Second, 20*time.Millisecond, "media flows again")
-	require.Eventually(t, func() bool { return bobAtAlice.State() == PeerConnected }, 10*time.Second, 10*time.Millisecond)
-	assert.Equal(t, StreamMetadata{"role": "mic"}, sink.meta("alice", tb.ID()))
+	require.Eventually(t, func() bool { return bobAtAlice.State() == peer.PeerConnected }, 10*time.Second, 10*time.Millisecond)
+	assert.Equal(t, peer.StreamMetadata{"role": "mic"}, sink.meta("alice", tb.ID()))
 }
 
 func (s *trackSink) forget() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.seen = map[string]map[string]StreamMetadata{}
+	s.seen = map[string]map[string]peer.StreamMetadata{}
 	s.rtp = map[string]func() int64{}
 }
 
 // TestEightPeers: a full mesh of eight, each sending audio to the other
 // seven.
 func TestEightPeers(t *testing.T) {
-	srv := newServer(t)
+	t.Parallel()
+	srv := peertest.NewServer(t)
 	sink := newSink()
-	var peers []*MeteredPeer
+	var peers []*peer.MeteredPeer
 	for i := 0; i < 8; i++ {
 		id := fmt.Sprintf("p%d", i)
-		p := newPeer(t, srv, id)
+		p := peertest.NewPeer(t, srv, id)
 		sink.attach(id, p)
-		require.NoError(t, p.AddTrack(audioTrack(t, "mic-"+id, "s-"+id), nil, StreamMetadata{"label": id}))
+		require.NoError(t, p.AddTrack(peertest.OpusTrack(t, "mic-"+id, "s-"+id), nil, peer.StreamMetadata{"label": id}))
 		peers = append(peers, p)
 	}
-	ctx := ctxT(t, 120*time.Second)
+	ctx := peertest.Context(t, 120*time.Second)
 	for _, p := range peers {
 		require.NoError(t, p.Join(ctx, "mesh"))
 	}

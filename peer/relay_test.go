@@ -1,4 +1,4 @@
-package peer
+package peer_test
 
 import (
 	"log/slog"
@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/metered-ca/realtime-go/peer"
+	"github.com/metered-ca/realtime-go/peer/peertest"
 	"github.com/metered-ca/realtime-go/protocol"
 	"github.com/metered-ca/realtime-go/testserver"
 	"github.com/metered-ca/realtime-go/testserver/turnserver"
@@ -72,11 +74,11 @@ func (r *relayRoom) latest(peerID string) (string, int) {
 
 // relayPeer joins with ICE transport policy relay: every path it takes
 // goes through the TURN relay.
-func (r *relayRoom) relayPeer(t *testing.T, id string) *MeteredPeer {
+func (r *relayRoom) relayPeer(t *testing.T, id string) *peer.MeteredPeer {
 	t.Helper()
 	var se webrtc.SettingEngine
 	se.SetICETimeouts(2*time.Second, 5*time.Second, 500*time.Millisecond)
-	p, err := New(Options{
+	p, err := peer.New(peer.Options{
 		Logger:        r.log,
 		URL:           r.srv.URL(),
 		TokenProvider: testserver.DevTokenProvider(testserver.Claims{Sub: id}),
@@ -85,7 +87,7 @@ func (r *relayRoom) relayPeer(t *testing.T, id string) *MeteredPeer {
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = p.Close("test over") })
-	p.timing.iceRestartBase, p.timing.iceRestartMax = 500*time.Millisecond, 2*time.Second
+	peer.SetICERestart(p, 500*time.Millisecond, 2*time.Second, 0)
 	return p
 }
 
@@ -95,21 +97,22 @@ func (r *relayRoom) relayPeer(t *testing.T, id string) *MeteredPeer {
 // credentials, a relay outage makes ICE restart, and the restart takes the
 // new credentials (the old ones no longer authenticate).
 func TestRelayOnlyCall(t *testing.T) {
+	t.Parallel()
 	room := newRelayRoom(t)
 	a, b := room.relayPeer(t, "relay-a"), room.relayPeer(t, "relay-b")
-	ctx := ctxT(t, 90*time.Second)
-	require.NoError(t, a.AddTrack(audioTrack(t, "a-audio", "a"), nil, nil))
-	require.NoError(t, b.AddTrack(audioTrack(t, "b-audio", "b"), nil, nil))
+	ctx := peertest.Context(t, 90*time.Second)
+	require.NoError(t, a.AddTrack(peertest.OpusTrack(t, "a-audio", "a"), nil, nil))
+	require.NoError(t, b.AddTrack(peertest.OpusTrack(t, "b-audio", "b"), nil, nil))
 	// pion reads RTP only when asked: each side reads what it receives.
-	for _, p := range []*MeteredPeer{a, b} {
-		On(p, func(ev PeerJoined) {
-			On(ev.Peer, func(tr Track) { countRTP(tr.Track) })
+	for _, p := range []*peer.MeteredPeer{a, b} {
+		peer.On(p, func(ev peer.PeerJoined) {
+			peer.On(ev.Peer, func(tr peer.Track) { peertest.CountRTP(tr.Track) })
 		})
 	}
 	opened := make(chan struct{}, 1)
-	On(a, func(ev PeerJoined) {
-		if d, err := ev.Peer.CreateDataChannel("relay", DataChannelOptions{}); err == nil {
-			On(d, func(ChannelOpen) { opened <- struct{}{} })
+	peer.On(a, func(ev peer.PeerJoined) {
+		if d, err := ev.Peer.CreateDataChannel("relay", peer.DataChannelOptions{}); err == nil {
+			peer.On(d, func(peer.ChannelOpen) { opened <- struct{}{} })
 		}
 	})
 	require.NoError(t, a.Join(ctx, "relay"))
@@ -119,7 +122,7 @@ func TestRelayOnlyCall(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("the data channel never opened through the relay")
 	}
-	flowing := func(p *MeteredPeer) func() bool {
+	flowing := func(p *peer.MeteredPeer) func() bool {
 		var last uint64
 		return func() bool {
 			rps := p.RemotePeers()
@@ -136,7 +139,7 @@ func TestRelayOnlyCall(t *testing.T) {
 			return grew
 		}
 	}
-	for _, p := range []*MeteredPeer{a, b} {
+	for _, p := range []*peer.MeteredPeer{a, b} {
 		require.Eventually(t, flowing(p), 20*time.Second, 200*time.Millisecond, "audio arrives through the relay")
 		st, err := p.RemotePeers()[0].Stats(ctx)
 		require.NoError(t, err)
@@ -153,11 +156,11 @@ func TestRelayOnlyCall(t *testing.T) {
 	// Fresh credentials through a signalling reconnect; the old ones die.
 	room.relay.Rotate()
 	fresh := map[string]string{}
-	for id, p := range map[string]*MeteredPeer{"relay-a": a, "relay-b": b} {
+	for id, p := range map[string]*peer.MeteredPeer{"relay-a": a, "relay-b": b} {
 		old, _ := room.latest(id)
-		rejoined := watch[StateChange](p)
+		rejoined := peertest.Watch[peer.StateChange](p)
 		room.srv.DropConnections(id)
-		rejoined.wait(t, func(ev StateChange) bool { return ev.From == StateReconnecting && ev.To == StateJoined })
+		rejoined.Next(t, func(ev peer.StateChange) bool { return ev.From == peer.StateReconnecting && ev.To == peer.StateJoined })
 		now, n := room.latest(id)
 		require.Equal(t, 2, n, "the reconnect's welcome carried new credentials")
 		require.NotEqual(t, old, now)
@@ -169,9 +172,9 @@ func TestRelayOnlyCall(t *testing.T) {
 	// credentials can allocate.
 	room.relay.Interrupt(true)
 	rb := a.RemotePeers()[0]
-	require.Eventually(t, func() bool { return rb.State() == PeerReconnecting }, 20*time.Second, 50*time.Millisecond, "the outage is noticed")
+	require.Eventually(t, func() bool { return rb.State() == peer.PeerReconnecting }, 20*time.Second, 50*time.Millisecond, "the outage is noticed")
 	room.relay.Interrupt(false)
-	require.Eventually(t, func() bool { return rb.State() == PeerConnected }, 60*time.Second, 100*time.Millisecond, "an ICE restart brings the call back")
+	require.Eventually(t, func() bool { return rb.State() == peer.PeerConnected }, 60*time.Second, 100*time.Millisecond, "an ICE restart brings the call back")
 	require.Eventually(t, flowing(a), 20*time.Second, 200*time.Millisecond, "audio flows again through the relay")
 	assert.Greater(t, room.relay.Used(fresh["relay-a"])+room.relay.Used(fresh["relay-b"]), before, "the restart allocated with the new credentials")
 	st, err := rb.Stats(ctx)

@@ -1,4 +1,4 @@
-package peer
+package peer_test
 
 import (
 	"bytes"
@@ -15,6 +15,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/metered-ca/realtime-go/peer"
+	"github.com/metered-ca/realtime-go/peer/peertest"
 	"github.com/metered-ca/realtime-go/testserver"
 )
 
@@ -43,7 +45,8 @@ var icePwd = regexp.MustCompile(`a=ice-pwd:(\S+)`)
 // failed sends, a signalling drop and reconnect — writes none of its
 // secrets to the log or to any error.
 func TestNoSecretInLogsOrErrors(t *testing.T) {
-	srv := newServer(t)
+	t.Parallel()
+	srv := peertest.NewServer(t)
 	logs := &lockedBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	const turnUser, turnPass, apiKey = "turn-user-7f3a9c", "turn-pass-Q8vZ2mK4", "pk_live_9d8f7e6c5b4a"
@@ -56,14 +59,14 @@ func TestNoSecretInLogsOrErrors(t *testing.T) {
 		secrets = append(secrets, s)
 		secretsMu.Unlock()
 	}
-	alice, err := New(Options{URL: srv.URL(), Logger: logger, TokenProvider: func(context.Context) (string, error) {
+	alice, err := peer.New(peer.Options{URL: srv.URL(), Logger: logger, TokenProvider: func(context.Context) (string, error) {
 		tok, err := testserver.MintToken(testserver.DevKeyID, testserver.DevKeySecret, testserver.Claims{Sub: "alice", Metadata: json.RawMessage(iceMeta)}, time.Hour)
 		keep(tok)
 		return tok, err
 	}})
 	require.NoError(t, err)
 	defer alice.Close("")
-	bob, err := New(Options{URL: srv.URL(), Logger: logger, APIKey: apiKey})
+	bob, err := peer.New(peer.Options{URL: srv.URL(), Logger: logger, APIKey: apiKey})
 	require.NoError(t, err)
 	defer bob.Close("")
 
@@ -76,21 +79,21 @@ func TestNoSecretInLogsOrErrors(t *testing.T) {
 			errsMu.Unlock()
 		}
 	}
-	for _, p := range []*MeteredPeer{alice, bob} {
-		On(p, func(ev FatalError) { report(ev.Err) })
-		On(p, func(ev PeerJoined) {
-			On(ev.Peer, func(e NegotiationError) { report(e.Err) })
-			On(ev.Peer, func(e ICECandidateError) { report(e.Err) })
+	for _, p := range []*peer.MeteredPeer{alice, bob} {
+		peer.On(p, func(ev peer.FatalError) { report(ev.Err) })
+		peer.On(p, func(ev peer.PeerJoined) {
+			peer.On(ev.Peer, func(e peer.NegotiationError) { report(e.Err) })
+			peer.On(ev.Peer, func(e peer.ICECandidateError) { report(e.Err) })
 		})
 	}
-	ctx := ctxT(t, 60*time.Second)
-	require.NoError(t, alice.AddTrack(audioTrack(t, "a-mic", "a-s"), nil, StreamMetadata{"label": "mic"}))
+	ctx := peertest.Context(t, 60*time.Second)
+	require.NoError(t, alice.AddTrack(peertest.OpusTrack(t, "a-mic", "a-s"), nil, peer.StreamMetadata{"label": "mic"}))
 	require.NoError(t, alice.Join(ctx, "secrets"))
 	require.NoError(t, bob.Join(ctx, "secrets"))
-	connected(t, alice, 1)
+	peertest.Connected(t, alice, 1)
 
 	collectPwds := func() {
-		for _, p := range []*MeteredPeer{alice, bob} {
+		for _, p := range []*peer.MeteredPeer{alice, bob} {
 			for _, rp := range p.RemotePeers() {
 				for _, d := range []string{sdpOf(rp.PC().LocalDescription()), sdpOf(rp.PC().RemoteDescription())} {
 					for _, m := range icePwd.FindAllStringSubmatch(d, -1) {
@@ -101,7 +104,7 @@ func TestNoSecretInLogsOrErrors(t *testing.T) {
 		}
 	}
 	collectPwds()
-	dc, err := alice.RemotePeers()[0].CreateDataChannel("chat", DataChannelOptions{})
+	dc, err := alice.RemotePeers()[0].CreateDataChannel("chat", peer.DataChannelOptions{})
 	require.NoError(t, err)
 	report(dc.SendText(ctx, "too early")) // not open yet: an error
 	report(alice.Send(ctx, strings.Repeat("x", 100_000)))
@@ -109,10 +112,10 @@ func TestNoSecretInLogsOrErrors(t *testing.T) {
 	require.NoError(t, bob.Send(ctx, "hello"))
 
 	// The signalling drop: alice mints a new token, both get fresh connections.
-	resets := watch[ConnectionReset](alice.RemotePeers()[0])
+	resets := peertest.Watch[peer.ConnectionReset](alice.RemotePeers()[0])
 	srv.DropConnections("alice")
-	resets.wait(t, nil)
-	connected(t, alice, 1)
+	resets.Next(t, nil)
+	peertest.Connected(t, alice, 1)
 	collectPwds()
 	require.NoError(t, alice.Close("done"))
 	require.NoError(t, bob.Close("done"))

@@ -13,6 +13,7 @@ import (
 
 // Each case mirrors the JS SDK's isRtcSignal / isTrackMetaMessage.
 func TestClassifyDirectMatchesJS(t *testing.T) {
+	t.Parallel()
 	cases := map[string]directKind{
 		`{"type":"rtc-description","description":{"type":"offer","sdp":"v=0"}}`: directDescription,
 		`{"type":"rtc-description","description":{"type":"answer","sdp":""}}`:   directDescription,
@@ -45,6 +46,7 @@ func TestClassifyDirectMatchesJS(t *testing.T) {
 }
 
 func TestSignalShapesMatchJS(t *testing.T) {
+	t.Parallel()
 	b, err := json.Marshal(newDescriptionSignal(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: "v=0\r\n"}))
 	require.NoError(t, err)
 	assert.Equal(t, `{"type":"rtc-description","description":{"type":"offer","sdp":"v=0\r\n"}}`, string(b))
@@ -57,6 +59,7 @@ func TestSignalShapesMatchJS(t *testing.T) {
 }
 
 func TestPolitenessIsUTF16Order(t *testing.T) {
+	t.Parallel()
 	assert.True(t, politeTowards("alice", "bob"))
 	assert.False(t, politeTowards("bob", "alice"))
 	assert.False(t, politeTowards("a", "a"))
@@ -70,6 +73,7 @@ func TestPolitenessIsUTF16Order(t *testing.T) {
 }
 
 func TestMetaCacheFIFO(t *testing.T) {
+	t.Parallel()
 	var c metaCache
 	for i := 0; i < MaxTrackMetadataEntries+10; i++ {
 		c.set(fmt.Sprint("t", i), json.RawMessage(`{"i":1}`))

@@ -1,4 +1,4 @@
-package peer
+package peer_test
 
 import (
 	"bytes"
@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/metered-ca/realtime-go/peer"
+	"github.com/metered-ca/realtime-go/peer/peertest"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 	"github.com/stretchr/testify/assert"
@@ -39,21 +41,22 @@ func payloadTrack(t *testing.T, id, stream string, payload []byte) *webrtc.Track
 }
 
 func TestReplaceAndRemoveTrack(t *testing.T) {
-	srv := newServer(t)
-	alice, bob := newPeer(t, srv, "alice"), newPeer(t, srv, "bob")
+	t.Parallel()
+	srv := peertest.NewServer(t)
+	alice, bob := peertest.NewPeer(t, srv, "alice"), peertest.NewPeer(t, srv, "bob")
 	trA := payloadTrack(t, "cam-a", "", []byte{0xf8, 0xaa})
 	trB := payloadTrack(t, "cam-b", "", []byte{0xf8, 0xbb})
-	stream := NewMediaStreamWithID("main", trA)
-	meta := StreamMetadata{"role": "camera", "label": "front"}
+	stream := peer.NewMediaStreamWithID("main", trA)
+	meta := peer.StreamMetadata{"role": "camera", "label": "front"}
 	require.NoError(t, alice.AddStream(stream, meta))
 	got, _ := alice.StreamMetadata(stream)
 	assert.Equal(t, meta, got)
 
 	var mu sync.Mutex
 	var last []byte
-	added, removed := make(chan StreamAdded, 4), make(chan StreamRemoved, 4)
-	On(bob, func(ev PeerJoined) {
-		On(ev.Peer, func(tr Track) {
+	added, removed := make(chan peer.StreamAdded, 4), make(chan peer.StreamRemoved, 4)
+	peer.On(bob, func(ev peer.PeerJoined) {
+		peer.On(ev.Peer, func(tr peer.Track) {
 			go func() {
 				for {
 					p, _, err := tr.Track.ReadRTP()
@@ -66,13 +69,13 @@ func TestReplaceAndRemoveTrack(t *testing.T) {
 				}
 			}()
 		})
-		On(ev.Peer, func(e StreamAdded) { added <- e })
-		On(ev.Peer, func(e StreamRemoved) { removed <- e })
+		peer.On(ev.Peer, func(e peer.StreamAdded) { added <- e })
+		peer.On(ev.Peer, func(e peer.StreamRemoved) { removed <- e })
 	})
 	payloadIs := func(want []byte) func() bool {
 		return func() bool { mu.Lock(); defer mu.Unlock(); return bytes.Equal(last, want) }
 	}
-	ctx := ctxT(t, 60*time.Second)
+	ctx := peertest.Context(t, 60*time.Second)
 	require.NoError(t, alice.Join(ctx, "tracks"))
 	require.NoError(t, bob.Join(ctx, "tracks"))
 	select {
@@ -108,13 +111,13 @@ func TestReplaceAndRemoveTrack(t *testing.T) {
 	// The same track twice with another stream is refused.
 	require.NoError(t, alice.AddTrack(trA, nil, nil))
 	require.NoError(t, alice.AddTrack(trA, nil, nil), "same track, same stream: no-op")
-	var se *StateError
-	require.ErrorAs(t, alice.AddTrack(trA, NewMediaStream(), nil), &se)
-	assert.ErrorIs(t, se, ErrTrackAlreadyAttached)
+	var se *peer.StateError
+	require.ErrorAs(t, alice.AddTrack(trA, peer.NewMediaStream(), nil), &se)
+	assert.ErrorIs(t, se, peer.ErrTrackAlreadyAttached)
 
 	// Metadata larger than the server's cap is refused before anything is sent.
-	var oe *OversizedError
-	require.ErrorAs(t, alice.AddTrack(trB, nil, StreamMetadata{"blob": string(make([]byte, 70000))}), &oe)
+	var oe *peer.OversizedError
+	require.ErrorAs(t, alice.AddTrack(trB, nil, peer.StreamMetadata{"blob": string(make([]byte, 70000))}), &oe)
 	assert.Equal(t, 65536, oe.Cap)
 }
 
@@ -135,16 +138,16 @@ func (s *slowBind) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters
 // waited, and nothing of it outlives Close (goleak).
 func TestReplaceTrackEndsWithContext(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t)
-	alice, bob := newPeer(t, srv, "alice"), newPeer(t, srv, "bob")
-	old := audioTrack(t, "mic", "s")
-	require.NoError(t, alice.AddTrack(old, nil, StreamMetadata{"label": "mic"}))
-	ctx := ctxT(t, 30*time.Second)
+	srv := peertest.NewServer(t)
+	alice, bob := peertest.NewPeer(t, srv, "alice"), peertest.NewPeer(t, srv, "bob")
+	old := peertest.OpusTrack(t, "mic", "s")
+	require.NoError(t, alice.AddTrack(old, nil, peer.StreamMetadata{"label": "mic"}))
+	ctx := peertest.Context(t, 30*time.Second)
 	require.NoError(t, alice.Join(ctx, "replace-ctx"))
 	require.NoError(t, bob.Join(ctx, "replace-ctx"))
-	connected(t, alice, 1)
+	peertest.Connected(t, alice, 1)
 
-	next := &slowBind{TrackLocalStaticSample: audioTrack(t, "mic2", "s"), release: make(chan struct{})}
+	next := &slowBind{TrackLocalStaticSample: peertest.OpusTrack(t, "mic2", "s"), release: make(chan struct{})}
 	short, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()

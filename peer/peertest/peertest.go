@@ -8,6 +8,7 @@ package peertest
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -38,9 +39,9 @@ func NewServer(t testing.TB, opts ...testserver.Options) *testserver.Server {
 }
 
 // NewPeer makes a MeteredPeer on srv whose peer id is id (a dev-key JWT's
-// sub, so a test chooses who is polite), with the given options for the
-// rest (URL and TokenProvider are set here). It is closed when the test
-// ends.
+// sub, so a test chooses who is polite) and whose peer metadata is
+// {"name": id}, with the given options for the rest (URL and TokenProvider
+// are set here). It is closed when the test ends.
 func NewPeer(t testing.TB, srv *testserver.Server, id string, opts ...peer.Options) *peer.MeteredPeer {
 	t.Helper()
 	var o peer.Options
@@ -49,7 +50,11 @@ func NewPeer(t testing.TB, srv *testserver.Server, id string, opts ...peer.Optio
 	}
 	o.URL = srv.URL()
 	o.APIKey = ""
-	o.TokenProvider = testserver.DevTokenProvider(testserver.Claims{Sub: id})
+	name, err := json.Marshal(map[string]string{"name": id})
+	if err != nil {
+		t.Fatalf("peertest: new peer %s: %v", id, err)
+	}
+	o.TokenProvider = testserver.DevTokenProvider(testserver.Claims{Sub: id, PeerMetadata: name})
 	p, err := peer.New(o)
 	if err != nil {
 		t.Fatalf("peertest: new peer %s: %v", id, err)
@@ -120,6 +125,42 @@ func (c *Collector[T]) Next(t testing.TB, ok func(T) bool) T {
 			var zero T
 			t.Fatalf("peertest: no matching %T within 20s", zero)
 			return zero
+		}
+	}
+}
+
+// Connected waits until p holds n remote peers, every one connected, and
+// returns them; it fails the test after 20 s.
+func Connected(t testing.TB, p *peer.MeteredPeer, n int) []*peer.RemotePeer {
+	t.Helper()
+	var rps []*peer.RemotePeer
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		rps = p.RemotePeers()
+		all := len(rps) == n
+		for _, rp := range rps {
+			all = all && rp.State() == peer.PeerConnected
+		}
+		if all {
+			return rps
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("peertest: %d remote peers connected within 20s (%d held)", n, len(rps))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Pending takes the events collected and not yet returned by Next,
+// without waiting.
+func (c *Collector[T]) Pending() []T {
+	var out []T
+	for {
+		select {
+		case ev := <-c.ch:
+			out = append(out, ev)
+		default:
+			return out
 		}
 	}
 }

@@ -30,8 +30,14 @@ func TestScaffolding(t *testing.T) {
 	if err := alice.Join(ctx, "pt"); err != nil {
 		t.Fatal(err)
 	}
-	if id := joined.Next(t, nil).Peer.ID(); id != "alice" {
-		t.Fatalf("joined: %s", id)
+	if rp := joined.Next(t, nil).Peer; rp.ID() != "alice" || string(rp.Metadata()) != `{"name":"alice"}` {
+		t.Fatalf("joined: %s %s", rp.ID(), rp.Metadata())
+	}
+	if rps := peertest.Connected(t, bob, 1); rps[0].ID() != "alice" {
+		t.Fatalf("connected: %s", rps[0].ID())
+	}
+	if extra := joined.Pending(); len(extra) != 0 {
+		t.Fatalf("a second PeerJoined: %v", extra)
 	}
 	var tally peertest.Tally
 	peer.On(bob, func(d peer.Data) {
