@@ -14,6 +14,7 @@ import (
 	"github.com/metered-ca/realtime-go/media/internal/av"
 	"github.com/metered-ca/realtime-go/peer"
 	"github.com/metered-ca/realtime-go/peer/peertest"
+	"github.com/metered-ca/realtime-go/testserver"
 )
 
 // TestMain fails the run if a goroutine or an FFmpeg object outlives the
@@ -69,7 +70,7 @@ func toneHz(pcm []int16, channels, rate int) float64 {
 // peer B hand every track it receives to onTrack; then it starts the player
 // (pion reports a track once its first packet arrives) and closes it when
 // the test ends.
-func intoRoom(t *testing.T, ctx context.Context, player *Player, onTrack func(*peer.RemotePeer, peer.Track)) {
+func intoRoom(t *testing.T, ctx context.Context, player *Player, onTrack func(*peer.RemotePeer, peer.Track)) *testserver.Server {
 	t.Helper()
 	t.Cleanup(func() { _ = player.Close() })
 	srv := peertest.NewServer(t)
@@ -107,4 +108,5 @@ func intoRoom(t *testing.T, ctx context.Context, player *Player, onTrack func(*p
 		t.Fatal("the two peers never connected")
 	}
 	require.NoError(t, player.Start())
+	return srv
 }

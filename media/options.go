@@ -14,6 +14,16 @@ import (
 
 // Each constructor takes options of its own type, and each With… function
 // returns a type that only the constructors that read it accept: passing
+// WithResumeWindow keeps a recording open for d once every track it
+// records has ended, for tracks that continue them: after a signalling
+// reconnect a MeteredPeer receives a surviving peer's media on new tracks,
+// and a track added within d continues the ended track of its kind in the
+// same file. Without it (d = 0) the file is finalised as soon as every
+// track has ended. Close finalises it at once either way.
+func WithResumeWindow(d time.Duration) RecorderOption {
+	return opt(func(o *options) { o.resumeWindow = d })
+}
+
 // WithLoop to FromRTSP does not compile.
 type (
 	// FileOption tunes FromFile.
@@ -113,6 +123,7 @@ type options struct {
 	fps               int
 	audioSystem       AudioSystem
 	deviceOpts        map[string]string
+	resumeWindow      time.Duration
 }
 
 func defaults() options {

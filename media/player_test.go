@@ -281,6 +281,47 @@ func TestRecorderAsksForKeyframe(t *testing.T) {
 	assert.Less(t, gap, 500*time.Millisecond, "audio %v, video %v", s["opus"], s["vp8"])
 }
 
+// A recording survives a signalling reconnect: the receiver's new
+// connection brings new tracks, which continue the ended ones in the same
+// file instead of being refused (metered record stopped recording there).
+func TestRecordingSurvivesAReconnect(t *testing.T) {
+	t.Parallel()
+	clip := t.TempDir() + "/clip.webm"
+	require.NoError(t, WriteTestClip(clip, 6*time.Second))
+	player, err := FromFile(clip)
+	require.NoError(t, err)
+	out := t.TempDir() + "/call.webm"
+	rec, err := NewRecorder(out, WithResumeWindow(10*time.Second))
+	require.NoError(t, err)
+	ctx := peertest.Context(t, 60*time.Second)
+	added := make(chan error, 8)
+	srv := intoRoom(t, ctx, player, func(_ *peer.RemotePeer, tr peer.Track) { added <- rec.AddTrack(tr.Track) })
+	for range 2 {
+		require.NoError(t, <-added)
+	}
+	time.Sleep(2 * time.Second)
+	require.Equal(t, 1, srv.DropConnections("receiver"))
+	for i := range 2 {
+		select {
+		case err := <-added:
+			require.NoError(t, err, "a track of the new connection")
+		case <-ctx.Done():
+			t.Fatalf("%d of 2 tracks came back after the reconnect", i)
+		}
+	}
+	<-player.Done()
+	time.Sleep(300 * time.Millisecond)
+	require.NoError(t, rec.Close())
+	s := spans(t, out)
+	for _, codec := range []string{"vp8", "opus"} {
+		// Dropped at 2 s: without the new tracks a stream ends there.
+		assert.Greater(t, s[codec][1]-s[codec][0], 4*time.Second, "%s spans %v", codec, s[codec])
+	}
+	info, err := Probe(out)
+	require.NoError(t, err)
+	t.Log(info)
+}
+
 func TestWriteTestClip(t *testing.T) {
 	out := t.TempDir() + "/clip.webm"
 	require.NoError(t, WriteTestClip(out, 2*time.Second))

@@ -17,6 +17,7 @@ import (
 )
 
 // ErrRecorderStarted: a track was added after the file's header was written
+// and no ended track of its kind and codec was there for it to continue
 // (every track must be added before its first keyframe is due).
 var ErrRecorderStarted = errors.New("media: recorder already started")
 
@@ -32,10 +33,16 @@ const recorderSettle = 500 * time.Millisecond
 // first frame (a keyframe for video) and half a second has passed since the
 // first one did, or two seconds after the first one at the latest. Timestamps share
 // one clock, so audio and video stay aligned. The file is finalised when
-// every track has ended, or on Close.
+// every track has ended (after WithResumeWindow's wait), or on Close.
+//
+// A track added after the header continues a track of its kind and codec
+// that has ended (a reconnect's new connection, a replaced track): its
+// frames go on in the same stream from the moment they arrive, so the file
+// keeps the gap as it was lived.
 type Recorder struct {
 	path, format string
 	pc           *webrtc.PeerConnection // for keyframe requests; may be nil
+	resumeWindow time.Duration
 
 	mu       sync.Mutex
 	tracks   []*recTrack
@@ -49,6 +56,7 @@ type Recorder struct {
 	done     chan struct{}
 	wg       sync.WaitGroup
 	deadline *time.Timer
+	linger   *time.Timer // armed while every track has ended (WithResumeWindow)
 	stats    RecorderStats
 }
 
@@ -73,8 +81,11 @@ type recTrack struct {
 	spec    av.StreamSpec
 	stream  int // index in the file; -1 when left out
 	ended   bool
+	resumed bool // a later track continues its stream
 	firstTS uint32
 	offset  time.Duration // arrival of the first frame after base
+	last    time.Duration // the latest time written to its stream
+	after   time.Duration // a continuing track starts later than this
 }
 
 type recSample struct {
@@ -95,11 +106,23 @@ func NewRecorder(path string, opts ...RecorderOption) (*Recorder, error) {
 		return nil, fmt.Errorf("media: recorder: %q: use .webm, .mkv, .ogg or .opus", filepath.Base(path))
 	}
 	o := collect(opts, RecorderOption.applyRecorder)
-	return &Recorder{path: path, format: format, pc: o.pc, done: make(chan struct{}), base: time.Now()}, nil
+	return &Recorder{path: path, format: format, pc: o.pc, resumeWindow: o.resumeWindow, done: make(chan struct{}), base: time.Now()}, nil
+}
+
+// resumableLocked is the ended track of the file that a new track of
+// codec continues, or nil.
+func (r *Recorder) resumableLocked(codec av.Codec, audio bool) *recTrack {
+	for _, o := range r.tracks {
+		if o.ended && !o.resumed && o.stream >= 0 && o.codec == codec && o.audio == audio {
+			return o
+		}
+	}
+	return nil
 }
 
 // AddTrack records a received track; it reads the track until it ends or
-// the recorder closes.
+// the recorder closes. After the header is written, only a track that
+// continues an ended one is taken (see Recorder).
 func (r *Recorder) AddTrack(track *webrtc.TrackRemote) error {
 	depack, codec, window, err := rtpCodec(track.Codec().MimeType)
 	if err != nil {
@@ -111,13 +134,22 @@ func (r *Recorder) AddTrack(track *webrtc.TrackRemote) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	switch {
-	case r.closed:
+	if r.closed {
 		return ErrEnded
-	case r.started:
-		return ErrRecorderStarted
 	}
 	t := &recTrack{remote: track, codec: codec, audio: audio, stream: -1}
+	if r.started {
+		prev := r.resumableLocked(codec, audio)
+		if prev == nil {
+			return ErrRecorderStarted
+		}
+		prev.resumed = true
+		t.stream, t.spec, t.ready, t.after = prev.stream, prev.spec, true, prev.last
+	}
+	if r.linger != nil {
+		r.linger.Stop() // a track again: the recording goes on
+		r.linger = nil
+	}
 	r.tracks = append(r.tracks, t)
 	r.wg.Add(1)
 	go r.read(t, samplebuilder.New(window, depack, track.Codec().ClockRate, samplebuilder.WithMaxTimeDelay(maxLate(track.Kind()))))
@@ -161,7 +193,10 @@ func (r *Recorder) read(t *recTrack, sb *samplebuilder.SampleBuilder) {
 				}
 				first = false
 				r.mu.Lock()
-				t.firstTS, t.offset = s.PacketTimestamp, time.Since(r.base)
+				// A continuing track starts where it arrives, and after the
+				// last frame of the track it continues (whose times come
+				// from the sender's clock, which may run ahead of ours).
+				t.firstTS, t.offset = s.PacketTimestamp, max(time.Since(r.base), t.after+time.Millisecond)
 				r.mu.Unlock()
 			}
 			pts := t.offset + time.Duration(s.PacketTimestamp-t.firstTS)*time.Second/time.Duration(clock)
@@ -282,6 +317,7 @@ func (r *Recorder) write(s recSample) {
 		}
 		return
 	}
+	s.t.last = max(s.t.last, s.pts)
 	r.stats.Bytes += int64(len(s.data))
 	if s.t.audio {
 		r.stats.AudioFrames++
@@ -298,6 +334,21 @@ func (r *Recorder) trackEnded(t *recTrack) {
 	all := true
 	for _, o := range r.tracks {
 		all = all && o.ended
+	}
+	if all && r.resumeWindow > 0 && !r.closed {
+		// Every reader has returned or is returning: the one the timer
+		// finalises with has no reader to wait for.
+		var linger *time.Timer
+		linger = time.AfterFunc(r.resumeWindow, func() {
+			r.mu.Lock()
+			current := r.linger == linger
+			r.mu.Unlock()
+			if current {
+				_ = r.shutdown(false)
+			}
+		})
+		r.linger = linger
+		all = false
 	}
 	r.mu.Unlock()
 	if all {
@@ -330,6 +381,10 @@ func (r *Recorder) shutdown(waitReaders bool) error {
 	}
 	if r.deadline != nil {
 		r.deadline.Stop()
+	}
+	if r.linger != nil {
+		r.linger.Stop()
+		r.linger = nil
 	}
 	r.startLocked()
 	r.closed = true

@@ -248,6 +248,54 @@ func TestPlayAndRecord(t *testing.T) {
 	assert.Regexp(t, `\.mkv: .*opus 48000 Hz 2 ch \(\d+ frames\)`, rout.String())
 }
 
+// A recording survives the server restarting mid-call: one file per peer,
+// continued by the tracks of the connection made after the restart.
+func TestRecordSurvivesAServerRestart(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	addr := srv.Addr()
+	dir := t.TempDir()
+	clip := filepath.Join(dir, "clip.webm")
+	require.NoError(t, media.WriteTestClip(clip, 8*time.Second))
+	token := func(sub string) string {
+		tok, err := testserver.MintToken(testserver.DevKeyID, testserver.DevKeySecret, testserver.Claims{Sub: sub}, time.Hour)
+		require.NoError(t, err)
+		return tok
+	}
+
+	re, rout, rerrs := testEnv(nil)
+	re.progressEvery = 200 * time.Millisecond
+	stopRecording, recorded := background(t, re, "record", "-url", srv.URL(), "-token", token("recorder"), "room", filepath.Join(dir, "out"))
+	require.Eventually(t, func() bool { return strings.Contains(rerrs.String(), "joined room") }, 10*time.Second, 20*time.Millisecond)
+	pe, _, perrs := testEnv(nil)
+	pe.progressEvery = 200 * time.Millisecond
+	_, played := background(t, pe, "play", "-url", srv.URL(), "-token", token("player"), clip, "room")
+	require.Eventually(t, func() bool { return strings.Contains(rerrs.String(), "recording player") }, 10*time.Second, 20*time.Millisecond)
+
+	time.Sleep(2 * time.Second)
+	require.NoError(t, srv.Close())
+	restarted, err := testserver.New(testserver.Options{Addr: addr, RateLimit: testserver.RateLimit{Disabled: true}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = restarted.Close() })
+
+	assert.Equal(t, 0, played(), perrs.String())
+	time.Sleep(300 * time.Millisecond)
+	stopRecording()
+	assert.Equal(t, 130, recorded(), rerrs.String())
+	assert.NotContains(t, rerrs.String(), "not recorded", "the new connection's tracks are taken")
+	assert.Equal(t, 1, strings.Count(rerrs.String(), "recording player to "), "one file: %s", rerrs.String())
+	files, err := filepath.Glob(filepath.Join(dir, "out", "player-*.mkv"))
+	require.NoError(t, err)
+	require.Len(t, files, 1)
+	info, err := media.Probe(files[0])
+	require.NoError(t, err)
+	t.Log(info)
+	// The restart came 2 s into the 8 s clip: without the later tracks the
+	// recording ends there.
+	assert.Greater(t, info.Duration, 5*time.Second, "%s", info)
+	assert.Regexp(t, `\.mkv: .*vp8 320x240`, rout.String())
+}
+
 // The agent hears a tone from a peer and answers with it.
 func TestAgentAnswers(t *testing.T) {
 	srv := newServer(t)

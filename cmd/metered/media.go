@@ -133,7 +133,9 @@ func record(ctx context.Context, e *env, args []string) error {
 				rec := recs[remote.ID()]
 				if rec == nil {
 					path := filepath.Join(dir, fmt.Sprintf("%s-%s.mkv", safeName(remote.ID()), time.Now().Format("20060102-150405")))
-					r, err := media.NewRecorder(path)
+					// A reconnect's new connection brings new tracks: they
+					// continue this file, as the call continues.
+					r, err := media.NewRecorder(path, media.WithResumeWindow(peer.ReconcileDeadline))
 					if err != nil {
 						fmt.Fprintf(e.stderr, "cannot record %s: %v\n", remote.ID(), err)
 						return

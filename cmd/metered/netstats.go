@@ -79,7 +79,9 @@ func (n *netStatus) line(id string, st peer.Stats) string {
 		rtt = st.Path.RTT.Round(time.Millisecond).String()
 	}
 	rates := "out - in -"
-	if seen && cur.at.After(prev.at) {
+	// Counters that went down belong to a new connection (a reconnect):
+	// no rate until the next sample.
+	if seen && cur.at.After(prev.at) && cur.out >= prev.out && cur.in >= prev.in {
 		sec := cur.at.Sub(prev.at).Seconds()
 		rates = fmt.Sprintf("out %s in %s", bitrate(float64(cur.out-prev.out)*8/sec), bitrate(float64(cur.in-prev.in)*8/sec))
 	}
