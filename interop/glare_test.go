@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -38,9 +40,9 @@ import (
 func TestGlareRoundsWithJS(t *testing.T) {
 	for _, tc := range []struct {
 		name, goID, jsID string
-		start            func() (*jsdriver.Driver, error)
+		start            func(env ...string) (*jsdriver.Driver, error)
 	}{
-		{"node/go-polite", "a-go", "z-js", func() (*jsdriver.Driver, error) { return jsdriver.Start("peer-driver.mjs") }},
+		{"node/go-polite", "a-go", "z-js", func(env ...string) (*jsdriver.Driver, error) { return jsdriver.Start("peer-driver.mjs", env...) }},
 		{"chromium/js-polite", "z-go", "a-js", jsdriver.StartBrowser},
 		{"chromium/go-polite", "a-go", "z-js", jsdriver.StartBrowser},
 	} {
@@ -48,20 +50,22 @@ func TestGlareRoundsWithJS(t *testing.T) {
 	}
 }
 
-func glareRounds(t *testing.T, start func() (*jsdriver.Driver, error), goID, jsPeerID string) {
+func glareRounds(t *testing.T, start func(env ...string) (*jsdriver.Driver, error), goID, jsPeerID string) {
 	srv, err := testserver.New(testserver.Options{RateLimit: testserver.RateLimit{Disabled: true}})
 	require.NoError(t, err)
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	js, err := start()
+	// Both sides trace their negotiation into buffers, shown when the run
+	// fails: the races this test exists for are rare and need their trace.
+	js, err := start("DRIVER_DEBUG=1")
 	require.NoError(t, err)
 	defer js.Close()
+	var goTrace lockedLog
 	defer func() {
-		if os.Getenv("INTEROP_DEBUG") != "" {
-			t.Log(js.Stderr())
-		}
-		if t.Failed() {
+		if t.Failed() || os.Getenv("INTEROP_DEBUG") != "" {
+			t.Log("Go trace:\n" + goTrace.tail(300))
+			t.Log("JS trace:\n" + tailLines(js.Stderr(), 300))
 			for _, ev := range js.Pending() {
 				t.Log("JS event not consumed: ", ev.Event, string(ev.Payload))
 			}
@@ -69,10 +73,7 @@ func glareRounds(t *testing.T, start func() (*jsdriver.Driver, error), goID, jsP
 	}()
 	_, err = js.Do(ctx, "join", map[string]any{"url": srv.URL(), "token": mint(t, jsPeerID, `{}`), "channel": "glare"})
 	require.NoError(t, err)
-	var log *slog.Logger
-	if os.Getenv("INTEROP_DEBUG") != "" {
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
+	log := slog.New(slog.NewTextHandler(&goTrace, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	goPeer, err := peer.New(peer.Options{URL: srv.URL(), Logger: log, TokenProvider: func(context.Context) (string, error) {
 		return mint(t, goID, `{}`), nil
 	}})
@@ -128,4 +129,31 @@ func glareRounds(t *testing.T, start func() (*jsdriver.Driver, error), goID, jsP
 	for _, ev := range js.Pending() {
 		assert.NotEqual(t, "track", ev.Event, "one track too many at JS: %s", ev.Payload)
 	}
+}
+
+// lockedLog is a log sink many goroutines may write.
+type lockedLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedLog) tail(n int) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return tailLines(l.b.String(), n)
+}
+
+// tailLines is the last n lines of s.
+func tailLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }

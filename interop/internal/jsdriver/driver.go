@@ -69,17 +69,19 @@ func Chromium() string {
 }
 
 // StartBrowser runs browser-driver.mjs: the JS SDK inside headless
-// Chromium, driven with the same commands as peer-driver.mjs.
-func StartBrowser() (*Driver, error) {
+// Chromium, driven with the same commands as peer-driver.mjs. env adds
+// variables (KEY=value) to the driver's environment.
+func StartBrowser(env ...string) (*Driver, error) {
 	if _, err := os.Stat(Chromium()); err != nil {
 		return nil, errors.New("chromium is not installed at " + Chromium() + ": run `make setup`")
 	}
-	return Start("browser-driver.mjs")
+	return Start("browser-driver.mjs", env...)
 }
 
-// Start runs script (a file in Dir) with node. It fails with a clear message
-// when Node or the packages are missing.
-func Start(script string) (*Driver, error) {
+// Start runs script (a file in Dir) with node, env added to its
+// environment. It fails with a clear message when Node or the packages are
+// missing.
+func Start(script string, env ...string) (*Driver, error) {
 	dir := Dir()
 	if _, err := exec.LookPath("node"); err != nil {
 		return nil, errors.New("node is not installed: run `make setup`")
@@ -89,6 +91,9 @@ func Start(script string) (*Driver, error) {
 	}
 	cmd := exec.Command("node", script)
 	cmd.Dir = dir
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
