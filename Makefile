@@ -21,11 +21,13 @@ NPM_STAMP  := interop/js/node_modules/.package-lock.json
 # lint's tools, built from the Go module proxy into bin/ (git-ignored); the
 # vulnerability database is built from golang.org/x/vulndb, also served by
 # the proxy (interop/cmd/vulncheck)
-TOOLS       := $(CURDIR)/bin
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 GOVULNCHECK := golang.org/x/vuln/cmd/govulncheck@v1.9.0
 VULNDB      := golang.org/x/vulndb@v0.0.0-20261105234957-e22db6528018
 INDEXDB     := golang.org/x/vulndb/cmd/indexdb@v0.0.0-20261105234957-e22db6528018
+# one folder per set of versions: raising a pin builds the tools again
+# instead of finding the old binaries in place
+TOOLS       := $(CURDIR)/bin/lint-$(shell printf '%s ' $(STATICCHECK) $(GOVULNCHECK) $(INDEXDB) | sha256sum | cut -c1-12)
 # the impairment runs (media/network_test.go): timing is what they measure,
 # so they run without the race detector, whose 5-10x slow-down is not a
 # network's

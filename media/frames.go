@@ -173,7 +173,6 @@ func maxLate(kind webrtc.RTPCodecType) time.Duration {
 type keyframeRequester struct {
 	track *webrtc.TrackRemote // nil: not video
 	pc    *webrtc.PeerConnection
-	ssrc  uint32
 	last  time.Time
 }
 
@@ -181,7 +180,7 @@ func newKeyframeRequester(pc *webrtc.PeerConnection, track *webrtc.TrackRemote, 
 	if kind != webrtc.RTPCodecTypeVideo {
 		return &keyframeRequester{}
 	}
-	return &keyframeRequester{track: track, pc: pc, ssrc: uint32(track.SSRC())}
+	return &keyframeRequester{track: track, pc: pc}
 }
 
 func (k *keyframeRequester) request() {
@@ -190,6 +189,6 @@ func (k *keyframeRequester) request() {
 	}
 	k.last = time.Now()
 	if err := peer.RequestKeyframe(k.track); errors.Is(err, peer.ErrUnknownTrack) && k.pc != nil {
-		_ = k.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: k.ssrc}})
+		_ = k.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(k.track.SSRC())}})
 	}
 }

@@ -156,12 +156,11 @@ func scan(govulncheck, db, dir string) ([]finding, error) {
 	return fs, perr
 }
 
-// parse reads govulncheck's JSON stream: one finding per vulnerability and
-// reachable symbol, deduplicated.
+// parse reads govulncheck's JSON stream: one finding per vulnerability,
+// named by the first of its reachable symbols.
 func parse(r io.Reader) ([]finding, error) {
 	dec := json.NewDecoder(bufio.NewReader(r))
-	seen := map[finding]bool{}
-	var out []finding
+	byID := map[string]finding{}
 	for {
 		var msg struct {
 			Finding *struct {
@@ -186,26 +185,16 @@ func parse(r io.Reader) ([]finding, error) {
 			sym = t.Package + "." + strings.TrimPrefix(t.Receiver, "*") + "." + t.Function
 		}
 		f := finding{id: msg.Finding.OSV, module: t.Module, version: t.Version, symbol: sym, fixed: msg.Finding.FixedVersion}
-		if !seen[f] {
-			seen[f] = true
-			out = append(out, f)
+		if had, ok := byID[f.id]; !ok || f.symbol < had.symbol {
+			byID[f.id] = f
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].id+out[i].symbol < out[j].id+out[j].symbol })
-	return dedupeByID(out), nil
-}
-
-// dedupeByID keeps one finding per vulnerability (the first symbol).
-func dedupeByID(fs []finding) []finding {
-	var out []finding
-	seen := map[string]bool{}
-	for _, f := range fs {
-		if !seen[f.id] {
-			seen[f.id] = true
-			out = append(out, f)
-		}
+	out := make([]finding, 0, len(byID))
+	for _, f := range byID {
+		out = append(out, f)
 	}
-	return out
+	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
+	return out, nil
 }
 
 func goVersion(std []finding) string {
