@@ -49,9 +49,14 @@ type prober struct {
 	closed   bool
 
 	active atomic.Pointer[activeCluster]
-	kicks  chan struct{}
-	done   chan struct{}
-	wg     sync.WaitGroup
+	// heard: the remote has reported a packet of ours received. Probes
+	// wait for it: until the remote's SRTP is up (it finishes DTLS after
+	// us), it drops what we send unseen, and a probe it never sees gives
+	// no result and spends the start-up probes.
+	heard atomic.Bool
+	kicks chan struct{}
+	done  chan struct{}
+	wg    sync.WaitGroup
 }
 
 // activeCluster is the cluster being sent; its counts are guarded by
@@ -188,7 +193,7 @@ func (p *prober) due(now time.Time) (*sentStream, []probe.Cluster) {
 	defer p.mu.Unlock()
 	p.finish(now)
 	s := p.probeStream()
-	if s == nil {
+	if s == nil || !p.heard.Load() {
 		return nil, nil
 	}
 	out := p.ctrl.MediaStarted(now, in)
@@ -331,6 +336,14 @@ func (p *prober) sent(seq uint16, numbered bool, size int, padding bool) {
 // feedback matches transport-wide feedback with the clusters' packets;
 // a result raises the estimate and may call for a further probe.
 func (p *prober) feedback(fb *rtcp.TransportLayerCC) {
+	if !p.heard.Load() && fb.PacketStatusCount > 0 {
+		heard := false
+		probe.Arrivals(fb, func(_ uint16, _ time.Duration, received bool) { heard = heard || received })
+		if heard {
+			p.heard.Store(true)
+			p.kick() // the start-up probes need not wait for the next step
+		}
+	}
 	p.mu.Lock()
 	if len(p.records) == 0 {
 		p.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/logging"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
@@ -182,6 +183,41 @@ func TestProberPacesClusters(t *testing.T) {
 	st := e.probingStats()
 	assert.Equal(t, uint64(packets), st.PacketsSent-before.PacketsSent)
 	assert.Equal(t, uint64(bytes), st.BytesSent-before.BytesSent)
+}
+
+// TestProbesWaitForTheRemote: media alone starts no probe; the first
+// feedback that reports a packet of ours received does. Until the remote's
+// SRTP is up it drops what we send unseen (Chromium acknowledged none of
+// the start-up probes sent at once).
+func TestProbesWaitForTheRemote(t *testing.T) {
+	t.Parallel()
+	e, err := newEstimator(Bandwidth{}.withDefaults(), logging.NewDefaultLoggerFactory())
+	require.NoError(t, err)
+	defer e.Close()
+	info := &interceptor.StreamInfo{
+		SSRC: 1, SSRCRetransmission: 2, PayloadType: 96, PayloadTypeRetransmission: 97, MimeType: "video/VP8",
+		RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: sdp.TransportCCURI, ID: 3}},
+	}
+	var w wire
+	out := e.AddStream(info, &w)
+	for i := range 5 {
+		_, err := out.Write(&rtp.Header{Version: 2, SSRC: 1, PayloadType: 96, SequenceNumber: uint16(i), Timestamp: 3000 * uint32(i)}, make([]byte, 900), nil)
+		require.NoError(t, err)
+	}
+	require.Eventually(t, func() bool { return len(w.of(1)) == 5 }, 10*time.Second, time.Millisecond, "the pacer lets the media go")
+	time.Sleep(3 * probeStep)
+	assert.Empty(t, w.of(2), "no probe before the remote reported a packet")
+
+	var first rtp.TransportCCExtension
+	require.NoError(t, first.Unmarshal(w.of(1)[0].GetExtension(3)))
+	rec := twcc.NewRecorder(9)
+	rec.Record(1, first.TransportSequence, time.Now().UnixMicro())
+	for _, pkt := range rec.BuildFeedbackPacket() {
+		if fb, ok := pkt.(*rtcp.TransportLayerCC); ok {
+			e.prober.feedback(fb)
+		}
+	}
+	require.Eventually(t, func() bool { return len(w.of(2)) >= probe.MinPackets }, 10*time.Second, time.Millisecond, "the start-up probe goes once the remote is heard")
 }
 
 // TestFeedbackGoesToAMediaStream: transport-wide feedback that pion
