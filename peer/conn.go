@@ -42,8 +42,13 @@ type conn struct {
 	candWarned   bool
 	inbound      []webrtc.ICECandidateInit
 	nextMid      int
-	closed       bool
-	ladder       ladder
+	slots        map[*webrtc.RTPTransceiver]bool // receive slots (slots.go)
+	// Tracks the remote announced and that have not arrived (announced.go).
+	announced     map[string]time.Time
+	announceTimer *time.Timer
+	offerHeld     bool
+	closed        bool
+	ladder        ladder
 	// An offer that gets no answer (lost, or dropped by a remote stack that
 	// failed to apply it) is sent again, the same SDP, a few times.
 	offerTimer   *time.Timer
@@ -101,7 +106,12 @@ func (c *conn) negotiate() {
 		// description brings it back to stable, so nothing is lost.
 		return
 	}
-	c.assignMids()
+	if c.holdingOffers(time.Now()) {
+		c.offerHeld = true
+		c.trace("offer held for an announced track")
+		return
+	}
+	c.assignMids(true)
 	offer, err := c.pc.CreateOffer(nil)
 	if err != nil {
 		c.negotiationError(err)
@@ -198,16 +208,22 @@ func (c *conn) trace(msg string, args ...any) {
 	c.env.log.Debug(msg, append([]any{"peer", c.peerID, "signaling", c.pc.SignalingState().String(), "pending", c.pendingOffer != nil}, args...)...)
 }
 
+// midPrefix starts the mids this side's offers make.
+func (c *conn) midPrefix() string {
+	if c.polite {
+		return "p"
+	}
+	return "i"
+}
+
 // assignMids names the transceivers that have no mid yet, in a namespace a
 // browser never uses and the remote side (of the other politeness) does not
-// use either.
-func (c *conn) assignMids() {
-	prefix := "i"
-	if c.polite {
-		prefix = "p"
-	}
+// use either. With slots false, receive slots stay unnamed, for a remote
+// offer to give them its tracks.
+func (c *conn) assignMids(slots bool) {
+	prefix := c.midPrefix()
 	for _, t := range c.pc.GetTransceivers() {
-		if t.Mid() == "" {
+		if t.Mid() == "" && (slots || !c.slots[t]) {
 			c.nextMid++
 			_ = t.SetMid(fmt.Sprintf("%s%d", prefix, c.nextMid))
 		}
@@ -217,6 +233,16 @@ func (c *conn) assignMids() {
 // applyLocal sets the local description and (when announce) sends it; the
 // candidates it gathers are sent only after it.
 func (c *conn) applyLocal(d webrtc.SessionDescription, announce bool) bool {
+	if !announce {
+		return c.applyLocalAs(d, nil)
+	}
+	return c.applyLocalAs(d, func(d webrtc.SessionDescription) webrtc.SessionDescription { return d })
+}
+
+// applyLocalAs is applyLocal where sent (nil: nothing is sent) gives the
+// copy of the description the remote gets.
+func (c *conn) applyLocalAs(d webrtc.SessionDescription, sent func(webrtc.SessionDescription) webrtc.SessionDescription) bool {
+	announce := sent != nil
 	c.mu.Lock()
 	c.descQueued = false
 	c.mu.Unlock()
@@ -230,11 +256,11 @@ func (c *conn) applyLocal(d webrtc.SessionDescription, announce bool) bool {
 		if ld := c.pc.LocalDescription(); ld != nil {
 			d = *ld
 		}
-		c.signalDescription(d)
+		c.signalDescription(sent(d))
 	}
 	c.descQueued = true
 	for _, cand := range c.outCands {
-		c.owner.signal(newICESignal(cand))
+		c.signalCandidate(cand)
 	}
 	c.outCands = nil
 	return true
@@ -250,7 +276,19 @@ func (c *conn) onLocalCandidate(cand *webrtc.ICECandidate) {
 		c.outCands = append(c.outCands, cand)
 		return
 	}
-	c.owner.signal(newICESignal(cand))
+	c.signalCandidate(cand)
+}
+
+// signalCandidate sends a local candidate; c.mu is held.
+func (c *conn) signalCandidate(cand *webrtc.ICECandidate) {
+	s := newICESignal(cand)
+	if s.Candidate != nil {
+		typ, proto := candidateKind(s.Candidate.Candidate)
+		c.env.log.Debug("candidate sent", "peer", c.peerID, "type", typ, "protocol", proto)
+	} else {
+		c.env.log.Debug("candidate sent", "peer", c.peerID, "type", "end-of-candidates")
+	}
+	c.owner.signal(s)
 }
 
 // handleDescription applies a remote offer or answer.
@@ -270,8 +308,11 @@ func (c *conn) handleDescription(d webrtc.SessionDescription) {
 		// A pending offer was never applied, so there is nothing to roll
 		// back; pion asks for it again once the answer makes it stable.
 		c.pendingOffer = nil
-		c.assignMids() // our tracks keep m-lines of their own
-		if !c.applyRemote(d) {
+		// Our tracks keep m-lines of their own; receive slots are free to
+		// take the remote's tracks here.
+		c.assignMids(false)
+		seen, answers := c.keepDirections(d) // directions.go
+		if !c.applyRemote(seen) {
 			return
 		}
 		answer, err := c.pc.CreateAnswer(nil)
@@ -279,7 +320,7 @@ func (c *conn) handleDescription(d webrtc.SessionDescription) {
 			c.negotiationError(err)
 			return
 		}
-		if !c.applyLocal(answer, true) {
+		if !c.applyLocalAs(answer, func(d webrtc.SessionDescription) webrtc.SessionDescription { return fixAnswer(d, answers) }) {
 			return
 		}
 	case webrtc.SDPTypeAnswer:
@@ -345,6 +386,10 @@ func (c *conn) handleCandidate(cand *webrtc.ICECandidateInit, bad error) {
 		}
 		c.candCount++
 		init = *cand
+		typ, proto := candidateKind(cand.Candidate)
+		c.env.log.Debug("candidate received", "peer", c.peerID, "type", typ, "protocol", proto, "held", !c.remoteSet)
+	} else {
+		c.env.log.Debug("candidate received", "peer", c.peerID, "type", "end-of-candidates")
 	}
 	// Candidates that arrive after we ignored a colliding offer are kept:
 	// the polite side answers ours next, with the same ICE agent, so they
@@ -385,6 +430,7 @@ func (c *conn) close() {
 		stopTimer(&c.offerTimer)
 		stopTimer(&c.ladder.timer)
 		stopTimer(&c.ladder.watchdog)
+		stopTimer(&c.announceTimer)
 		_ = c.pc.Close()
 	}) {
 		_ = c.pc.Close() // closed before: Close is idempotent
@@ -406,4 +452,24 @@ func (c *conn) useICEServers(servers []webrtc.ICEServer) {
 			c.env.log.Warn("cannot take the new ICE servers", "peer", c.peerID, "err", protocol.Scrub(err.Error()))
 		}
 	})
+}
+
+// candidateKind is a candidate line's type and transport protocol, the
+// part of it a log may show: never its addresses, ports or credentials.
+func candidateKind(line string) (typ, proto string) {
+	f := strings.Fields(strings.TrimPrefix(line, "candidate:"))
+	if len(f) > 2 {
+		proto = strings.ToLower(f[2])
+	}
+	for i := 0; i+1 < len(f); i++ {
+		if f[i] == "typ" {
+			typ = f[i+1]
+		}
+	}
+	switch {
+	case typ != "host" && typ != "srflx" && typ != "prflx" && typ != "relay",
+		proto != "udp" && proto != "tcp":
+		return "unknown", "unknown" // nothing a remote wrote reaches the log
+	}
+	return typ, proto
 }

@@ -99,7 +99,7 @@ func (c *conn) restartICE(gen int) {
 		return // the offer in flight re-enters the ladder when it settles
 	}
 	l.inFlight = true
-	c.assignMids()
+	c.assignMids(true)
 	offer, err := c.pc.CreateOffer(&webrtc.OfferOptions{ICERestart: true})
 	if err != nil {
 		l.inFlight = false

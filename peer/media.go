@@ -77,9 +77,49 @@ func (s *RemoteStream) Tracks() []*webrtc.TrackRemote {
 // MaxTrackMetadataEntries, the oldest inserted evicted first, an update in
 // place not counting as growth.
 type metaCache struct {
-	order []string
-	bags  map[string]json.RawMessage
+	order   []string
+	bags    map[string]json.RawMessage
+	matched map[string]bool // entries a received track took, on this connection
 }
+
+// lookup is the metadata of a received track. A track the remote sent on
+// an m-line our offer made (reused) may carry another id than the one its
+// metadata names: a browser that adds a track reuses a transceiver made
+// for one of our m-lines, and announces it under that transceiver's id.
+// Such a track takes the oldest entry no received track has taken: the JS
+// SDK sends a track's metadata just before adding the track, so entries
+// and reused m-lines come in the same order.
+// It also returns the id of the entry taken ("" for none).
+func (c *metaCache) lookup(trackID string, reused bool) (StreamMetadata, string) {
+	id := trackID
+	if _, ok := c.bags[id]; !ok && reused {
+		id = ""
+		for _, o := range c.order {
+			if !c.matched[o] {
+				id = o
+				break
+			}
+		}
+	}
+	if _, ok := c.bags[id]; !ok {
+		return nil, ""
+	}
+	if c.matched == nil {
+		c.matched = map[string]bool{}
+	}
+	c.matched[id] = true
+	return c.get(id), id
+}
+
+// has reports whether trackID has an entry.
+func (c *metaCache) has(trackID string) bool {
+	_, ok := c.bags[trackID]
+	return ok
+}
+
+// newConnection forgets which entries were taken: a new connection
+// receives every track again.
+func (c *metaCache) newConnection() { c.matched = nil }
 
 func (c *metaCache) set(trackID string, meta json.RawMessage) {
 	if c.bags == nil {
@@ -88,6 +128,7 @@ func (c *metaCache) set(trackID string, meta json.RawMessage) {
 	if meta == nil {
 		if _, ok := c.bags[trackID]; ok {
 			delete(c.bags, trackID)
+			delete(c.matched, trackID)
 			for i, id := range c.order {
 				if id == trackID {
 					c.order = append(c.order[:i:i], c.order[i+1:]...)
@@ -100,6 +141,7 @@ func (c *metaCache) set(trackID string, meta json.RawMessage) {
 	if _, ok := c.bags[trackID]; !ok {
 		if len(c.order) >= MaxTrackMetadataEntries {
 			delete(c.bags, c.order[0])
+			delete(c.matched, c.order[0])
 			c.order = c.order[1:]
 		}
 		c.order = append(c.order, trackID)

@@ -165,7 +165,10 @@ func (r *RemotePeer) onTrack(c *conn, t *webrtc.TrackRemote, recv *webrtc.RTPRec
 		r.mu.Unlock()
 		return
 	}
-	meta := r.cache.get(t.ID())
+	meta, entry := r.cache.lookup(t.ID(), c.ownsMidOf(recv))
+	if entry != "" {
+		c.ops.do(func() { c.trackArrived(entry) })
+	}
 	streamID := t.StreamID()
 	if streamID == "-" {
 		streamID = ""
@@ -285,7 +288,16 @@ func (r *RemotePeer) onDataChannel(c *conn, d *webrtc.DataChannel) {
 func (r *RemotePeer) setTrackMetadata(trackID string, meta json.RawMessage) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	announced := meta != nil && !r.cache.has(trackID)
 	r.cache.set(trackID, meta)
+	if c := r.conn; c != nil && !r.closed {
+		switch {
+		case announced:
+			c.ops.do(func() { c.expectTrack(trackID) }) // announced.go
+		case meta == nil:
+			c.ops.do(func() { c.trackArrived(trackID) })
+		}
+	}
 }
 
 // route hands a classified signal to the current connection, in order.
@@ -314,6 +326,7 @@ func (r *RemotePeer) swap(next *conn) {
 	r.conn = next
 	r.inbound = map[*webrtc.TrackRemote]string{}
 	r.streams = map[string]*RemoteStream{}
+	r.cache.newConnection()
 	if r.state != PeerIdle && !r.closed {
 		// A fresh connection, even if the old one had already closed.
 		r.setStateLocked(PeerReconnecting)

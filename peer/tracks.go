@@ -53,6 +53,7 @@ func (t *trackedTrack) attach(c *conn) {
 	if c.closed {
 		return
 	}
+	c.addReceiveSlots(t.bound.Kind())
 	tr, err := c.pc.AddTransceiverFromTrack(t.bound, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv})
 	if err != nil {
 		c.negotiationError(err)

@@ -12,10 +12,10 @@
 //   resetAudioStats()
 //   debug(line)          optional trace sink
 //
-// Commands: join {url, token, channel}, send {data}, sendTo {to, data},
+// Commands: join {url, token, channel, audio?: {metadata}}, send {data}, sendTo {to, data},
 //   openChannel {to, label}, channelSend {to, label, text},
-//   addAudio {metadata}, stats, resetStats, pathStats {to}, inboundVideo {to},
-//   close
+//   addAudio {metadata}, restartIce {to}, stats, resetStats, pathStats {to},
+//   inboundVideo {to}, close
 export function createPeerCommands(platform) {
   const { MeteredPeer, out } = platform;
   let peer = null;
@@ -53,8 +53,11 @@ export function createPeerCommands(platform) {
       peer.on("data", (e) => out({ event: "data", payload: e }));
       peer.on("error", (e) => out({ event: "error", payload: { name: e.err?.name, message: e.err?.message } }));
       peer.on("state-change", (e) => out({ event: "state", payload: e }));
+      // With audio, the track is added before joining: it goes out at first
+      // contact, as an application that joins with its microphone does.
+      const added = c.audio ? await handlers.addAudio(c.audio) : {};
       await peer.join(c.channel);
-      return { peerId: peer.peerId };
+      return { peerId: peer.peerId, ...added };
     },
     send: (c) => peer.send(c.data),
     sendTo: (c) => peer.sendTo(c.to, c.data),
@@ -105,6 +108,12 @@ export function createPeerCommands(platform) {
         out.width = s.frameWidth ?? out.width;
       });
       return out;
+    },
+    // An ICE restart towards peer `to`, started by this side.
+    restartIce(c) {
+      const remote = peer.remotePeers.find((r) => r.id === c.to);
+      if (!remote) throw new Error("no such peer " + c.to);
+      remote.pc.restartIce();
     },
     stats: () => platform.audioStats(),
     resetStats: () => platform.resetAudioStats(),

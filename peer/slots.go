@@ -1,0 +1,67 @@
+package peer
+
+import (
+	"strings"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// Receive slots: a connection offers, ahead of the m-lines of tracks it
+// starts sending, receive-only m-lines of the same kind for the remote's
+// own tracks to take.
+//
+// A browser that applies an offer while it holds tracks added with addTrack
+// and not yet negotiated (at first contact, after rolling back its own
+// offer in a collision, on the new connection after a reconnect) puts each
+// of them on the first new m-line of its kind in that offer (JSEP's reuse
+// rule). Its receiving track then keeps the id that transceiver was made
+// with, not the id our metadata names, and the JS SDK, which keys track
+// metadata by the receiving track's id, shows our track without it. With
+// slots first in the offer, the remote's tracks take the slots (where they
+// are received as the remote's own, with their own ids) and every track of
+// ours gets a fresh m-line, received under our id. Slots no remote track
+// takes stay inactive m-lines. See docs/design.md.
+const (
+	// firstSlots per kind in a connection's first negotiation: a browser's
+	// camera and screen, or microphone and screen audio.
+	firstSlots = 2
+	// laterSlots per kind when tracks are added to a negotiated connection:
+	// the remote adds its tracks one at a time there.
+	laterSlots = 1
+)
+
+// addReceiveSlots makes sure receive slots of kind that no offer has
+// carried yet come before a track of that kind is added. It runs on c.ops.
+func (c *conn) addReceiveSlots(kind webrtc.RTPCodecType) {
+	want := laterSlots
+	if !c.remoteSet {
+		want = firstSlots
+	}
+	for _, t := range c.pc.GetTransceivers() {
+		if c.slots[t] && t.Kind() == kind && t.Mid() == "" {
+			want--
+		}
+	}
+	for ; want > 0; want-- {
+		t, err := c.pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
+		if err != nil {
+			c.negotiationError(err)
+			return
+		}
+		if c.slots == nil {
+			c.slots = map[*webrtc.RTPTransceiver]bool{}
+		}
+		c.slots[t] = true
+	}
+}
+
+// ownsMidOf reports whether recv belongs to an m-line this side's offer
+// made (assignMids' namespace), not one the remote's offer did.
+func (c *conn) ownsMidOf(recv *webrtc.RTPReceiver) bool {
+	for _, t := range c.pc.GetTransceivers() {
+		if t.Receiver() == recv {
+			return strings.HasPrefix(t.Mid(), c.midPrefix())
+		}
+	}
+	return false
+}
