@@ -47,8 +47,11 @@ type conn struct {
 	announced     map[string]time.Time
 	announceTimer *time.Timer
 	offerHeld     bool
-	closed        bool
-	ladder        ladder
+	// ICE checking with no remote candidate restarts (icerestart.go).
+	heardCandidate bool
+	quietTimer     *time.Timer
+	closed         bool
+	ladder         ladder
 	// An offer that gets no answer (lost, or dropped by a remote stack that
 	// failed to apply it) is sent again, the same SDP, a few times.
 	offerTimer   *time.Timer
@@ -315,6 +318,7 @@ func (c *conn) handleDescription(d webrtc.SessionDescription) {
 		if !c.applyRemote(seen) {
 			return
 		}
+		c.quietSendOnly() // slots.go
 		answer, err := c.pc.CreateAnswer(nil)
 		if err != nil {
 			c.negotiationError(err)
@@ -385,6 +389,8 @@ func (c *conn) handleCandidate(cand *webrtc.ICECandidateInit, bad error) {
 			return
 		}
 		c.candCount++
+		c.heardCandidate = true
+		stopTimer(&c.quietTimer)
 		init = *cand
 		typ, proto := candidateKind(cand.Candidate)
 		c.env.log.Debug("candidate received", "peer", c.peerID, "type", typ, "protocol", proto, "held", !c.remoteSet)
@@ -431,6 +437,7 @@ func (c *conn) close() {
 		stopTimer(&c.ladder.timer)
 		stopTimer(&c.ladder.watchdog)
 		stopTimer(&c.announceTimer)
+		stopTimer(&c.quietTimer)
 		_ = c.pc.Close()
 	}) {
 		_ = c.pc.Close() // closed before: Close is idempotent

@@ -39,6 +39,7 @@ type timings struct {
 	iceAnswer      time.Duration // how long a restart offer waits for its answer
 	reconcile      time.Duration // presence must be restored within this after a reconnect
 	handlerWait    time.Duration // DataChannelOpened handlers may hold a channel's messages this long
+	candidateWait  time.Duration // ICE checking with no remote candidate this long restarts
 }
 
 func defaultTimings() timings {
@@ -49,6 +50,7 @@ func defaultTimings() timings {
 		iceAnswer:      ICERestartAnswerWindow,
 		reconcile:      ReconcileDeadline,
 		handlerWait:    5 * time.Second,
+		candidateWait:  candidateWait,
 	}
 }
 

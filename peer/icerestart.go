@@ -40,14 +40,43 @@ type ladder struct {
 	remoteGen int
 }
 
+// candidateWait is how long ICE may check with no candidate from the
+// remote before it is restarted. A browser that rolled its offer back in a
+// collision sometimes never gathers again: it sent no candidate, its
+// connection never left "new", and no media flowed for the whole call
+// (once in 9 first contacts with Chromium, and once in 40 metadata trials).
+// A restart makes it gather. Candidates come within milliseconds on a LAN
+// and within a second or two through a relay.
+const candidateWait = 5 * time.Second
+
 // onICEState runs on ops for every ICE connection state change.
 func (c *conn) onICEState(s webrtc.ICEConnectionState) {
 	l := &c.ladder
 	switch s {
+	case webrtc.ICEConnectionStateChecking:
+		if !c.heardCandidate && c.quietTimer == nil {
+			var t *time.Timer
+			t = time.AfterFunc(c.env.timing.candidateWait, func() {
+				c.ops.do(func() {
+					if c.quietTimer != t || c.closed {
+						return
+					}
+					c.quietTimer = nil
+					st := c.pc.ICEConnectionState()
+					if c.heardCandidate || st != webrtc.ICEConnectionStateChecking {
+						return
+					}
+					c.env.log.Debug("no ICE candidate from the remote: restarting ICE", "peer", c.peerID)
+					c.climbLadder()
+				})
+			})
+			c.quietTimer = t
+		}
 	case webrtc.ICEConnectionStateConnected, webrtc.ICEConnectionStateCompleted:
 		l.attempts, l.gaveUp, l.inFlight, l.iceFailed = 0, false, false, false
 		stopTimer(&l.watchdog)
 		stopTimer(&l.timer)
+		stopTimer(&c.quietTimer)
 	case webrtc.ICEConnectionStateFailed:
 		l.iceFailed = true
 		c.climbLadder()
@@ -99,6 +128,7 @@ func (c *conn) restartICE(gen int) {
 		return // the offer in flight re-enters the ladder when it settles
 	}
 	l.inFlight = true
+	c.heardCandidate = false // the new credentials need candidates of their own
 	c.assignMids(true)
 	offer, err := c.pc.CreateOffer(&webrtc.OfferOptions{ICERestart: true})
 	if err != nil {

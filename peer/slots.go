@@ -65,3 +65,20 @@ func (c *conn) ownsMidOf(recv *webrtc.RTPReceiver) bool {
 	}
 	return false
 }
+
+// quietSendOnly stops the transceivers pion made for remote m-lines that
+// only receive (another Go peer's receive slots, a browser's receive-only
+// transceivers): pion makes them send-only with no sender, which its own
+// negotiation-needed check always counts as needing an offer, so two Go
+// peers renegotiated without end. Nothing is ever sent on them (our tracks
+// get transceivers of their own); stopped, they answer inactive, as
+// JSEP would. It runs on c.ops, between the remote offer and our answer.
+func (c *conn) quietSendOnly() {
+	for _, t := range c.pc.GetTransceivers() {
+		if t.Direction() == webrtc.RTPTransceiverDirectionSendonly && t.Sender() == nil && !c.slots[t] {
+			if err := t.Stop(); err != nil {
+				c.negotiationError(err)
+			}
+		}
+	}
+}
