@@ -31,19 +31,38 @@ func (f *connFlags) register(fs *flag.FlagSet, e *env) {
 func parse(fs *flag.FlagSet, e *env, args []string, n int) ([]string, error) {
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() {} // flag would print to stderr on -h; help goes to stdout below
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			var flags strings.Builder
-			fs.SetOutput(&flags)
-			fs.PrintDefaults()
-			return nil, &helpRequest{flags: flags.String()}
+	// Flags may come after the arguments too (`metered play clip.webm room
+	// -key …`): the flag package stops at the first argument, so parsing
+	// resumes after each one; "--" ends the flags.
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				var flags strings.Builder
+				fs.SetOutput(&flags)
+				fs.PrintDefaults()
+				return nil, &helpRequest{flags: flags.String()}
+			}
+			return nil, errUsage
 		}
-		return nil, errUsage
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			pos = append(pos, rest...)
+			break
+		}
+		pos, args = append(pos, rest[0]), rest[1:]
 	}
-	if fs.NArg() != n {
-		return nil, fmt.Errorf("%w: want %d arguments, got %d", errUsage, n, fs.NArg())
+	if len(pos) != n {
+		unit := "arguments"
+		if n == 1 {
+			unit = "argument"
+		}
+		return nil, fmt.Errorf("%w: want %d %s, got %d", errUsage, n, unit, len(pos))
 	}
-	return fs.Args(), nil
+	return pos, nil
 }
 
 func (f *connFlags) options(e *env) (signalling.Options, error) {

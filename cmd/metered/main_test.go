@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"io"
 	"math"
 	"net"
@@ -88,6 +89,26 @@ func TestUsageErrors(t *testing.T) {
 	assert.Equal(t, 1, run(ctx, e, []string{"bridge", "-key", "pk_x", "http://camera/stream", "room"}))
 	assert.Contains(t, errs.String(), "not an rtsp:// URL")
 	assert.Equal(t, 1, run(ctx, e, []string{"play", "-key", "pk_x", "/no/such/file.webm", "room"}))
+	assert.Contains(t, errs.String(), "want 1 argument, got 0")
+}
+
+// Flags may follow the arguments, as users of other CLIs write them; "--"
+// ends the flags.
+func TestFlagsAfterArguments(t *testing.T) {
+	t.Parallel()
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	key := fs.String("key", "", "")
+	e, _, _ := testEnv(nil)
+	pos, err := parse(fs, e, []string{"clip.webm", "room", "-key", "pk_x"}, 2)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"clip.webm", "room"}, pos)
+	assert.Equal(t, "pk_x", *key)
+	pos, err = parse(fs, e, []string{"-key", "pk_y", "--", "-odd-name.webm", "room"}, 2)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"-odd-name.webm", "room"}, pos)
+	assert.Equal(t, "pk_y", *key)
+	_, err = parse(fs, e, []string{"a", "b", "c"}, 2)
+	assert.ErrorContains(t, err, "want 2 arguments, got 3")
 }
 
 func TestServe(t *testing.T) {
