@@ -27,8 +27,9 @@ type rateControl struct {
 	next    int
 	follows map[int]func() int
 	current int
-	changed time.Time
+	changed time.Time // of the last change that holds a raise back
 	checked time.Time
+	guessed bool // the rate was set once: to the first estimate's share
 }
 
 func newRateControl(lo, hi int, share float64) *rateControl {
@@ -134,10 +135,18 @@ func (r *rateControl) adapt(enc *av.Encoder) (bool, error) {
 	return true, nil
 }
 
-// set records the rate the encoder now runs at.
+// set records the rate the encoder now runs at. The first setting holds
+// no raise back: it follows a connection's starting estimate, a guess that
+// start-up probes replace within a feedback interval, and holding the
+// encoder under their result left the path's delay unmeasured at the rate
+// it was about to carry (the start-up figure in docs/guides/networks.md).
 func (r *rateControl) set(bps int, now time.Time) {
 	r.mu.Lock()
-	r.current, r.changed = bps, now
+	r.current = bps
+	if r.guessed {
+		r.changed = now
+	}
+	r.guessed = true
 	r.mu.Unlock()
 }
 

@@ -47,6 +47,15 @@ func TestRatePollGoesDownAtOnceAndUpSlowly(t *testing.T) {
 	_, change = r.poll(now.Add(300 * time.Millisecond))
 	assert.False(t, change)
 
+	// The first setting followed a starting guess: a measured estimate
+	// (a start-up probe's) raises the rate without waiting.
+	est.Store(1_500_000)
+	bps, change = r.poll(now.Add(600 * time.Millisecond))
+	require.True(t, change, "the first setting holds no raise back")
+	assert.Equal(t, 1_050_000, bps)
+	r.set(bps, now.Add(600*time.Millisecond))
+
+	now = now.Add(600 * time.Millisecond)
 	est.Store(2_000_000) // 1.4 Mb/s, but the last change is too recent
 	_, change = r.poll(now.Add(rateRaiseAfter - 300*time.Millisecond))
 	assert.False(t, change, "up only rateRaiseAfter after the last change")
