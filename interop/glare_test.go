@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -62,11 +60,11 @@ func glareRounds(t *testing.T, start func(env ...string) (*jsdriver.Driver, erro
 	js, err := start("DRIVER_DEBUG=1")
 	require.NoError(t, err)
 	defer js.Close()
-	var goTrace lockedLog
+	var goTrace jsdriver.LockedBuffer
 	defer func() {
 		if t.Failed() || os.Getenv("INTEROP_DEBUG") != "" {
-			t.Log("Go trace:\n" + goTrace.tail(300))
-			t.Log("JS trace:\n" + tailLines(js.Stderr(), 300))
+			t.Log("Go trace:\n" + goTrace.Tail(300))
+			t.Log("JS trace:\n" + jsdriver.TailLines(js.Stderr(), 300))
 			for _, ev := range js.Pending() {
 				t.Log("JS event not consumed: ", ev.Event, string(ev.Payload))
 			}
@@ -128,31 +126,4 @@ func glareRounds(t *testing.T, start func(env ...string) (*jsdriver.Driver, erro
 	for _, ev := range js.Pending() {
 		assert.NotEqual(t, "track", ev.Event, "one track too many at JS: %s", ev.Payload)
 	}
-}
-
-// lockedLog is a log sink many goroutines may write.
-type lockedLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedLog) tail(n int) string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return tailLines(l.b.String(), n)
-}
-
-// tailLines is the last n lines of s.
-func tailLines(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

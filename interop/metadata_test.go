@@ -137,14 +137,14 @@ func goSenderTrial(t *testing.T, viewer *jsdriver.Driver, senderID, viewerID str
 	defer srv.close()
 	senderID, viewerID = fmt.Sprintf("%s-go-%02d", senderID, i), fmt.Sprintf("%s-%02d", viewerID, i)
 	channel := fmt.Sprintf("meta-go-%02d", i)
-	var goTrace lockedLog
+	var goTrace jsdriver.LockedBuffer
 	sender, err := peer.New(peer.Options{URL: srv.srv.URL(), TokenProvider: func(context.Context) (string, error) { return mint(t, senderID, `{}`), nil },
 		Logger: slog.New(slog.NewTextHandler(&goTrace, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	require.NoError(t, err)
 	defer sender.Close("")
 	defer func() {
 		if t.Failed() {
-			t.Logf("trial %d failed; Go trace:\n%s\nbrowser trace:\n%s", i, goTrace.tail(150), tailLines(viewer.Stderr(), 150))
+			t.Logf("trial %d failed; Go trace:\n%s\nbrowser trace:\n%s", i, goTrace.Tail(150), jsdriver.TailLines(viewer.Stderr(), 150))
 		}
 	}()
 	back := make(chan bool, 8)
@@ -204,7 +204,7 @@ func goSenderTrial(t *testing.T, viewer *jsdriver.Driver, senderID, viewerID str
 		res.back = waitBack(t, back, i) && res.back
 	}
 	if !res.first || !res.ice || !res.restart || !res.back {
-		t.Logf("trial %d: first %v, ice %v, restart %v, at Go %v; Go trace:\n%s\nbrowser trace:\n%s", i, res.first, res.ice, res.restart, res.back, goTrace.tail(100), tailLines(viewer.Stderr(), 100))
+		t.Logf("trial %d: first %v, ice %v, restart %v, at Go %v; Go trace:\n%s\nbrowser trace:\n%s", i, res.first, res.ice, res.restart, res.back, goTrace.Tail(100), jsdriver.TailLines(viewer.Stderr(), 100))
 	}
 	return res
 }

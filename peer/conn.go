@@ -43,10 +43,9 @@ type conn struct {
 	inbound      []webrtc.ICECandidateInit
 	nextMid      int
 	slots        map[*webrtc.RTPTransceiver]bool // receive slots (slots.go)
-	// Tracks the remote announced and that have not arrived (announced.go).
-	announced     map[string]time.Time
-	announceTimer *time.Timer
-	offerHeld     bool
+	// The polite side's wait for the remote's first offer (first.go).
+	firstWait   *time.Timer
+	firstWaited bool
 	// ICE checking with no remote candidate restarts (icerestart.go).
 	heardCandidate bool
 	quietTimer     *time.Timer
@@ -109,9 +108,7 @@ func (c *conn) negotiate() {
 		// description brings it back to stable, so nothing is lost.
 		return
 	}
-	if c.holdingOffers(time.Now()) {
-		c.offerHeld = true
-		c.trace("offer held for an announced track")
+	if c.holdFirstOffer() { // first.go
 		return
 	}
 	c.assignMids(true)
@@ -311,8 +308,11 @@ func (c *conn) handleDescription(d webrtc.SessionDescription) {
 		// A pending offer was never applied, so there is nothing to roll
 		// back; pion asks for it again once the answer makes it stable.
 		c.pendingOffer = nil
-		// Our tracks keep m-lines of their own; receive slots are free to
-		// take the remote's tracks here.
+		c.endFirstWait()
+		// Our new tracks take the remote's new receive-only m-lines of
+		// their kind; the others keep m-lines of their own, and receive
+		// slots are free to take the remote's tracks here.
+		c.takeRemoteSlots(d)
 		c.assignMids(false)
 		seen, answers := c.keepDirections(d) // directions.go
 		if !c.applyRemote(seen) {
@@ -436,8 +436,8 @@ func (c *conn) close() {
 		stopTimer(&c.offerTimer)
 		stopTimer(&c.ladder.timer)
 		stopTimer(&c.ladder.watchdog)
-		stopTimer(&c.announceTimer)
 		stopTimer(&c.quietTimer)
+		stopTimer(&c.firstWait)
 		_ = c.pc.Close()
 	}) {
 		_ = c.pc.Close() // closed before: Close is idempotent

@@ -27,6 +27,8 @@ type env struct {
 	slow func(source string, dropped uint64)
 	// sendTo is MeteredPeer.SendTo.
 	sendTo func(ctx context.Context, to string, data any) error
+	// rtt is the latest subscribe's round trip to the server (first.go).
+	rtt *roundTrip
 }
 
 // timings are the waits of the protocol. They live on each MeteredPeer, not
@@ -40,6 +42,7 @@ type timings struct {
 	reconcile      time.Duration // presence must be restored within this after a reconnect
 	handlerWait    time.Duration // DataChannelOpened handlers may hold a channel's messages this long
 	candidateWait  time.Duration // ICE checking with no remote candidate this long restarts
+	firstOffer     time.Duration // the polite side's first offer waits a round trip and this (0: not at all)
 }
 
 func defaultTimings() timings {
@@ -51,6 +54,7 @@ func defaultTimings() timings {
 		reconcile:      ReconcileDeadline,
 		handlerWait:    5 * time.Second,
 		candidateWait:  candidateWait,
+		firstOffer:     firstOfferMargin,
 	}
 }
 

@@ -60,3 +60,8 @@ func HeldCandidates(r *RemotePeer) int {
 func ICERestartAttempts(r *RemotePeer) int {
 	return onConn(r, func(c *conn) int { return c.ladder.attempts })
 }
+
+// SetFirstOfferMargin sets how long past the signalling round trip p's
+// polite connections hold their first offer for the remote's (0: they do
+// not).
+func SetFirstOfferMargin(p *MeteredPeer, d time.Duration) { p.timing.firstOffer = d }

@@ -69,7 +69,7 @@ func (p *MeteredPeer) reconcileExpired(t *time.Timer) {
 	p.armReconcileLocked()
 	p.mu.Unlock()
 	p.log.Warn("no presence snapshot after reconnect; subscribing again", "channel", ch, "attempt", p.resubscribes)
-	p.tasks.do(func(life context.Context) { _ = p.client.Subscribe(life, ch, opts...) })
+	p.tasks.do(func(life context.Context) { _ = p.subscribe(life, ch, opts...) })
 }
 
 func (p *MeteredPeer) onDisconnected(ev signalling.Disconnected) {

@@ -89,8 +89,7 @@ type metaCache struct {
 // Such a track takes the oldest entry no received track has taken: the JS
 // SDK sends a track's metadata just before adding the track, so entries
 // and reused m-lines come in the same order.
-// It also returns the id of the entry taken ("" for none).
-func (c *metaCache) lookup(trackID string, reused bool) (StreamMetadata, string) {
+func (c *metaCache) lookup(trackID string, reused bool) StreamMetadata {
 	id := trackID
 	if _, ok := c.bags[id]; !ok && reused {
 		id = ""
@@ -102,19 +101,13 @@ func (c *metaCache) lookup(trackID string, reused bool) (StreamMetadata, string)
 		}
 	}
 	if _, ok := c.bags[id]; !ok {
-		return nil, ""
+		return nil
 	}
 	if c.matched == nil {
 		c.matched = map[string]bool{}
 	}
 	c.matched[id] = true
-	return c.get(id), id
-}
-
-// has reports whether trackID has an entry.
-func (c *metaCache) has(trackID string) bool {
-	_, ok := c.bags[trackID]
-	return ok
+	return c.get(id)
 }
 
 // newConnection forgets which entries were taken: a new connection

@@ -53,6 +53,7 @@ type MeteredPeer struct {
 	reconcilePending bool
 	reconcileTimer   *time.Timer
 	resubscribes     int
+	rtt              roundTrip
 }
 
 // New builds an idle MeteredPeer.
@@ -96,6 +97,7 @@ func New(opts Options) (*MeteredPeer, error) {
 		tasks:       p.tasks,
 		signal:      p.sendSignal,
 		sendTo:      p.SendTo,
+		rtt:         &p.rtt,
 		slow: func(source string, dropped uint64) {
 			p.events.Emit(SlowConsumer{Source: source, Dropped: dropped})
 		},
@@ -209,7 +211,17 @@ func (p *MeteredPeer) connectAndSubscribe(ctx context.Context, channel string, j
 			return err
 		}
 	}
-	return p.client.Subscribe(ctx, channel, jc.subscribeOptions()...)
+	return p.subscribe(ctx, channel, jc.subscribeOptions()...)
+}
+
+// subscribe subscribes to channel and keeps the round trip it took.
+func (p *MeteredPeer) subscribe(ctx context.Context, channel string, opts ...signalling.SubscribeOption) error {
+	start := time.Now()
+	err := p.client.Subscribe(ctx, channel, opts...)
+	if err == nil {
+		p.rtt.set(time.Since(start))
+	}
+	return err
 }
 
 // finishJoin runs on the inbox, after every signalling event that arrived

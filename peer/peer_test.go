@@ -55,14 +55,28 @@ func TestTwoPeersDataChannelAndData(t *testing.T) {
 	assert.ErrorIs(t, se, peer.ErrSelfSend)
 	assert.Equal(t, "self_send", se.Code())
 
-	// A data channel opened by alice reaches bob; messages both ways.
-	opened := peertest.Watch[peer.DataChannelOpened](aliceAtBob)
+	// A data channel opened by alice reaches bob; messages both ways. Bob
+	// wraps it in the handler, as the docs say: the channel waits for it.
+	type wrapped struct {
+		dc   *peer.DataChannel
+		open *peertest.Collector[peer.ChannelOpen]
+		msg  *peertest.Collector[peer.ChannelMessage]
+	}
+	arrived := make(chan wrapped, 1)
+	peer.On(aliceAtBob, func(ev peer.DataChannelOpened) {
+		dc := peer.WrapDataChannel(ev.Channel, peer.DataChannelOptions{})
+		arrived <- wrapped{dc, peertest.Watch[peer.ChannelOpen](dc), peertest.Watch[peer.ChannelMessage](dc)}
+	})
 	dc, err := bobAtAlice.CreateDataChannel("chat", peer.DataChannelOptions{})
 	require.NoError(t, err)
 	dcOpen, dcMsg := peertest.Watch[peer.ChannelOpen](dc), peertest.Watch[peer.ChannelMessage](dc)
-	raw := opened.Next(t, nil).Channel
-	remote := peer.WrapDataChannel(raw, peer.DataChannelOptions{})
-	rOpen, rMsg := peertest.Watch[peer.ChannelOpen](remote), peertest.Watch[peer.ChannelMessage](remote)
+	var w wrapped
+	select {
+	case w = <-arrived:
+	case <-ctx.Done():
+		t.Fatal("bob never saw alice's data channel")
+	}
+	remote, rOpen, rMsg := w.dc, w.open, w.msg
 	dcOpen.Next(t, nil)
 	rOpen.Next(t, nil)
 	require.NoError(t, dc.SendText(ctx, "hello bob"))

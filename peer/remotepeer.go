@@ -165,10 +165,7 @@ func (r *RemotePeer) onTrack(c *conn, t *webrtc.TrackRemote, recv *webrtc.RTPRec
 		r.mu.Unlock()
 		return
 	}
-	meta, entry := r.cache.lookup(t.ID(), c.ownsMidOf(recv))
-	if entry != "" {
-		c.ops.do(func() { c.trackArrived(entry) })
-	}
+	meta := r.cache.lookup(t.ID(), c.ownsMidOf(recv))
 	streamID := t.StreamID()
 	if streamID == "-" {
 		streamID = ""
@@ -227,21 +224,39 @@ func remoteSections(d *webrtc.SessionDescription) map[string]bool {
 	if d == nil {
 		return out
 	}
+	for _, m := range mediaSections(*d) {
+		if !m.rejected {
+			out[m.mid] = m.direction == webrtc.RTPTransceiverDirectionSendrecv || m.direction == webrtc.RTPTransceiverDirectionSendonly
+		}
+	}
+	return out
+}
+
+// mediaSection is what a description says of one m-line.
+type mediaSection struct {
+	mid       string
+	kind      webrtc.RTPCodecType
+	direction webrtc.RTPTransceiverDirection // the sender's: no attribute is sendrecv
+	rejected  bool                           // port 0
+}
+
+// mediaSections reads d's m-lines in order; none when d does not parse.
+func mediaSections(d webrtc.SessionDescription) []mediaSection {
 	own := webrtc.SessionDescription{Type: d.Type, SDP: d.SDP} // Unmarshal caches into the struct pion shares
 	parsed, err := own.Unmarshal()
 	if err != nil {
-		return out
+		return nil
 	}
+	out := make([]mediaSection, 0, len(parsed.MediaDescriptions))
 	for _, m := range parsed.MediaDescriptions {
-		mid, _ := m.Attribute("mid")
-		if m.MediaName.Port.Value == 0 {
-			continue
+		s := mediaSection{kind: webrtc.NewRTPCodecType(m.MediaName.Media), direction: webrtc.RTPTransceiverDirectionSendrecv, rejected: m.MediaName.Port.Value == 0}
+		s.mid, _ = m.Attribute("mid")
+		for _, dir := range []webrtc.RTPTransceiverDirection{webrtc.RTPTransceiverDirectionSendonly, webrtc.RTPTransceiverDirectionRecvonly, webrtc.RTPTransceiverDirectionInactive} {
+			if _, ok := m.Attribute(dir.String()); ok {
+				s.direction = dir
+			}
 		}
-		_, sendrecv := m.Attribute("sendrecv")
-		_, sendonly := m.Attribute("sendonly")
-		_, recvonly := m.Attribute("recvonly")
-		_, inactive := m.Attribute("inactive")
-		out[mid] = sendrecv || sendonly || (!recvonly && !inactive) // no attribute means sendrecv
+		out = append(out, s)
 	}
 	return out
 }
@@ -288,16 +303,7 @@ func (r *RemotePeer) onDataChannel(c *conn, d *webrtc.DataChannel) {
 func (r *RemotePeer) setTrackMetadata(trackID string, meta json.RawMessage) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	announced := meta != nil && !r.cache.has(trackID)
 	r.cache.set(trackID, meta)
-	if c := r.conn; c != nil && !r.closed {
-		switch {
-		case announced:
-			c.ops.do(func() { c.expectTrack(trackID) }) // announced.go
-		case meta == nil:
-			c.ops.do(func() { c.trackArrived(trackID) })
-		}
-	}
 }
 
 // route hands a classified signal to the current connection, in order.

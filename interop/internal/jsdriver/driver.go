@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 )
@@ -32,7 +33,7 @@ type Driver struct {
 	wait   map[int]chan Reply
 	events chan Event
 	done   chan struct{}
-	stderr *lockedBuffer
+	stderr *LockedBuffer
 }
 
 // Reply answers one command.
@@ -102,7 +103,7 @@ func Start(script string, env ...string) (*Driver, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Driver{cmd: cmd, stdin: stdin, wait: map[int]chan Reply{}, events: make(chan Event, 65536), done: make(chan struct{}), stderr: &lockedBuffer{}}
+	d := &Driver{cmd: cmd, stdin: stdin, wait: map[int]chan Reply{}, events: make(chan Event, 65536), done: make(chan struct{}), stderr: &LockedBuffer{}}
 	cmd.Stderr = d.stderr
 	if err := cmd.Start(); err != nil {
 		return nil, err
@@ -221,20 +222,35 @@ func (d *Driver) Close() error {
 	return d.cmd.Wait()
 }
 
-type lockedBuffer struct {
+// LockedBuffer is a log sink many goroutines may write: a driver's
+// stderr, and the Go side's trace in a test that prints both on failure.
+type LockedBuffer struct {
 	mu sync.Mutex
 	b  []byte
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
+func (l *LockedBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.b = append(l.b, p...)
 	return len(p), nil
 }
 
-func (l *lockedBuffer) String() string {
+// String is everything written so far.
+func (l *LockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return string(l.b)
+}
+
+// Tail is the last n lines written.
+func (l *LockedBuffer) Tail(n int) string { return TailLines(l.String(), n) }
+
+// TailLines is the last n lines of s.
+func TailLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }
