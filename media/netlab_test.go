@@ -1,8 +1,10 @@
 package media
 
 import (
+	"log/slog"
 	"math/rand"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -147,6 +149,9 @@ func newNetLab(t *testing.T, optsA, optsB peer.Options) *netLab {
 		se.SetNet(nw)
 		se.SetICETimeouts(2*time.Second, 4*time.Second, 250*time.Millisecond)
 		o.SettingEngine = &se
+		if o.Logger == nil && os.Getenv("NETWORK_DEBUG") != "" { // the peers' debug log on stderr
+			o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug - 4})).With("peer", id) // pion's debug lines too
+		}
 		return peertest.NewPeer(t, srv, id, o)
 	}
 	lab.a, lab.b = mk("a", netA, optsA), mk("b", netB, optsB)

@@ -17,12 +17,16 @@ import (
 // netSubject is one impairment test and the figures file it writes.
 type netSubject struct {
 	name, dir, test, file string
+	env                   []string
 }
 
 var netSubjects = []netSubject{
-	{"Go↔Go, pion vnet, 300 kb/s cap", "media", "TestCappedLinkAdapts", "capped-720p.json"},
-	{"Go→Chromium, TURN relay, 400 kb/s cap", "interop", "TestChromiumOnCappedRelay", "chromium-capped.json"},
-	{"Go↔Go, pion vnet, 2.5 Mb/s link from the start", "media", "TestStartupRamp", "startup.json"},
+	{"Go↔Go, pion vnet, 300 kb/s cap", "media", "TestCappedLinkAdapts", "capped-720p.json", nil},
+	{"Go→Chromium, TURN relay, 400 kb/s cap", "interop", "TestChromiumOnCappedRelay", "chromium-capped.json", nil},
+	{"Go↔Go, pion vnet, 2.5 Mb/s link from the start", "media", "TestStartupRamp", "startup.json", nil},
+	// The cost of probing is asked of a 60 s capped run: the probes of the
+	// drop at the cap's start weigh less in it than in 14 s.
+	{"Go↔Go, pion vnet, 300 kb/s cap for 60 s", "media", "TestCappedLinkAdapts", "capped-720p.json", []string{"NETWORK_LONG=1"}},
 }
 
 // netRuns holds each subject's runs: figure name → one value per run.
@@ -49,7 +53,7 @@ func benchNetwork(dir string, runs int) (netRuns, error) {
 			}
 			cmd := exec.Command(bins[s.dir], "-test.run", "^"+s.test+"$", "-test.count=1", "-test.timeout=5m")
 			cmd.Dir = s.dir
-			cmd.Env = append(os.Environ(), "NETWORK_REPORT="+report)
+			cmd.Env = append(append(os.Environ(), "NETWORK_REPORT="+report), s.env...)
 			// A run whose checks fail still has figures: the table shows them.
 			if b, err := cmd.CombinedOutput(); err != nil {
 				progress("  %s failed its checks: %s", s.test, lastLines(string(b), 6))
@@ -88,7 +92,7 @@ type netRow struct {
 func writeNetwork(b *strings.Builder, r netRuns, runs int) {
 	fmt.Fprintf(b, "## Adapting to the link\n\n")
 	fmt.Fprintf(b, "The impairment tests run as subjects, %d runs each, interleaved; each run writes its figures. ", runs)
-	fmt.Fprintf(b, "Go↔Go: a 720p transcode over pion's virtual network capped at 300 kb/s (a two-packet bucket, 24 KB queue) for 14 s, then lifted. ")
+	fmt.Fprintf(b, "Go↔Go: a 720p transcode over pion's virtual network capped at 300 kb/s (a two-packet bucket, 24 KB queue) for 14 s, then lifted (and for 60 s, for the probing cost the issue asks of a 60 s run). ")
 	fmt.Fprintf(b, "Go→Chromium: 640×360 transcoded video through the local TURN relay shaped to 400 kb/s, then lifted. ")
 	fmt.Fprintf(b, "Recovered: the estimate at twice its mean under the cap and past 600 kb/s. A run below its target is not hidden: the range shows it.\n\n")
 	kbps := func(v float64) string { return fmt.Sprintf("%.0f kb/s", v/1000) }
@@ -109,7 +113,7 @@ func writeNetwork(b *strings.Builder, r netRuns, runs int) {
 			{"capped_fps", "decoded frames/s under the cap", "≥ 15", n},
 			{"capped_longest_gap_s", "longest freeze under the cap", "≤ 1 s", sec},
 			{"capped_output_ratio", "encoder output / target under the cap", "≤ 1.1×", x},
-			{"probe_share_capped", "probe bytes while capped", "≤ 2 %", pct},
+			{"probe_share_capped", "probe bytes while capped (the target is the 60 s run's)", "", pct},
 		},
 		netSubjects[1].name: {
 			{"recovered_s", "recovered after the lift", "≤ 6 s", sec},
@@ -124,6 +128,13 @@ func writeNetwork(b *strings.Builder, r netRuns, runs int) {
 		netSubjects[2].name: {
 			{"reached_2mbps_s", "estimate past 2 Mb/s after the connection is up", "≤ 1.5 s", sec},
 			{"estimate_1500ms_bps", "estimate 1.5 s after the connection is up", "", kbps},
+		},
+		netSubjects[3].name: {
+			{"probe_share_capped", "probe bytes while capped", "≤ 2 %", pct},
+			{"capped_estimate_ratio", "mean estimate under the cap / cap", "0.8–1.1×", x},
+			{"capped_fps", "decoded frames/s under the cap", "≥ 15", n},
+			{"capped_longest_gap_s", "longest freeze under the cap", "≤ 1 s", sec},
+			{"recovered_s", "recovered after the lift", "≤ 6 s", sec},
 		},
 	}
 	fmt.Fprintf(b, "| case | figure | median | range | target |\n|---|---|---|---|---|\n")

@@ -148,3 +148,44 @@ func TestIgnoredPaddingPausesProbing(t *testing.T) {
 	e.Received(Packet{Cluster: 1, Size: 250, Padding: true, Sent: t0, Arrived: 2 * time.Millisecond})
 	assert.False(t, e.Ignored(1))
 }
+
+// Under a policer with a small bucket the periodic cluster passes whole and
+// its further probe is cut: after that, periodic probes go alone until the
+// estimate they start from has risen past the cap's mark.
+func TestPeriodicProbesUnderACap(t *testing.T) {
+	t.Parallel()
+	c := NewController(300_000, 20_000_000)
+	in := Input{Estimate: 300_000, Demand: 2_000_000}
+	require.NotEmpty(t, c.MediaStarted(t0, in))
+	now := t0.Add(periodicInterval)
+	p := c.Step(now, in)
+	require.Equal(t, []int{600_000}, rates(p))
+	further := c.Result(now.Add(100*time.Millisecond), Result{Cluster: p[0], Bitrate: 600_000})
+	require.Equal(t, []int{1_200_000}, rates(further), "the bucket let it through: probe further")
+	assert.Empty(t, c.Result(now.Add(200*time.Millisecond), Result{Cluster: further[0], Bitrate: 350_000}), "cut by the policer")
+
+	now = now.Add(periodicInterval + 200*time.Millisecond) // the interval runs from the further probe
+	in.Estimate = 320_000
+	p = c.Step(now, in)
+	require.Equal(t, []int{640_000}, rates(p), "periodic probes go on: a lifted cap is found within the interval")
+	assert.Empty(t, c.Result(now.Add(100*time.Millisecond), Result{Cluster: p[0], Bitrate: 640_000}), "but no further probe while the estimate stays near the cap")
+
+	now = now.Add(periodicInterval)
+	in.Estimate = 500_000 // past 1.5× the estimate the cut probe started from
+	p = c.Step(now, in)
+	require.Equal(t, []int{1_000_000}, rates(p))
+	assert.Equal(t, []int{2_000_000}, rates(c.Result(now.Add(100*time.Millisecond), Result{Cluster: p[0], Bitrate: 1_000_000})), "the cap is gone: further again")
+
+	// A further probe that never hears back counts as cut too.
+	c = NewController(300_000, 20_000_000)
+	in.Estimate = 300_000
+	c.MediaStarted(t0, in)
+	now = t0.Add(periodicInterval)
+	p = c.Step(now, in)
+	require.NotEmpty(t, c.Result(now, Result{Cluster: p[0], Bitrate: 600_000}))
+	assert.Empty(t, c.Step(now.Add(waitForResult+100*time.Millisecond), in))
+	now = now.Add(periodicInterval)
+	p = c.Step(now, in)
+	require.Equal(t, []int{600_000}, rates(p))
+	assert.Empty(t, c.Result(now, Result{Cluster: p[0], Bitrate: 600_000}))
+}
