@@ -35,9 +35,11 @@ NETWORK_TESTS := TestCappedLinkAdapts|TestStartupRamp|TestLossyLinkHolds|TestNet
 # Debian packages the media module builds and tests with: FFmpeg 5.1's
 # libraries (go-astiav v0.16.0 needs exactly that series), libvpx's headers
 # (a VP8 encoder's rate is changed through them), the ffmpeg CLI
-# for generated test media and baselines, Xvfb for screen capture.
+# for generated test media and baselines, Xvfb for screen capture, gcc for
+# cgo, and GStreamer's WHIP client (simple-whip-client) that publishes
+# into the WHIP bridge in interop/whip_test.go.
 APT_PACKAGES := pkg-config libavcodec-dev libavformat-dev libavutil-dev libavdevice-dev \
-	libavfilter-dev libswresample-dev libswscale-dev libvpx-dev ffmpeg xvfb
+	libavfilter-dev libswresample-dev libswscale-dev libvpx-dev ffmpeg xvfb gcc simple-whip-client
 
 .PHONY: setup test test-go test-ffmpeg7 fuzz lint bench demo soak clean release release-check
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/metered-ca/realtime-go/media"
 	"github.com/metered-ca/realtime-go/peer"
+	"github.com/metered-ca/realtime-go/peer/peertest"
 	"github.com/metered-ca/realtime-go/signalling"
 	"github.com/metered-ca/realtime-go/testserver"
 )
@@ -346,7 +347,7 @@ func TestAgentAnswers(t *testing.T) {
 						heard = append(heard, f.PCM...)
 					}
 					if len(heard) >= 48000 { // half a second of the answer
-						loud <- zeroCrossingHz(heard)
+						loud <- peertest.ToneHz(heard, 2, 48000)
 						return
 					}
 				}
@@ -371,16 +372,6 @@ func TestAgentAnswers(t *testing.T) {
 	}
 	assert.Contains(t, errs.String(), "heard ")
 	assert.Regexp(t, peerLine, errs.String())
-}
-
-func zeroCrossingHz(pcm []int16) float64 {
-	n, crossings := len(pcm)/2, 0
-	for i := 1; i < n; i++ {
-		if (pcm[2*(i-1)] < 0) != (pcm[2*i] < 0) {
-			crossings++
-		}
-	}
-	return float64(crossings) / 2 / (float64(n) / 48000)
 }
 
 // -h and --help answer on stdout with exit status 0, for the CLI and for

@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +16,7 @@ import (
 
 	"github.com/metered-ca/realtime-go/media"
 	"github.com/metered-ca/realtime-go/peer"
+	peerbridge "github.com/metered-ca/realtime-go/peer/bridge"
 )
 
 // play plays a media file into a channel until it ends (or forever with
@@ -43,22 +47,90 @@ func play(ctx context.Context, e *env, args []string) error {
 }
 
 // bridge puts an RTSP camera into a channel until Ctrl-C or until the
-// camera is lost for good.
+// camera is lost for good; with -whip, it takes WHIP publishers (OBS,
+// GStreamer, a browser) into the channel instead.
 func bridge(ctx context.Context, e *env, args []string) error {
 	var cf connFlags
 	fs := flag.NewFlagSet("bridge", flag.ContinueOnError)
 	cf.register(fs, e)
 	transport := fs.String("transport", "tcp", "RTSP transport: tcp or udp")
 	label := fs.String("label", "camera", "the stream's label metadata")
-	pos, err := parse(fs, e, args, 2)
+	whip := fs.String("whip", "", "listen on `ADDR` for WHIP publishers (POST http://ADDR/whip/LABEL) instead of reading a camera")
+	whipToken := fs.String("whip-token", e.getenv("METERED_WHIP_TOKEN"), "the Bearer token WHIP publishers present (default $METERED_WHIP_TOKEN; none needed on a loopback address)")
+	n := 2
+	for _, a := range args {
+		if a == "-whip" || a == "--whip" || strings.HasPrefix(a, "-whip=") || strings.HasPrefix(a, "--whip=") {
+			n = 1
+		}
+	}
+	pos, err := parse(fs, e, args, n)
 	if err != nil {
 		return err
+	}
+	if *whip != "" {
+		return bridgeWHIP(ctx, e, &cf, *whip, *whipToken, pos[0])
 	}
 	player, err := media.FromRTSP(ctx, pos[0], media.WithTransport(media.Transport(*transport)))
 	if err != nil {
 		return err
 	}
 	return sendPlayer(ctx, e, &cf, player, pos[1], *label)
+}
+
+// bridgeWHIP serves a WHIP endpoint on addr whose publishers enter
+// channel, until Ctrl-C.
+func bridgeWHIP(ctx context.Context, e *env, cf *connFlags, addr, token, channel string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err // names the address
+	}
+	defer ln.Close()
+	loopback := false
+	if tcp, ok := ln.Addr().(*net.TCPAddr); ok {
+		loopback = tcp.IP.IsLoopback()
+	}
+	if token == "" && !loopback {
+		return fmt.Errorf("%w: WHIP on %s reaches beyond this machine: set -whip-token or $METERED_WHIP_TOKEN", errUsage, ln.Addr())
+	}
+	p, err := cf.joinPeer(ctx, e, channel, nil)
+	if err != nil {
+		return err
+	}
+	defer p.Close("done")
+	h, err := peerbridge.NewWHIP(p, peerbridge.WHIPOptions{Token: token, Anonymous: token == ""})
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	mux := http.NewServeMux()
+	mux.Handle("/whip/", h)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	auth := "no token (loopback only)"
+	if token != "" {
+		auth = "Bearer token required"
+	}
+	fmt.Fprintf(e.stderr, "WHIP endpoint: http://%s/whip/LABEL (%s)\n", ln.Addr(), auth)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case err := <-served:
+			served <- err
+		case <-ctx.Done():
+		}
+		close(done)
+	}()
+	showStatus(ctx, e, p, done, func() string {
+		return fmt.Sprintf("bridging WHIP: %d publisher(s) to %d peer(s)", h.Sessions(), len(p.RemotePeers()))
+	})
+	shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shut)
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return ctx.Err()
 }
 
 // sendPlayer joins channel with player's tracks as one stream and plays

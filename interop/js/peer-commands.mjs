@@ -146,5 +146,22 @@ export function tracePC(pc, debug) {
     };
   }
   pc.addEventListener("track", (e) => debug(`track id=${e.track.id} mid=${e.transceiver?.mid}`));
+  // ICE, to tell a browser that never gathered from candidates lost on
+  // the way: each candidate's type and protocol (never its credentials).
+  const kind = (c) => (c ? `${c.type ?? c.candidate?.split(" ")[7] ?? "?"}/${c.protocol ?? c.candidate?.split(" ")[2] ?? "?"}` : "end");
+  pc.addEventListener("icecandidate", (e) => debug(`local candidate ${kind(e.candidate)}`));
+  pc.addEventListener("icegatheringstatechange", () => debug(`gathering ${pc.iceGatheringState}`));
+  pc.addEventListener("iceconnectionstatechange", () => debug(`ice ${pc.iceConnectionState}`));
+  const add = pc.addIceCandidate.bind(pc);
+  pc.addIceCandidate = async (c) => {
+    try {
+      const r = await add(c);
+      debug(`remote candidate ${kind(c)} added`);
+      return r;
+    } catch (err) {
+      debug(`remote candidate ${kind(c)} refused: ${err?.name} (${pc.signalingState})`);
+      throw err;
+    }
+  };
   return pc;
 }

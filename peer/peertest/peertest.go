@@ -179,3 +179,16 @@ func CountRTP(tr *webrtc.TrackRemote) *atomic.Int64 {
 	}()
 	return &n
 }
+
+// ToneHz estimates the frequency of a tone in channel 0 of interleaved pcm
+// at rate samples a second, from its zero crossings: enough to tell which
+// of a few test tones arrived.
+func ToneHz(pcm []int16, channels, rate int) float64 {
+	n, crossings := len(pcm)/channels, 0
+	for i := 1; i < n; i++ {
+		if (pcm[(i-1)*channels] < 0) != (pcm[i*channels] < 0) {
+			crossings++
+		}
+	}
+	return float64(crossings) / 2 / (float64(n) / float64(rate))
+}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/metered-ca/realtime-go/peer/peertest"
 )
 
 func tone(freq float64, rate, channels, frames int, phase *float64) []int16 {
@@ -21,17 +23,6 @@ func tone(freq float64, rate, channels, frames int, phase *float64) []int16 {
 		}
 	}
 	return out
-}
-
-// zeroCrossingHz estimates the frequency of channel 0 of interleaved pcm.
-func zeroCrossingHz(pcm []int16, channels, rate int) float64 {
-	n, crossings := len(pcm)/channels, 0
-	for i := 1; i < n; i++ {
-		if (pcm[(i-1)*channels] < 0) != (pcm[i*channels] < 0) {
-			crossings++
-		}
-	}
-	return float64(crossings) / 2 / (float64(n) / float64(rate))
 }
 
 func TestOpusRoundTripKeepsTheTone(t *testing.T) {
@@ -54,7 +45,7 @@ func TestOpusRoundTripKeepsTheTone(t *testing.T) {
 		}))
 	}
 	require.Greater(t, len(decoded), 48000)
-	assert.InDelta(t, 440, zeroCrossingHz(decoded[9600:], 2, 48000), 10)
+	assert.InDelta(t, 440, peertest.ToneHz(decoded[9600:], 2, 48000), 10)
 }
 
 func TestResamplerKeepsTheTone(t *testing.T) {
@@ -70,7 +61,7 @@ func TestResamplerKeepsTheTone(t *testing.T) {
 	out, err = r.Convert(out, nil)
 	require.NoError(t, err)
 	assert.InDelta(t, 50*320*3*2, len(out), 2*200)
-	assert.InDelta(t, 300, zeroCrossingHz(out[2000:], 2, 48000), 6)
+	assert.InDelta(t, 300, peertest.ToneHz(out[2000:], 2, 48000), 6)
 	_, err = NewResampler(0, 1, 48000, 2)
 	assert.Error(t, err)
 }

@@ -1,0 +1,282 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/metered-ca/realtime-go/peer"
+)
+
+// gatherTimeout bounds the wait for the endpoint's own candidates: the
+// answer carries them all (OBS never trickles).
+const gatherTimeout = 5 * time.Second
+
+// whipSession is one publisher: its connection, and the tracks it put in
+// the room.
+type whipSession struct {
+	h     *WHIP
+	id    string
+	label string
+
+	mu      sync.Mutex
+	etag    string
+	pc      *webrtc.PeerConnection
+	stream  *peer.MediaStream
+	tracks  []*forwardTrack
+	kinds   map[webrtc.RTPCodecType]int
+	timeout *time.Timer
+	stopped bool
+
+	ended chan struct{}
+	wg    sync.WaitGroup // forwarding loops
+}
+
+// start makes the session's connection from offer and returns the answer,
+// with every candidate in it.
+func (s *whipSession) start(ctx context.Context, offer string) (string, error) {
+	pc, err := s.h.api.NewPeerConnection(webrtc.Configuration{ICEServers: s.h.opts.ICEServers})
+	if err != nil {
+		return "", err
+	}
+	s.mu.Lock()
+	s.pc = pc
+	s.stream = peer.NewMediaStreamWithID("whip-" + s.id[:8])
+	s.kinds = map[webrtc.RTPCodecType]int{}
+	s.timeout = time.AfterFunc(s.h.opts.ConnectTimeout, func() { s.h.end(s, "not connected in time") })
+	s.mu.Unlock()
+	pc.OnTrack(s.forward)
+	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		switch st {
+		case webrtc.PeerConnectionStateConnected:
+			s.mu.Lock()
+			if s.timeout != nil {
+				s.timeout.Stop()
+			}
+			s.mu.Unlock()
+		case webrtc.PeerConnectionStateFailed:
+			go s.h.end(s, "connection failed")
+		}
+	})
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
+		return "", &statusError{http.StatusBadRequest, fmt.Errorf("the offer was refused: %w", err)}
+	}
+	return s.answer(ctx)
+}
+
+// answer answers the remote offer applied, once gathering is complete.
+func (s *whipSession) answer(ctx context.Context) (string, error) {
+	answer, err := s.pc.CreateAnswer(nil)
+	if err != nil {
+		return "", &statusError{http.StatusBadRequest, fmt.Errorf("no answer to the offer: %w", err)}
+	}
+	gathered := webrtc.GatheringCompletePromise(s.pc)
+	if err := s.pc.SetLocalDescription(answer); err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(ctx, gatherTimeout)
+	defer cancel()
+	select {
+	case <-gathered:
+	case <-ctx.Done():
+		return "", &statusError{http.StatusServiceUnavailable, errors.New("gathering candidates took too long")}
+	}
+	return s.pc.LocalDescription().SDP, nil
+}
+
+// forward puts a published track in the room and forwards its packets
+// until the session ends.
+func (s *whipSession) forward(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		return
+	}
+	kind := remote.Kind()
+	s.kinds[kind]++
+	id := fmt.Sprintf("%s-%s", s.stream.ID(), kind)
+	if n := s.kinds[kind]; n > 1 {
+		id = fmt.Sprintf("%s-%d", id, n)
+	}
+	pc := s.pc
+	ssrc := uint32(remote.SSRC())
+	t := newForwardTrack(id, s.stream.ID(), remote.Codec().RTPCodecCapability, func() {
+		_ = pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
+	})
+	s.tracks = append(s.tracks, t)
+	s.stream.AddTrack(t)
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer s.wg.Done()
+
+	meta := peer.StreamMetadata{"label": s.label, "source": "whip", "kind": kind.String()}
+	if err := s.h.room.AddTrack(t, s.stream, meta); err != nil {
+		s.h.opts.Logger.Warn("whip: the room refused a track", "session", s.id, "err", err)
+		return
+	}
+	buf := make([]byte, 1600)
+	var p rtp.Packet
+	for {
+		n, _, err := remote.Read(buf)
+		if err != nil {
+			return // the session ended, or the publisher went
+		}
+		if p.Unmarshal(buf[:n]) == nil {
+			t.write(&p)
+		}
+	}
+}
+
+// stop closes the connection and takes the tracks out of the room.
+func (s *whipSession) stop() {
+	s.mu.Lock()
+	s.stopped = true
+	if s.timeout != nil {
+		s.timeout.Stop()
+	}
+	pc, tracks := s.pc, s.tracks
+	s.mu.Unlock()
+	for _, t := range tracks {
+		_ = s.h.room.RemoveTrack(t)
+		t.close()
+	}
+	if pc != nil {
+		_ = pc.Close()
+	}
+	s.wg.Wait()
+	close(s.ended)
+}
+
+// patch serves a PATCH of the session: trickled candidates (204), or an
+// ICE restart (200, with the endpoint's new credentials and candidates).
+func (s *whipSession) patch(w http.ResponseWriter, r *http.Request, limit int64) {
+	if !hasType(r, contentSDPFrag) {
+		refuse(w, http.StatusUnsupportedMediaType, "a PATCH's Content-Type must be application/trickle-ice-sdpfrag")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		refuse(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is larger than %d bytes", limit))
+		return
+	}
+	frag, err := parseSDPFrag(string(body))
+	if err != nil {
+		refuse(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	s.mu.Lock()
+	etag, pc := s.etag, s.pc
+	s.mu.Unlock()
+	match := r.Header.Get("If-Match")
+	if match != "" && match != "*" && match != etag {
+		refuse(w, http.StatusPreconditionFailed, "the entity-tag is not the session's")
+		return
+	}
+	remote := pc.RemoteDescription()
+	if remote == nil {
+		refuse(w, http.StatusConflict, "the session has no offer")
+		return
+	}
+	if frag.ufrag == "" || strings.Contains(remote.SDP, "a=ice-ufrag:"+frag.ufrag+"\r\n") {
+		for _, c := range frag.candidates {
+			init := webrtc.ICECandidateInit{Candidate: c.line}
+			if c.mid != "" {
+				mid := c.mid
+				init.SDPMid = &mid
+			} else {
+				zero := uint16(0)
+				init.SDPMLineIndex = &zero
+			}
+			if err := pc.AddICECandidate(init); err != nil && !unknownTransport(c.line) {
+				refuse(w, http.StatusBadRequest, "a candidate was refused: "+err.Error())
+				return
+			}
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	if match == "" {
+		refuse(w, http.StatusPreconditionRequired, "an ICE restart needs If-Match")
+		return
+	}
+	fragment, err := s.restart(r.Context(), remote.SDP, frag)
+	if err != nil {
+		// A failed restart leaves the session as it was.
+		refuse(w, statusOf(err), err.Error())
+		return
+	}
+	s.mu.Lock()
+	s.etag = `"` + newID() + `"`
+	etag = s.etag
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", contentSDPFrag)
+	w.Header().Set("ETag", etag)
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, fragment)
+}
+
+// unknownTransport: RFC 9725 has candidates of a transport the endpoint
+// does not use discarded, not refused.
+func unknownTransport(line string) bool {
+	f := strings.Fields(line)
+	return len(f) > 2 && !strings.EqualFold(f[2], "udp")
+}
+
+// restart applies the publisher's offer again with its new credentials
+// and candidates, and returns the endpoint's new credentials and
+// candidates as an sdpfrag.
+func (s *whipSession) restart(ctx context.Context, offer string, frag sdpFrag) (string, error) {
+	var b strings.Builder
+	for _, line := range strings.SplitAfter(offer, "\n") {
+		switch {
+		case strings.HasPrefix(line, "a=ice-ufrag:"):
+			line = "a=ice-ufrag:" + frag.ufrag + "\r\n"
+		case strings.HasPrefix(line, "a=ice-pwd:"):
+			line = "a=ice-pwd:" + frag.pwd + "\r\n"
+		case strings.HasPrefix(line, "a=candidate:"), strings.HasPrefix(line, "a=end-of-candidates"):
+			continue
+		}
+		b.WriteString(line)
+	}
+	if err := s.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: b.String()}); err != nil {
+		return "", &statusError{http.StatusBadRequest, fmt.Errorf("the restart was refused: %w", err)}
+	}
+	for _, c := range frag.candidates {
+		zero := uint16(0)
+		_ = s.pc.AddICECandidate(webrtc.ICECandidateInit{Candidate: c.line, SDPMLineIndex: &zero})
+	}
+	answer, err := s.answer(ctx)
+	if err != nil {
+		return "", err
+	}
+	return answerFrag(answer), nil
+}
+
+// answerFrag is the ICE part of an answer as an sdpfrag: the credentials,
+// then each media section's mid and candidates.
+func answerFrag(answer string) string {
+	var head, media strings.Builder
+	seen := map[string]bool{}
+	for _, line := range strings.Split(answer, "\n") {
+		line = strings.TrimSuffix(line, "\r")
+		switch {
+		case strings.HasPrefix(line, "a=ice-ufrag:"), strings.HasPrefix(line, "a=ice-pwd:"), strings.HasPrefix(line, "a=ice-options:"):
+			if !seen[line] {
+				seen[line] = true
+				head.WriteString(line + "\r\n")
+			}
+		case strings.HasPrefix(line, "m="), strings.HasPrefix(line, "a=mid:"), strings.HasPrefix(line, "a=candidate:"), line == "a=end-of-candidates":
+			media.WriteString(line + "\r\n")
+		}
+	}
+	return head.String() + media.String()
+}
