@@ -45,7 +45,7 @@ func TestGStreamerPublishesByWHIP(t *testing.T) {
 	room := peertest.NewPeer(t, srv, "bridge")
 	require.NoError(t, room.Join(ctx, "whip"))
 	const token = "gst-token"
-	endpoint, err := bridge.NewWHIP(room, bridge.WHIPOptions{Token: token})
+	endpoint, err := bridge.NewWHIP(room, bridge.Options{Token: token})
 	require.NoError(t, err)
 	hs := httptest.NewServer(endpoint)
 	defer func() { hs.Close(); _ = endpoint.Close() }()

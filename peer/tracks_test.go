@@ -20,23 +20,9 @@ import (
 func payloadTrack(t *testing.T, id, stream string, payload []byte) *webrtc.TrackLocalStaticSample {
 	tr, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, id, stream)
 	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				_ = tr.WriteSample(media.Sample{Data: payload, Duration: 20 * time.Millisecond})
-			}
-		}
-	}()
-	t.Cleanup(func() { cancel(); wg.Wait() })
+	peertest.Every(t, 20*time.Millisecond, func(int) {
+		_ = tr.WriteSample(media.Sample{Data: payload, Duration: 20 * time.Millisecond})
+	})
 	return tr
 }
 

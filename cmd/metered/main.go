@@ -6,6 +6,7 @@
 //	metered record CHANNEL DIR        record every remote peer's tracks to DIR
 //	metered bridge RTSP_URL CHANNEL   put an RTSP camera into a channel
 //	metered bridge -whip ADDR CHANNEL take WHIP publishers (OBS, GStreamer) into a channel
+//	metered bridge -whep ADDR CHANNEL let WHEP players watch a channel's streams
 //	metered agent CHANNEL             a voice-agent skeleton: hears each peer, answers in audio
 //
 // Every command but serve takes -url, -key or -token (a JWT), defaulting to
@@ -50,7 +51,7 @@ var commands = []command{
 	{"chat", "CHANNEL", "join a channel: roster, broadcast stdin lines, /help for commands", chat},
 	{"play", "FILE CHANNEL", "play a media file into a channel", play},
 	{"record", "CHANNEL DIR", "record every remote peer's tracks to DIR", record},
-	{"bridge", "RTSP_URL CHANNEL | -whip ADDR CHANNEL", "put an RTSP camera, or WHIP publishers (OBS), into a channel", bridge},
+	{"bridge", "RTSP_URL CHANNEL | -whip/-whep ADDR CHANNEL", "put an RTSP camera or WHIP publishers (OBS) into a channel; WHEP players watch it", bridge},
 	{"agent", "CHANNEL", "voice-agent skeleton: decoded audio in, synthesized audio out", agent},
 }
 

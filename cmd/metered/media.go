@@ -47,8 +47,9 @@ func play(ctx context.Context, e *env, args []string) error {
 }
 
 // bridge puts an RTSP camera into a channel until Ctrl-C or until the
-// camera is lost for good; with -whip, it takes WHIP publishers (OBS,
-// GStreamer, a browser) into the channel instead.
+// camera is lost for good; with -whip it takes WHIP publishers (OBS,
+// GStreamer, a browser) into the channel, and with -whep it lets WHEP
+// players watch the channel's streams.
 func bridge(ctx context.Context, e *env, args []string) error {
 	var cf connFlags
 	fs := flag.NewFlagSet("bridge", flag.ContinueOnError)
@@ -56,19 +57,22 @@ func bridge(ctx context.Context, e *env, args []string) error {
 	transport := fs.String("transport", "tcp", "RTSP transport: tcp or udp")
 	label := fs.String("label", "camera", "the stream's label metadata")
 	whip := fs.String("whip", "", "listen on `ADDR` for WHIP publishers (POST http://ADDR/whip/LABEL) instead of reading a camera")
-	whipToken := fs.String("whip-token", e.getenv("METERED_WHIP_TOKEN"), "the Bearer token WHIP publishers present (default $METERED_WHIP_TOKEN; none needed on a loopback address)")
+	whep := fs.String("whep", "", "listen on `ADDR` for WHEP players (the streams: GET http://ADDR/whep/)")
+	token := fs.String("bearer", e.getenv("METERED_BRIDGE_TOKEN"), "the Bearer token WHIP publishers and WHEP players present (default $METERED_BRIDGE_TOKEN; none needed on a loopback address)")
 	n := 2
 	for _, a := range args {
-		if a == "-whip" || a == "--whip" || strings.HasPrefix(a, "-whip=") || strings.HasPrefix(a, "--whip=") {
-			n = 1
+		for _, f := range []string{"whip", "whep"} {
+			if a == "-"+f || a == "--"+f || strings.HasPrefix(a, "-"+f+"=") || strings.HasPrefix(a, "--"+f+"=") {
+				n = 1
+			}
 		}
 	}
 	pos, err := parse(fs, e, args, n)
 	if err != nil {
 		return err
 	}
-	if *whip != "" {
-		return bridgeWHIP(ctx, e, &cf, *whip, *whipToken, pos[0])
+	if *whip != "" || *whep != "" {
+		return bridgeHTTP(ctx, e, &cf, *whip, *whep, *token, pos[0])
 	}
 	player, err := media.FromRTSP(ctx, pos[0], media.WithTransport(media.Transport(*transport)))
 	if err != nil {
@@ -77,58 +81,109 @@ func bridge(ctx context.Context, e *env, args []string) error {
 	return sendPlayer(ctx, e, &cf, player, pos[1], *label)
 }
 
-// bridgeWHIP serves a WHIP endpoint on addr whose publishers enter
-// channel, until Ctrl-C.
-func bridgeWHIP(ctx context.Context, e *env, cf *connFlags, addr, token, channel string) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err // names the address
+// bridgeHTTP serves WHIP on whipAddr and WHEP on whepAddr (either may be
+// "", both may be the same address) for channel, until Ctrl-C.
+func bridgeHTTP(ctx context.Context, e *env, cf *connFlags, whipAddr, whepAddr, token, channel string) error {
+	muxes := map[string]*http.ServeMux{}
+	for _, a := range []string{whipAddr, whepAddr} {
+		if a != "" && muxes[a] == nil {
+			muxes[a] = http.NewServeMux()
+		}
 	}
-	defer ln.Close()
-	loopback := false
-	if tcp, ok := ln.Addr().(*net.TCPAddr); ok {
-		loopback = tcp.IP.IsLoopback()
+	listeners := map[string]net.Listener{}
+	defer func() {
+		for _, ln := range listeners {
+			ln.Close()
+		}
+	}()
+	for addr := range muxes {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return err // names the address
+		}
+		listeners[addr] = ln
+		if tcp, ok := ln.Addr().(*net.TCPAddr); token == "" && (!ok || !tcp.IP.IsLoopback()) {
+			return fmt.Errorf("%w: %s reaches beyond this machine: set -bearer or $METERED_BRIDGE_TOKEN", errUsage, ln.Addr())
+		}
 	}
-	if token == "" && !loopback {
-		return fmt.Errorf("%w: WHIP on %s reaches beyond this machine: set -whip-token or $METERED_WHIP_TOKEN", errUsage, ln.Addr())
-	}
-	p, err := cf.joinPeer(ctx, e, channel, nil)
+	opts := peerbridge.Options{Token: token, Anonymous: token == ""}
+	var whip *peerbridge.WHIP
+	var whep *peerbridge.WHEP
+	p, err := cf.joinPeer(ctx, e, channel, func(p *peer.MeteredPeer) error {
+		var err error
+		if whepAddr != "" {
+			// Before Join, so that it sees every track from the start.
+			if whep, err = peerbridge.NewWHEP(p, opts); err != nil {
+				return err
+			}
+			muxes[whepAddr].Handle("/whep/", whep)
+		}
+		if whipAddr != "" {
+			if whip, err = peerbridge.NewWHIP(p, opts); err != nil {
+				return err
+			}
+			muxes[whipAddr].Handle("/whip/", whip)
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
 	defer p.Close("done")
-	h, err := peerbridge.NewWHIP(p, peerbridge.WHIPOptions{Token: token, Anonymous: token == ""})
-	if err != nil {
-		return err
+	if whip != nil {
+		defer whip.Close()
 	}
-	defer h.Close()
-	mux := http.NewServeMux()
-	mux.Handle("/whip/", h)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	if whep != nil {
+		defer whep.Close()
+	}
+	served := make(chan error, len(muxes))
+	var servers []*http.Server
+	for addr, mux := range muxes {
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		servers = append(servers, srv)
+		go func() { served <- srv.Serve(listeners[addr]) }()
+	}
 	auth := "no token (loopback only)"
 	if token != "" {
 		auth = "Bearer token required"
 	}
-	fmt.Fprintf(e.stderr, "WHIP endpoint: http://%s/whip/LABEL (%s)\n", ln.Addr(), auth)
+	if whip != nil {
+		fmt.Fprintf(e.stderr, "WHIP endpoint: http://%s/whip/LABEL (%s)\n", listeners[whipAddr].Addr(), auth)
+	}
+	if whep != nil {
+		fmt.Fprintf(e.stderr, "WHEP endpoint: http://%s/whep/ lists the streams (%s)\n", listeners[whepAddr].Addr(), auth)
+	}
+	failed := make(chan error, 1)
 	done := make(chan struct{})
 	go func() {
 		select {
 		case err := <-served:
-			served <- err
+			failed <- err
 		case <-ctx.Done():
 		}
 		close(done)
 	}()
 	showStatus(ctx, e, p, done, func() string {
-		return fmt.Sprintf("bridging WHIP: %d publisher(s) to %d peer(s)", h.Sessions(), len(p.RemotePeers()))
+		var parts []string
+		if whip != nil {
+			parts = append(parts, fmt.Sprintf("%d WHIP publisher(s)", whip.Sessions()))
+		}
+		if whep != nil {
+			parts = append(parts, fmt.Sprintf("%d WHEP player(s)", whep.Sessions()))
+		}
+		return fmt.Sprintf("bridging %s; %d peer(s)", strings.Join(parts, ", "), len(p.RemotePeers()))
 	})
 	shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	_ = srv.Shutdown(shut)
-	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-		return err
+	for _, srv := range servers {
+		_ = srv.Shutdown(shut)
+	}
+	select {
+	case err := <-failed:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+	default:
 	}
 	return ctx.Err()
 }

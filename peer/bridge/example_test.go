@@ -24,7 +24,7 @@ func ExampleNewWHIP() {
 		fmt.Println(err)
 		return
 	}
-	whip, err := bridge.NewWHIP(room, bridge.WHIPOptions{Token: "obs-stream-key"})
+	whip, err := bridge.NewWHIP(room, bridge.Options{Token: "obs-stream-key"})
 	if err != nil {
 		fmt.Println(err)
 		return

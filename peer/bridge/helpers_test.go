@@ -26,7 +26,7 @@ type room struct {
 	url    string // the endpoint: POST here
 }
 
-func newRoom(t *testing.T, opts bridge.WHIPOptions) *room {
+func newRoom(t *testing.T, opts bridge.Options) *room {
 	t.Helper()
 	srv := peertest.NewServer(t)
 	b := peertest.NewPeer(t, srv, "bridge")

@@ -10,71 +10,93 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pion/rtcp"
-	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
-
-	"github.com/metered-ca/realtime-go/peer"
 )
 
 // gatherTimeout bounds the wait for the endpoint's own candidates: the
 // answer carries them all (OBS never trickles).
 const gatherTimeout = 5 * time.Second
 
-// whipSession is one publisher: its connection, and the tracks it put in
-// the room.
-type whipSession struct {
-	h     *WHIP
+// session is one client's connection and its resource.
+type session struct {
+	ep    *endpoint
 	id    string
 	label string
 
 	mu      sync.Mutex
 	etag    string
 	pc      *webrtc.PeerConnection
-	stream  *peer.MediaStream
-	tracks  []*forwardTrack
-	kinds   map[webrtc.RTPCodecType]int
 	timeout *time.Timer
 	stopped bool
+	onStop  []func() // run once, before the connection closes
 
-	ended chan struct{}
-	wg    sync.WaitGroup // forwarding loops
+	wg sync.WaitGroup // the session's own goroutines (forwarding loops)
 }
 
-// start makes the session's connection from offer and returns the answer,
-// with every candidate in it.
-func (s *whipSession) start(ctx context.Context, offer string) (string, error) {
-	pc, err := s.h.api.NewPeerConnection(webrtc.Configuration{ICEServers: s.h.opts.ICEServers})
+func newSession(ep *endpoint, label string) *session {
+	return &session{ep: ep, id: newID(), label: label, etag: `"` + newID() + `"`}
+}
+
+func (s *session) currentETag() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.etag
+}
+
+// own registers a goroutine of the session (stop waits for it: it calls
+// s.wg.Done) and what stop runs for it before the connection closes; it
+// reports false, registering nothing, once the session has stopped.
+func (s *session) own(cleanup func()) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return false
+	}
+	s.wg.Add(1)
+	s.onStop = append(s.onStop, cleanup)
+	return true
+}
+
+// start makes the session's connection, lets prepare set it up (tracks to
+// send, handlers), applies offer, lets check look at what was negotiated,
+// and returns the answer with every candidate in it.
+func (s *session) start(ctx context.Context, offer string, prepare func(*webrtc.PeerConnection) error, check func(*webrtc.PeerConnection) error) (string, error) {
+	pc, err := s.ep.api.NewPeerConnection(webrtc.Configuration{ICEServers: s.ep.opts.ICEServers})
 	if err != nil {
 		return "", err
 	}
 	s.mu.Lock()
 	s.pc = pc
-	s.stream = peer.NewMediaStreamWithID("whip-" + s.id[:8])
-	s.kinds = map[webrtc.RTPCodecType]int{}
-	s.timeout = time.AfterFunc(s.h.opts.ConnectTimeout, func() { s.h.end(s, "not connected in time") })
+	s.timeout = time.AfterFunc(s.ep.opts.ConnectTimeout, func() { s.ep.end(s, "not connected in time") })
 	s.mu.Unlock()
-	pc.OnTrack(s.forward)
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
 		switch st {
 		case webrtc.PeerConnectionStateConnected:
 			s.mu.Lock()
-			if s.timeout != nil {
-				s.timeout.Stop()
-			}
+			s.timeout.Stop()
 			s.mu.Unlock()
-		case webrtc.PeerConnectionStateFailed:
-			go s.h.end(s, "connection failed")
+		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
+			// ICE gave up, or the client closed DTLS: it is gone
+			// (perhaps without DELETE). On our own close, end is a no-op.
+			go s.ep.end(s, "connection "+st.String())
 		}
 	})
+	if err := prepare(pc); err != nil {
+		return "", err
+	}
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
 		return "", &statusError{http.StatusBadRequest, fmt.Errorf("the offer was refused: %w", err)}
+	}
+	if check != nil {
+		if err := check(pc); err != nil {
+			return "", err
+		}
 	}
 	return s.answer(ctx)
 }
 
 // answer answers the remote offer applied, once gathering is complete.
-func (s *whipSession) answer(ctx context.Context) (string, error) {
+func (s *session) answer(ctx context.Context) (string, error) {
 	answer, err := s.pc.CreateAnswer(nil)
 	if err != nil {
 		return "", &statusError{http.StatusBadRequest, fmt.Errorf("no answer to the offer: %w", err)}
@@ -93,72 +115,29 @@ func (s *whipSession) answer(ctx context.Context) (string, error) {
 	return s.pc.LocalDescription().SDP, nil
 }
 
-// forward puts a published track in the room and forwards its packets
-// until the session ends.
-func (s *whipSession) forward(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-	s.mu.Lock()
-	if s.stopped {
-		s.mu.Unlock()
-		return
-	}
-	kind := remote.Kind()
-	s.kinds[kind]++
-	id := fmt.Sprintf("%s-%s", s.stream.ID(), kind)
-	if n := s.kinds[kind]; n > 1 {
-		id = fmt.Sprintf("%s-%d", id, n)
-	}
-	pc := s.pc
-	ssrc := uint32(remote.SSRC())
-	t := newForwardTrack(id, s.stream.ID(), remote.Codec().RTPCodecCapability, func() {
-		_ = pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
-	})
-	s.tracks = append(s.tracks, t)
-	s.stream.AddTrack(t)
-	s.wg.Add(1)
-	s.mu.Unlock()
-	defer s.wg.Done()
-
-	meta := peer.StreamMetadata{"label": s.label, "source": "whip", "kind": kind.String()}
-	if err := s.h.room.AddTrack(t, s.stream, meta); err != nil {
-		s.h.opts.Logger.Warn("whip: the room refused a track", "session", s.id, "err", err)
-		return
-	}
-	buf := make([]byte, 1600)
-	var p rtp.Packet
-	for {
-		n, _, err := remote.Read(buf)
-		if err != nil {
-			return // the session ended, or the publisher went
-		}
-		if p.Unmarshal(buf[:n]) == nil {
-			t.write(&p)
-		}
-	}
-}
-
-// stop closes the connection and takes the tracks out of the room.
-func (s *whipSession) stop() {
+// stop runs the stop hooks, closes the connection and waits for the
+// session's goroutines.
+func (s *session) stop() {
 	s.mu.Lock()
 	s.stopped = true
 	if s.timeout != nil {
 		s.timeout.Stop()
 	}
-	pc, tracks := s.pc, s.tracks
+	pc, hooks := s.pc, s.onStop
+	s.onStop = nil
 	s.mu.Unlock()
-	for _, t := range tracks {
-		_ = s.h.room.RemoveTrack(t)
-		t.close()
+	for _, f := range hooks {
+		f()
 	}
 	if pc != nil {
 		_ = pc.Close()
 	}
 	s.wg.Wait()
-	close(s.ended)
 }
 
 // patch serves a PATCH of the session: trickled candidates (204), or an
 // ICE restart (200, with the endpoint's new credentials and candidates).
-func (s *whipSession) patch(w http.ResponseWriter, r *http.Request, limit int64) {
+func (s *session) patch(w http.ResponseWriter, r *http.Request, limit int64) {
 	if !hasType(r, contentSDPFrag) {
 		refuse(w, http.StatusUnsupportedMediaType, "a PATCH's Content-Type must be application/trickle-ice-sdpfrag")
 		return
@@ -234,7 +213,7 @@ func unknownTransport(line string) bool {
 // restart applies the publisher's offer again with its new credentials
 // and candidates, and returns the endpoint's new credentials and
 // candidates as an sdpfrag.
-func (s *whipSession) restart(ctx context.Context, offer string, frag sdpFrag) (string, error) {
+func (s *session) restart(ctx context.Context, offer string, frag sdpFrag) (string, error) {
 	var b strings.Builder
 	for _, line := range strings.SplitAfter(offer, "\n") {
 		switch {

@@ -24,7 +24,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // metadata, and leave it when the publisher deletes its session.
 func TestWHIPPublishesIntoTheRoom(t *testing.T) {
 	t.Parallel()
-	r := newRoom(t, bridge.WHIPOptions{})
+	r := newRoom(t, bridge.Options{})
 	tracks := r.viewer(t, "viewer")
 	p := whiptest.NewPublisher(t)
 	p.Publish(t, r.url, testToken)
@@ -79,7 +79,7 @@ func noTracksSent(p *peer.MeteredPeer) bool {
 // second.
 func TestWHIPLateViewerGetsTheKeptPictures(t *testing.T) {
 	t.Parallel()
-	r := newRoom(t, bridge.WHIPOptions{})
+	r := newRoom(t, bridge.Options{})
 	p := whiptest.NewPublisher(t)
 	p.Publish(t, r.url, testToken)
 	p.Send(t)
@@ -116,7 +116,7 @@ func TestWHIPLateViewerGetsTheKeptPictures(t *testing.T) {
 // and change nothing.
 func TestWHIPRefusals(t *testing.T) {
 	t.Parallel()
-	r := newRoom(t, bridge.WHIPOptions{MaxSessions: 1, MaxBodyBytes: 32 << 10})
+	r := newRoom(t, bridge.Options{MaxSessions: 1, MaxBodyBytes: 32 << 10})
 	offer := whiptest.NewPublisher(t).Offer(t)
 	for _, c := range []struct {
 		name, method, contentType, token, body string
@@ -157,7 +157,7 @@ func TestWHIPRefusals(t *testing.T) {
 	assert.NotEmpty(t, resp.Header.Get("Retry-After"))
 	assert.Equal(t, 1, r.whip.Sessions())
 
-	_, err := bridge.NewWHIP(r.bridge, bridge.WHIPOptions{})
+	_, err := bridge.NewWHIP(r.bridge, bridge.Options{})
 	assert.ErrorIs(t, err, bridge.ErrNoAuth)
 }
 
@@ -179,7 +179,7 @@ func onlyCodec(offer, name string) string {
 // A publisher whose connection never comes up is dropped.
 func TestWHIPDropsWhatNeverConnects(t *testing.T) {
 	t.Parallel()
-	r := newRoom(t, bridge.WHIPOptions{ConnectTimeout: 300 * time.Millisecond})
+	r := newRoom(t, bridge.Options{ConnectTimeout: 300 * time.Millisecond})
 	p := whiptest.NewPublisher(t)
 	resp := post(t, r.url, "application/sdp", testToken, p.Offer(t))
 	require.Equal(t, http.StatusCreated, resp.StatusCode)
@@ -193,7 +193,7 @@ func TestWHIPDropsWhatNeverConnects(t *testing.T) {
 // flows on after the restart.
 func TestWHIPTrickleAndRestart(t *testing.T) {
 	t.Parallel()
-	r := newRoom(t, bridge.WHIPOptions{})
+	r := newRoom(t, bridge.Options{})
 	tracks := r.viewer(t, "viewer")
 	p := whiptest.NewPublisher(t)
 	connected := make(chan struct{}, 4)

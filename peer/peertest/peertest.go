@@ -78,25 +78,33 @@ func OpusTrack(t testing.TB, id, stream string) *webrtc.TrackLocalStaticSample {
 	if err != nil {
 		t.Fatalf("peertest: opus track: %v", err)
 	}
+	Every(t, 20*time.Millisecond, func(int) {
+		// An Opus TOC byte for a 20 ms CELT frame of silence.
+		_ = tr.WriteSample(media.Sample{Data: []byte{0xf8, 0xff, 0xfe}, Duration: 20 * time.Millisecond})
+	})
+	return tr
+}
+
+// Every calls f every d, with 0, 1, 2…, from a goroutine of its own, until
+// the test ends (and waits for the last call then).
+func Every(t testing.TB, d time.Duration, f func(n int)) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		tick := time.NewTicker(20 * time.Millisecond)
+		tick := time.NewTicker(d)
 		defer tick.Stop()
-		for {
+		for n := 0; ; n++ {
 			select {
 			case <-ctx.Done():
 				return
 			case <-tick.C:
-				// An Opus TOC byte for a 20 ms CELT frame of silence.
-				_ = tr.WriteSample(media.Sample{Data: []byte{0xf8, 0xff, 0xfe}, Duration: 20 * time.Millisecond})
+				f(n)
 			}
 		}
 	}()
 	t.Cleanup(func() { cancel(); wg.Wait() })
-	return tr
 }
 
 // Collector gathers the events of one type from a source.

@@ -1,12 +1,11 @@
-// Package whiptest is a WHIP publisher for tests: a pion connection that
-// sends an Opus and an H.264 track the way OBS does (send only, one
-// keyframe and never another, keyframe requests unanswered), and the
-// HTTP calls of RFC 9725 around it.
+// Package whiptest has a WHIP publisher and a WHEP player for tests, on
+// pion, with the HTTP calls of RFC 9725 around them. The publisher sends an
+// Opus and an H.264 track the way OBS does: send only, one keyframe and
+// never another, keyframe requests unanswered.
 package whiptest
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"net/http"
 	neturl "net/url"
@@ -18,6 +17,8 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 	"github.com/stretchr/testify/require"
+
+	"github.com/metered-ca/realtime-go/peer/peertest"
 )
 
 // Publisher is a WHIP client on pion.
@@ -103,46 +104,31 @@ func (p *Publisher) Publish(t testing.TB, url, token string) {
 // once the endpoint has reported on the audio: the one keyframe must not
 // go before the endpoint can decrypt it.
 func (p *Publisher) Send(t testing.TB) {
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		tick := time.NewTicker(10 * time.Millisecond)
-		defer tick.Stop()
-		var aseq, vseq uint16
-		var n int
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-			n++
-			if n%2 == 0 {
-				aseq++
-				_ = p.Audio.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111, SequenceNumber: aseq, Timestamp: uint32(n) * 480}, Payload: []byte{0xf8, 0xff, 0xfe}})
-			}
-			select {
-			case <-p.heard:
-			default:
-				continue
-			}
-			if n%3 != 0 {
-				continue
-			}
-			ts := uint32(n/3) * 3000
-			units := [][]byte{append([]byte{0x41}, bytes.Repeat([]byte{0x22}, 300)...)}
-			if vseq == 0 {
-				units = [][]byte{{0x67, 0x42, 0xe0, 0x1f}, {0x68, 0xce, 0x38, 0x80}, append([]byte{0x65}, bytes.Repeat([]byte{0x11}, 900)...)}
-			}
-			for i, u := range units {
-				vseq++
-				_ = p.Video.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 102, SequenceNumber: vseq, Timestamp: ts, Marker: i == len(units)-1}, Payload: u})
-			}
+	var aseq, vseq uint16
+	peertest.Every(t, 10*time.Millisecond, func(n int) {
+		n++
+		if n%2 == 0 {
+			aseq++
+			_ = p.Audio.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111, SequenceNumber: aseq, Timestamp: uint32(n) * 480}, Payload: []byte{0xf8, 0xff, 0xfe}})
 		}
-	}()
-	t.Cleanup(func() { cancel(); wg.Wait() })
+		select {
+		case <-p.heard:
+		default:
+			return
+		}
+		if n%3 != 0 {
+			return
+		}
+		ts := uint32(n/3) * 3000
+		units := [][]byte{append([]byte{0x41}, bytes.Repeat([]byte{0x22}, 300)...)}
+		if vseq == 0 {
+			units = [][]byte{{0x67, 0x42, 0xe0, 0x1f}, {0x68, 0xce, 0x38, 0x80}, append([]byte{0x65}, bytes.Repeat([]byte{0x11}, 900)...)}
+		}
+		for i, u := range units {
+			vseq++
+			_ = p.Video.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 102, SequenceNumber: vseq, Timestamp: ts, Marker: i == len(units)-1}, Payload: u})
+		}
+	})
 }
 
 // Do makes one HTTP request (token "" sends no Authorization), closing
