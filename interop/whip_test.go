@@ -3,6 +3,7 @@ package interop
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -52,35 +53,8 @@ func TestGStreamerPublishesByWHIP(t *testing.T) {
 
 	// The Go member decodes what arrives.
 	viewer := peertest.NewPeer(t, srv, "go-viewer")
-	var frames atomic.Int64
-	var width atomic.Int64
-	tone := make(chan float64, 1)
-	meta := make(chan peer.StreamMetadata, 2)
-	var decoders sync.WaitGroup
-	defer decoders.Wait()
-	peer.On(viewer, func(ev peer.PeerJoined) {
-		peer.On(ev.Peer, func(tr peer.Track) {
-			meta <- tr.Metadata
-			decoders.Add(1)
-			go func() {
-				defer decoders.Done()
-				var heard []int16
-				for f, err := range media.Frames(ctx, tr.Track) {
-					if err != nil {
-						return
-					}
-					if f.Kind == webrtc.RTPCodecTypeVideo {
-						frames.Add(1)
-						width.Store(int64(f.Width))
-						continue
-					}
-					if heard = append(heard, f.PCM...); len(heard) >= 2*48000 && len(tone) == 0 {
-						tone <- peertest.ToneHz(heard[48000:], f.Channels, f.SampleRate)
-					}
-				}
-			}()
-		})
-	})
+	got := decodeTracks(ctx, viewer)
+	defer got.wait()
 	require.NoError(t, viewer.Join(ctx, "whip"))
 
 	js, err := jsdriver.Start("peer-driver.mjs")
@@ -112,15 +86,165 @@ func TestGStreamerPublishesByWHIP(t *testing.T) {
 		}
 	}()
 
+	got.check(t, ctx, "gst", 320, 440)
+	checkJSMetadata(t, ctx, js, "gst")
+	assert.Equal(t, 1, endpoint.Sessions())
+	stop()
+	assert.Eventually(t, func() bool { return endpoint.Sessions() == 0 }, 10*time.Second, 20*time.Millisecond, "the client's DELETE ends the session")
+	t.Logf("Go member decoded %d frames", got.frames.Load())
+}
+
+// Chromium publishes its camera and microphone by WHIP with whip-whep's
+// WHIPClient (by the author of RFC 9725), from a page of another origin.
+// A Go member of the room decodes both (frames counted, the tone's
+// frequency measured) and a JS SDK member gets both with their metadata;
+// a second Chromium watches the stream by WHEP (whip-whep's WHEPClient),
+// through another member's WHEP endpoint, and decodes it. The publisher's
+// DELETE ends both sessions.
+func TestBrowserPublishesByWHIPAndWatchesByWHEP(t *testing.T) {
+	srv, err := testserver.New(testserver.Options{RateLimit: testserver.RateLimit{Disabled: true}})
+	require.NoError(t, err)
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	tone := filepath.Join(t.TempDir(), "tone.wav")
+	out, err := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "5", "-ac", "1", tone).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+
+	const token = "browser-token"
+	ingest := peertest.NewPeer(t, srv, "bridge")
+	require.NoError(t, ingest.Join(ctx, "whip"))
+	whip, err := bridge.NewWHIP(ingest, bridge.Options{Token: token})
+	require.NoError(t, err)
+	egress := peertest.NewPeer(t, srv, "watcher")
+	whep, err := bridge.NewWHEP(egress, bridge.Options{Token: token})
+	require.NoError(t, err)
+	require.NoError(t, egress.Join(ctx, "whip"))
+	mux := http.NewServeMux()
+	mux.Handle("/whip/", whip)
+	mux.Handle("/whep/", whep)
+	hs := httptest.NewServer(mux)
+	defer func() { hs.Close(); _ = whip.Close(); _ = whep.Close() }()
+
+	viewer := peertest.NewPeer(t, srv, "go-viewer")
+	got := decodeTracks(ctx, viewer)
+	defer got.wait()
+	require.NoError(t, viewer.Join(ctx, "whip"))
+	js, err := jsdriver.Start("peer-driver.mjs")
+	require.NoError(t, err)
+	defer js.Close()
+	_, err = js.Do(ctx, "join", map[string]any{"url": srv.URL(), "token": mint(t, "z-js", `{"name":"js"}`), "channel": "whip"})
+	require.NoError(t, err)
+
+	publisher, err := jsdriver.Start("wish-driver.mjs", "FAKE_AUDIO="+tone)
+	require.NoError(t, err)
+	defer publisher.Close()
+	player, err := jsdriver.Start("wish-driver.mjs")
+	require.NoError(t, err)
+	defer player.Close()
+	defer func() {
+		if t.Failed() {
+			t.Log("publisher:\n" + publisher.Stderr())
+			t.Log("player:\n" + player.Stderr())
+			t.Log("JS peer:\n" + js.Stderr())
+		}
+	}()
+	_, err = publisher.Do(ctx, "publish", map[string]any{"url": hs.URL + "/whip/cam", "token": token})
+	require.NoError(t, err)
+
+	got.check(t, ctx, "cam", 640, 440)
+	checkJSMetadata(t, ctx, js, "cam")
+
+	// The second browser watches the stream through the WHEP endpoint.
+	require.Eventually(t, func() bool { return len(whep.Streams()) == 1 }, 20*time.Second, 50*time.Millisecond, "the watcher lists the stream")
+	_, err = player.Do(ctx, "view", map[string]any{"url": hs.URL + "/whep/?label=cam", "token": token})
+	require.NoError(t, err)
+	var seen struct {
+		FramesDecoded, Width, AudioPackets int
+		Connection                         string
+	}
+	require.Eventually(t, func() bool {
+		raw, err := player.Do(ctx, "stats", nil)
+		return err == nil && json.Unmarshal(raw, &seen) == nil && seen.FramesDecoded >= 30 && seen.AudioPackets > 0
+	}, 30*time.Second, 200*time.Millisecond, "the WHEP player decodes the stream")
+	assert.Equal(t, 640, seen.Width)
+	t.Logf("WHEP player: %+v", seen)
+	assert.Equal(t, 1, whip.Sessions())
+	assert.Equal(t, 1, whep.Sessions())
+
+	_, err = publisher.Do(ctx, "stop", nil)
+	require.NoError(t, err)
+	assert.Eventually(t, func() bool { return whip.Sessions() == 0 && whep.Sessions() == 0 }, 10*time.Second, 20*time.Millisecond, "the publisher's DELETE ends both sessions")
+}
+
+// decoded is what a Go member decodes of the tracks it receives.
+type decoded struct {
+	frames, width atomic.Int64
+	tone          chan float64
+	meta          chan peer.StreamMetadata
+	decoders      sync.WaitGroup
+}
+
+// decodeTracks decodes every track p receives (from ctx on), with
+// media.Frames.
+func decodeTracks(ctx context.Context, p *peer.MeteredPeer) *decoded {
+	d := &decoded{tone: make(chan float64, 1), meta: make(chan peer.StreamMetadata, 8)}
+	peer.On(p, func(ev peer.PeerJoined) {
+		peer.On(ev.Peer, func(tr peer.Track) {
+			d.meta <- tr.Metadata
+			d.decoders.Add(1)
+			go func() {
+				defer d.decoders.Done()
+				var heard []int16
+				for f, err := range media.Frames(ctx, tr.Track) {
+					if err != nil {
+						return
+					}
+					if f.Kind == webrtc.RTPCodecTypeVideo {
+						d.frames.Add(1)
+						d.width.Store(int64(f.Width))
+						continue
+					}
+					// The second second of sound: past any start-up gap.
+					if heard = append(heard, f.PCM...); len(heard) >= 2*f.SampleRate*f.Channels && len(d.tone) == 0 {
+						d.tone <- peertest.ToneHz(heard[f.SampleRate*f.Channels:], f.Channels, f.SampleRate)
+					}
+				}
+			}()
+		})
+	})
+	return d
+}
+
+func (d *decoded) wait() { d.decoders.Wait() }
+
+// check waits for two tracks labelled label from a WHIP publisher, at
+// least 30 decoded frames of width, and a tone of hz.
+func (d *decoded) check(t *testing.T, ctx context.Context, label string, width int, hz float64) {
+	t.Helper()
 	for range 2 {
 		select {
-		case m := <-meta:
-			assert.Equal(t, "gst", m["label"])
+		case m := <-d.meta:
+			assert.Equal(t, label, m["label"])
 			assert.Equal(t, "whip", m["source"])
 		case <-ctx.Done():
-			t.Fatal("GStreamer's tracks never reached the Go member")
+			t.Fatal("the publisher's tracks never reached the Go member")
 		}
 	}
+	require.Eventually(t, func() bool { return d.frames.Load() >= 30 }, 30*time.Second, 50*time.Millisecond, "the Go member decodes the video")
+	assert.Equal(t, int64(width), d.width.Load())
+	select {
+	case got := <-d.tone:
+		assert.InDelta(t, hz, got, 15, "the Go member hears the tone")
+	case <-ctx.Done():
+		t.Fatal("no tone")
+	}
+}
+
+// checkJSMetadata waits for the JS SDK member's two track events, each
+// with the WHIP publisher's metadata.
+func checkJSMetadata(t *testing.T, ctx context.Context, js *jsdriver.Driver, label string) {
+	t.Helper()
 	kinds := map[string]jsEvent{}
 	for len(kinds) < 2 {
 		ev := nextJS(t, ctx, js, "track", nil)
@@ -129,18 +253,6 @@ func TestGStreamerPublishesByWHIP(t *testing.T) {
 	for kind, ev := range kinds {
 		var m map[string]any
 		require.NoError(t, json.Unmarshal(ev.Metadata, &m), kind)
-		assert.Equal(t, map[string]any{"label": "gst", "source": "whip", "kind": kind}, m, "the JS SDK shows the %s track by name", kind)
+		assert.Equal(t, map[string]any{"label": label, "source": "whip", "kind": kind}, m, "the JS SDK shows the %s track by name", kind)
 	}
-	require.Eventually(t, func() bool { return frames.Load() >= 30 }, 30*time.Second, 50*time.Millisecond, "the Go member decodes the test pattern")
-	assert.Equal(t, int64(320), width.Load())
-	select {
-	case hz := <-tone:
-		assert.InDelta(t, 440, hz, 15, "the Go member hears the tone")
-	case <-ctx.Done():
-		t.Fatal("no tone")
-	}
-	assert.Equal(t, 1, endpoint.Sessions())
-	stop()
-	assert.Eventually(t, func() bool { return endpoint.Sessions() == 0 }, 10*time.Second, 20*time.Millisecond, "the client's DELETE ends the session")
-	t.Logf("Go member decoded %d frames", frames.Load())
 }

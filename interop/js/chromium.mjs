@@ -20,14 +20,14 @@ export const chromiumArgs = [
   "--autoplay-policy=no-user-gesture-required",
 ];
 
-// launchChromium starts the browser, trying again when it dies while
-// starting (seen now and then in containers: a SIGSEGV before the first
-// page, unrelated to what the test does).
-export async function launchChromium() {
+// launchChromium starts the browser (with chromiumArgs and extra), trying
+// again when it dies while starting (seen now and then in containers: a
+// SIGSEGV before the first page, unrelated to what the test does).
+export async function launchChromium(extra = []) {
   let last;
   for (let attempt = 1; attempt <= 3; attempt++) {
     try {
-      return await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", headless: true, args: chromiumArgs });
+      return await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", headless: true, args: [...chromiumArgs, ...extra] });
     } catch (err) {
       last = err;
       process.stderr.write(`chromium launch attempt ${attempt} failed: ${String(err?.message ?? err).split("\n")[0]}\n`);

@@ -137,25 +137,39 @@ func (h *WHEP) add(peerID string, ev peer.Track) {
 		defer h.readers.Done()
 		forwardFrom(ev.Track, src.fw)
 		h.mu.Lock()
-		if src.current() == ev.Track && h.sources[key] == src {
-			delete(h.sources, key) // gone, not replaced
+		gone := src.current() == ev.Track && h.sources[key] == src // not replaced
+		if gone {
+			delete(h.sources, key)
+			for _, other := range h.sources {
+				gone = gone && (other.key.peer != peerID || other.streamID != src.streamID)
+			}
 		}
 		h.mu.Unlock()
+		if gone {
+			stream := peerID + "/" + src.streamID
+			h.endWatching(func(label string) bool { return label == stream }, "the stream ended")
+		}
 	}()
 }
 
 // peerLeft ends the sessions watching a peer that left.
 func (h *WHEP) peerLeft(peerID string) {
+	h.endWatching(func(label string) bool { return strings.HasPrefix(label, peerID+"/") }, "the peer left")
+}
+
+// endWatching ends the sessions whose stream (their label, "peer/stream")
+// is one of those match tells.
+func (h *WHEP) endWatching(match func(label string) bool, why string) {
 	h.ep.mu.Lock()
 	var watching []*session
 	for _, s := range h.ep.sessions {
-		if strings.HasPrefix(s.label, peerID+"/") {
+		if match(s.label) {
 			watching = append(watching, s)
 		}
 	}
 	h.ep.mu.Unlock()
 	for _, s := range watching {
-		h.ep.end(s, "the peer left")
+		h.ep.end(s, why)
 	}
 }
 
