@@ -256,3 +256,86 @@ func checkJSMetadata(t *testing.T, ctx context.Context, js *jsdriver.Driver, lab
 		assert.Equal(t, map[string]any{"label": label, "source": "whip", "kind": kind}, m, "the JS SDK shows the %s track by name", kind)
 	}
 }
+
+// An OBS-shaped publisher (libdatachannel, OBS's own stack, scripted as
+// OBS's whip-output: Opus PT 111 and H.264 PT 96, no candidates in the
+// offer, no PATCH, no keyframe handler) sends one keyframe and then only
+// predicted pictures. A member who joins 10 s later still gets a picture
+// within a second: the kept pictures since that keyframe.
+func TestOBSShapedPublisherAndALateMember(t *testing.T) {
+	srv, err := testserver.New(testserver.Options{RateLimit: testserver.RateLimit{Disabled: true}})
+	require.NoError(t, err)
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	clip := filepath.Join(t.TempDir(), "obs.h264")
+	out, err := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-t", "20",
+		"-c:v", "libx264", "-profile:v", "baseline", "-pix_fmt", "yuv420p", "-x264-params", "aud=1:keyint=900:min-keyint=900:scenecut=0", "-f", "h264", clip).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+
+	const token = "obs-key"
+	room := peertest.NewPeer(t, srv, "bridge")
+	require.NoError(t, room.Join(ctx, "obs"))
+	whip, err := bridge.NewWHIP(room, bridge.Options{Token: token})
+	require.NoError(t, err)
+	hs := httptest.NewServer(whip)
+	defer func() { hs.Close(); _ = whip.Close() }()
+
+	obs, err := jsdriver.Start("obs-driver.mjs")
+	require.NoError(t, err)
+	defer obs.Close()
+	defer func() {
+		if t.Failed() {
+			t.Log("OBS stand-in:\n" + obs.Stderr())
+		}
+	}()
+	_, err = obs.Do(ctx, "publish", map[string]any{"url": hs.URL + "/whip/obs", "token": token, "h264": clip})
+	require.NoError(t, err)
+	require.Equal(t, 1, whip.Sessions())
+
+	time.Sleep(10 * time.Second) // the keyframe is 10 s old when the member comes
+	late := peertest.NewPeer(t, srv, "late")
+	arrived := make(chan time.Time, 1)
+	pictured := make(chan time.Time, 1)
+	var decoders sync.WaitGroup
+	defer decoders.Wait()
+	peer.On(late, func(ev peer.PeerJoined) {
+		peer.On(ev.Peer, func(tr peer.Track) {
+			if tr.Track.Kind() != webrtc.RTPCodecTypeVideo {
+				return
+			}
+			arrived <- time.Now()
+			decoders.Add(1)
+			go func() {
+				defer decoders.Done()
+				for f, err := range media.Frames(ctx, tr.Track) {
+					if err != nil {
+						return
+					}
+					if f.Width == 320 {
+						pictured <- time.Now()
+						return
+					}
+				}
+			}()
+		})
+	})
+	require.NoError(t, late.Join(ctx, "obs"))
+	var from time.Time
+	select {
+	case from = <-arrived:
+	case <-ctx.Done():
+		t.Fatal("the OBS stand-in's video never reached the late member")
+	}
+	select {
+	case at := <-pictured:
+		took := at.Sub(from)
+		t.Logf("the late member's first picture %v after its video track arrived", took.Round(time.Millisecond))
+		assert.Less(t, took, time.Second, "a picture within a second, though the only keyframe is 10 s old")
+	case <-ctx.Done():
+		t.Fatal("the late member never decoded a picture")
+	}
+	_, err = obs.Do(ctx, "stop", nil)
+	require.NoError(t, err)
+	assert.Eventually(t, func() bool { return whip.Sessions() == 0 }, 10*time.Second, 20*time.Millisecond)
+}
