@@ -3,7 +3,10 @@ package bridge_test
 import (
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -284,4 +287,105 @@ func answerICE(offer string) string {
 		}
 	}
 	return out
+}
+
+// A thousand offers whose senders never connect: each is answered 201
+// while there is room and 503 once the sessions are at their cap, each
+// session is dropped when its connect time is up, memory comes back, and
+// a publisher already in the room goes on reaching its member.
+func TestWHIPUnderAFloodOfOffers(t *testing.T) {
+	t.Parallel()
+	r := newRoom(t, bridge.Options{ConnectTimeout: time.Second})
+	tracks := r.viewer(t, "viewer")
+	p := whiptest.NewPublisher(t)
+	p.Publish(t, r.url, testToken)
+	p.Send(t)
+	received := peertest.CountRTP(tracks.Next(t, func(ev peer.Track) bool { return ev.Track.Kind() == webrtc.RTPCodecTypeAudio }).Track)
+	offer := whiptest.NewPublisher(t).Offer(t)
+
+	var before runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	var wg sync.WaitGroup
+	jobs := make(chan struct{})
+	for range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range jobs {
+				req, _ := http.NewRequest(http.MethodPost, r.url, strings.NewReader(offer))
+				req.Header.Set("Content-Type", "application/sdp")
+				req.Header.Set("Authorization", "Bearer "+testToken)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Error(err)
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				mu.Lock()
+				statuses[resp.StatusCode]++
+				mu.Unlock()
+			}
+		}()
+	}
+	during := received.Load()
+	for range 1000 {
+		jobs <- struct{}{}
+	}
+	close(jobs)
+	wg.Wait()
+	t.Logf("answers: %v", statuses)
+	assert.Equal(t, 1000, statuses[http.StatusCreated]+statuses[http.StatusServiceUnavailable], "201 or 503, nothing else: %v", statuses)
+	assert.Greater(t, statuses[http.StatusServiceUnavailable], 0, "the cap was met")
+	assert.Greater(t, received.Load(), during, "the publisher's audio went on reaching the member")
+
+	require.Eventually(t, func() bool { return r.whip.Sessions() == 1 }, 20*time.Second, 50*time.Millisecond, "every unconnected session is dropped")
+	after := received.Load()
+	assert.Eventually(t, func() bool { return received.Load() > after+10 }, 10*time.Second, 20*time.Millisecond, "and still does")
+	var end runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&end)
+	growth := int64(end.HeapInuse) - int64(before.HeapInuse)
+	t.Logf("heap in use: %d kB before, %d kB after (%+d kB)", before.HeapInuse>>10, end.HeapInuse>>10, growth>>10)
+	assert.Less(t, growth, int64(32<<20), "what the dropped sessions held is freed")
+}
+
+// Link headers hand out STUN to anyone, and TURN credentials only to an
+// authenticated client on loopback unless LinkTURNToAll.
+func TestWHIPLinkHeaders(t *testing.T) {
+	t.Parallel()
+	servers := []webrtc.ICEServer{
+		{URLs: []string{"stun:stun.example.net:3478"}},
+		{URLs: []string{"turn:turn.example.net:3478?transport=udp"}, Username: "room-user", Credential: "room-secret"},
+	}
+	for _, c := range []struct {
+		name       string
+		remote     string
+		token      string
+		toAll      bool
+		wantSecret bool
+	}{
+		{"loopback, authenticated", "127.0.0.1:5000", testToken, false, true},
+		{"loopback, no token", "127.0.0.1:5000", "", false, false},
+		{"elsewhere, authenticated", "203.0.113.7:5000", testToken, false, false},
+		{"elsewhere, authenticated, to all", "203.0.113.7:5000", testToken, true, true},
+	} {
+		h, err := bridge.NewWHIP(nil, bridge.Options{Token: testToken, ICEServers: servers, LinkTURNToAll: c.toAll})
+		require.NoError(t, err)
+		req := httptest.NewRequest(http.MethodOptions, "/whip/cam", nil)
+		req.RemoteAddr = c.remote
+		if c.token != "" {
+			req.Header.Set("Authorization", "Bearer "+c.token)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		links := strings.Join(rec.Header().Values("Link"), "\n")
+		assert.Contains(t, links, `<stun:stun.example.net:3478>; rel="ice-server"`, c.name)
+		assert.Equal(t, c.wantSecret, strings.Contains(links, "room-secret"), "%s: %s", c.name, links)
+		assert.Equal(t, "application/sdp", rec.Header().Get("Accept-Post"), c.name)
+		require.NoError(t, h.Close())
+	}
 }
