@@ -53,6 +53,8 @@ type AudioSource struct {
 	mu      sync.Mutex
 	queue   []int16 // 48 kHz stereo, not yet sent
 	flushed bool    // Flush ran: the next Push drops pending
+	paused  bool    // Pause: the queue waits, silence goes out
+	played  int64   // samples per channel of pushed audio sent
 	ended   bool
 	closed  bool
 	err     error         // the first encode or send failure
@@ -248,6 +250,34 @@ func (s *AudioSource) Flush() time.Duration {
 	return time.Duration(n/opusChannels) * time.Second / 48000
 }
 
+// Pause holds the queued audio and sends silence instead, until Resume: a
+// voice agent that hears what may be the user speaking over it stops at
+// once, and goes on from the same sample if it was only a cough. Push
+// still fills the queue up to its bound meanwhile. Pausing a paused source
+// does nothing.
+func (s *AudioSource) Pause() {
+	s.mu.Lock()
+	s.paused = true
+	s.mu.Unlock()
+}
+
+// Resume sends the queued audio again, from where Pause held it.
+func (s *AudioSource) Resume() {
+	s.mu.Lock()
+	s.paused = false
+	s.mu.Unlock()
+}
+
+// Played is how much pushed audio has been sent so far (the silence sent
+// while the queue was empty or paused not counted): the difference between
+// two readings is what a listener could have heard of what was pushed in
+// between, which is what an interrupted agent keeps of its reply.
+func (s *AudioSource) Played() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return time.Duration(s.played) * time.Second / 48000
+}
+
 // Wait blocks until everything queued so far has been sent, or ctx ends.
 func (s *AudioSource) Wait(ctx context.Context) error {
 	s.mu.Lock()
@@ -344,9 +374,13 @@ func (s *AudioSource) pace() {
 		case <-timer.C:
 		}
 		s.mu.Lock()
-		n := copy(frame, s.queue)
+		n := 0
+		if !s.paused {
+			n = copy(frame, s.queue)
+			s.queue = s.queue[:copy(s.queue, s.queue[n:])]
+			s.played += int64(n / opusChannels)
+		}
 		clear(frame[n:])
-		s.queue = s.queue[:copy(s.queue, s.queue[n:])]
 		last := s.ended && len(s.queue) == 0
 		if len(s.queue) == 0 {
 			s.signalEmptyLocked()

@@ -120,3 +120,37 @@ func TestAudioSourceQueueFlushWaitEnd(t *testing.T) {
 	require.NoError(t, src.Close())
 	require.NoError(t, src.Close(), "idempotent")
 }
+
+// Pause holds the queue (silence goes out) and Resume goes on from the
+// same sample; Played counts the pushed audio sent, exactly.
+func TestAudioSourcePauseResumePlayed(t *testing.T) {
+	ctx := peertest.Context(t, 20*time.Second)
+	src, err := NewAudioSource(AudioFormat{SampleRate: 48000, Channels: 2}, WithQueue(500*time.Millisecond))
+	require.NoError(t, err)
+	defer src.Close()
+	var phase float64
+	assert.Zero(t, src.Played())
+
+	require.NoError(t, src.Push(ctx, sine(300, 48000, 2, 400*time.Millisecond, &phase)))
+	src.Pause()
+	src.Pause() // twice is once
+	held, queued := src.Played(), src.Queued()
+	time.Sleep(200 * time.Millisecond) // ten packets' time
+	assert.Equal(t, held, src.Played(), "nothing is played while paused")
+	assert.Equal(t, queued, src.Queued(), "the queue waits")
+	assert.Equal(t, 400*time.Millisecond, held+queued, "every pushed sample is played or queued")
+
+	src.Resume()
+	require.NoError(t, src.Wait(ctx))
+	assert.Equal(t, 400*time.Millisecond, src.Played(), "after Resume the rest plays, from where it stopped")
+
+	// What Flush drops was never played.
+	require.NoError(t, src.Push(ctx, sine(300, 48000, 2, 300*time.Millisecond, &phase)))
+	src.Pause()
+	before := src.Played()
+	dropped := src.Flush()
+	src.Resume()
+	require.NoError(t, src.Wait(ctx))
+	assert.Equal(t, before, src.Played())
+	assert.Equal(t, 700*time.Millisecond, src.Played()+dropped)
+}

@@ -106,6 +106,16 @@ func run(out string, runs int, only string) error {
 		fmt.Print(b.String())
 		return nil
 	}
+	if only == "whip" {
+		rows, err := benchWHIP(dir, srv.URL, runs)
+		if err != nil {
+			return err
+		}
+		var b strings.Builder
+		writeWHIP(&b, rows, runs)
+		fmt.Print(b.String())
+		return nil
+	}
 	if only == "mesh" {
 		_, err := benchMesh(ctx, srv.URL, runs)
 		return err
