@@ -87,10 +87,11 @@ func TestGStreamerPublishesByWHIP(t *testing.T) {
 	}()
 
 	got.check(t, ctx, "gst", 320, 440)
-	checkJSMetadata(t, ctx, js, "gst")
+	checkJSMetadata(t, ctx, js, "gst", false) // H.264
 	assert.Equal(t, 1, endpoint.Sessions())
 	stop()
 	assert.Eventually(t, func() bool { return endpoint.Sessions() == 0 }, 10*time.Second, 20*time.Millisecond, "the client's DELETE ends the session")
+	assert.NotContains(t, log.String(), "CRITICAL", "the client ran clean (whipclient/nosoup2check.c)")
 	t.Logf("Go member decoded %d frames", got.frames.Load())
 }
 
@@ -153,7 +154,7 @@ func TestBrowserPublishesByWHIPAndWatchesByWHEP(t *testing.T) {
 	require.NoError(t, err)
 
 	got.check(t, ctx, "cam", 640, 440)
-	checkJSMetadata(t, ctx, js, "cam")
+	checkJSMetadata(t, ctx, js, "cam", true) // VP8, Chromium's first choice
 
 	// The second browser watches the stream through the WHEP endpoint.
 	require.Eventually(t, func() bool { return len(whep.Streams()) == 1 }, 20*time.Second, 50*time.Millisecond, "the watcher lists the stream")
@@ -242,8 +243,10 @@ func (d *decoded) check(t *testing.T, ctx context.Context, label string, width i
 }
 
 // checkJSMetadata waits for the JS SDK member's two track events, each
-// with the WHIP publisher's metadata.
-func checkJSMetadata(t *testing.T, ctx context.Context, js *jsdriver.Driver, label string) {
+// with the WHIP publisher's metadata, and for the audio, and the video
+// when decodeVideo, to decode there (frames out of @roamhq/wrtc's sinks;
+// its libwebrtc has no H.264 decoder).
+func checkJSMetadata(t *testing.T, ctx context.Context, js *jsdriver.Driver, label string, decodeVideo bool) {
 	t.Helper()
 	kinds := map[string]jsEvent{}
 	for len(kinds) < 2 {
@@ -254,6 +257,9 @@ func checkJSMetadata(t *testing.T, ctx context.Context, js *jsdriver.Driver, lab
 		var m map[string]any
 		require.NoError(t, json.Unmarshal(ev.Metadata, &m), kind)
 		assert.Equal(t, map[string]any{"label": label, "source": "whip", "kind": kind}, m, "the JS SDK shows the %s track by name", kind)
+		if kind == "audio" || decodeVideo {
+			require.Eventually(t, func() bool { return jsFrames(ctx, js, ev.TrackID) > 10 }, 30*time.Second, 100*time.Millisecond, "the JS SDK member decodes the %s", kind)
+		}
 	}
 }
 

@@ -43,6 +43,7 @@ type conn struct {
 	inbound      []webrtc.ICECandidateInit
 	nextMid      int
 	slots        map[*webrtc.RTPTransceiver]bool // receive slots (slots.go)
+	shrunk       map[*webrtc.RTPTransceiver]bool // idle m-lines narrowed to one codec (slots.go)
 	// The polite side's wait for the remote's first offer (first.go).
 	firstWait   *time.Timer
 	firstWaited bool
@@ -327,6 +328,7 @@ func (c *conn) handleDescription(d webrtc.SessionDescription) {
 		if !c.applyLocalAs(answer, func(d webrtc.SessionDescription) webrtc.SessionDescription { return fixAnswer(d, answers) }) {
 			return
 		}
+		c.shrinkIdle()
 	case webrtc.SDPTypeAnswer:
 		if c.pendingOffer != nil {
 			offer := *c.pendingOffer
@@ -343,6 +345,7 @@ func (c *conn) handleDescription(d webrtc.SessionDescription) {
 			return
 		}
 		c.ignoreOffer = false // the collision is over: errors count again
+		c.shrinkIdle()
 	}
 }
 

@@ -82,3 +82,50 @@ func (c *conn) quietSendOnly() {
 		}
 	}
 }
+
+// shrinkIdle narrows each m-line that carries nothing either way once
+// negotiated (a removed track's, a receive slot no remote track took) to
+// one codec. pion cannot recycle an m-line (JSEP's reuse of a stopped
+// one), so every track added and removed leaves two (its own and its
+// receive slot), each repeating all of pion's codecs: 2.4 kB a video
+// m-line. A member whose camera came and went six times offered more than
+// the 64 KiB a signalling message may carry, and its connection could not
+// negotiate again. With one codec left an idle m-line is a fifth of that.
+// The codec kept is the first of its kind, which every browser decodes
+// (VP8, Opus): a browser may still put a track it adds later on such an
+// m-line. It runs on c.ops once the connection is stable.
+func (c *conn) shrinkIdle() {
+	local, remote := c.pc.CurrentLocalDescription(), c.pc.CurrentRemoteDescription()
+	if local == nil || remote == nil {
+		return
+	}
+	// An m-line is idle when neither description sends on it.
+	sends := map[string]bool{}
+	for _, d := range []*webrtc.SessionDescription{local, remote} {
+		for _, s := range mediaSections(*d) {
+			if s.direction == webrtc.RTPTransceiverDirectionSendrecv || s.direction == webrtc.RTPTransceiverDirectionSendonly {
+				sends[s.mid] = true
+			}
+		}
+	}
+	for _, t := range c.pc.GetTransceivers() {
+		if t.Mid() == "" || c.shrunk[t] || sends[t.Mid()] {
+			continue
+		}
+		if s := t.Sender(); s != nil && s.Track() != nil {
+			continue
+		}
+		codecs := t.Receiver().GetParameters().Codecs
+		if len(codecs) < 2 {
+			continue
+		}
+		if err := t.SetCodecPreferences(codecs[:1]); err != nil {
+			c.env.log.Debug("narrowing an idle m-line", "peer", c.peerID, "mid", t.Mid(), "err", err)
+			continue
+		}
+		if c.shrunk == nil {
+			c.shrunk = map[*webrtc.RTPTransceiver]bool{}
+		}
+		c.shrunk[t] = true
+	}
+}

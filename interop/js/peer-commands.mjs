@@ -35,6 +35,7 @@ export function createPeerCommands(platform) {
     remote.on("track", (e) => {
       out({ event: "track", payload: { peerId: remote.id, trackId: e.track.id, kind: e.track.kind, metadata: e.metadata ?? null } });
       if (e.track.kind === "audio") platform.watchAudio(e.track);
+      if (e.track.kind === "video") platform.watchVideo?.(e.track);
     });
     remote.on("stream-added", (e) => out({ event: "stream-added", payload: { peerId: remote.id, streamId: e.stream.id, metadata: e.metadata ?? null } }));
     remote.on("data-channel", (e) => wireChannel(remote.id, e.channel));

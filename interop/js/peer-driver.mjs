@@ -42,6 +42,11 @@ const run = createPeerCommands({
     const sink = new wrtc.nonstandard.RTCAudioSink(track);
     sink.ondata = () => audioFrames.set(track.id, (audioFrames.get(track.id) ?? 0) + 1);
   },
+  // Decoded video frames count in the same map, by track id.
+  watchVideo(track) {
+    const sink = new wrtc.nonstandard.RTCVideoSink(track);
+    sink.onframe = () => audioFrames.set(track.id, (audioFrames.get(track.id) ?? 0) + 1);
+  },
   audioStats: () => Object.fromEntries(audioFrames),
   resetAudioStats: () => audioFrames.clear(),
 });

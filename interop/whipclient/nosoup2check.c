@@ -5,8 +5,10 @@
  * ("libsoup2 symbols detected"), so the packaged client cannot start. The
  * check looks the symbol up through GLib's g_module_symbol; this preload
  * answers "not found" for that one lookup and passes every other one on.
- * Nothing else changes: the client's HTTP stays on libsoup 2, and libnice
- * never uses UPnP on loopback.
+ * And it makes gupnp-igd's constructor return NULL, which libnice takes
+ * as "no UPnP": gupnp would call libsoup 3 functions that now resolve to
+ * libsoup 2's symbols of the same names. The client's HTTP stays on
+ * libsoup 2; nothing here needs a UPnP port mapping.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -25,4 +27,8 @@ gboolean g_module_symbol(GModule *module, const char *name, void **symbol) {
 		return 0;
 	}
 	return real(module, name, symbol);
+}
+
+void *gupnp_simple_igd_thread_new(void) {
+	return NULL;
 }

@@ -389,3 +389,28 @@ func TestWHIPLinkHeaders(t *testing.T) {
 		require.NoError(t, h.Close())
 	}
 }
+
+// A publisher that stops and starts again (OBS's Stop and Start
+// Streaming) reaches the room's members every time, and each round grows
+// the bridge's offer by little: the m-lines a removed track leaves carry
+// one codec (peer/slots.go).
+func TestWHIPRepublishes(t *testing.T) {
+	t.Parallel()
+	r := newRoom(t, bridge.Options{})
+	tracks := r.viewer(t, "viewer")
+	var sizes []int
+	for i := range 8 {
+		p := whiptest.NewPublisher(t)
+		p.Publish(t, r.url, testToken)
+		p.Send(t)
+		video := tracks.Next(t, func(ev peer.Track) bool { return ev.Track.Kind() == webrtc.RTPCodecTypeVideo })
+		require.Equal(t, 5, readSome(t, video), "round %d: the video arrives", i)
+		sizes = append(sizes, len(r.bridge.RemotePeers()[0].PC().LocalDescription().SDP))
+		resp := do(t, http.MethodDelete, p.Location, "", testToken, "", nil)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		require.NoError(t, p.PC.Close())
+	}
+	growth := (sizes[7] - sizes[1]) / 6
+	t.Logf("offer sizes %v: %d bytes a round", sizes, growth)
+	assert.Less(t, growth, 3000, "an idle m-line is narrowed to one codec (all of them: 9.5 kB a round)")
+}

@@ -412,10 +412,11 @@ func firstFrames(bin, url string, clip *fwdClip) ([]time.Duration, error) {
 			if i >= 0 {
 				out = append(out, at.Sub(start))
 			}
+			progress("  trial %d: %v", i+1, at.Sub(start).Round(time.Millisecond))
 		case <-time.After(20 * time.Second):
 			stop()
 			pc.Close()
-			return nil, errors.New("the member never decoded a picture")
+			return nil, fmt.Errorf("trial %d: the member never decoded a picture", i+1)
 		}
 		req, _ := http.NewRequest(http.MethodDelete, s.base+location, nil)
 		if resp, err := http.DefaultClient.Do(req); err == nil {
@@ -439,6 +440,10 @@ func benchWHIP(dir, url string, runs int) (whipRows, error) {
 	if err != nil {
 		return rows, err
 	}
+	progress("WHIP publish to first decoded picture, %d trials…", fwdTrials)
+	if rows.firstFrame, err = firstFrames(bin, url, clip); err != nil {
+		return rows, err
+	}
 	for r := range runs {
 		for _, c := range []struct {
 			impl, role string
@@ -455,11 +460,10 @@ func benchWHIP(dir, url string, runs int) (whipRows, error) {
 				return rows, fmt.Errorf("%s %s: %w", c.impl, c.role, err)
 			}
 			*c.into = append(*c.into, v)
+			progress("  %.0f ms of CPU a second", v)
 		}
 	}
-	progress("WHIP publish to first decoded picture, %d trials…", fwdTrials)
-	rows.firstFrame, err = firstFrames(bin, url, clip)
-	return rows, err
+	return rows, nil
 }
 
 func writeWHIP(b *strings.Builder, r whipRows, runs int) {
