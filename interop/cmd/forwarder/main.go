@@ -13,6 +13,7 @@
 //	                        TrackLocalStaticRTP written to every player
 //
 // It prints its HTTP address on stdout and runs until stdin closes.
+// FWD_CPUPROFILE=DIR writes a CPU profile of the run to DIR/IMPL-ROLE.prof.
 package main
 
 import (
@@ -23,6 +24,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"runtime/pprof"
 	"sync"
 	"time"
 
@@ -39,6 +42,11 @@ func main() {
 	url := flag.String("url", "", "the local server's WebSocket URL (ours)")
 	channel := flag.String("channel", "bench", "the channel (ours)")
 	flag.Parse()
+	if dir := os.Getenv("FWD_CPUPROFILE"); dir != "" { // a CPU profile per subject, into that folder
+		if f, err := os.Create(filepath.Join(dir, *impl+"-"+*role+".prof")); err == nil && pprof.StartCPUProfile(f) == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
 	if err := run(*impl, *role, *url, *channel); err != nil {
 		fmt.Fprintln(os.Stderr, "forwarder:", err)
 		os.Exit(1)
