@@ -6,12 +6,16 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/pion/ice/v4"
+	"github.com/pion/logging"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/pion/transport/v5/vnet"
 	"github.com/pion/webrtc/v4"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -182,4 +186,40 @@ func TestWHEPRefusalsAndVanishedPlayers(t *testing.T) {
 	require.Equal(t, 1, st.whep.Sessions())
 	require.NoError(t, st.sender.Close("bye"))
 	assert.Eventually(t, func() bool { return st.whep.Sessions() == 0 && len(st.whep.Streams()) == 0 }, 10*time.Second, 20*time.Millisecond)
+}
+
+// A player that vanishes without DELETE and without closing its
+// connection (its machine gone: nothing arrives from it any more) is
+// dropped when ICE gives up on it. The endpoint and the player are on
+// pion's virtual network, whose router stops forwarding the player's
+// packets.
+func TestWHEPDropsAVanishedPlayer(t *testing.T) {
+	t.Parallel()
+	router, err := vnet.NewRouter(&vnet.RouterConfig{CIDR: "10.11.0.0/24", LoggerFactory: logging.NewDefaultLoggerFactory()})
+	require.NoError(t, err)
+	host := func(ip string) webrtc.SettingEngine {
+		nw, err := vnet.NewNet(&vnet.NetConfig{StaticIPs: []string{ip}})
+		require.NoError(t, err)
+		require.NoError(t, router.AddNet(nw))
+		var se webrtc.SettingEngine
+		se.SetNet(nw)
+		se.SetICETimeouts(300*time.Millisecond, 600*time.Millisecond, 100*time.Millisecond)
+		se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+		return se
+	}
+	endpoint, player := host("10.11.0.2"), host("10.11.0.3")
+	var gone atomic.Bool
+	router.AddChunkFilter(func(c vnet.Chunk) bool {
+		return !gone.Load() || !strings.HasPrefix(c.SourceAddr().String(), "10.11.0.3:")
+	})
+	require.NoError(t, router.Start())
+	t.Cleanup(func() { _ = router.Stop() })
+	st := newStage(t, bridge.Options{SettingEngine: endpoint})
+
+	p := whiptest.NewPlayerWith(t, player)
+	require.Equal(t, http.StatusCreated, p.Watch(t, st.url+"?label=studio", testToken).StatusCode)
+	p.Next(t, webrtc.RTPCodecTypeVideo)
+	require.Equal(t, 1, st.whep.Sessions())
+	gone.Store(true)
+	assert.Eventually(t, func() bool { return st.whep.Sessions() == 0 }, 10*time.Second, 20*time.Millisecond, "ICE gave up on the player")
 }

@@ -25,6 +25,13 @@ type Player struct {
 // and only the video codecs given; it is closed when the test ends.
 func NewPlayer(t testing.TB, video ...webrtc.RTPCodecParameters) *Player {
 	t.Helper()
+	return NewPlayerWith(t, webrtc.SettingEngine{}, video...)
+}
+
+// NewPlayerWith is NewPlayer with a SettingEngine (pion's virtual network,
+// ICE timeouts).
+func NewPlayerWith(t testing.TB, se webrtc.SettingEngine, video ...webrtc.RTPCodecParameters) *Player {
+	t.Helper()
 	m := &webrtc.MediaEngine{}
 	if len(video) == 0 {
 		require.NoError(t, m.RegisterDefaultCodecs())
@@ -36,7 +43,7 @@ func NewPlayer(t testing.TB, video ...webrtc.RTPCodecParameters) *Player {
 	}
 	reg := &interceptor.Registry{}
 	require.NoError(t, webrtc.RegisterDefaultInterceptors(m, reg))
-	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg)).NewPeerConnection(webrtc.Configuration{})
+	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se)).NewPeerConnection(webrtc.Configuration{})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = pc.Close() })
 	p := &Player{PC: pc, tracks: make(chan *webrtc.TrackRemote, 4)}
