@@ -255,6 +255,76 @@ func run(ctx context.Context, p *peer.MeteredPeer) error {
 }
 `,
 
+	"docs/guides/whip-whep.md#0": `package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/metered-ca/realtime-go/peer"
+	"github.com/metered-ca/realtime-go/peer/bridge"
+	"github.com/metered-ca/realtime-go/testserver"
+)
+
+// The endpoints come up in front of a room on a local server: a publisher
+// without the stream key is refused, a player with its token gets the
+// (empty) index; then the context ends and the server with it. The bridge's
+// own tests and interop/whip_test.go publish and play through them.
+func main() {
+	srv, err := testserver.New(testserver.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, srv.URL(), "pk_whip", "stream-key", "viewer-token", ln) }()
+	base := "http://" + ln.Addr().String()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Post(base+"/whip/cam", "application/sdp", strings.NewReader("v=0\r\n"))
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusUnauthorized {
+				log.Fatalf("a publisher without the key: %s", resp.Status)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			log.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	req, _ := http.NewRequest(http.MethodGet, base+"/whep/", nil)
+	req.Header.Set("Authorization", "Bearer viewer-token")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		log.Fatalf("the index: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	cancel()
+	if err := <-done; !errors.Is(err, http.ErrServerClosed) {
+		log.Fatalf("serve: %v", err)
+	}
+	fmt.Println("SNIPPET OK")
+}
+
+func serve(ctx context.Context, url, key, streamKey, viewerToken string, ln net.Listener) error {
+{{SNIPPET}}
+}
+`,
+
 	"docs/guides/data-channels.md#0": `package main
 
 import (
