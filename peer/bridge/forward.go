@@ -158,7 +158,11 @@ func (t *forwardTrack) Unbind(ctx webrtc.TrackLocalContext) error {
 }
 
 // write forwards one published packet to every viewer; p is not kept
-// (the caller may reuse its buffers).
+// (the caller may reuse its buffers). The writes happen under mu, against
+// the house rule of no I/O under a lock, because a binding's numbers must
+// follow the order its packets leave in and a replay must not interleave
+// with live packets; pion's writes return quickly (a UDP send, or a place
+// in MeteredPeer's pacer queue).
 func (t *forwardTrack) write(p *rtp.Packet) {
 	if len(p.Payload) == 0 {
 		// Padding only (a publisher's probe): nothing to forward, and
