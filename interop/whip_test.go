@@ -51,17 +51,7 @@ func TestGStreamerPublishesByWHIP(t *testing.T) {
 	hs := httptest.NewServer(endpoint)
 	defer func() { hs.Close(); _ = endpoint.Close() }()
 
-	// The Go member decodes what arrives.
-	viewer := peertest.NewPeer(t, srv, "go-viewer")
-	got := decodeTracks(ctx, viewer)
-	defer got.wait()
-	require.NoError(t, viewer.Join(ctx, "whip"))
-
-	js, err := jsdriver.Start("peer-driver.mjs")
-	require.NoError(t, err)
-	defer js.Close()
-	_, err = js.Do(ctx, "join", map[string]any{"url": srv.URL(), "token": mint(t, "z-js", `{"name":"js"}`), "channel": "whip"})
-	require.NoError(t, err)
+	got, js := members(t, ctx, srv)
 
 	gst := exec.Command(whipClient, "-u", hs.URL+"/whip/gst", "-t", token, "-l", "3",
 		"-A", "audiotestsrc is-live=true wave=sine freq=440 volume=0.3 ! audioconvert ! audioresample ! queue ! opusenc ! rtpopuspay pt=100 ssrc=1 ! queue ! application/x-rtp,media=audio,encoding-name=OPUS,payload=100",
@@ -127,15 +117,7 @@ func TestBrowserPublishesByWHIPAndWatchesByWHEP(t *testing.T) {
 	hs := httptest.NewServer(mux)
 	defer func() { hs.Close(); _ = whip.Close(); _ = whep.Close() }()
 
-	viewer := peertest.NewPeer(t, srv, "go-viewer")
-	got := decodeTracks(ctx, viewer)
-	defer got.wait()
-	require.NoError(t, viewer.Join(ctx, "whip"))
-	js, err := jsdriver.Start("peer-driver.mjs")
-	require.NoError(t, err)
-	defer js.Close()
-	_, err = js.Do(ctx, "join", map[string]any{"url": srv.URL(), "token": mint(t, "z-js", `{"name":"js"}`), "channel": "whip"})
-	require.NoError(t, err)
+	got, js := members(t, ctx, srv)
 
 	publisher, err := jsdriver.Start("wish-driver.mjs", "FAKE_AUDIO="+tone)
 	require.NoError(t, err)
@@ -176,6 +158,22 @@ func TestBrowserPublishesByWHIPAndWatchesByWHEP(t *testing.T) {
 	_, err = publisher.Do(ctx, "stop", nil)
 	require.NoError(t, err)
 	assert.Eventually(t, func() bool { return whip.Sessions() == 0 && whep.Sessions() == 0 }, 10*time.Second, 20*time.Millisecond, "the publisher's DELETE ends both sessions")
+}
+
+// members puts in the "whip" channel a Go member that decodes what it
+// receives and a JS SDK member (Node); both leave when the test ends.
+func members(t *testing.T, ctx context.Context, srv *testserver.Server) (*decoded, *jsdriver.Driver) {
+	t.Helper()
+	viewer := peertest.NewPeer(t, srv, "go-viewer")
+	got := decodeTracks(ctx, viewer)
+	t.Cleanup(got.wait) // after the test's context ends
+	require.NoError(t, viewer.Join(ctx, "whip"))
+	js, err := jsdriver.Start("peer-driver.mjs")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = js.Close() })
+	_, err = js.Do(ctx, "join", map[string]any{"url": srv.URL(), "token": mint(t, "z-js", `{"name":"js"}`), "channel": "whip"})
+	require.NoError(t, err)
+	return got, js
 }
 
 // decoded is what a Go member decodes of the tracks it receives.

@@ -4,12 +4,12 @@
 // and the SDK's own ES module are served from a loopback HTTP server; the
 // browser sends fake-device audio. DRIVER_DEBUG=1 copies the page's console
 // (the SDK's log and the description trace) to stderr.
-import http from "node:http";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { launchChromium } from "./chromium.mjs";
 import { out, serve } from "./driver-loop.mjs";
+import { servePage } from "./page-server.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const debug = !!process.env.DRIVER_DEBUG;
@@ -81,22 +81,14 @@ const files = {
   "/peer-commands.mjs": { type: "text/javascript", body: () => fs.readFile(path.join(here, "peer-commands.mjs")) },
 };
 
-const server = http.createServer(async (req, res) => {
-  const f = files[new URL(req.url, "http://x").pathname];
-  if (!f) {
-    res.writeHead(404).end();
-    return;
-  }
-  res.writeHead(200, { "content-type": f.type }).end(await f.body());
-});
-await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+const server = await servePage(files);
 
 const browser = await launchChromium();
 const tab = await browser.newPage();
 await tab.exposeFunction("__driverOut", out);
 if (debug) tab.on("console", (m) => process.stderr.write(m.text() + "\n"));
 tab.on("pageerror", (e) => process.stderr.write(`page error: ${e.message}\n`));
-await tab.goto(`http://127.0.0.1:${server.address().port}/`);
+await tab.goto(server.url);
 await tab.waitForFunction(() => window.__ready === true);
 
 serve(

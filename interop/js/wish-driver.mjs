@@ -10,12 +10,12 @@
 // the fake camera is Chromium's own test pattern. The page is served from a
 // loopback origin of its own, so every request to the endpoint is
 // cross-origin, as from a real page.
-import http from "node:http";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { launchChromium } from "./chromium.mjs";
 import { serve } from "./driver-loop.mjs";
+import { servePage } from "./page-server.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const lib = path.join(here, "node_modules/whip-whep");
@@ -69,22 +69,14 @@ const files = {
   "/whep.js": { type: "text/javascript", body: () => fs.readFile(path.join(lib, "whep.js")) },
 };
 
-const server = http.createServer(async (req, res) => {
-  const f = files[new URL(req.url, "http://x").pathname];
-  if (!f) {
-    res.writeHead(404).end();
-    return;
-  }
-  res.writeHead(200, { "content-type": f.type }).end(await f.body());
-});
-await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+const server = await servePage(files);
 
 const extra = process.env.FAKE_AUDIO ? [`--use-file-for-fake-audio-capture=${process.env.FAKE_AUDIO}`] : [];
 const browser = await launchChromium(extra);
 const tab = await browser.newPage();
 if (process.env.DRIVER_DEBUG) tab.on("console", (m) => process.stderr.write(m.text() + "\n"));
 tab.on("pageerror", (e) => process.stderr.write(`page error: ${e.message}\n`));
-await tab.goto(`http://127.0.0.1:${server.address().port}/`);
+await tab.goto(server.url);
 await tab.waitForFunction(() => window.__ready === true);
 
 serve(
