@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/pion/logging"
+	"github.com/pion/webrtc/v4"
 
 	"github.com/metered-ca/realtime-go/protocol"
 )
@@ -22,11 +23,19 @@ func (f pionLogs) NewLogger(scope string) logging.LeveledLogger {
 type pionLogger struct{ log *slog.Logger }
 
 // out formats only when the level is enabled: pion passes objects it may be
-// changing concurrently, so formatting them needlessly is a data race.
+// changing concurrently, so formatting them needlessly is a data race. A
+// remote track (pion's "got new track: %+v") is described through its
+// methods, which take its lock: formatted field by field it raced pion
+// filling it in (seen under -race with debug logs on).
 func (l pionLogger) out(level slog.Level, format string, args ...any) {
 	ctx := context.Background()
 	if !l.log.Enabled(ctx, level) {
 		return
+	}
+	for i, a := range args {
+		if t, ok := a.(*webrtc.TrackRemote); ok && t != nil {
+			args[i] = fmt.Sprintf("{id %s kind %s ssrc %d}", t.ID(), t.Kind(), t.SSRC())
+		}
 	}
 	l.log.Log(ctx, level, protocol.Scrub(fmt.Sprintf(format, args...)))
 }
