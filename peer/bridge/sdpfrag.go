@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/pion/webrtc/v4"
 )
 
 // sdpFrag is what a PATCH body (RFC 8840's trickle-ice-sdpfrag) carries:
@@ -21,6 +23,20 @@ type fragCandidate struct {
 }
 
 var errBadFrag = errors.New("malformed sdpfrag")
+
+// init is the candidate as pion takes it: by its section's mid, or the
+// first section's when the fragment names none (bundled, one transport).
+func (c fragCandidate) init() webrtc.ICECandidateInit {
+	init := webrtc.ICECandidateInit{Candidate: c.line}
+	if c.mid != "" {
+		mid := c.mid
+		init.SDPMid = &mid
+	} else {
+		zero := uint16(0)
+		init.SDPMLineIndex = &zero
+	}
+	return init
+}
 
 // parseSDPFrag reads a trickle-ice-sdpfrag body. Lines are "x=value"; the
 // a= attributes it does not use are ignored, anything else is an error.

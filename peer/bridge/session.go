@@ -167,15 +167,7 @@ func (s *session) patch(w http.ResponseWriter, r *http.Request, limit int64) {
 	}
 	if frag.ufrag == "" || strings.Contains(remote.SDP, "a=ice-ufrag:"+frag.ufrag+"\r\n") {
 		for _, c := range frag.candidates {
-			init := webrtc.ICECandidateInit{Candidate: c.line}
-			if c.mid != "" {
-				mid := c.mid
-				init.SDPMid = &mid
-			} else {
-				zero := uint16(0)
-				init.SDPMLineIndex = &zero
-			}
-			if err := pc.AddICECandidate(init); err != nil && !unknownTransport(c.line) {
+			if err := pc.AddICECandidate(c.init()); err != nil && !unknownTransport(c.line) {
 				refuse(w, http.StatusBadRequest, "a candidate was refused: "+err.Error())
 				return
 			}
@@ -230,8 +222,7 @@ func (s *session) restart(ctx context.Context, offer string, frag sdpFrag) (stri
 		return "", &statusError{http.StatusBadRequest, fmt.Errorf("the restart was refused: %w", err)}
 	}
 	for _, c := range frag.candidates {
-		zero := uint16(0)
-		_ = s.pc.AddICECandidate(webrtc.ICECandidateInit{Candidate: c.line, SDPMLineIndex: &zero})
+		_ = s.pc.AddICECandidate(c.init())
 	}
 	answer, err := s.answer(ctx)
 	if err != nil {
