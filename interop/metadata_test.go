@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,8 +31,11 @@ const metadataTrials = 20
 // a track; then the browser restarts ICE while both add a track; then the
 // server restarts. The browser application must see every Go track with
 // its metadata, every time, in both politeness orders; and Go must see
-// the browser's metadata. A JS SDK sender in Go's place (a second
-// Chromium) runs the same trials as the control: the browser's own rate.
+// the browser's metadata. A polite browser must never roll back its offer
+// on a new connection: Chromium, rolling back before its first candidate,
+// never gathered again (first.go). A JS SDK sender in Go's place (a
+// second Chromium) runs the same trials as the control: the browser's own
+// rates.
 func TestTrackMetadataReachesChromium(t *testing.T) {
 	// The browsers trace their negotiation, shown with Go's when a trial
 	// fails.
@@ -51,28 +55,32 @@ func TestTrackMetadataReachesChromium(t *testing.T) {
 				goTally.add(goSenderTrial(t, viewer, order.sender, order.viewer, i))
 				jsTally.add(jsSenderTrial(t, viewer, control, order.sender, order.viewer, i))
 			}
-			t.Logf("%s: the browser application saw a Go sender's tracks with their metadata at first contact %d/%d, after an ICE restart %d/%d, after a server restart %d/%d; Go saw the browser's %d/%d; a JS SDK sender in Go's place (control): %d/%d, %d/%d, %d/%d",
-				order.name, goTally.first, goTally.n, goTally.ice, goTally.n, goTally.restart, goTally.n, goTally.back, goTally.n,
-				jsTally.first, jsTally.n, jsTally.ice, jsTally.n, jsTally.restart, jsTally.n)
+			t.Logf("%s: the browser application saw a Go sender's tracks with their metadata at first contact %d/%d, after an ICE restart %d/%d, after a server restart %d/%d; Go saw the browser's %d/%d; a browser rolled back its offer on a new connection %d times; a JS SDK sender in Go's place (control): %d/%d, %d/%d, %d/%d, %d rollbacks on a new connection",
+				order.name, goTally.first, goTally.n, goTally.ice, goTally.n, goTally.restart, goTally.n, goTally.back, goTally.n, goTally.freshRollbacks,
+				jsTally.first, jsTally.n, jsTally.ice, jsTally.n, jsTally.restart, jsTally.n, jsTally.freshRollbacks)
 			assert.Equal(t, metadataTrials, goTally.first, "first contact")
 			assert.Equal(t, metadataTrials, goTally.ice, "after an ICE restart")
 			assert.Equal(t, metadataTrials, goTally.restart, "after a server restart")
 			assert.Equal(t, metadataTrials, goTally.back, "the browser's metadata at Go")
+			assert.Zero(t, goTally.freshRollbacks, "rollbacks on a new connection")
 		})
 	}
 }
 
 // trialResult is what one trial saw: the sender's metadata at the browser
 // at first contact, after the ICE restart and after the server restart,
-// and (a Go sender only) the browser's metadata at Go throughout.
+// (a Go sender only) the browser's metadata at Go throughout, and how
+// often a browser rolled its offer back on a new connection.
 type trialResult struct {
 	first, ice, restart, back bool
+	freshRollbacks            int
 }
 
-type metadataTally struct{ n, first, ice, restart, back int }
+type metadataTally struct{ n, first, ice, restart, back, freshRollbacks int }
 
 func (m *metadataTally) add(r trialResult) {
 	m.n++
+	m.freshRollbacks += r.freshRollbacks
 	for _, ok := range []struct {
 		hit bool
 		to  *int
@@ -97,6 +105,25 @@ func waitJS(ctx context.Context, d *jsdriver.Driver, name string, within time.Du
 			return e, true
 		}
 	}
+}
+
+// freshRollbacks counts the rollbacks on a new connection in the trace of
+// each browser since marks (the lengths of their traces before).
+func freshRollbacks(browsers []*jsdriver.Driver, marks []int) int {
+	n := 0
+	for i, b := range browsers {
+		n += strings.Count(b.Stderr()[marks[i]:], "trace rollback on a new connection")
+	}
+	return n
+}
+
+// traceMarks are the lengths of the browsers' traces now.
+func traceMarks(browsers ...*jsdriver.Driver) []int {
+	marks := make([]int, len(browsers))
+	for i, b := range browsers {
+		marks[i] = len(b.Stderr())
+	}
+	return marks
 }
 
 // hasMeta reports whether raw (a metadata object) holds key = want.
@@ -129,8 +156,9 @@ func (r *restartable) restart() {
 func (r *restartable) close() { _ = r.srv.Close() }
 
 // goSenderTrial: a Go sender and the viewer in Chromium.
-func goSenderTrial(t *testing.T, viewer *jsdriver.Driver, senderID, viewerID string, i int) trialResult {
-	var res trialResult
+func goSenderTrial(t *testing.T, viewer *jsdriver.Driver, senderID, viewerID string, i int) (res trialResult) {
+	marks := traceMarks(viewer)
+	defer func() { res.freshRollbacks = freshRollbacks([]*jsdriver.Driver{viewer}, marks) }()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	srv := newRestartable(t)
@@ -231,8 +259,9 @@ func waitBack(t *testing.T, back chan bool, i int) bool {
 
 // jsSenderTrial is the control: a JS SDK sender (a second Chromium) in the
 // Go sender's place.
-func jsSenderTrial(t *testing.T, viewer, sender *jsdriver.Driver, senderID, viewerID string, i int) trialResult {
-	var res trialResult
+func jsSenderTrial(t *testing.T, viewer, sender *jsdriver.Driver, senderID, viewerID string, i int) (res trialResult) {
+	marks := traceMarks(viewer, sender)
+	defer func() { res.freshRollbacks = freshRollbacks([]*jsdriver.Driver{viewer, sender}, marks) }()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	srv := newRestartable(t)

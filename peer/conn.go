@@ -44,9 +44,11 @@ type conn struct {
 	nextMid      int
 	slots        map[*webrtc.RTPTransceiver]bool // receive slots (slots.go)
 	shrunk       map[*webrtc.RTPTransceiver]bool // idle m-lines narrowed to one codec (slots.go)
-	// The polite side's wait for the remote's first offer (first.go).
+	// The impolite side's wait for the remote's first offer (first.go).
 	firstWait   *time.Timer
+	firstSince  time.Time // when the wait began
 	firstWaited bool
+	announced   bool // the remote sent track metadata: its offer follows
 	// ICE checking with no remote candidate restarts (icerestart.go).
 	heardCandidate bool
 	quietTimer     *time.Timer

@@ -42,7 +42,7 @@ type timings struct {
 	reconcile      time.Duration // presence must be restored within this after a reconnect
 	handlerWait    time.Duration // DataChannelOpened handlers may hold a channel's messages this long
 	candidateWait  time.Duration // ICE checking with no remote candidate this long restarts
-	firstOffer     time.Duration // the polite side's first offer waits a round trip and this (0: not at all)
+	firstOffer     time.Duration // the impolite side's first offer waits a round trip and this (0: not at all)
 }
 
 func defaultTimings() timings {

@@ -62,6 +62,6 @@ func ICERestartAttempts(r *RemotePeer) int {
 }
 
 // SetFirstOfferMargin sets how long past the signalling round trip p's
-// polite connections hold their first offer for the remote's (0: they do
+// impolite connections hold their first offer for the remote's (0: they do
 // not).
 func SetFirstOfferMargin(p *MeteredPeer, d time.Duration) { p.timing.firstOffer = d }

@@ -11,17 +11,17 @@ import (
 	"github.com/metered-ca/realtime-go/peer/peertest"
 )
 
-// Both peers hold a track and join at once. The polite one waits for the
+// Both peers hold a track and join at once. The impolite one waits for the
 // other's offer instead of offering too, answers it, and its track takes
 // one of the offer's receive slots: one round carries media both ways,
 // and no m-line of a dropped offer is negotiated later.
-func TestPoliteSideAnswersFirst(t *testing.T) {
+func TestImpoliteSideAnswersFirst(t *testing.T) {
 	t.Parallel()
 	srv := peertest.NewServer(t)
 	alice, bob := peertest.NewPeer(t, srv, "alice"), peertest.NewPeer(t, srv, "bob") // alice is polite
-	// Long enough that bob's offer surely comes first: this checks what
+	// Long enough that alice's offer surely comes first: this checks what
 	// the wait leads to, not how long it is.
-	peer.SetFirstOfferMargin(alice, 10*time.Second)
+	peer.SetFirstOfferMargin(bob, 10*time.Second)
 	ctx := peertest.Context(t, 30*time.Second)
 	tracks := map[string]chan *peertest.Collector[peer.Track]{}
 	for name, p := range map[string]*peer.MeteredPeer{"alice": alice, "bob": bob} {
@@ -41,30 +41,30 @@ func TestPoliteSideAnswersFirst(t *testing.T) {
 	assert.Equal(t, peer.StreamMetadata{"who": "alice"}, atBob.Metadata)
 
 	bobAtAlice := peertest.Connected(t, alice, 1)[0]
-	// bob offered his track and two receive slots; alice's track took one
-	// slot and bob's track one of hers; her other slot is offered later.
-	// Had she offered too, her dropped offer's three m-lines would have
-	// followed bob's three.
+	// alice offered her track and two receive slots; bob's track took one
+	// slot and alice's track one of his; his other slot is offered later.
+	// Had he offered too, alice's dropped offer's three m-lines would have
+	// followed his three.
 	require.Eventually(t, func() bool {
 		return len(bobAtAlice.PC().GetTransceivers()) == 4 && len(peertest.Connected(t, bob, 1)[0].PC().GetTransceivers()) == 4
 	}, 10*time.Second, 20*time.Millisecond, "four m-lines at both ends")
 }
 
-// With nothing to offer, the other side never offers: the polite side's
+// With nothing to offer, the other side never offers: the impolite side's
 // first offer goes when its wait ends.
-func TestPoliteFirstOfferGoesWhenNoneComes(t *testing.T) {
+func TestImpoliteFirstOfferGoesWhenNoneComes(t *testing.T) {
 	t.Parallel()
 	srv := peertest.NewServer(t)
-	alice, bob := peertest.NewPeer(t, srv, "alice"), peertest.NewPeer(t, srv, "bob")
-	peer.SetFirstOfferMargin(alice, 200*time.Millisecond)
+	alice, bob := peertest.NewPeer(t, srv, "alice"), peertest.NewPeer(t, srv, "bob") // bob is impolite
+	peer.SetFirstOfferMargin(bob, 200*time.Millisecond)
 	ctx := peertest.Context(t, 30*time.Second)
-	require.NoError(t, alice.AddStream(peer.NewMediaStream(peertest.OpusTrack(t, "alice-mic", "alice")), peer.StreamMetadata{"who": "alice"}))
-	atBob := watchTracks(bob)
-	require.NoError(t, alice.Join(ctx, "room"))
+	require.NoError(t, bob.AddStream(peer.NewMediaStream(peertest.OpusTrack(t, "bob-mic", "bob")), peer.StreamMetadata{"who": "bob"}))
+	atAlice := watchTracks(alice)
 	require.NoError(t, bob.Join(ctx, "room"))
-	got := (<-atBob).Next(t, nil)
-	assert.Equal(t, "alice-mic", got.Track.ID())
-	assert.Equal(t, peer.StreamMetadata{"who": "alice"}, got.Metadata)
+	require.NoError(t, alice.Join(ctx, "room"))
+	got := (<-atAlice).Next(t, nil)
+	assert.Equal(t, "bob-mic", got.Track.ID())
+	assert.Equal(t, peer.StreamMetadata{"who": "bob"}, got.Metadata)
 }
 
 // watchTracks collects the tracks of the first peer p sees, from the

@@ -153,8 +153,9 @@ func TestLostOfferIsSentAgain(t *testing.T) {
 // candidate the polite side sends afterwards: it gathers them for the
 // answer it gives next, and (a bug this test caught) they were dropped
 // until the next offer, leaving ICE a peer-reflexive pair a second later.
-// Each round holds the impolite side's offer back from the polite side for
-// a moment so that the offers collide; rounds where they did not (the
+// Each round has the impolite side offer at once (not waiting for the
+// remote's first offer, first.go) and holds its offer back from the polite
+// side for a moment so that the offers collide; rounds where they did not (the
 // debug log tells) do not count. The loss raced the polite side's next
 // offer, so five collisions are required.
 func TestGlareKeepsCandidates(t *testing.T) {
@@ -167,6 +168,7 @@ func TestGlareKeepsCandidates(t *testing.T) {
 		a, b := peertest.NewPeer(t, srv, "cand-a", peer.Options{Logger: log}), peertest.NewPeer(t, srv, "cand-b", peer.Options{Logger: log}) // a is polite towards b
 		require.NoError(t, a.AddTrack(peertest.OpusTrack(t, fmt.Sprint("ta", round), "sa"), nil, nil))
 		require.NoError(t, b.AddTrack(peertest.OpusTrack(t, fmt.Sprint("tb", round), "sb"), nil, nil))
+		peer.SetFirstOfferMargin(b, 0)
 		srv.DelayFrames("cand-a", "direct", 1, 300*time.Millisecond) // b's offer
 		ctx := peertest.Context(t, 30*time.Second)
 		errs := make(chan error, 2)

@@ -22,20 +22,11 @@ import (
 // remote, answering the restart, behaves.
 func TestICERestartsWhenNoCandidateComes(t *testing.T) {
 	t.Parallel()
-	srv, err := testserver.New(testserver.Options{RateLimit: testserver.RateLimit{Disabled: true}})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Close() })
+	// The remote ignores the first offer's candidates and sends none of
+	// its own.
+	srv, remote, sig := newBareRemote(t, "z")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-
-	// The remote: bare pion over a signalling client; it ignores the first
-	// offer's candidates and sends none of its own.
-	remote, err := webrtc.NewPeerConnection(webrtc.Configuration{})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = remote.Close() })
-	sig, err := signalling.New(signalling.Options{URL: srv.URL(), TokenProvider: testserver.DevTokenProvider(testserver.Claims{Sub: "z"})})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = sig.Close() })
 	var offers atomic.Int32
 	var mu sync.Mutex // orders the remote's handling of signals
 	signalling.On(sig, func(ev signalling.Direct) {
@@ -83,4 +74,19 @@ func TestICERestartsWhenNoCandidateComes(t *testing.T) {
 		return len(rps) == 1 && rps[0].State() == PeerConnected
 	}, 20*time.Second, 20*time.Millisecond, "connected after restarting ICE")
 	require.GreaterOrEqual(t, offers.Load(), int32(2), "an ICE restart offer")
+}
+
+// newBareRemote is a remote peer made of bare pion and a signalling client
+// called id, on a local server of its own; the test drives its signals.
+func newBareRemote(t *testing.T, id string) (*testserver.Server, *webrtc.PeerConnection, *signalling.Client) {
+	srv, err := testserver.New(testserver.Options{RateLimit: testserver.RateLimit{Disabled: true}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Close() })
+	pc, err := webrtc.NewPeerConnection(webrtc.Configuration{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = pc.Close() })
+	sig, err := signalling.New(signalling.Options{URL: srv.URL(), TokenProvider: testserver.DevTokenProvider(testserver.Claims{Sub: id})})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = sig.Close() })
+	return srv, pc, sig
 }

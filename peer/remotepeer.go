@@ -302,8 +302,14 @@ func (r *RemotePeer) onDataChannel(c *conn, d *webrtc.DataChannel) {
 
 func (r *RemotePeer) setTrackMetadata(trackID string, meta json.RawMessage) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.cache.set(trackID, meta)
+	cn := r.conn
+	r.mu.Unlock()
+	if cn != nil {
+		// The JS SDK sends a track's metadata just before adding the
+		// track: its offer follows (first.go).
+		cn.ops.do(cn.remoteAnnounced)
+	}
 }
 
 // route hands a classified signal to the current connection, in order.

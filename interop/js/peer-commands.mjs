@@ -141,6 +141,12 @@ export function tracePC(pc, debug) {
   for (const name of ["setLocalDescription", "setRemoteDescription"]) {
     const orig = pc[name].bind(pc);
     pc[name] = async (...args) => {
+      // An offer applied over our own is an implicit rollback; on a
+      // connection that has never applied a remote description it is the
+      // one Chromium may never gather after.
+      if (name === "setRemoteDescription" && args[0]?.type === "offer" && pc.signalingState === "have-local-offer") {
+        debug(pc.currentRemoteDescription ? "rollback" : "rollback on a new connection");
+      }
       const r = await orig(...args);
       debug(`${name} ${summary(name === "setLocalDescription" ? pc.localDescription : args[0])} -> ${pc.signalingState}`);
       return r;
