@@ -10,13 +10,18 @@
 // process list); the echo role runs until stdin ends.
 //
 // Roles:
-//   recv  subscribe to channel, take n messages
-//   pub   publish n messages of `size` padding to channel, `window` unacked at most
+//   recv  subscribe to channel, take `warm` messages untimed and n timed,
+//         reading each one's seq from its data and adding them up (the SDK
+//         has parsed the data already)
+//   pub   publish `warm` messages untimed, then n timed, of `size` padding to
+//         channel, `window` unacked at most
 //   echo  subscribe to channel, publish each message's data to channel+"-back"
 //   ping  subscribe to channel+"-back"; n times: publish {seq} to channel and
 //         wait for it to come back (after n/10 untimed)
 // Output: {"ready":true} once subscribed, then one result line:
-//   {"cpuMicros":…,"wallMicros":…,"rttMicros":[…]} for the timed part.
+//   {"cpuMicros":…,"wallMicros":…,"rttMicros":[…],"seqSum":…} for the timed
+//   part (seqSum: recv only, the sum of every message's seq; concurrent
+//   publishes arrive out of order, so not only the timed ones').
 import WebSocket from "ws";
 import { SignallingClient } from "@metered-ca/realtime";
 
@@ -54,26 +59,35 @@ const pad = "x".repeat(cfg.size ?? 0);
 
 switch (cfg.role) {
   case "recv": {
+    const warm = cfg.warm ?? 0;
     let got = 0;
+    let seqSum = 0;
     client.on("message", (m) => {
-      if (m.channel === cfg.channel && ++got === cfg.n) finish();
+      if (m.channel !== cfg.channel || typeof m.data?.seq !== "number") return;
+      if (got === warm) start();
+      seqSum += m.data.seq;
+      if (++got === warm + cfg.n) finish({ seqSum });
     });
     await client.subscribe(cfg.channel);
-    start();
     line({ ready: true });
     break;
   }
   case "pub": {
     line({ ready: true });
-    start();
-    let next = 0;
-    const worker = async () => {
-      while (next < cfg.n) {
-        const i = next++;
-        await client.publish(cfg.channel, { seq: i, pad });
-      }
+    const warm = cfg.warm ?? 0;
+    const publishAll = async (from, to) => {
+      let next = from;
+      const worker = async () => {
+        while (next < to) {
+          const i = next++;
+          await client.publish(cfg.channel, { seq: i, pad });
+        }
+      };
+      await Promise.all(Array.from({ length: cfg.window ?? 16 }, worker));
     };
-    await Promise.all(Array.from({ length: cfg.window ?? 16 }, worker));
+    await publishAll(0, warm);
+    start();
+    await publishAll(warm, warm + cfg.n);
     await finish();
     break;
   }

@@ -173,7 +173,7 @@ func msDurations(v []float64) []time.Duration {
 }
 
 func writeFirstMedia(b *strings.Builder, r firstMediaRows, runs int) {
-	fmt.Fprintf(b, "\n## First media with the metadata rule\n\n")
+	section(b, "First media with the metadata rule")
 	fmt.Fprintf(b, "Two Go peers join one channel at the same moment over rms-local; one sends Opus audio and VP8 video (filler frames, one of each every millisecond). The figure is the time from the joins to the receiver's first packet of the later of the two tracks. \"Before\" is the same subject (interop/cmd/firstmedia, one source file, the public API) built against commit %s, the last before the metadata rule (receive slots, and the impolite side's first offer waiting a round trip and 100 ms for the remote's; docs/design.md); \"now\" against this checkout. %d trials per process after one not counted, politeness alternating, so each row has half of them; %d runs of each, interleaved; medians of the per-run medians, with their ranges. The rule's bound: at most one extra round trip when the receiver has no tracks, no change when it has. Both peers and rms-local share this machine's two cores, so on loopback the figures are mostly CPU: SDP handling and the DTLS handshake.\n\n", firstMediaBaseline, firstMediaTrials, runs)
 	fmt.Fprintf(b, "| case | now | before | now / before | every trial, now: p50, p90 | every trial, before: p50, p90 |\n|---|---|---|---|---|---|\n")
 	for _, c := range r.cases {

@@ -47,7 +47,7 @@ func benchLoad(ctx context.Context, conns, channels int, rate float64, d time.Du
 }
 
 func writeLoad(b *strings.Builder, r loadResult) {
-	fmt.Fprintf(b, "## The local server under load\n\n")
+	section(b, "The local server under load")
 	fmt.Fprintf(b, "`rms-local` in its own process, %d signalling clients in this one across %d channels (%d each), every client publishing at the server's rate limit (%.0f/s) for 10 s; each message is checked at every other member of its channel. Clients and server share the machine's 2 cores.\n\n",
 		r.conns, r.channels, r.conns/r.channels, r.rate)
 	fmt.Fprintf(b, "| acked publishes | failed | deliveries owed | delivered | lost | duplicated | deliveries/s | latency p50 | p99 | server memory per connection |\n|---|---|---|---|---|---|---|---|---|---|\n")

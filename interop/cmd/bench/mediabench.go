@@ -83,7 +83,7 @@ func perAddedViewer(m mediaResults, side string) []float64 {
 }
 
 func writeMedia(b *strings.Builder, m mediaResults, play playRows, runs int) {
-	fmt.Fprintf(b, "## Media (FFmpeg 5.1 through go-astiav v0.16.0)\n\n")
+	section(b, "Media (FFmpeg 5.1 through go-astiav v0.16.0)")
 	writePlay(b, play)
 	writeDecode(b, play.decode)
 	fmt.Fprintf(b, "### AudioSource against bare pion\n\n`go test -bench AudioSource` in `media`, %d runs interleaved with the other media benchmarks, medians. CPU per second of audio sent over a loopback pion connection, in the benchmark process for both: `AudioSource` taking 16 kHz mono PCM (resampling, Opus encoding, pacing, sending) against bare pion writing the same stream pre-encoded (Opus 48 kHz stereo at 64 kb/s, encoded before the clock starts) every 20 ms; the receiving side, the same for both, reads and discards the RTP.\n\n", runs)

@@ -381,7 +381,7 @@ func msOf(d []time.Duration) spread {
 }
 
 func writeMesh(b *strings.Builder, r meshRows) {
-	fmt.Fprintf(b, "## Connecting peers\n\n")
+	section(b, "Connecting peers")
 	fmt.Fprintf(b, "N MeteredPeers in this process join one channel at once over `rms-local`; each opens a data channel to every peer it sees (both sides: the two ends of every pair offer at once, a collision each) or only to peers whose id sorts after its own (one side). Time from the Joins starting to every channel open. %d runs, interleaved; medians with ranges.\n\n", r.runs)
 	fmt.Fprintf(b, "| peers | one side | both sides | both / one | goal |\n|---|---|---|---|---|\n")
 	for _, n := range []int{2, 8} {

@@ -90,7 +90,7 @@ type netRow struct {
 }
 
 func writeNetwork(b *strings.Builder, r netRuns, runs int) {
-	fmt.Fprintf(b, "## Adapting to the link\n\n")
+	section(b, "Adapting to the link")
 	fmt.Fprintf(b, "The impairment tests run as subjects, %d runs each, interleaved; each run writes its figures. ", runs)
 	fmt.Fprintf(b, "Go↔Go: a 720p transcode over pion's virtual network capped at 300 kb/s (a two-packet bucket, 24 KB queue) for 14 s, then lifted (and for 60 s, for the probing cost the issue asks of a 60 s run). ")
 	fmt.Fprintf(b, "Go→Chromium: 640×360 transcoded video through the local TURN relay shaped to 400 kb/s, then lifted. ")

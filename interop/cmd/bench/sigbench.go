@@ -35,6 +35,7 @@ type subjectResult struct {
 	CPUMicros  int64   `json:"cpuMicros"`
 	WallMicros int64   `json:"wallMicros"`
 	RTTMicros  []int64 `json:"rttMicros"`
+	SeqSum     int     `json:"seqSum"`
 }
 
 // subject is one running sigbench process.
@@ -120,10 +121,11 @@ func (s *subject) close() {
 	}
 }
 
-// sigBench is one signalling benchmark's settings.
+// sigBench is one signalling benchmark's settings: n timed messages after
+// warm untimed ones, each with size bytes of padding.
 type sigBench struct {
-	url, bin string
-	n, size  int
+	url, bin      string
+	n, warm, size int
 }
 
 func (b sigBench) connect(ctx context.Context) (*signalling.Client, error) {
@@ -138,23 +140,28 @@ func (b sigBench) connect(ctx context.Context) (*signalling.Client, error) {
 	return c, nil
 }
 
-// receive: the subject takes n messages that this process publishes, as
-// fast as 16 unacked allow (pace 0) or one every pace.
+// receive: the subject takes the messages this process publishes, as
+// fast as 16 unacked allow (pace 0) or one every pace, decoding each one's
+// data and reading its seq; the sum of them all must come back.
 func (b sigBench) receive(ctx context.Context, who sdk, channel string, pace time.Duration) (subjectResult, error) {
 	pub, err := b.connect(ctx)
 	if err != nil {
 		return subjectResult{}, err
 	}
 	defer pub.Close()
-	s, err := startSubject(ctx, b.bin, who, map[string]any{"role": "recv", "url": b.url, "apiKey": "pk_bench", "channel": channel, "n": b.n})
+	s, err := startSubject(ctx, b.bin, who, map[string]any{"role": "recv", "url": b.url, "apiKey": "pk_bench", "channel": channel, "n": b.n, "warm": b.warm})
 	if err != nil {
 		return subjectResult{}, err
 	}
 	defer s.close()
-	if err := publishMany(ctx, pub, channel, b.n, b.size, pace); err != nil {
+	if err := publishMany(ctx, pub, channel, b.warm+b.n, b.size, pace); err != nil {
 		return subjectResult{}, err
 	}
-	return s.result()
+	r, err := s.result()
+	if total := b.warm + b.n; err == nil && r.SeqSum != total*(total-1)/2 {
+		return r, fmt.Errorf("%s receiver read seq sum %d, want %d", who, r.SeqSum, total*(total-1)/2)
+	}
+	return r, err
 }
 
 // publish: the subject publishes n messages, 16 unacked at most, while this
@@ -168,7 +175,7 @@ func (b sigBench) publish(ctx context.Context, who sdk, channel string) (subject
 	if err := sub.Subscribe(ctx, channel); err != nil {
 		return subjectResult{}, err
 	}
-	s, err := startSubject(ctx, b.bin, who, map[string]any{"role": "pub", "url": b.url, "apiKey": "pk_bench", "channel": channel, "n": b.n, "size": b.size, "window": 16})
+	s, err := startSubject(ctx, b.bin, who, map[string]any{"role": "pub", "url": b.url, "apiKey": "pk_bench", "channel": channel, "n": b.n, "warm": b.warm, "size": b.size, "window": 16})
 	if err != nil {
 		return subjectResult{}, err
 	}

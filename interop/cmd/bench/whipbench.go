@@ -499,7 +499,7 @@ func benchWHIP(dir, url string, runs int) (whipRows, error) {
 }
 
 func writeWHIP(b *strings.Builder, r whipRows, runs int) {
-	fmt.Fprintf(b, "## WHIP and WHEP bridges\n\n")
+	section(b, "WHIP and WHEP bridges")
 	fmt.Fprintf(b, "One 720p H.264 stream (constrained baseline, 2.5 Mb/s, 30 frames/s) forwarded by a process of its own (`interop/cmd/forwarder`) to %d connections, its CPU time read from `/proc` over %s of steady forwarding after every output has received the stream; %d runs of each, interleaved. "+
 		"WHIP: a pion publisher into the bridge's room, out to %d MeteredPeer members. WHEP: a member's stream in through the bridge's MeteredPeer, out to %d pion players. "+
 		"The floor for both is bare pion doing the same forwarding: one `TrackLocalStaticRTP` fed from the incoming track and added to every outgoing connection, pion's default interceptors (what an application would write; it does not keep pictures for late viewers, strip the publisher's header extensions or limit keyframe requests).\n\n",

@@ -10,14 +10,18 @@
 //
 // Roles:
 //
-//	recv  subscribe to channel, take n messages
-//	pub   publish n messages of size bytes of padding to channel, window unacked at most
+//	recv  subscribe to channel, take warm messages untimed and n timed, decoding
+//	      each one's data and adding up its seq (what an application does)
+//	pub   publish warm messages untimed, then n timed, of size bytes of padding
+//	      to channel, window unacked at most
 //	echo  subscribe to channel, publish each message's data to channel+"-back"
 //	ping  subscribe to channel+"-back"; n times: publish {seq} to channel and
 //	      wait for it to come back (after n/10 untimed)
 //
 // Output: {"ready":true} once subscribed, then one result line,
-// {"cpuMicros":…,"wallMicros":…,"rttMicros":[…]}, for the timed part.
+// {"cpuMicros":…,"wallMicros":…,"rttMicros":[…],"seqSum":…}, for the timed
+// part (seqSum: recv only, the sum of every message's seq; concurrent
+// publishes arrive out of order, so not only the timed ones').
 package main
 
 import (
@@ -42,6 +46,7 @@ type config struct {
 	APIKey  string `json:"apiKey"`
 	Channel string `json:"channel"`
 	N       int    `json:"n"`
+	Warm    int    `json:"warm"`
 	Size    int    `json:"size"`
 	Window  int    `json:"window"`
 }
@@ -97,65 +102,51 @@ func run(cfg config, in io.Reader) error {
 	var cpu0 time.Duration
 	var wall0 time.Time
 	start := func() { cpu0, wall0 = cpu(), time.Now() }
-	finish := func(rtts []int64) {
-		line(map[string]any{"cpuMicros": (cpu() - cpu0).Microseconds(), "wallMicros": time.Since(wall0).Microseconds(), "rttMicros": rtts})
+	finish := func(rtts []int64, seqSum int) {
+		line(map[string]any{"cpuMicros": (cpu() - cpu0).Microseconds(), "wallMicros": time.Since(wall0).Microseconds(), "rttMicros": rtts, "seqSum": seqSum})
 	}
 	pad := strings.Repeat("x", cfg.Size)
 
 	switch cfg.Role {
 	case "recv":
 		done := make(chan struct{})
-		got := 0
+		got, sum := 0, 0
 		signalling.On(c, func(m signalling.Message) {
-			if m.Channel == cfg.Channel {
-				if got++; got == cfg.N {
-					close(done)
-				}
+			if m.Channel != cfg.Channel {
+				return
+			}
+			var p payload
+			if json.Unmarshal(m.Data, &p) != nil {
+				return
+			}
+			if got == cfg.Warm {
+				start()
+			}
+			sum += p.Seq
+			if got++; got == cfg.Warm+cfg.N {
+				close(done)
 			}
 		})
 		if err := c.Subscribe(ctx, cfg.Channel); err != nil {
 			return err
 		}
-		start()
 		line(map[string]bool{"ready": true})
 		select {
 		case <-done:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		finish(nil)
+		finish(nil, sum)
 	case "pub":
 		line(map[string]bool{"ready": true})
-		start()
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		next, window := 0, max(cfg.Window, 1)
-		errs := make(chan error, window)
-		for range window {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					mu.Lock()
-					i := next
-					next++
-					mu.Unlock()
-					if i >= cfg.N {
-						return
-					}
-					if err := c.Publish(ctx, cfg.Channel, payload{Seq: i, Pad: pad}); err != nil {
-						errs <- err
-						return
-					}
-				}
-			}()
-		}
-		wg.Wait()
-		close(errs)
-		if err := <-errs; err != nil {
+		if err := publishAll(ctx, c, cfg.Channel, 0, cfg.Warm, max(cfg.Window, 1), pad); err != nil {
 			return err
 		}
-		finish(nil)
+		start()
+		if err := publishAll(ctx, c, cfg.Channel, cfg.Warm, cfg.Warm+cfg.N, max(cfg.Window, 1), pad); err != nil {
+			return err
+		}
+		finish(nil, 0)
 	case "echo":
 		back := cfg.Channel + "-back"
 		signalling.On(c, func(m signalling.Message) {
@@ -200,9 +191,39 @@ func run(cfg config, in io.Reader) error {
 				rtts = append(rtts, time.Since(t0).Microseconds())
 			}
 		}
-		finish(rtts)
+		finish(rtts, 0)
 	default:
 		return fmt.Errorf("unknown role %q", cfg.Role)
 	}
 	return nil
+}
+
+// publishAll publishes seq from to to-1, window unacked at most.
+func publishAll(ctx context.Context, c *signalling.Client, channel string, from, to, window int, pad string) error {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	next := from
+	errs := make(chan error, window)
+	for range window {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				i := next
+				next++
+				mu.Unlock()
+				if i >= to {
+					return
+				}
+				if err := c.Publish(ctx, channel, payload{Seq: i, Pad: pad}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
 }
