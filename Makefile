@@ -4,7 +4,7 @@
 SHELL      := /bin/bash
 export PATH := $(PATH):/usr/local/go/bin
 GO         ?= go
-MODULES    := protocol signalling testserver peer media examples interop cmd/metered
+MODULES    := protocol signalling testserver peer media agent examples interop cmd/metered
 FUZZTIME   ?= 60s
 # name:package pairs of every fuzz target
 FUZZ_TARGETS := \
@@ -113,7 +113,7 @@ lint: setup $(TOOLS)/staticcheck $(TOOLS)/govulncheck $(TOOLS)/indexdb
 	@$(GO) run ./interop/cmd/vulncheck -tools $(TOOLS) -vulndb $(VULNDB) $(MODULES)
 	@set -e; for m in protocol signalling testserver; do (cd $$m && CGO_ENABLED=0 $(GO) build ./...); done
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-	@for m in protocol signalling testserver peer media cmd/metered; do cmp -s LICENSE $$m/LICENSE || { echo "$$m/LICENSE differs from LICENSE: a module's zip holds only its folder, so copy it"; exit 1; }; done
+	@for m in protocol signalling testserver peer media agent cmd/metered; do cmp -s LICENSE $$m/LICENSE || { echo "$$m/LICENSE differs from LICENSE: a module's zip holds only its folder, so copy it"; exit 1; }; done
 
 ## release-check: the release rehearsal: module zips of the working tree at
 ## $(RELEASE_VERSION) in a file GOPROXY, fetched, built and run from fresh modules outside the checkout

@@ -31,7 +31,7 @@ const modulePrefix = "github.com/metered-ca/realtime-go/"
 // others (examples, interop) are development only and keep their replace
 // directives so that they also build without go.work.
 var (
-	published   = []string{"protocol", "testserver", "signalling", "peer", "media", "cmd/metered"}
+	published   = []string{"protocol", "testserver", "signalling", "peer", "media", "agent", "cmd/metered"}
 	unpublished = []string{"examples", "interop"}
 )
 

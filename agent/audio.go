@@ -1,0 +1,36 @@
+package agent
+
+import (
+	"math"
+	"time"
+)
+
+// The audio the toolkit reads: 16 kHz mono, 20 ms frames.
+const (
+	SampleRate    = 16000
+	FrameDuration = 20 * time.Millisecond
+	FrameSamples  = SampleRate / 50
+)
+
+// silenceDB is the level of digital silence, and the floor of levelDB.
+const silenceDB = -100.0
+
+// levelDB is the RMS level of pcm in dB relative to full scale.
+func levelDB(pcm []int16) float64 {
+	if len(pcm) == 0 {
+		return silenceDB
+	}
+	var sum float64
+	for _, s := range pcm {
+		v := float64(s) / 32768
+		sum += v * v
+	}
+	ms := sum / float64(len(pcm))
+	if ms <= 1e-10 {
+		return silenceDB
+	}
+	return 10 * math.Log10(ms)
+}
+
+// samplesOf is how many samples at SampleRate last d.
+func samplesOf(d time.Duration) int { return int(d * SampleRate / time.Second) }

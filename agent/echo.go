@@ -1,0 +1,260 @@
+package agent
+
+import (
+	"math"
+	"time"
+)
+
+// EchoGuard tells the agent's own voice coming back from the user's
+// speaker from the user speaking. The agent knows what it sent and when;
+// an echo is that audio again, later (0 to 600 ms: the network, the
+// user's playout buffer and the room) and changed (a codec, a speaker, a
+// microphone, echo cancellation that left some of it). Sample values do
+// not survive that, but the loudness contour does: syllables rise and
+// fall at the same moments. So EchoGuard compares the contour of what it
+// hears, over the last HeardWindow, with the contour of what was sent, at
+// every lag up to MaxLag, 10 ms apart; a close match (a Pearson
+// correlation of at least MinCorrelation) is echo. A user talking over
+// the agent changes the contour and is not, but a window of contour takes
+// a while to change; so a match also teaches the guard the echo's delay
+// and how much quieter it comes back, and from then on each new frame
+// louder than the echo it predicts by DoubleTalkDB is the user at once
+// (the double-talk test an echo canceller makes, on levels).
+//
+// The zero value is not ready: use NewEchoGuard. It is not safe for
+// concurrent use.
+type EchoGuard struct {
+	// MaxLag is the longest delay an echo can have (default 600 ms).
+	MaxLag time.Duration
+	// HeardWindow is how much heard audio is compared (default 400 ms):
+	// two or three syllables.
+	HeardWindow time.Duration
+	// MinCorrelation makes a match (default 0.8).
+	MinCorrelation float64
+	// DoubleTalkDB: a frame this much louder than the echo predicted is
+	// the user talking over the agent (default 6 dB).
+	DoubleTalkDB float64
+
+	sent  contour // what the agent sent, by when it went out
+	heard contour // what came in, by when it arrived
+
+	// The echo path the last match found: its delay and gain (heard minus
+	// sent, dB), and when.
+	lag     time.Duration
+	gainDB  float64
+	matched time.Time
+	// talkUntil: a frame of double talk makes the frames until then the
+	// user's too, and keeps the path from learning from them.
+	talkUntil time.Time
+}
+
+const (
+	// pathMemory is how long a learned echo path predicts frames.
+	pathMemory = 2 * time.Second
+	// talkHangover: double talk lasts at least this long, as syllables
+	// do; the echo under it says nothing of the path.
+	talkHangover = 200 * time.Millisecond
+	// learnCorrelation: the path is learnt only from matches this close.
+	learnCorrelation = 0.9
+	// lagSwitchMargin: a new lag's correlation must beat the known lag's
+	// by this to become the path.
+	lagSwitchMargin = 0.05
+)
+
+// blockDur is the contour's resolution.
+const blockDur = 10 * time.Millisecond
+
+// quietDB: a contour block quieter than this holds nothing to compare.
+const quietDB = -60.0
+
+// NewEchoGuard returns a guard with the default settings.
+func NewEchoGuard() *EchoGuard {
+	return &EchoGuard{MaxLag: 600 * time.Millisecond, HeardWindow: 400 * time.Millisecond, MinCorrelation: 0.8, DoubleTalkDB: 6}
+}
+
+// Sent records agent audio that went out at at (16 kHz mono; the time the
+// first sample was sent, e.g. from media.AudioSource.Played's clock).
+func (g *EchoGuard) Sent(at time.Time, pcm []int16) {
+	g.sent.add(at, pcm)
+	g.sent.trim(g.MaxLag + g.HeardWindow + time.Second)
+}
+
+// Heard records incoming audio that arrived at at and reports whether the
+// last HeardWindow of it is an echo of what was sent.
+func (g *EchoGuard) Heard(at time.Time, pcm []int16) bool {
+	g.heard.add(at, pcm)
+	g.heard.trim(g.HeardWindow + time.Second)
+	return g.isEcho()
+}
+
+func (g *EchoGuard) isEcho() bool {
+	n := int(g.HeardWindow / blockDur)
+	if len(g.heard.levels) < n || len(g.sent.levels) == 0 {
+		return false
+	}
+	heardEnd := g.heard.end()
+	if g.doubleTalk(heardEnd) {
+		g.talkUntil = heardEnd.Add(talkHangover)
+		return false
+	}
+	if heardEnd.Before(g.talkUntil) {
+		return false
+	}
+	heard := g.heard.levels[len(g.heard.levels)-n:]
+	if !varied(heard) {
+		return false
+	}
+	corr := make([]float64, int(g.MaxLag/blockDur)+1)
+	best, bestLag := -1.0, time.Duration(0)
+	for i := range corr {
+		lag := time.Duration(i) * blockDur
+		// The sent blocks that would arrive as the heard window at lag.
+		last := g.sent.index(heardEnd.Add(-lag)) // one past the window
+		corr[i] = -1
+		if last < n || last > len(g.sent.levels) {
+			continue
+		}
+		corr[i] = correlation(heard, g.sent.levels[last-n:last])
+		if corr[i] > best {
+			best, bestLag = corr[i], lag
+		}
+	}
+	if best < g.MinCorrelation {
+		return false
+	}
+	// Syllables alike can match at another lag for a moment (one syllable
+	// against silence matches at many): the path is learnt only from a
+	// match clearly better than any other lag's, and moves only for a
+	// clearly better one.
+	if i := int(g.lag / blockDur); !g.matched.IsZero() && i < len(corr) && corr[i] >= g.MinCorrelation && best-corr[i] < lagSwitchMargin {
+		g.matched = heardEnd // the path holds
+		return true
+	}
+	if best < learnCorrelation {
+		return true
+	}
+	for i, c := range corr {
+		if d := time.Duration(i)*blockDur - bestLag; (d > 3*blockDur || d < -3*blockDur) && best-c < lagSwitchMargin {
+			return true // an echo, but of which lag is unclear
+		}
+	}
+	g.learn(heard, heardEnd, bestLag)
+	return true
+}
+
+// learn takes the echo path from a match at lag: the gain is the mean
+// difference over the blocks where the agent was loud.
+func (g *EchoGuard) learn(heard []float64, heardEnd time.Time, lag time.Duration) {
+	last := g.sent.index(heardEnd.Add(-lag))
+	sent := g.sent.levels[last-len(heard) : last]
+	var sum float64
+	var n int
+	for i := range heard {
+		if sent[i] > quietDB+20 {
+			sum += heard[i] - sent[i]
+			n++
+		}
+	}
+	if n == 0 {
+		return
+	}
+	g.lag, g.gainDB, g.matched = lag, sum/float64(n), heardEnd
+}
+
+// doubleTalk reports whether the newest heard frame is louder than the
+// echo the learned path predicts: the user is talking too.
+func (g *EchoGuard) doubleTalk(heardEnd time.Time) bool {
+	if g.matched.IsZero() || heardEnd.Sub(g.matched) > pathMemory {
+		return false
+	}
+	per := int(FrameDuration / blockDur)
+	for k := 1; k <= per; k++ {
+		h := g.heard.levels[len(g.heard.levels)-k]
+		at := g.sent.index(heardEnd.Add(-g.lag)) - k
+		// The loudest sent block near the lag: a syllable's onset may sit
+		// a block either side of where the path puts it.
+		predicted := quietDB
+		for i := at - 2; i <= at+2; i++ {
+			if i >= 0 && i < len(g.sent.levels) {
+				predicted = max(predicted, g.sent.levels[i])
+			}
+		}
+		if h > quietDB+20 && h-(predicted+g.gainDB) >= g.DoubleTalkDB {
+			return true
+		}
+	}
+	return false
+}
+
+// varied reports whether levels hold sound that rises and falls: a
+// contour that is flat (silence, a steady hum) matches anything or
+// nothing.
+func varied(levels []float64) bool {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, l := range levels {
+		lo, hi = min(lo, l), max(hi, l)
+	}
+	return hi > quietDB && hi-lo >= 6
+}
+
+// correlation is the Pearson correlation of a and b (same length); 0 when
+// either is constant.
+func correlation(a, b []float64) float64 {
+	var ma, mb float64
+	for i := range a {
+		ma += a[i]
+		mb += b[i]
+	}
+	ma /= float64(len(a))
+	mb /= float64(len(b))
+	var sab, saa, sbb float64
+	for i := range a {
+		da, db := a[i]-ma, b[i]-mb
+		sab += da * db
+		saa += da * da
+		sbb += db * db
+	}
+	if saa == 0 || sbb == 0 {
+		return 0
+	}
+	return sab / math.Sqrt(saa*sbb)
+}
+
+// contour is a loudness contour: the level of each blockDur of audio,
+// from start on, with the samples of a block not yet complete kept.
+type contour struct {
+	start   time.Time // of levels[0]
+	levels  []float64 // dBFS, floored at quietDB
+	partial []int16
+}
+
+func (c *contour) add(at time.Time, pcm []int16) {
+	per := samplesOf(blockDur)
+	if c.start.IsZero() {
+		c.start = at
+	}
+	// A gap (nothing sent or heard for a while) is silence.
+	for c.end().Add(blockDur).Before(at) {
+		c.levels = append(c.levels, quietDB)
+		c.partial = c.partial[:0]
+	}
+	c.partial = append(c.partial, pcm...)
+	for len(c.partial) >= per {
+		c.levels = append(c.levels, max(levelDB(c.partial[:per]), quietDB))
+		c.partial = append(c.partial[:0], c.partial[per:]...)
+	}
+}
+
+// end is the time just after the last complete block.
+func (c *contour) end() time.Time { return c.start.Add(time.Duration(len(c.levels)) * blockDur) }
+
+// index is the block at t (may be out of range).
+func (c *contour) index(t time.Time) int { return int(t.Sub(c.start) / blockDur) }
+
+// trim drops blocks older than keep.
+func (c *contour) trim(keep time.Duration) {
+	if drop := len(c.levels) - int(keep/blockDur); drop > 0 {
+		c.levels = append(c.levels[:0], c.levels[drop:]...)
+		c.start = c.start.Add(time.Duration(drop) * blockDur)
+	}
+}

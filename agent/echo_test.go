@@ -1,0 +1,99 @@
+package agent
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// runMeter measures what a turn engine would take for the user: speech
+// frames add up, and 200 ms without one starts over.
+type runMeter struct {
+	run, quiet, longest time.Duration
+}
+
+func (m *runMeter) add(user bool) {
+	if user {
+		m.run += FrameDuration
+		m.quiet = 0
+		m.longest = max(m.longest, m.run)
+		return
+	}
+	if m.quiet += FrameDuration; m.quiet >= 200*time.Millisecond {
+		m.run = 0
+	}
+}
+
+// The agent's own voice returned at -6 dB with 120 ms delay, 50 times,
+// each a different 4 s reply: no 100 ms of it may pass for the user
+// (the turn engine's default minimum interruption is 150 ms).
+func TestEchoGuardKnowsTheAgentsVoice(t *testing.T) {
+	t.Parallel()
+	t0 := time.Unix(1000, 0)
+	worst := time.Duration(0)
+	for seed := range uint64(50) {
+		g, vad := NewEchoGuard(), NewEnergyVAD()
+		reply := append(silence(time.Second), speechLike(seed, 4*time.Second)...)
+		back := echoOf(append(silence(120*time.Millisecond), reply...), -6, seed)
+		var m runMeter
+		duplex(g, t0, reply, back, func(at time.Duration, f []int16) {
+			echo := g.Heard(t0.Add(at), f)
+			m.add(vad.Speech(f) >= 0.5 && !echo)
+		})
+		worst = max(worst, m.longest)
+	}
+	assert.Less(t, worst, 100*time.Millisecond, "the longest stretch of the agent's echo taken for the user, over 50 replies")
+}
+
+// The user speaks while the agent is silent, and then over the agent
+// (with its echo at -6 dB): 40 times, the user alone is heard within
+// 300 ms of the first syllable, and over the agent within 150 ms at the
+// median and a second always. (A first syllable no louder than the echo
+// under it is taken for echo, so the slowest wait for the second: 360 ms
+// at the 95th percentile here. Issue 24's 300 ms p95 is end to end, with
+// real speech, for the benchmark to come.)
+func TestEchoGuardLetsTheUserThrough(t *testing.T) {
+	t.Parallel()
+	t0 := time.Unix(1000, 0)
+	var overs []time.Duration
+	for seed := range uint64(40) {
+		g, vad := NewEchoGuard(), NewEnergyVAD()
+		// 1 s of quiet, the user alone for 2 s; then the agent speaks
+		// from 3 s and the user joins in at 5 s.
+		reply := append(silence(3*time.Second), speechLike(seed, 5*time.Second)...)
+		user := append(silence(time.Second), speechLike(seed+1000, 2*time.Second)...)
+		user = append(user, silence(2*time.Second)...)
+		user = append(user, speechLike(seed+2000, 3*time.Second)...)
+		back := echoOf(append(silence(120*time.Millisecond), reply...), -6, seed)
+		heard := mix(back, user)
+		var alone, over runMeter
+		firstAlone, firstOver := time.Duration(-1), time.Duration(-1)
+		duplex(g, t0, reply, heard, func(at time.Duration, f []int16) {
+			echo := g.Heard(t0.Add(at), f)
+			user := vad.Speech(f) >= 0.5 && !echo
+			switch {
+			case at >= time.Second && at < 3*time.Second:
+				alone.add(user)
+				if firstAlone < 0 && alone.run >= 100*time.Millisecond {
+					firstAlone = at - time.Second
+				}
+			case at >= 5*time.Second:
+				over.add(user)
+				if firstOver < 0 && over.run >= 100*time.Millisecond {
+					firstOver = at - 5*time.Second
+				}
+			}
+		})
+		require.GreaterOrEqual(t, firstAlone, time.Duration(0), "seed %d: the user alone was never heard", seed)
+		assert.Less(t, firstAlone, 300*time.Millisecond, "seed %d: the user alone", seed)
+		require.GreaterOrEqual(t, firstOver, time.Duration(0), "seed %d: the user over the agent was never heard", seed)
+		assert.Less(t, firstOver, time.Second, "seed %d: the user over the agent", seed)
+		overs = append(overs, firstOver)
+	}
+	slices.Sort(overs)
+	assert.Less(t, overs[len(overs)/2], 150*time.Millisecond, "the user over the agent, median of %v", overs)
+	t.Logf("the user over the agent: median %v, p95 %v, max %v", overs[len(overs)/2], overs[len(overs)*95/100], overs[len(overs)-1])
+}
