@@ -72,18 +72,25 @@ func NewEchoGuard() *EchoGuard {
 	return &EchoGuard{MaxLag: 600 * time.Millisecond, HeardWindow: 400 * time.Millisecond, MinCorrelation: 0.8, DoubleTalkDB: 6}
 }
 
-// Sent records agent audio that went out at at (16 kHz mono; the time the
-// first sample was sent, e.g. from media.AudioSource.Played's clock).
+// maxAhead is how much sent audio not yet heard back a guard keeps: an
+// agent pushes a whole reply at once, to go out over its length.
+const maxAhead = time.Minute
+
+// Sent records agent audio that goes out from at on (16 kHz mono): a
+// reply pushed to an AudioSource goes out from now plus what is queued
+// before it.
 func (g *EchoGuard) Sent(at time.Time, pcm []int16) {
 	g.sent.add(at, pcm)
-	g.sent.trim(g.MaxLag + g.HeardWindow + time.Second)
+	g.sent.trimTo(g.sent.end().Add(-maxAhead))
 }
 
 // Heard records incoming audio that arrived at at and reports whether the
 // last HeardWindow of it is an echo of what was sent.
 func (g *EchoGuard) Heard(at time.Time, pcm []int16) bool {
 	g.heard.add(at, pcm)
-	g.heard.trim(g.HeardWindow + time.Second)
+	end := g.heard.end()
+	g.heard.trimTo(end.Add(-g.HeardWindow - time.Second))
+	g.sent.trimTo(end.Add(-g.MaxLag - g.HeardWindow - time.Second))
 	return g.isEcho()
 }
 
@@ -251,9 +258,9 @@ func (c *contour) end() time.Time { return c.start.Add(time.Duration(len(c.level
 // index is the block at t (may be out of range).
 func (c *contour) index(t time.Time) int { return int(t.Sub(c.start) / blockDur) }
 
-// trim drops blocks older than keep.
-func (c *contour) trim(keep time.Duration) {
-	if drop := len(c.levels) - int(keep/blockDur); drop > 0 {
+// trimTo drops the blocks that end before t.
+func (c *contour) trimTo(t time.Time) {
+	if drop := min(c.index(t), len(c.levels)); drop > 0 {
 		c.levels = append(c.levels[:0], c.levels[drop:]...)
 		c.start = c.start.Add(time.Duration(drop) * blockDur)
 	}

@@ -97,3 +97,22 @@ func TestEchoGuardLetsTheUserThrough(t *testing.T) {
 	assert.Less(t, overs[len(overs)/2], 150*time.Millisecond, "the user over the agent, median of %v", overs)
 	t.Logf("the user over the agent: median %v, p95 %v, max %v", overs[len(overs)/2], overs[len(overs)*95/100], overs[len(overs)-1])
 }
+
+// An agent pushes a whole reply at once, to go out over its length: the
+// guard is told so once, ahead of time.
+func TestEchoGuardTakesAWholeReplyAtOnce(t *testing.T) {
+	t.Parallel()
+	t0 := time.Unix(1000, 0)
+	for seed := range uint64(10) {
+		g, vad := NewEchoGuard(), NewEnergyVAD()
+		reply := append(silence(500*time.Millisecond), speechLike(seed, 4*time.Second)...)
+		back := echoOf(append(silence(120*time.Millisecond), reply...), -6, seed)
+		g.Sent(t0, reply)
+		var m runMeter
+		duplex(g, t0, nil, back, func(at time.Duration, f []int16) {
+			echo := g.Heard(t0.Add(at), f)
+			m.add(vad.Speech(f) >= 0.5 && !echo)
+		})
+		assert.Less(t, m.longest, 100*time.Millisecond, "seed %d", seed)
+	}
+}

@@ -3,6 +3,9 @@ module github.com/metered-ca/realtime-go/interop
 go 1.26.0
 
 replace (
+	// agent is not required here: replaced for the workspace, as the
+	// others are, so that cmd/metered's requirement of it resolves.
+	github.com/metered-ca/realtime-go/agent => ../agent
 	github.com/metered-ca/realtime-go/media => ../media
 	github.com/metered-ca/realtime-go/peer => ../peer
 	github.com/metered-ca/realtime-go/protocol => ../protocol

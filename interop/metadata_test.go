@@ -51,36 +51,38 @@ func TestTrackMetadataReachesChromium(t *testing.T) {
 	} {
 		t.Run(order.name, func(t *testing.T) {
 			var goTally, jsTally metadataTally
+			ctx := context.Background()
 			for i := range metadataTrials {
+				markTrace(ctx, t, fmt.Sprintf("%s/go-%02d", order.name, i), viewer)
 				goTally.add(goSenderTrial(t, viewer, order.sender, order.viewer, i))
+				markTrace(ctx, t, fmt.Sprintf("%s/js-%02d", order.name, i), viewer, control)
 				jsTally.add(jsSenderTrial(t, viewer, control, order.sender, order.viewer, i))
 			}
+			goRollbacks := freshRollbacks(ctx, t, order.name+"/go-", viewer)
+			jsRollbacks := freshRollbacks(ctx, t, order.name+"/js-", viewer, control)
 			t.Logf("%s: the browser application saw a Go sender's tracks with their metadata at first contact %d/%d, after an ICE restart %d/%d, after a server restart %d/%d; Go saw the browser's %d/%d; a browser rolled back its offer on a new connection %d times; a JS SDK sender in Go's place (control): %d/%d, %d/%d, %d/%d, %d rollbacks on a new connection",
-				order.name, goTally.first, goTally.n, goTally.ice, goTally.n, goTally.restart, goTally.n, goTally.back, goTally.n, goTally.freshRollbacks,
-				jsTally.first, jsTally.n, jsTally.ice, jsTally.n, jsTally.restart, jsTally.n, jsTally.freshRollbacks)
+				order.name, goTally.first, goTally.n, goTally.ice, goTally.n, goTally.restart, goTally.n, goTally.back, goTally.n, goRollbacks,
+				jsTally.first, jsTally.n, jsTally.ice, jsTally.n, jsTally.restart, jsTally.n, jsRollbacks)
 			assert.Equal(t, metadataTrials, goTally.first, "first contact")
 			assert.Equal(t, metadataTrials, goTally.ice, "after an ICE restart")
 			assert.Equal(t, metadataTrials, goTally.restart, "after a server restart")
 			assert.Equal(t, metadataTrials, goTally.back, "the browser's metadata at Go")
-			assert.Zero(t, goTally.freshRollbacks, "rollbacks on a new connection")
+			assert.Zero(t, goRollbacks, "rollbacks on a new connection")
 		})
 	}
 }
 
 // trialResult is what one trial saw: the sender's metadata at the browser
 // at first contact, after the ICE restart and after the server restart,
-// (a Go sender only) the browser's metadata at Go throughout, and how
-// often a browser rolled its offer back on a new connection.
+// and (a Go sender only) the browser's metadata at Go throughout.
 type trialResult struct {
 	first, ice, restart, back bool
-	freshRollbacks            int
 }
 
-type metadataTally struct{ n, first, ice, restart, back, freshRollbacks int }
+type metadataTally struct{ n, first, ice, restart, back int }
 
 func (m *metadataTally) add(r trialResult) {
 	m.n++
-	m.freshRollbacks += r.freshRollbacks
 	for _, ok := range []struct {
 		hit bool
 		to  *int
@@ -107,23 +109,37 @@ func waitJS(ctx context.Context, d *jsdriver.Driver, name string, within time.Du
 	}
 }
 
-// freshRollbacks counts the rollbacks on a new connection in the trace of
-// each browser since marks (the lengths of their traces before).
-func freshRollbacks(browsers []*jsdriver.Driver, marks []int) int {
-	n := 0
-	for i, b := range browsers {
-		n += strings.Count(b.Stderr()[marks[i]:], "trace rollback on a new connection")
+// markTrace writes label into each browser's trace, in order with the
+// lines its peer connections write.
+func markTrace(ctx context.Context, t *testing.T, label string, browsers ...*jsdriver.Driver) {
+	for _, b := range browsers {
+		_, err := b.Do(ctx, "mark", map[string]any{"label": label})
+		require.NoError(t, err)
 	}
-	return n
 }
 
-// traceMarks are the lengths of the browsers' traces now.
-func traceMarks(browsers ...*jsdriver.Driver) []int {
-	marks := make([]int, len(browsers))
-	for i, b := range browsers {
-		marks[i] = len(b.Stderr())
+// freshRollbacks counts, in the traces of browsers, the rollbacks on a new
+// connection in the stretches after marks that start with prefix, up to
+// the next mark. A line can come after the command that caused it
+// returned, so the stretches are read at the end, after a last mark.
+func freshRollbacks(ctx context.Context, t *testing.T, prefix string, browsers ...*jsdriver.Driver) int {
+	end := prefix + "end"
+	markTrace(ctx, t, end, browsers...)
+	n := 0
+	for _, b := range browsers {
+		require.Eventually(t, func() bool { return strings.Contains(b.Stderr(), "trace mark "+end) }, 10*time.Second, 10*time.Millisecond)
+		counting := false
+		for _, l := range strings.Split(b.Stderr(), "\n") {
+			if label, ok := strings.CutPrefix(l, "trace mark "); ok {
+				counting = strings.HasPrefix(label, prefix) && label != end
+				continue
+			}
+			if counting && l == "trace rollback on a new connection" {
+				n++
+			}
+		}
 	}
-	return marks
+	return n
 }
 
 // hasMeta reports whether raw (a metadata object) holds key = want.
@@ -156,9 +172,8 @@ func (r *restartable) restart() {
 func (r *restartable) close() { _ = r.srv.Close() }
 
 // goSenderTrial: a Go sender and the viewer in Chromium.
-func goSenderTrial(t *testing.T, viewer *jsdriver.Driver, senderID, viewerID string, i int) (res trialResult) {
-	marks := traceMarks(viewer)
-	defer func() { res.freshRollbacks = freshRollbacks([]*jsdriver.Driver{viewer}, marks) }()
+func goSenderTrial(t *testing.T, viewer *jsdriver.Driver, senderID, viewerID string, i int) trialResult {
+	var res trialResult
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	srv := newRestartable(t)
@@ -259,9 +274,8 @@ func waitBack(t *testing.T, back chan bool, i int) bool {
 
 // jsSenderTrial is the control: a JS SDK sender (a second Chromium) in the
 // Go sender's place.
-func jsSenderTrial(t *testing.T, viewer, sender *jsdriver.Driver, senderID, viewerID string, i int) (res trialResult) {
-	marks := traceMarks(viewer, sender)
-	defer func() { res.freshRollbacks = freshRollbacks([]*jsdriver.Driver{viewer, sender}, marks) }()
+func jsSenderTrial(t *testing.T, viewer, sender *jsdriver.Driver, senderID, viewerID string, i int) trialResult {
+	var res trialResult
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	srv := newRestartable(t)

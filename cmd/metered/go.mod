@@ -3,6 +3,7 @@ module github.com/metered-ca/realtime-go/cmd/metered
 go 1.26.0
 
 require (
+	github.com/metered-ca/realtime-go/agent v0.1.0
 	github.com/metered-ca/realtime-go/media v0.1.0
 	github.com/metered-ca/realtime-go/peer v0.1.0
 	github.com/metered-ca/realtime-go/signalling v0.1.0

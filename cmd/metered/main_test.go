@@ -318,6 +318,19 @@ func TestRecordSurvivesAServerRestart(t *testing.T) {
 	assert.Regexp(t, `\.mkv: .*vp8 320x240`, rout.String())
 }
 
+// agentUser is the person who talks to the agent: a peer with a 16 kHz
+// microphone of generated audio.
+func agentUser(t *testing.T, srv *testserver.Server) (*peer.MeteredPeer, *media.AudioSource) {
+	user, err := peer.New(peer.Options{URL: srv.URL(), APIKey: "pk_test"})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = user.Close("") })
+	mic, err := media.NewAudioSource(media.AudioFormat{SampleRate: 16000, Channels: 1})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = mic.Close() })
+	require.NoError(t, user.AddTrack(mic, nil, nil))
+	return user, mic
+}
+
 // The agent hears a tone from a peer and answers with it.
 func TestAgentAnswers(t *testing.T) {
 	srv := newServer(t)
@@ -327,13 +340,7 @@ func TestAgentAnswers(t *testing.T) {
 
 	ctx, stop := context.WithTimeout(context.Background(), 40*time.Second)
 	defer stop()
-	user, err := peer.New(peer.Options{URL: srv.URL(), APIKey: "pk_test"})
-	require.NoError(t, err)
-	defer user.Close("")
-	mic, err := media.NewAudioSource(media.AudioFormat{SampleRate: 16000, Channels: 1})
-	require.NoError(t, err)
-	defer mic.Close()
-	require.NoError(t, user.AddTrack(mic, nil, nil))
+	user, mic := agentUser(t, srv)
 	loud := make(chan float64, 1)
 	peer.On(user, func(ev peer.PeerJoined) {
 		peer.On(ev.Peer, func(tr peer.Track) {
@@ -372,6 +379,57 @@ func TestAgentAnswers(t *testing.T) {
 	}
 	assert.Contains(t, errs.String(), "heard ")
 	assert.Regexp(t, peerLine, errs.String())
+}
+
+// The user speaks over the agent's answer: the agent stops talking, says
+// how much of its answer went out, and answers the new turn.
+func TestAgentStopsWhenSpokenOver(t *testing.T) {
+	srv := newServer(t)
+	e, _, errs := testEnv(nil)
+	_, _ = background(t, e, "agent", "-url", srv.URL(), "-key", "pk_test", "call")
+
+	ctx, stop := context.WithTimeout(context.Background(), 40*time.Second)
+	defer stop()
+	user, mic := agentUser(t, srv)
+	answering := make(chan struct{})
+	peer.On(user, func(ev peer.PeerJoined) {
+		peer.On(ev.Peer, func(tr peer.Track) {
+			go func() {
+				for f, err := range media.Frames(ctx, tr.Track) {
+					if err != nil {
+						return
+					}
+					if rms(f.PCM) > 1000 {
+						close(answering)
+						return
+					}
+				}
+			}()
+		})
+	})
+	require.NoError(t, user.Join(ctx, "call"))
+	require.Eventually(t, func() bool { return len(user.RemotePeers()) == 1 }, 10*time.Second, 20*time.Millisecond)
+	time.Sleep(time.Second) // connected and listening
+	tone := func(hz float64, d time.Duration) []byte {
+		n := int(d.Seconds() * 16000)
+		b := make([]byte, 0, 2*n)
+		for i := range n {
+			v := int16(8000 * math.Sin(2*math.Pi*hz*float64(i)/16000))
+			b = append(b, byte(v), byte(uint16(v)>>8))
+		}
+		return b
+	}
+	require.NoError(t, mic.Push(ctx, tone(440, 3*time.Second))) // a long question
+	require.NoError(t, mic.Push(ctx, make([]byte, 2*16000)))    // then silence
+	select {
+	case <-answering: // the agent says its 3 s back
+	case <-ctx.Done():
+		t.Fatal("the agent never answered; its log:\n" + errs.String())
+	}
+	require.NoError(t, mic.Push(ctx, tone(660, time.Second))) // the user cuts in
+	require.Eventually(t, func() bool { return strings.Contains(errs.String(), "speaks: the agent stops talking") }, 10*time.Second, 20*time.Millisecond,
+		"the agent talked on; its log:\n%s", errs.String())
+	assert.Regexp(t, `the agent stops talking \((\d+(\.\d+)?m?s) of its answer went out\)`, errs.String())
 }
 
 // -h and --help answer on stdout with exit status 0, for the CLI and for

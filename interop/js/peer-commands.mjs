@@ -14,7 +14,7 @@
 //
 // Commands: join {url, token, channel, audio?: {metadata}}, send {data}, sendTo {to, data},
 //   openChannel {to, label}, channelSend {to, label, text},
-//   addAudio {metadata}, restartIce {to}, stats, resetStats, pathStats {to},
+//   addAudio {metadata}, restartIce {to}, stats, resetStats, mark {label}, pathStats {to},
 //   inboundVideo {to}, close
 export function createPeerCommands(platform) {
   const { MeteredPeer, out } = platform;
@@ -118,6 +118,8 @@ export function createPeerCommands(platform) {
     },
     stats: () => platform.audioStats(),
     resetStats: () => platform.resetAudioStats(),
+    // mark writes a label into the trace, in order with its other lines.
+    mark: (c) => platform.debug?.(`mark ${c.label}`),
     async close() {
       for (const s of sources.splice(0)) s.stop();
       if (peer) await peer.close("driver closed");
@@ -138,18 +140,27 @@ export function tracePC(pc, debug) {
     const keep = /^(m=\w+|a=mid:|a=msid:|a=(sendrecv|sendonly|recvonly|inactive)$)/;
     return `${d.type}: ${d.sdp.split(/\r?\n/).filter((l) => keep.test(l)).map((l) => (l.startsWith("m=") ? l.split(" ")[0] : l)).join(" | ")}`;
   };
+  let answersPending = 0; // remote answers being applied
   for (const name of ["setLocalDescription", "setRemoteDescription"]) {
     const orig = pc[name].bind(pc);
     pc[name] = async (...args) => {
       // An offer applied over our own is an implicit rollback; on a
       // connection that has never applied a remote description it is the
-      // one Chromium may never gather after.
-      if (name === "setRemoteDescription" && args[0]?.type === "offer" && pc.signalingState === "have-local-offer") {
+      // one Chromium may never gather after. Not so an offer queued behind
+      // the answer to our own (the JS SDK applies it at once; the
+      // operations chain applies the answer first).
+      const remote = name === "setRemoteDescription" ? args[0]?.type : null;
+      if (remote === "offer" && pc.signalingState === "have-local-offer" && answersPending === 0) {
         debug(pc.currentRemoteDescription ? "rollback" : "rollback on a new connection");
       }
-      const r = await orig(...args);
-      debug(`${name} ${summary(name === "setLocalDescription" ? pc.localDescription : args[0])} -> ${pc.signalingState}`);
-      return r;
+      if (remote === "answer") answersPending++;
+      try {
+        const r = await orig(...args);
+        debug(`${name} ${summary(name === "setLocalDescription" ? pc.localDescription : args[0])} -> ${pc.signalingState}`);
+        return r;
+      } finally {
+        if (remote === "answer") answersPending--;
+      }
     };
   }
   pc.addEventListener("track", (e) => debug(`track id=${e.track.id} mid=${e.transceiver?.mid}`));
