@@ -16,7 +16,8 @@ FUZZ_TARGETS := \
 	FuzzMatchChannel:./testserver \
 	FuzzClassifyDirect:./peer \
 	FuzzRemoteSections:./peer \
-	FuzzArrivals:./peer/internal/probe
+	FuzzArrivals:./peer/internal/probe \
+	FuzzOpenAIStream:./agent
 NPM_STAMP  := interop/js/node_modules/.package-lock.json
 # lint's tools, built from the Go module proxy into bin/ (git-ignored); the
 # vulnerability database is built from golang.org/x/vulndb, also served by

@@ -3,7 +3,8 @@
 // a hosted agent does not. It is one member of the room (no SFU hop) and
 // knows exactly which of its samples went out (media.AudioSource.Played).
 //
-// This first part holds the turn logic, which needs no model:
+// This first part holds the turn logic, which needs no model, and a
+// language-model client:
 //
 //   - [VAD] and [EnergyVAD]: is a frame speech;
 //   - [EchoGuard]: is incoming speech the agent's own voice coming back
@@ -12,7 +13,9 @@
 //   - [Turns]: when the user's turn ends, and barge-in that pauses the
 //     agent at once, flushes it only once words confirm the user, and
 //     resumes it after a cough;
-//   - [HeardPrefix]: the part of an interrupted reply the user heard.
+//   - [HeardPrefix]: the part of an interrupted reply the user heard;
+//   - [LLM]: a model's streamed reply, from any OpenAI-compatible server
+//     ([OpenAI]) or a script ([Scripted]).
 //
 // Audio here is 16 kHz mono signed 16-bit PCM in 20 ms frames
 // ([SampleRate], [FrameSamples]): what VADs and speech recognisers take.
