@@ -15,7 +15,9 @@
 //     resumes it after a cough;
 //   - [HeardPrefix]: the part of an interrupted reply the user heard;
 //   - [LLM]: a model's streamed reply, from any OpenAI-compatible server
-//     ([OpenAI]) or a script ([Scripted]).
+//     ([OpenAI]) or a script ([Scripted]);
+//   - [Dialogue]: the conversation as the user heard it, with tools run
+//     by their [Effect].
 //
 // Audio here is 16 kHz mono signed 16-bit PCM in 20 ms frames
 // ([SampleRate], [FrameSamples]): what VADs and speech recognisers take.
