@@ -17,7 +17,8 @@
 //   - [LLM]: a model's streamed reply, from any OpenAI-compatible server
 //     ([OpenAI]) or a script ([Scripted]);
 //   - [Dialogue]: the conversation as the user heard it, with tools run
-//     by their [Effect].
+//     by their [Effect];
+//   - [Voice]: text to speech into an AudioSource, offline with [Flite].
 //
 // Audio here is 16 kHz mono signed 16-bit PCM in 20 ms frames
 // ([SampleRate], [FrameSamples]): what VADs and speech recognisers take.
