@@ -78,29 +78,68 @@ func (d *Dialogue) Messages() []Message {
 // the model again.
 const maxToolRounds = 8
 
+// ReplyTimes is where a reply's time went, from Respond's start: what a
+// slow agent is slow at. A stage that did not happen is 0.
+type ReplyTimes struct {
+	// FirstToken is when the model's first text or call arrived.
+	FirstToken time.Duration
+	// FirstSentence is when the first sentence was complete (to speak).
+	FirstSentence time.Duration
+	// FirstAudio is when the first sentence's audio was queued: the text
+	// to speech's time on top of FirstSentence.
+	FirstAudio time.Duration
+	// Tools is the time spent running tools.
+	Tools time.Duration
+	// Total is Respond's whole time.
+	Total time.Duration
+}
+
 // Respond answers what the user said: it streams the model's reply,
 // speaking it sentence by sentence through turn.Say, runs the tools the
 // model calls, and asks again with their results. Cancel ctx when the
-// user interrupts, then call Interrupted with what was heard.
-func (d *Dialogue) Respond(ctx context.Context, said string, turn Turn) error {
+// user interrupts, then call Interrupted with what was heard. It returns
+// where the time went, also when it fails.
+func (d *Dialogue) Respond(ctx context.Context, said string, turn Turn) (ReplyTimes, error) {
+	start := time.Now()
+	var times ReplyTimes
+	since := func(at *time.Duration) {
+		if *at == 0 {
+			*at = max(time.Since(start), time.Nanosecond)
+		}
+	}
 	d.append(Message{Role: "user", Content: said})
 	d.mu.Lock()
 	d.spoken = map[int][]Spoken{}
 	d.mu.Unlock()
-	for range maxToolRounds {
-		calls, err := d.round(ctx, turn)
-		if err != nil || len(calls) == 0 {
-			return err
+	say := turn.Say
+	turn.Say = func(ctx context.Context, text string) (Spoken, error) {
+		since(&times.FirstSentence)
+		s, err := say(ctx, text)
+		if err == nil {
+			since(&times.FirstAudio)
 		}
-		if err := d.runTools(ctx, turn, calls); err != nil {
-			return err
+		return s, err
+	}
+	for range maxToolRounds {
+		calls, err := d.round(ctx, turn, func() { since(&times.FirstToken) })
+		if err != nil || len(calls) == 0 {
+			times.Total = time.Since(start)
+			return times, err
+		}
+		t0 := time.Now()
+		err = d.runTools(ctx, turn, calls)
+		times.Tools += time.Since(t0)
+		if err != nil {
+			times.Total = time.Since(start)
+			return times, err
 		}
 	}
-	return fmt.Errorf("agent: the model called tools %d times in one reply", maxToolRounds)
+	times.Total = time.Since(start)
+	return times, fmt.Errorf("agent: the model called tools %d times in one reply", maxToolRounds)
 }
 
 // round streams one model reply; it returns the tool calls it made.
-func (d *Dialogue) round(ctx context.Context, turn Turn) ([]ToolCall, error) {
+func (d *Dialogue) round(ctx context.Context, turn Turn, arrived func()) ([]ToolCall, error) {
 	reply := Message{Role: "assistant"}
 	var pending strings.Builder
 	var spoken []Spoken
@@ -129,6 +168,7 @@ func (d *Dialogue) round(ctx context.Context, turn Turn) ([]ToolCall, error) {
 			err = e
 			break
 		}
+		arrived()
 		if delta.ToolCall != nil {
 			reply.ToolCalls = append(reply.ToolCalls, *delta.ToolCall)
 			continue

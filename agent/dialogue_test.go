@@ -49,7 +49,7 @@ func TestDialogueSpeaksSentencesAndRunsTools(t *testing.T) {
 		[]Delta{{Text: "It leaves at nine. Platform two."}},
 	), "You answer about trains.", lookup)
 	var s speaker
-	require.NoError(t, d.Respond(context.Background(), "When is the Leeds train?", Turn{Committed: committed(), Say: s.say}))
+	require.NoError(t, respond(context.Background(), d, "When is the Leeds train?", Turn{Committed: committed(), Say: s.say}))
 	assert.Equal(t, []string{"Let me check. ", "It leaves at nine. ", "Platform two."}, s.said)
 	assert.Equal(t, `{"to":"Leeds"}`, looked)
 	msgs := d.Messages()
@@ -74,7 +74,7 @@ func TestIrreversibleToolWaitsForTheCommittedTurn(t *testing.T) {
 	commit := make(chan struct{})
 	var s speaker
 	done := make(chan error, 1)
-	go func() { done <- d.Respond(context.Background(), "Book it.", Turn{Committed: commit, Say: s.say}) }()
+	go func() { done <- respond(context.Background(), d, "Book it.", Turn{Committed: commit, Say: s.say}) }()
 	select {
 	case <-ran:
 		t.Fatal("the booking ran before the turn was committed")
@@ -98,7 +98,7 @@ func TestInterruptionBeforeTheCommitStopsAnIrreversibleTool(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var s speaker
 	done := make(chan error, 1)
-	go func() { done <- d.Respond(ctx, "Book it.", Turn{Committed: make(chan struct{}), Say: s.say}) }()
+	go func() { done <- respond(ctx, d, "Book it.", Turn{Committed: make(chan struct{}), Say: s.say}) }()
 	require.Eventually(t, func() bool { return len(d.Messages()) == 2 }, 10*time.Second, time.Millisecond, "the model's call") // the tool now waits
 	cancel()
 	assert.ErrorIs(t, <-done, context.Canceled)
@@ -121,7 +121,7 @@ func TestAStartedToolsResultSurvivesTheInterruption(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var s speaker
 	done := make(chan error, 1)
-	go func() { done <- d.Respond(ctx, "Book it.", Turn{Committed: committed(), Say: s.say}) }()
+	go func() { done <- respond(ctx, d, "Book it.", Turn{Committed: committed(), Say: s.say}) }()
 	<-started
 	cancel()
 	close(release)
@@ -141,7 +141,7 @@ func TestInterruptedKeepsWhatWasHeard(t *testing.T) {
 		[]Delta{{Text: "It leaves at nine from platform two. Change at York."}},
 	), "", lookup)
 	var s speaker
-	require.NoError(t, d.Respond(context.Background(), "When?", Turn{Committed: committed(), Say: s.say}))
+	require.NoError(t, respond(context.Background(), d, "When?", Turn{Committed: committed(), Say: s.say}))
 	// "Let me check." is 3 words (900 ms); then 1.2 s of the next sentence.
 	d.Interrupted(2100 * time.Millisecond)
 	msgs := d.Messages()
@@ -156,4 +156,35 @@ func roles(msgs []Message) []string {
 		out[i] = m.Role
 	}
 	return out
+}
+
+// respond is Respond without the times.
+func respond(ctx context.Context, d *Dialogue, said string, turn Turn) error {
+	_, err := d.Respond(ctx, said, turn)
+	return err
+}
+
+// Respond says where a reply's time went: the model, the text to speech,
+// the tools.
+func TestRespondTimesItsStages(t *testing.T) {
+	t.Parallel()
+	lookup := ToolFunc{Tool: Tool{Name: "lookup"}, Run: func(context.Context, string) (string, error) {
+		time.Sleep(30 * time.Millisecond)
+		return "ok", nil
+	}}
+	d := NewDialogue(script(
+		[]Delta{{ToolCall: &ToolCall{ID: "1", Name: "lookup"}}},
+		[]Delta{{Text: "It is done. Goodbye."}},
+	), "", lookup)
+	slowTTS := func(_ context.Context, text string) (Spoken, error) {
+		time.Sleep(20 * time.Millisecond)
+		return Spoken{Text: text, Audio: time.Second}, nil
+	}
+	times, err := d.Respond(context.Background(), "Do it.", Turn{Committed: committed(), Say: slowTTS})
+	require.NoError(t, err)
+	assert.NotZero(t, times.FirstToken)
+	assert.GreaterOrEqual(t, times.Tools, 30*time.Millisecond, "the tool's sleep")
+	assert.GreaterOrEqual(t, times.FirstSentence, times.FirstToken+times.Tools, "the sentence came after the tool")
+	assert.GreaterOrEqual(t, times.FirstAudio-times.FirstSentence, 20*time.Millisecond, "the text to speech's sleep")
+	assert.GreaterOrEqual(t, times.Total, times.FirstAudio+20*time.Millisecond, "and the second sentence's")
 }

@@ -66,10 +66,13 @@ type TurnEvent interface{ turnEvent() }
 type UserStarted struct{ At time.Time }
 
 // UserEnded: the user's turn is over; the agent replies now. Words is
-// what the recogniser counted in it (final or not).
+// what the recogniser counted in it (final or not); Waited is the silence
+// the turn engine waited out after the last speech (the end-of-utterance
+// delay, the first part of the agent's reply time).
 type UserEnded struct {
-	At    time.Time
-	Words int
+	At     time.Time
+	Words  int
+	Waited time.Duration
 }
 
 // AgentPaused: speech over the agent paused it; words decide what next.
@@ -191,7 +194,7 @@ func (t *Turns) Frame(now time.Time, userSpeech bool) []TurnEvent {
 	}
 	if quiet >= t.endpointingDelay() {
 		t.inTurn = false
-		out = append(out, UserEnded{At: now, Words: t.words})
+		out = append(out, UserEnded{At: now, Words: t.words, Waited: quiet})
 	}
 	return out
 }

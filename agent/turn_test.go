@@ -106,6 +106,7 @@ func TestTurnEndsAfterTheEndpointingDelay(t *testing.T) {
 	evs := c.take()
 	require.Equal(t, []string{"user ended"}, kinds(evs))
 	assert.Equal(t, 500*time.Millisecond, evs[0].(UserEnded).At.Sub(spoke))
+	assert.Equal(t, 500*time.Millisecond, evs[0].(UserEnded).Waited)
 	assert.Equal(t, 4, evs[0].(UserEnded).Words)
 }
 

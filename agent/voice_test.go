@@ -33,7 +33,7 @@ func TestVoiceSaysSentencesOffline(t *testing.T) {
 		spoken = append(spoken, s)
 		return s, err
 	}
-	require.NoError(t, d.Respond(context.Background(), "When?", Turn{Committed: committed(), Say: say}))
+	require.NoError(t, respond(context.Background(), d, "When?", Turn{Committed: committed(), Say: say}))
 	require.Len(t, spoken, 2)
 	var total time.Duration
 	for _, s := range spoken {

@@ -152,7 +152,7 @@ func listen(ctx context.Context, e *env, who string, track *webrtc.TrackRemote, 
 					if speech < minUtterance {
 						continue
 					}
-					fmt.Fprintf(e.stderr, "heard %s of speech from %s; answering\n", speech.Round(10*time.Millisecond), who)
+					fmt.Fprintf(e.stderr, "heard %s of speech from %s; answering (%s of silence ended the turn)\n", speech.Round(10*time.Millisecond), who, ev.Waited.Round(10*time.Millisecond))
 					if err := voice.say(ctx, respond(heard)); err != nil {
 						return
 					}
