@@ -18,7 +18,10 @@
 //     ([OpenAI]) or a script ([Scripted]);
 //   - [Dialogue]: the conversation as the user heard it, with tools run
 //     by their [Effect];
-//   - [Voice]: text to speech into an AudioSource, offline with [Flite].
+//   - [Voice]: text to speech into an AudioSource, offline with [Flite];
+//   - [Listener] and [EachAudioTrack]: the ear for each peer.
+//
+// Package agenttest is a call on one machine to test an agent in.
 //
 // Audio here is 16 kHz mono signed 16-bit PCM in 20 ms frames
 // ([SampleRate], [FrameSamples]): what VADs and speech recognisers take.

@@ -4,6 +4,9 @@ go 1.26.0
 
 require (
 	github.com/metered-ca/realtime-go/media v0.1.0
+	github.com/metered-ca/realtime-go/peer v0.1.0
+	github.com/metered-ca/realtime-go/testserver v0.1.0
+	github.com/pion/webrtc/v4 v4.2.26
 	github.com/stretchr/testify v1.12.1
 	go.uber.org/goleak v1.3.0
 )
@@ -13,10 +16,8 @@ require (
 	github.com/asticode/go-astikit v0.42.0 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/gorilla/websocket v1.5.3 // indirect
-	github.com/metered-ca/realtime-go/peer v0.1.0 // indirect
 	github.com/metered-ca/realtime-go/protocol v0.1.0 // indirect
 	github.com/metered-ca/realtime-go/signalling v0.1.0 // indirect
-	github.com/metered-ca/realtime-go/testserver v0.1.0 // indirect
 	github.com/pion/datachannel v1.6.3 // indirect
 	github.com/pion/dtls/v3 v3.1.15 // indirect
 	github.com/pion/ice/v4 v4.4.8 // indirect
@@ -32,7 +33,6 @@ require (
 	github.com/pion/stun/v4 v4.0.1 // indirect
 	github.com/pion/transport/v5 v5.1.4 // indirect
 	github.com/pion/turn/v5 v5.1.3 // indirect
-	github.com/pion/webrtc/v4 v4.2.26 // indirect
 	github.com/wlynxg/anet v0.0.5 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/crypto v0.59.0 // indirect

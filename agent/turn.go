@@ -1,6 +1,9 @@
 package agent
 
-import "time"
+import (
+	"sync"
+	"time"
+)
 
 // Output is where the agent's voice goes; *media.AudioSource is one.
 type Output interface {
@@ -104,11 +107,13 @@ const speechHangover = 200 * time.Millisecond
 // is speaking (after echo: EchoGuard), and what the recogniser heard, and
 // says when the user's turn ends and when the agent must stop, pause or
 // go on. Time comes from its callers, so it runs the same on a real clock
-// and in a test. It is not safe for concurrent use: one call at a time,
-// from the goroutine that reads the user's audio.
+// and in a test. It is safe for concurrent use: the goroutine reading the
+// user's audio calls Frame, the one making a reply calls Replying and
+// Reply.
 type Turns struct {
 	opts TurnOptions
 	out  Output
+	mu   sync.Mutex
 
 	// the user
 	inTurn     bool          // speech heard and the turn not yet ended
@@ -120,6 +125,7 @@ type Turns struct {
 
 	// the agent
 	speaking    bool          // a reply is going out
+	producing   bool          // and more of it is being made
 	replyStart  time.Duration // Played when it began
 	paused      bool
 	interrupted bool // this turn flushed a reply
@@ -130,9 +136,26 @@ func NewTurns(out Output, opts TurnOptions) *Turns {
 	return &Turns{opts: opts.withDefaults(), out: out}
 }
 
-// Reply tells the engine the agent starts a reply (its audio is being
-// pushed to the Output).
+// Replying tells the engine the agent starts a reply whose audio is still
+// being made (a TTS sentence by sentence): the reply is not over while
+// the Output runs dry between sentences, until Reply.
+func (t *Turns) Replying() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.start()
+	t.producing = true
+}
+
+// Reply tells the engine the agent's reply is all pushed to the Output
+// (after Replying, or at once); it is over when the Output has sent it.
 func (t *Turns) Reply() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.start()
+	t.producing = false
+}
+
+func (t *Turns) start() {
 	if !t.speaking {
 		t.speaking, t.paused = true, false
 		t.replyStart = t.out.Played()
@@ -140,13 +163,19 @@ func (t *Turns) Reply() {
 }
 
 // Speaking reports whether a reply of the agent's is going out or paused.
-func (t *Turns) Speaking() bool { return t.speaking }
+func (t *Turns) Speaking() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.speaking
+}
 
 // Frame takes one frame's verdict (the user speaking or not) at now, and
 // returns what follows from it.
 func (t *Turns) Frame(now time.Time, userSpeech bool) []TurnEvent {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	var out []TurnEvent
-	if t.speaking && !t.paused && t.out.Queued() == 0 {
+	if t.speaking && !t.paused && !t.producing && t.out.Queued() == 0 {
 		t.speaking = false // the reply has gone out
 	}
 	if userSpeech {
@@ -202,6 +231,8 @@ func (t *Turns) Frame(now time.Time, userSpeech bool) []TurnEvent {
 // Words tells the engine what the recogniser has heard of the current
 // utterance so far: n words, final or interim.
 func (t *Turns) Words(now time.Time, n int, final bool) []TurnEvent {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if !t.inTurn {
 		return nil
 	}
@@ -218,7 +249,7 @@ func (t *Turns) confirm(now time.Time) []TurnEvent {
 	heard := t.out.Played() - t.replyStart
 	t.out.Flush()
 	t.out.Resume() // the queue is empty: nothing more goes out
-	t.paused, t.speaking, t.interrupted = false, false, true
+	t.paused, t.speaking, t.producing, t.interrupted = false, false, false, true
 	return []TurnEvent{AgentInterrupted{At: now, Heard: heard}}
 }
 

@@ -213,3 +213,27 @@ func TestEndpointingAdaptsToTheUsersPauses(t *testing.T) {
 	c.frames(60*time.Millisecond, false)
 	assert.Equal(t, []string{"user ended"}, kinds(c.take()))
 }
+
+// A reply made sentence by sentence: the Output running dry between two
+// sentences does not end it, and speech in the gap still interrupts it.
+func TestReplyingSpansTheGapsBetweenSentences(t *testing.T) {
+	t.Parallel()
+	c := newCall(t, TurnOptions{})
+	c.turns.Replying()
+	c.out.queued += time.Second
+	c.frames(1500*time.Millisecond, false) // the first sentence has gone out; the next is being made
+	assert.True(t, c.turns.Speaking())
+	c.frames(200*time.Millisecond, true)
+	assert.Equal(t, []string{"user started", "agent paused", "agent interrupted"}, kinds(c.take()))
+	assert.False(t, c.turns.Speaking())
+
+	c.frames(time.Second, false)
+	c.take()
+	c.turns.Replying()
+	c.out.queued += 500 * time.Millisecond
+	c.turns.Reply() // the last sentence is queued
+	c.frames(400*time.Millisecond, false)
+	assert.True(t, c.turns.Speaking())
+	c.frames(200*time.Millisecond, false)
+	assert.False(t, c.turns.Speaking(), "over once the Output has sent it")
+}

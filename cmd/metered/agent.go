@@ -40,20 +40,17 @@ func agent(ctx context.Context, e *env, args []string) error {
 	}
 	defer src.Close()
 	voice := &voiceOut{src: src}
+	wait := func() {}
 	p, err := cf.joinPeer(ctx, e, pos[0], func(p *peer.MeteredPeer) error {
-		peer.On(p, func(ev peer.PeerJoined) {
-			remote := ev.Peer
-			peer.On(remote, func(tr peer.Track) {
-				if tr.Track.Kind() == webrtc.RTPCodecTypeAudio {
-					go listen(ctx, e, remote.ID(), tr.Track, voice, opts)
-				}
-			})
+		wait = toolkit.EachAudioTrack(p, func(from *peer.RemotePeer, track *webrtc.TrackRemote) {
+			listen(ctx, e, from.ID(), track, voice, opts)
 		})
 		return p.AddTrack(src, nil, peer.StreamMetadata{"label": "agent", "kind": "voice"})
 	})
 	if err != nil {
 		return err
 	}
+	defer wait() // after Close: the listeners end with their tracks
 	defer p.Close("done")
 	showStatus(ctx, e, p, nil, func() string {
 		return fmt.Sprintf("agent in %s: %d peer(s), voice at %s", pos[0], len(p.RemotePeers()), bitrate(float64(src.Sending().TargetBitrate)))
@@ -66,30 +63,24 @@ func agent(ctx context.Context, e *env, args []string) error {
 type voiceOut struct {
 	src  *media.AudioSource
 	mu   sync.Mutex
-	ears map[*ear]bool
+	ears map[*toolkit.Listener]bool
 }
 
-// ear is one listener's echo guard; the listener and the voice share it.
-type ear struct {
-	mu    sync.Mutex
-	guard *toolkit.EchoGuard
-}
-
-func (v *voiceOut) listen() *ear {
-	e := &ear{guard: toolkit.NewEchoGuard()}
+func (v *voiceOut) listen(opts toolkit.TurnOptions) *toolkit.Listener {
+	l := toolkit.NewListener(v.src, opts)
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.ears == nil {
-		v.ears = map[*ear]bool{}
+		v.ears = map[*toolkit.Listener]bool{}
 	}
-	v.ears[e] = true
-	return e
+	v.ears[l] = true
+	return l
 }
 
-func (v *voiceOut) forget(e *ear) {
+func (v *voiceOut) forget(l *toolkit.Listener) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	delete(v.ears, e)
+	delete(v.ears, l)
 }
 
 // say queues pcm (48 kHz stereo); it goes out after what is queued.
@@ -97,10 +88,8 @@ func (v *voiceOut) say(ctx context.Context, pcm []int16) error {
 	at := time.Now().Add(v.src.Queued())
 	mono := toolkit.ToFrames(nil, pcm, 48000, 2)
 	v.mu.Lock()
-	for e := range v.ears {
-		e.mu.Lock()
-		e.guard.Sent(at, mono)
-		e.mu.Unlock()
+	for l := range v.ears {
+		l.Sent(at, mono)
 	}
 	v.mu.Unlock()
 	return v.src.Push(ctx, pcmBytes(pcm))
@@ -112,55 +101,40 @@ const minUtterance = 200 * time.Millisecond
 // listen runs one peer's audio through the turn engine and answers each
 // of its turns.
 func listen(ctx context.Context, e *env, who string, track *webrtc.TrackRemote, voice *voiceOut, opts toolkit.TurnOptions) {
-	ear := voice.listen()
+	ear := voice.listen(opts)
 	defer voice.forget(ear)
-	vad := toolkit.NewEnergyVAD()
-	turns := toolkit.NewTurns(voice.src, opts)
-	var heard, frames []int16 // the turn so far (as decoded); 16 kHz mono not yet judged
-	var speech time.Duration
+	var heard []int16 // the turn so far, as decoded
+	var started time.Time
 	inTurn := false
 	for f, err := range media.Frames(ctx, track) {
 		if err != nil {
 			return
 		}
-		now := time.Now()
 		if inTurn {
 			heard = append(heard, f.PCM...)
 		}
-		frames = toolkit.ToFrames(frames, f.PCM, f.SampleRate, f.Channels)
-		n := 0
-		for ; n+toolkit.FrameSamples <= len(frames); n += toolkit.FrameSamples {
-			frame := frames[n : n+toolkit.FrameSamples]
-			ear.mu.Lock()
-			echo := ear.guard.Heard(now, frame)
-			ear.mu.Unlock()
-			user := vad.Speech(frame) >= 0.5 && !echo
-			if user && inTurn {
-				speech += toolkit.FrameDuration
-			}
-			for _, ev := range turns.Frame(now, user) {
-				switch ev := ev.(type) {
-				case toolkit.UserStarted:
-					inTurn, speech, heard = true, toolkit.FrameDuration, append(heard[:0], f.PCM...)
-				case toolkit.AgentInterrupted:
-					fmt.Fprintf(e.stderr, "%s speaks: the agent stops talking (%s of its answer went out)\n", who, ev.Heard.Round(10*time.Millisecond))
-				case toolkit.AgentResumed:
-					fmt.Fprintf(e.stderr, "%s went quiet: the agent goes on\n", who)
-					inTurn = false
-				case toolkit.UserEnded:
-					inTurn = false
-					if speech < minUtterance {
-						continue
-					}
-					fmt.Fprintf(e.stderr, "heard %s of speech from %s; answering (%s of silence ended the turn)\n", speech.Round(10*time.Millisecond), who, ev.Waited.Round(10*time.Millisecond))
-					if err := voice.say(ctx, respond(heard)); err != nil {
-						return
-					}
-					turns.Reply()
+		for _, ev := range ear.Hear(time.Now(), f.PCM, f.SampleRate, f.Channels) {
+			switch ev := ev.(type) {
+			case toolkit.UserStarted:
+				inTurn, started, heard = true, ev.At, append(heard[:0], f.PCM...)
+			case toolkit.AgentInterrupted:
+				fmt.Fprintf(e.stderr, "%s speaks: the agent stops talking (%s of its answer went out)\n", who, ev.Heard.Round(10*time.Millisecond))
+			case toolkit.AgentResumed:
+				fmt.Fprintf(e.stderr, "%s went quiet: the agent goes on\n", who)
+				inTurn = false
+			case toolkit.UserEnded:
+				inTurn = false
+				spoke := ev.At.Sub(started) - ev.Waited
+				if spoke < minUtterance {
+					continue
 				}
+				fmt.Fprintf(e.stderr, "heard %s of speech from %s; answering (%s of silence ended the turn)\n", spoke.Round(10*time.Millisecond), who, ev.Waited.Round(10*time.Millisecond))
+				if err := voice.say(ctx, respond(heard)); err != nil {
+					return
+				}
+				ear.Turns.Reply()
 			}
 		}
-		frames = append(frames[:0], frames[n:]...)
 	}
 }
 

@@ -1,0 +1,204 @@
+// Package agenttest tests a voice agent the way a person would, on this
+// machine alone: a local server, and a user peer that speaks (offline
+// synthesized phrases, or tones) and listens to what the agent says,
+// timing it. The agent under test joins Call.URL and Call.Channel like
+// any peer.
+package agenttest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/metered-ca/realtime-go/agent"
+	"github.com/metered-ca/realtime-go/media"
+	"github.com/metered-ca/realtime-go/peer"
+	"github.com/metered-ca/realtime-go/testserver"
+)
+
+// AudibleDB is the level (dBFS) above which a 20 ms frame of the agent's
+// audio counts as heard.
+const AudibleDB = -45
+
+// Call is a test call: a local server and a user in a channel.
+type Call struct {
+	// URL and Channel are where the agent joins.
+	URL, Channel string
+
+	srv  *testserver.Server
+	user *peer.MeteredPeer
+	mic  *media.AudioSource
+
+	mu     sync.Mutex
+	frames []heardFrame // what the user heard of the agent, in order
+	heard  chan struct{}
+}
+
+type heardFrame struct {
+	at      time.Time
+	audible bool
+}
+
+// New starts a call; the test's cleanup ends it.
+func New(t testing.TB) *Call {
+	t.Helper()
+	srv, err := testserver.New(testserver.Options{RateLimit: testserver.RateLimit{Disabled: true}})
+	if err != nil {
+		t.Fatalf("agenttest: server: %v", err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	c := &Call{URL: srv.URL(), Channel: "agenttest", srv: srv, heard: make(chan struct{}, 1)}
+	c.user, err = peer.New(peer.Options{URL: srv.URL(), APIKey: "pk_agenttest"})
+	if err != nil {
+		t.Fatalf("agenttest: user: %v", err)
+	}
+	c.mic, err = media.NewAudioSource(media.AudioFormat{SampleRate: 16000, Channels: 1})
+	if err != nil {
+		t.Fatalf("agenttest: microphone: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	wait := agent.EachAudioTrack(c.user, func(_ *peer.RemotePeer, track *webrtc.TrackRemote) { c.listen(ctx, track) })
+	t.Cleanup(func() {
+		cancel()
+		_ = c.user.Close("")
+		_ = c.mic.Close()
+		wait()
+	})
+	if err := c.user.AddTrack(c.mic, nil, peer.StreamMetadata{"label": "user"}); err != nil {
+		t.Fatalf("agenttest: %v", err)
+	}
+	jctx, jcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer jcancel()
+	if err := c.user.Join(jctx, c.Channel); err != nil {
+		t.Fatalf("agenttest: join: %v", err)
+	}
+	return c
+}
+
+// listen records, frame by frame, whether the agent was audible.
+func (c *Call) listen(ctx context.Context, track *webrtc.TrackRemote) {
+	for f, err := range media.Frames(ctx, track) {
+		if err != nil {
+			return
+		}
+		c.mu.Lock()
+		c.frames = append(c.frames, heardFrame{at: time.Now(), audible: levelDB(f.PCM) > AudibleDB})
+		c.mu.Unlock()
+		select {
+		case c.heard <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Say has the user say text (synthesized offline with media.Speak) and
+// returns when the speech starts and ends, on this machine's clock, as it
+// leaves the user's microphone.
+func (c *Call) Say(ctx context.Context, text string) (start, end time.Time, err error) {
+	pcm, f, err := media.Speak(ctx, text, media.SpeakOptions{})
+	if err != nil {
+		return start, end, err
+	}
+	if f.SampleRate != 16000 {
+		return start, end, fmt.Errorf("agenttest: speech at %d Hz", f.SampleRate)
+	}
+	return c.push(ctx, pcm)
+}
+
+// Tone has the user make a sine tone of hz for d (a deterministic
+// utterance).
+func (c *Call) Tone(ctx context.Context, hz float64, d time.Duration) (start, end time.Time, err error) {
+	pcm := make([]int16, int(d.Seconds()*16000))
+	for i := range pcm {
+		pcm[i] = int16(8000 * math.Sin(2*math.Pi*hz*float64(i)/16000))
+	}
+	return c.push(ctx, pcm)
+}
+
+func (c *Call) push(ctx context.Context, pcm []int16) (start, end time.Time, err error) {
+	b := make([]byte, 2*len(pcm))
+	for i, s := range pcm {
+		b[2*i], b[2*i+1] = byte(s), byte(uint16(s)>>8)
+	}
+	start = time.Now().Add(c.mic.Queued())
+	end = start.Add(time.Duration(len(pcm)) * time.Second / 16000)
+	return start, end, c.mic.Push(ctx, b)
+}
+
+// Ready waits until the user receives the agent's audio (silence
+// included): the agent has joined and both ways are connected.
+func (c *Call) Ready(ctx context.Context) error {
+	_, err := c.wait(ctx, func(fs []heardFrame) (time.Time, bool) {
+		if len(fs) == 0 {
+			return time.Time{}, false
+		}
+		return fs[0].at, true
+	})
+	return err
+}
+
+// Heard waits for the agent to be audible to the user after after, and
+// returns when that was.
+func (c *Call) Heard(ctx context.Context, after time.Time) (time.Time, error) {
+	return c.wait(ctx, func(fs []heardFrame) (time.Time, bool) {
+		for _, f := range fs {
+			if f.audible && f.at.After(after) {
+				return f.at, true
+			}
+		}
+		return time.Time{}, false
+	})
+}
+
+// Quiet waits for the agent to fall silent, after after, for d in a row,
+// and returns when the silence began.
+func (c *Call) Quiet(ctx context.Context, after time.Time, d time.Duration) (time.Time, error) {
+	return c.wait(ctx, func(fs []heardFrame) (time.Time, bool) {
+		var since time.Time
+		for _, f := range fs {
+			switch {
+			case !f.at.After(after):
+			case f.audible:
+				since = time.Time{}
+			case since.IsZero():
+				since = f.at
+			case f.at.Sub(since) >= d:
+				return since, true
+			}
+		}
+		return time.Time{}, false
+	})
+}
+
+func (c *Call) wait(ctx context.Context, found func([]heardFrame) (time.Time, bool)) (time.Time, error) {
+	for {
+		c.mu.Lock()
+		at, ok := found(c.frames)
+		c.mu.Unlock()
+		if ok {
+			return at, nil
+		}
+		select {
+		case <-c.heard:
+		case <-ctx.Done():
+			return time.Time{}, errors.Join(errors.New("agenttest: not heard"), ctx.Err())
+		}
+	}
+}
+
+func levelDB(pcm []int16) float64 {
+	var sum float64
+	for _, s := range pcm {
+		sum += float64(s) * float64(s)
+	}
+	if len(pcm) == 0 || sum == 0 {
+		return -100
+	}
+	return 10 * math.Log10(sum/float64(len(pcm))/(32768*32768))
+}
