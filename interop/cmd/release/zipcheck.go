@@ -20,7 +20,7 @@ var zipLimits = map[string]int64{
 	"signalling":  128 << 10, // 52 kB
 	"peer":        256 << 10, // 133 kB
 	"media":       256 << 10, // 108 kB
-	"agent":       64 << 10,  // 26 kB at its first part
+	"agent":       128 << 10, // 49 kB
 	"cmd/metered": 64 << 10,  // 23 kB
 }
 
