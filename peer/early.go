@@ -5,9 +5,9 @@ import (
 	"time"
 )
 
-// earlySignals holds the offers, answers and candidates of peers that
-// presence has not shown us yet: the server may route a newcomer's offer
-// before the presence frame that names it (the JS SDK drops such a signal
+// earlySignals holds the offers, answers, candidates and track metadata
+// of peers that presence has not shown us yet: the server may route a
+// newcomer's offer before the presence frame that names it (the JS SDK drops such a signal
 // and leaves the sender to time out). They are handed to the peer's
 // connection when it joins; they expire after earlyTTL and are bounded in
 // bytes, since any peer can send us directs.
@@ -29,7 +29,7 @@ const (
 )
 
 func (e *earlySignals) hold(from string, c classified) {
-	size := len(c.description.SDP) + 64
+	size := len(c.description.SDP) + len(c.trackID) + len(c.metadata) + 64
 	if c.candidate != nil {
 		size += len(c.candidate.Candidate)
 	}

@@ -225,3 +225,22 @@ func TestOfferBeforePresenceIsKept(t *testing.T) {
 		t.Fatal("the offer that came before presence was lost")
 	}
 }
+
+// TestTrackMetadataBeforePresenceIsKept: a sender's track metadata reaches
+// the receiver before the presence frame that names the sender (held back
+// here, as CI once saw it happen on its own); it waits with the offer, so
+// the track arrives with its metadata.
+func TestTrackMetadataBeforePresenceIsKept(t *testing.T) {
+	t.Parallel()
+	srv := peertest.NewServer(t)
+	sender, receiver := peertest.NewPeer(t, srv, "alice"), peertest.NewPeer(t, srv, "bob")
+	ctx := peertest.Context(t, 15*time.Second)
+	require.NoError(t, sender.AddTrack(peertest.OpusTrack(t, "alice-mic", "alice"), nil, peer.StreamMetadata{"kind": "mic"}))
+	tracks := watchTracks(receiver)
+	require.NoError(t, receiver.Join(ctx, "early-meta"))
+	srv.DelayFrames("bob", "presence", 1, 500*time.Millisecond) // alice's arrival
+	require.NoError(t, sender.Join(ctx, "early-meta"))
+	got := (<-tracks).Next(t, nil)
+	require.Equal(t, "alice-mic", got.Track.ID())
+	require.Equal(t, peer.StreamMetadata{"kind": "mic"}, got.Metadata)
+}

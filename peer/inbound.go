@@ -151,9 +151,14 @@ func (p *MeteredPeer) onDirect(ev signalling.Direct) {
 			p.log.Warn("dropping track metadata over the size cap", "from", ev.From, "size", len(c.metadata), "cap", limit)
 			return
 		}
-		if rp != nil {
-			rp.setTrackMetadata(c.trackID, c.metadata)
+		if rp == nil {
+			// Before the presence that names its sender (the server may
+			// deliver them in either order): kept with an early offer,
+			// so the track it announces does not arrive without it.
+			p.early.hold(ev.From, c)
+			return
 		}
+		rp.setTrackMetadata(c.trackID, c.metadata)
 	case directBadTrackMeta:
 		p.log.Warn("dropping a malformed track-metadata message", "from", ev.From)
 	default:

@@ -314,6 +314,10 @@ func (r *RemotePeer) setTrackMetadata(trackID string, meta json.RawMessage) {
 
 // route hands a classified signal to the current connection, in order.
 func (r *RemotePeer) route(c classified) {
+	if c.kind == directTrackMeta {
+		r.setTrackMetadata(c.trackID, c.metadata)
+		return
+	}
 	r.mu.Lock()
 	cn := r.conn
 	closed := r.closed
