@@ -38,7 +38,12 @@ type Call struct {
 	mu     sync.Mutex
 	frames []heardFrame // what the user heard of the agent, in order
 	heard  chan struct{}
+	close  func()
 }
+
+// Close ends the call (the test's cleanup does too). The agent should be
+// stopped first.
+func (c *Call) Close() { c.close() }
 
 type heardFrame struct {
 	at      time.Time
@@ -64,12 +69,14 @@ func New(t testing.TB) *Call {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	wait := agent.EachAudioTrack(c.user, func(_ *peer.RemotePeer, track *webrtc.TrackRemote) { c.listen(ctx, track) })
-	t.Cleanup(func() {
+	c.close = sync.OnceFunc(func() {
 		cancel()
 		_ = c.user.Close("")
 		_ = c.mic.Close()
 		wait()
+		_ = srv.Close()
 	})
+	t.Cleanup(c.close)
 	if err := c.user.AddTrack(c.mic, nil, peer.StreamMetadata{"label": "user"}); err != nil {
 		t.Fatalf("agenttest: %v", err)
 	}

@@ -20,7 +20,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // startAgent runs an agent built from the toolkit in the call: it answers
 // every turn with reply, spoken offline, and stops when spoken over.
-func startAgent(t *testing.T, call *agenttest.Call, reply string) {
+func startAgent(t testing.TB, call *agenttest.Call, reply string) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var replies sync.WaitGroup
@@ -29,17 +29,19 @@ func startAgent(t *testing.T, call *agenttest.Call, reply string) {
 	p, err := peer.New(peer.Options{URL: call.URL, APIKey: "pk_agent"})
 	require.NoError(t, err)
 	wait := agent.EachAudioTrack(p, func(_ *peer.RemotePeer, track *webrtc.TrackRemote) { listen(ctx, track, voice, reply, &replies) })
-	t.Cleanup(func() {
+	stop = sync.OnceFunc(func() {
 		cancel()
 		_ = p.Close("")
 		wait()
 		replies.Wait()
 		_ = voice.Close()
 	})
+	t.Cleanup(stop)
 	require.NoError(t, p.AddTrack(voice.Source(), nil, peer.StreamMetadata{"label": "agent"}))
 	jctx, jcancel := context.WithTimeout(ctx, 10*time.Second)
 	defer jcancel()
 	require.NoError(t, p.Join(jctx, call.Channel))
+	return stop
 }
 
 func listen(ctx context.Context, track *webrtc.TrackRemote, voice *agent.Voice, reply string, wg *sync.WaitGroup) {
@@ -109,7 +111,7 @@ func TestAgentStopsWhenTheUserSpeaksOverIt(t *testing.T) {
 
 // ask has the user ask question once the call is up, and waits for the
 // answer: when the question ended, and when the answer was heard.
-func ask(ctx context.Context, t *testing.T, call *agenttest.Call, question string) (end, heard time.Time) {
+func ask(ctx context.Context, t testing.TB, call *agenttest.Call, question string) (end, heard time.Time) {
 	t.Helper()
 	require.NoError(t, call.Ready(ctx))
 	_, end, err := call.Say(ctx, question)
