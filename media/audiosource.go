@@ -53,6 +53,7 @@ type AudioSource struct {
 	mu      sync.Mutex
 	queue   []int16 // 48 kHz stereo, not yet sent
 	flushed bool    // Flush ran: the next Push drops pending
+	flushes uint64  // Flushes so far: a Push under way when one runs stops
 	paused  bool    // Pause: the queue waits, silence goes out
 	played  int64   // samples per channel of pushed audio sent
 	ended   bool
@@ -198,14 +199,23 @@ func (s *AudioSource) Push(ctx context.Context, pcm []byte) error {
 	return s.enqueue(ctx, out)
 }
 
-// enqueue appends 48 kHz stereo samples, waiting for room as it goes.
+// enqueue appends 48 kHz stereo samples, waiting for room as it goes. A
+// Flush meanwhile drops the rest: the room it makes is not for the reply
+// it cut off (a barge-in would otherwise let up to the bound of it play).
 func (s *AudioSource) enqueue(ctx context.Context, out []int16) error {
 	limit := int(s.bound.Seconds()*48000) * opusChannels
+	s.mu.Lock()
+	gen := s.flushes
+	s.mu.Unlock()
 	for len(out) > 0 {
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
 			return ErrEnded
+		}
+		if s.flushes != gen {
+			s.mu.Unlock()
+			return nil
 		}
 		room := limit - len(s.queue)
 		if room > 0 {
@@ -238,12 +248,14 @@ func (s *AudioSource) Queued() time.Duration {
 }
 
 // Flush drops every queued sample (barge-in: the user spoke over the
-// agent) and returns how much audio was dropped.
+// agent), and the rest of a Push under way, and returns how much queued
+// audio was dropped.
 func (s *AudioSource) Flush() time.Duration {
 	s.mu.Lock()
 	n := len(s.queue)
 	s.queue = s.queue[:0]
 	s.flushed = true
+	s.flushes++
 	s.signalEmptyLocked()
 	s.mu.Unlock()
 	s.notifySpace()

@@ -100,6 +100,15 @@ func TestAudioSourceQueueFlushWaitEnd(t *testing.T) {
 	assert.Zero(t, src.Queued())
 	require.NoError(t, src.Wait(ctx))
 
+	// A Push under way (waiting for room) stops at the Flush: the room
+	// the Flush makes is not filled with the rest of the reply it cut.
+	pushed := make(chan error, 1)
+	go func() { pushed <- src.Push(ctx, sine(300, 48000, 2, 2*time.Second, &phase)) }()
+	require.Eventually(t, func() bool { return src.Queued() >= 150*time.Millisecond }, 5*time.Second, time.Millisecond, "the push fills the queue")
+	src.Flush()
+	require.NoError(t, <-pushed)
+	assert.Zero(t, src.Queued(), "nothing of the cut push was queued after the flush")
+
 	// An odd byte waits for its partner; nothing is lost.
 	require.NoError(t, src.Push(ctx, []byte{1}))
 	require.NoError(t, src.Push(ctx, []byte{0, 2, 0, 3}))
