@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"sync"
 
 	"github.com/asticode/go-astiav"
 )
@@ -18,10 +19,18 @@ var safePath = regexp.MustCompile(`^[A-Za-z0-9/._-]+$`)
 // FliteVoices are the voices flite links in.
 var FliteVoices = map[string]bool{"slt": true, "kal": true, "kal16": true, "awb": true, "rms": true}
 
+// fliteMu runs one synthesis at a time: libflite keeps global state (its
+// voice list, registered on first use), and FFmpeg 7.1's flite filter
+// crashed in two tests synthesizing at once (a segfault in
+// avformat_find_stream_info, CI, the FFmpeg 7 lane).
+var fliteMu sync.Mutex
+
 // Synthesize speaks the text in textFile with FFmpeg's flite source
 // filter and returns its 16-bit PCM and sample rate (mono). cancel, when
-// closed, aborts it.
+// closed, aborts it. Calls run one at a time.
 func Synthesize(textFile, voice string, cancel <-chan struct{}) ([]int16, int, error) {
+	fliteMu.Lock()
+	defer fliteMu.Unlock()
 	if astiav.FindFilterByName("flite") == nil {
 		return nil, 0, ErrNoFlite
 	}
