@@ -30,7 +30,8 @@ type SpeakOptions struct {
 // Speak synthesizes text on this machine, with no model to download:
 // FFmpeg's flite filter. It returns mono 16-bit PCM (8 kHz for "kal", 16
 // kHz for the others) and its format, ready for an AudioSource. It takes
-// about a twentieth of the speech's length here.
+// about a twentieth of the speech's length here. Calls in a process run one
+// at a time: libflite is not safe for concurrent use.
 func Speak(ctx context.Context, text string, o SpeakOptions) ([]int16, AudioFormat, error) {
 	voice := o.Voice
 	if voice == "" {
