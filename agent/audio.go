@@ -15,8 +15,9 @@ const (
 // silenceDB is the level of digital silence, and the floor of levelDB.
 const silenceDB = -100.0
 
-// levelDB is the RMS level of pcm in dB relative to full scale.
-func levelDB(pcm []int16) float64 {
+// LevelDB is the RMS level of pcm in dB relative to full scale; -100 for
+// digital silence.
+func LevelDB(pcm []int16) float64 {
 	if len(pcm) == 0 {
 		return silenceDB
 	}
@@ -34,3 +35,13 @@ func levelDB(pcm []int16) float64 {
 
 // samplesOf is how many samples at SampleRate last d.
 func samplesOf(d time.Duration) int { return int(d * SampleRate / time.Second) }
+
+// PCMBytes is pcm as little-endian bytes, as media.AudioSource.Push takes
+// it.
+func PCMBytes(pcm []int16) []byte {
+	b := make([]byte, 2*len(pcm))
+	for i, s := range pcm {
+		b[2*i], b[2*i+1] = byte(s), byte(uint16(s)>>8)
+	}
+	return b
+}

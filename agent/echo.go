@@ -247,7 +247,7 @@ func (c *contour) add(at time.Time, pcm []int16) {
 	}
 	c.partial = append(c.partial, pcm...)
 	for len(c.partial) >= per {
-		c.levels = append(c.levels, max(levelDB(c.partial[:per]), quietDB))
+		c.levels = append(c.levels, max(LevelDB(c.partial[:per]), quietDB))
 		c.partial = append(c.partial[:0], c.partial[per:]...)
 	}
 }

@@ -17,7 +17,7 @@ func TestToFramesKeepsLevelAndLength(t *testing.T) {
 	}
 	out := ToFrames(nil, in, 48000, 2)
 	assert.Len(t, out, 1600)
-	assert.InDelta(t, levelDB(in), levelDB(out), 0.2)
+	assert.InDelta(t, LevelDB(in), LevelDB(out), 0.2)
 	// At 16 kHz mono it is a copy.
 	assert.Equal(t, out, ToFrames(nil, out, SampleRate, 1))
 	assert.Empty(t, ToFrames(nil, in, 0, 2))

@@ -124,11 +124,10 @@ type Turns struct {
 	pauseEMA   time.Duration // the user's pauses within a turn
 
 	// the agent
-	speaking    bool          // a reply is going out
-	producing   bool          // and more of it is being made
-	replyStart  time.Duration // Played when it began
-	paused      bool
-	interrupted bool // this turn flushed a reply
+	speaking   bool          // a reply is going out
+	producing  bool          // and more of it is being made
+	replyStart time.Duration // Played when it began
+	paused     bool
 }
 
 // NewTurns returns a turn engine driving out.
@@ -190,7 +189,7 @@ func (t *Turns) Frame(now time.Time, userSpeech bool) []TurnEvent {
 		t.run += FrameDuration
 		t.lastSpeech = now
 		if !t.inTurn {
-			t.inTurn, t.words, t.final, t.interrupted = true, 0, false, false
+			t.inTurn, t.words, t.final = true, 0, false
 			out = append(out, UserStarted{At: now})
 		}
 		if t.speaking && !t.paused && t.run >= t.opts.MinInterruptionDuration {
@@ -249,7 +248,7 @@ func (t *Turns) confirm(now time.Time) []TurnEvent {
 	heard := t.out.Played() - t.replyStart
 	t.out.Flush()
 	t.out.Resume() // the queue is empty: nothing more goes out
-	t.paused, t.speaking, t.producing, t.interrupted = false, false, false, true
+	t.paused, t.speaking, t.producing = false, false, false
 	return []TurnEvent{AgentInterrupted{At: now, Heard: heard}}
 }
 

@@ -42,7 +42,7 @@ func NewEnergyVAD() *EnergyVAD {
 
 // Speech implements VAD.
 func (v *EnergyVAD) Speech(frame []int16) float64 {
-	level := levelDB(frame)
+	level := LevelDB(frame)
 	v.n++
 	// A monotonic queue: the floor is its head.
 	for len(v.mins) > 0 && v.mins[len(v.mins)-1].level >= level {

@@ -55,7 +55,7 @@ func (v *Voice) Say(ctx context.Context, text string) (Spoken, error) {
 	if v.OnSent != nil {
 		v.OnSent(time.Now().Add(v.src.Queued()), pcm)
 	}
-	if err := v.src.Push(ctx, pcmBytes(pcm)); err != nil {
+	if err := v.src.Push(ctx, PCMBytes(pcm)); err != nil {
 		return Spoken{}, err
 	}
 	return Spoken{Text: text, Audio: time.Duration(len(pcm)) * time.Second / SampleRate}, nil
@@ -63,12 +63,3 @@ func (v *Voice) Say(ctx context.Context, text string) (Spoken, error) {
 
 // Close stops the voice and frees its encoder.
 func (v *Voice) Close() error { return v.src.Close() }
-
-// pcmBytes is pcm as little-endian bytes, as AudioSource.Push takes it.
-func pcmBytes(pcm []int16) []byte {
-	b := make([]byte, 2*len(pcm))
-	for i, s := range pcm {
-		b[2*i], b[2*i+1] = byte(s), byte(uint16(s)>>8)
-	}
-	return b
-}

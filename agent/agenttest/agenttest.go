@@ -95,7 +95,7 @@ func (c *Call) listen(ctx context.Context, track *webrtc.TrackRemote) {
 			return
 		}
 		c.mu.Lock()
-		c.frames = append(c.frames, heardFrame{at: time.Now(), audible: levelDB(f.PCM) > AudibleDB})
+		c.frames = append(c.frames, heardFrame{at: time.Now(), audible: agent.LevelDB(f.PCM) > AudibleDB})
 		c.mu.Unlock()
 		select {
 		case c.heard <- struct{}{}:
@@ -129,13 +129,9 @@ func (c *Call) Tone(ctx context.Context, hz float64, d time.Duration) (start, en
 }
 
 func (c *Call) push(ctx context.Context, pcm []int16) (start, end time.Time, err error) {
-	b := make([]byte, 2*len(pcm))
-	for i, s := range pcm {
-		b[2*i], b[2*i+1] = byte(s), byte(uint16(s)>>8)
-	}
 	start = time.Now().Add(c.mic.Queued())
 	end = start.Add(time.Duration(len(pcm)) * time.Second / 16000)
-	return start, end, c.mic.Push(ctx, b)
+	return start, end, c.mic.Push(ctx, agent.PCMBytes(pcm))
 }
 
 // Ready waits until the user receives the agent's audio (silence
@@ -197,15 +193,4 @@ func (c *Call) wait(ctx context.Context, found func([]heardFrame) (time.Time, bo
 			return time.Time{}, errors.Join(errors.New("agenttest: not heard"), ctx.Err())
 		}
 	}
-}
-
-func levelDB(pcm []int16) float64 {
-	var sum float64
-	for _, s := range pcm {
-		sum += float64(s) * float64(s)
-	}
-	if len(pcm) == 0 || sum == 0 {
-		return -100
-	}
-	return 10 * math.Log10(sum/float64(len(pcm))/(32768*32768))
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/binary"
 	"flag"
 	"fmt"
 	"math"
@@ -92,7 +91,7 @@ func (v *voiceOut) say(ctx context.Context, pcm []int16) error {
 		l.Sent(at, mono)
 	}
 	v.mu.Unlock()
-	return v.src.Push(ctx, pcmBytes(pcm))
+	return v.src.Push(ctx, toolkit.PCMBytes(pcm))
 }
 
 // minUtterance is the least speech a turn must hold to be answered.
@@ -148,12 +147,4 @@ func rms(pcm []int16) float64 {
 		sum += float64(s) * float64(s)
 	}
 	return math.Sqrt(sum / float64(max(len(pcm), 1)))
-}
-
-func pcmBytes(pcm []int16) []byte {
-	b := make([]byte, 2*len(pcm))
-	for i, s := range pcm {
-		binary.LittleEndian.PutUint16(b[2*i:], uint16(s))
-	}
-	return b
 }
