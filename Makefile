@@ -37,10 +37,12 @@ NETWORK_TESTS := TestCappedLinkAdapts|TestStartupRamp|TestLossyLinkHolds|TestNet
 # libraries (go-astiav v0.16.0 needs exactly that series), libvpx's headers
 # (a VP8 encoder's rate is changed through them), the ffmpeg CLI
 # for generated test media and baselines, Xvfb for screen capture, gcc for
-# cgo, and GStreamer's WHIP client (simple-whip-client) that publishes
-# into the WHIP bridge in interop/whip_test.go.
+# cgo, GStreamer's WHIP client (simple-whip-client) that publishes
+# into the WHIP bridge in interop/whip_test.go, and pocketsphinx's US
+# English model, which FFmpeg's asr filter reads (the agent's offline STT).
 APT_PACKAGES := pkg-config libavcodec-dev libavformat-dev libavutil-dev libavdevice-dev \
-	libavfilter-dev libswresample-dev libswscale-dev libvpx-dev ffmpeg xvfb gcc simple-whip-client
+	libavfilter-dev libswresample-dev libswscale-dev libvpx-dev ffmpeg xvfb gcc simple-whip-client \
+	pocketsphinx-en-us
 
 .PHONY: setup test test-go test-ffmpeg7 fuzz lint bench demo soak clean release release-check
 

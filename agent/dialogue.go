@@ -85,8 +85,9 @@ type ReplyTimes struct {
 	FirstToken time.Duration
 	// FirstSentence is when the first sentence was complete (to speak).
 	FirstSentence time.Duration
-	// FirstAudio is when the first sentence's audio was queued: the text
-	// to speech's time on top of FirstSentence.
+	// FirstAudio is when the first sentence's audio was made (Spoken.Ready,
+	// else when Say returned): the text to speech's time on top of
+	// FirstSentence.
 	FirstAudio time.Duration
 	// Tools is the time spent running tools.
 	Tools time.Duration
@@ -115,7 +116,11 @@ func (d *Dialogue) Respond(ctx context.Context, said string, turn Turn) (ReplyTi
 	turn.Say = func(ctx context.Context, text string) (Spoken, error) {
 		since(&times.FirstSentence)
 		s, err := say(ctx, text)
-		if err == nil {
+		switch {
+		case err != nil:
+		case !s.Ready.IsZero() && times.FirstAudio == 0:
+			times.FirstAudio = max(s.Ready.Sub(start), time.Nanosecond)
+		default:
 			since(&times.FirstAudio)
 		}
 		return s, err

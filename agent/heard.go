@@ -10,6 +10,9 @@ import (
 type Spoken struct {
 	Text  string
 	Audio time.Duration
+	// Ready is when its audio was made (the TTS done), before it was
+	// queued behind what the agent was still saying; zero if not known.
+	Ready time.Time
 }
 
 // HeardPrefix is the text of a reply that the listener heard, given how

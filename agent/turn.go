@@ -62,7 +62,8 @@ func (o TurnOptions) withDefaults() TurnOptions {
 }
 
 // TurnEvent is what the turn engine decided: one of UserStarted,
-// UserEnded, AgentPaused, AgentResumed, AgentInterrupted.
+// UserEnded, AgentPaused, AgentResumed, AgentInterrupted; and from a
+// Listener with an STT, UserSaid and STTFailed.
 type TurnEvent interface{ turnEvent() }
 
 // UserStarted: the user began to speak.
@@ -71,11 +72,30 @@ type UserStarted struct{ At time.Time }
 // UserEnded: the user's turn is over; the agent replies now. Words is
 // what the recogniser counted in it (final or not); Waited is the silence
 // the turn engine waited out after the last speech (the end-of-utterance
-// delay, the first part of the agent's reply time).
+// delay, the first part of the agent's reply time). Text is what the
+// Listener's STT heard in the turn (empty without one).
 type UserEnded struct {
 	At     time.Time
 	Words  int
 	Waited time.Duration
+	Text   string
+}
+
+// UserSaid: the Listener's STT recognised part of the user's turn. Delay,
+// for final text, is from the end of the speech to the text: the STT's
+// share of the agent's reply time.
+type UserSaid struct {
+	At    time.Time
+	Text  string
+	Final bool
+	Delay time.Duration
+}
+
+// STTFailed: the Listener's STT returned an error; the utterance it was
+// given is lost, the next one is tried again.
+type STTFailed struct {
+	At  time.Time
+	Err error
 }
 
 // AgentPaused: speech over the agent paused it; words decide what next.
@@ -98,6 +118,8 @@ func (UserEnded) turnEvent()        {}
 func (AgentPaused) turnEvent()      {}
 func (AgentResumed) turnEvent()     {}
 func (AgentInterrupted) turnEvent() {}
+func (UserSaid) turnEvent()         {}
+func (STTFailed) turnEvent()        {}
 
 // speechHangover: a gap in speech shorter than this is within a word or
 // between two, and does not start the speech count over.
@@ -120,7 +142,7 @@ type Turns struct {
 	lastSpeech time.Time     // the last frame of speech
 	run        time.Duration // speech since the last gap over speechHangover
 	words      int           // in this turn
-	final      bool          // the recogniser's words are final
+	pending    bool          // the recogniser has speech it has not finalised
 	pauseEMA   time.Duration // the user's pauses within a turn
 
 	// the agent
@@ -189,7 +211,7 @@ func (t *Turns) Frame(now time.Time, userSpeech bool) []TurnEvent {
 		t.run += FrameDuration
 		t.lastSpeech = now
 		if !t.inTurn {
-			t.inTurn, t.words, t.final = true, 0, false
+			t.inTurn, t.words, t.pending = true, 0, false
 			out = append(out, UserStarted{At: now})
 		}
 		if t.speaking && !t.paused && t.run >= t.opts.MinInterruptionDuration {
@@ -228,14 +250,15 @@ func (t *Turns) Frame(now time.Time, userSpeech bool) []TurnEvent {
 }
 
 // Words tells the engine what the recogniser has heard of the current
-// utterance so far: n words, final or interim.
+// turn so far: n words, final or interim. An interim count, even 0, holds
+// the turn open (MaxEndpointingDelay) until final words come.
 func (t *Turns) Words(now time.Time, n int, final bool) []TurnEvent {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if !t.inTurn {
 		return nil
 	}
-	t.words, t.final = n, final
+	t.words, t.pending = n, !final
 	return t.confirm(now)
 }
 
@@ -255,7 +278,7 @@ func (t *Turns) confirm(now time.Time) []TurnEvent {
 // endpointingDelay is the silence that ends the user's turn now.
 func (t *Turns) endpointingDelay() time.Duration {
 	lo, hi := t.opts.MinEndpointingDelay, t.opts.MaxEndpointingDelay
-	if t.words > 0 && !t.final {
+	if t.pending {
 		return hi // the recogniser is not done with what was said
 	}
 	if !t.opts.AdaptEndpointing || t.pauseEMA == 0 {

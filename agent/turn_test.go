@@ -86,6 +86,10 @@ func kinds(evs []TurnEvent) []string {
 			out = append(out, "agent paused")
 		case AgentResumed:
 			out = append(out, "agent resumed")
+		case UserSaid:
+			out = append(out, "said")
+		case STTFailed:
+			out = append(out, "stt failed")
 		case AgentInterrupted:
 			out = append(out, "agent interrupted")
 		}

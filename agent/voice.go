@@ -51,6 +51,7 @@ func (v *Voice) Say(ctx context.Context, text string) (Spoken, error) {
 	if err != nil {
 		return Spoken{}, err
 	}
+	ready := time.Now()
 	pcm = ToFrames(nil, pcm, f.SampleRate, f.Channels)
 	if v.OnSent != nil {
 		v.OnSent(time.Now().Add(v.src.Queued()), pcm)
@@ -58,7 +59,7 @@ func (v *Voice) Say(ctx context.Context, text string) (Spoken, error) {
 	if err := v.src.Push(ctx, PCMBytes(pcm)); err != nil {
 		return Spoken{}, err
 	}
-	return Spoken{Text: text, Audio: time.Duration(len(pcm)) * time.Second / SampleRate}, nil
+	return Spoken{Text: text, Audio: time.Duration(len(pcm)) * time.Second / SampleRate, Ready: ready}, nil
 }
 
 // Close stops the voice and frees its encoder.

@@ -6,6 +6,8 @@ import "errors"
 var (
 	// ErrEnded: the source was ended (End) or closed and takes no more input.
 	ErrEnded = errors.New("media: source ended")
+	// ErrClosed: the value was closed.
+	ErrClosed = errors.New("media: closed")
 	// ErrUnsupportedCodec: a track or file carries a codec this package
 	// cannot handle.
 	ErrUnsupportedCodec = errors.New("media: unsupported codec")
