@@ -167,6 +167,10 @@ func TestRelayOnlyCall(t *testing.T) {
 		fresh[id] = now
 	}
 	before := room.relay.Used(fresh["relay-a"]) + room.relay.Used(fresh["relay-b"])
+	// Each saw the other leave (its socket dropped) and come back: a new
+	// RemotePeer, once the presence of the rejoin has arrived.
+	require.Eventually(t, func() bool { return len(a.RemotePeers()) == 1 && len(b.RemotePeers()) == 1 }, 10*time.Second, 20*time.Millisecond,
+		"each meets the other again after the reconnects")
 
 	// A relay outage: ICE fails, the ladder restarts, and only the new
 	// credentials can allocate.
