@@ -39,6 +39,9 @@ require (
 )
 
 replace (
+	// agent is not required here: replaced for the workspace, as the
+	// others are, so that the doc snippets' requirement of it resolves.
+	github.com/metered-ca/realtime-go/agent => ../agent
 	github.com/metered-ca/realtime-go/media => ../media
 	github.com/metered-ca/realtime-go/peer => ../peer
 	github.com/metered-ca/realtime-go/protocol => ../protocol

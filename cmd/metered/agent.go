@@ -2,149 +2,113 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
-	"math"
-	"sync"
+	"strings"
 	"time"
 
-	"github.com/pion/webrtc/v4"
-
 	toolkit "github.com/metered-ca/realtime-go/agent"
-	"github.com/metered-ca/realtime-go/media"
 	"github.com/metered-ca/realtime-go/peer"
 )
 
-// agent is a voice-agent skeleton on the agent toolkit. It joins with an
-// audio track of its own and listens to every peer: a VAD and an echo
-// guard (its own voice coming back is not the peer) tell the turn engine
-// who speaks, and each turn the peer ends is answered through respond
-// (here: it plays the utterance back; put speech-to-text, your model and
-// text-to-speech there). Speech over its answer pauses it, and without a
-// recogniser to ask for words, stops it (barge-in).
+// agent is a voice agent on the agent toolkit. With no flags it runs
+// offline: pocketsphinx hears each peer, a small scripted dialogue
+// answers, flite speaks; -llm-url puts any OpenAI-compatible server in
+// the script's place. It prints what it heard and where each reply's time
+// went.
 func agent(ctx context.Context, e *env, args []string) error {
 	var cf connFlags
 	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
 	cf.register(fs, e)
 	var opts toolkit.TurnOptions
 	fs.DurationVar(&opts.MinEndpointingDelay, "endpointing", 500*time.Millisecond, "silence that ends a peer's turn")
-	fs.DurationVar(&opts.MinInterruptionDuration, "min-interruption", 150*time.Millisecond, "speech over the agent that stops it")
+	fs.DurationVar(&opts.MinInterruptionDuration, "min-interruption", 150*time.Millisecond, "speech over the agent that pauses it")
+	fs.IntVar(&opts.MinInterruptionWords, "min-interruption-words", 0, `words that confirm an interruption (2 keeps "mm-hm" from stopping the agent)`)
+	llmURL := fs.String("llm-url", e.getenv("METERED_LLM_URL"), "an OpenAI-compatible API root, e.g. http://127.0.0.1:8080/v1 (default: a scripted offline dialogue; $METERED_LLM_URL); its key is $METERED_LLM_KEY")
+	model := fs.String("llm-model", "gpt-4o-mini", "the model to ask at -llm-url")
+	system := fs.String("system", "You are a helpful voice assistant in a call. Answer in one or two short sentences.", "the model's instructions")
+	voice := fs.String("voice", "slt", "flite's voice: slt, kal16, awb, rms")
 	pos, err := parse(fs, e, args, 1)
 	if err != nil {
 		return err
 	}
-	src, err := media.NewAudioSource(media.AudioFormat{SampleRate: 48000, Channels: 2})
+	a := &toolkit.Agent{
+		LLM:    toolkit.Scripted{Script: offlineScript},
+		System: *system,
+		TTS:    toolkit.Flite{Voice: *voice},
+		Turns:  opts,
+		Events: agentEvents(e),
+	}
+	if *llmURL != "" {
+		a.LLM = &toolkit.OpenAI{BaseURL: *llmURL, APIKey: e.getenv("METERED_LLM_KEY"), Model: *model}
+	}
+	p, err := cf.joinPeer(ctx, e, pos[0], func(p *peer.MeteredPeer) error { return a.Start(ctx, p) })
 	if err != nil {
+		_ = a.Close()
 		return err
 	}
-	defer src.Close()
-	voice := &voiceOut{src: src}
-	wait := func() {}
-	p, err := cf.joinPeer(ctx, e, pos[0], func(p *peer.MeteredPeer) error {
-		wait = toolkit.EachAudioTrack(p, func(from *peer.RemotePeer, track *webrtc.TrackRemote) {
-			listen(ctx, e, from.ID(), track, voice, opts)
-		})
-		return p.AddTrack(src, nil, peer.StreamMetadata{"label": "agent", "kind": "voice"})
-	})
-	if err != nil {
-		return err
-	}
-	defer wait() // after Close: the listeners end with their tracks
+	defer a.Close() // after the peer: its listeners end with its tracks
 	defer p.Close("done")
+	brain := "a scripted offline dialogue"
+	if *llmURL != "" {
+		brain = *model
+	}
 	showStatus(ctx, e, p, nil, func() string {
-		return fmt.Sprintf("agent in %s: %d peer(s), voice at %s", pos[0], len(p.RemotePeers()), bitrate(float64(src.Sending().TargetBitrate)))
+		return fmt.Sprintf("agent in %s (%s): %d peer(s), voice at %s", pos[0], brain, len(p.RemotePeers()), bitrate(float64(a.Voice().Source().Sending().TargetBitrate)))
 	})
 	return ctx.Err()
 }
 
-// voiceOut is the agent's voice: what it says goes to the AudioSource and,
-// for their echo guards, to every listener.
-type voiceOut struct {
-	src  *media.AudioSource
-	mu   sync.Mutex
-	ears map[*toolkit.Listener]bool
-}
-
-func (v *voiceOut) listen(opts toolkit.TurnOptions) *toolkit.Listener {
-	l := toolkit.NewListener(v.src, opts)
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.ears == nil {
-		v.ears = map[*toolkit.Listener]bool{}
-	}
-	v.ears[l] = true
-	return l
-}
-
-func (v *voiceOut) forget(l *toolkit.Listener) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	delete(v.ears, l)
-}
-
-// say queues pcm (48 kHz stereo); it goes out after what is queued.
-func (v *voiceOut) say(ctx context.Context, pcm []int16) error {
-	at := time.Now().Add(v.src.Queued())
-	mono := toolkit.ToFrames(nil, pcm, 48000, 2)
-	v.mu.Lock()
-	for l := range v.ears {
-		l.Sent(at, mono)
-	}
-	v.mu.Unlock()
-	return v.src.Push(ctx, toolkit.PCMBytes(pcm))
-}
-
-// minUtterance is the least speech a turn must hold to be answered.
-const minUtterance = 200 * time.Millisecond
-
-// listen runs one peer's audio through the turn engine and answers each
-// of its turns.
-func listen(ctx context.Context, e *env, who string, track *webrtc.TrackRemote, voice *voiceOut, opts toolkit.TurnOptions) {
-	ear := voice.listen(opts)
-	defer voice.forget(ear)
-	var heard []int16 // the turn so far, as decoded
-	var started time.Time
-	inTurn := false
-	for f, err := range media.Frames(ctx, track) {
-		if err != nil {
-			return
-		}
-		if inTurn {
-			heard = append(heard, f.PCM...)
-		}
-		for _, ev := range ear.Hear(time.Now(), f.PCM, f.SampleRate, f.Channels) {
-			switch ev := ev.(type) {
-			case toolkit.UserStarted:
-				inTurn, started, heard = true, ev.At, append(heard[:0], f.PCM...)
-			case toolkit.AgentInterrupted:
-				fmt.Fprintf(e.stderr, "%s speaks: the agent stops talking (%s of its answer went out)\n", who, ev.Heard.Round(10*time.Millisecond))
-			case toolkit.AgentResumed:
-				fmt.Fprintf(e.stderr, "%s went quiet: the agent goes on\n", who)
-				inTurn = false
-			case toolkit.UserEnded:
-				inTurn = false
-				spoke := ev.At.Sub(started) - ev.Waited
-				if spoke < minUtterance {
-					continue
-				}
-				fmt.Fprintf(e.stderr, "heard %s of speech from %s; answering (%s of silence ended the turn)\n", spoke.Round(10*time.Millisecond), who, ev.Waited.Round(10*time.Millisecond))
-				if err := voice.say(ctx, respond(heard)); err != nil {
-					return
-				}
-				ear.Turns.Reply()
+// agentEvents prints a conversation as it goes: what was heard, the
+// interruptions, and each reply's time by stage.
+func agentEvents(e *env) func(*peer.RemotePeer, toolkit.TurnEvent) {
+	ms := func(d time.Duration) string { return d.Round(time.Millisecond).String() }
+	return func(from *peer.RemotePeer, ev toolkit.TurnEvent) {
+		who := from.ID()
+		switch ev := ev.(type) {
+		case toolkit.UserEnded:
+			fmt.Fprintf(e.stderr, "%s said %q (%s of silence ended the turn)\n", who, ev.Text, ms(ev.Waited))
+		case toolkit.UserSaid:
+			if ev.Final {
+				fmt.Fprintf(e.stderr, "%s: recognised %q %s after the speech ended\n", who, ev.Text, ms(ev.Delay))
 			}
+		case toolkit.AgentInterrupted:
+			fmt.Fprintf(e.stderr, "%s speaks: the agent stops talking (%s of its answer went out)\n", who, ms(ev.Heard))
+		case toolkit.AgentResumed:
+			fmt.Fprintf(e.stderr, "%s went quiet: the agent goes on\n", who)
+		case toolkit.STTFailed:
+			fmt.Fprintf(e.stderr, "speech recognition for %s: %v\n", who, ev.Err)
+		case toolkit.Replied:
+			if ev.Err != nil && !errors.Is(ev.Err, context.Canceled) {
+				fmt.Fprintf(e.stderr, "reply to %s: %v\n", who, ev.Err)
+				return
+			}
+			t := ev.Times
+			fmt.Fprintf(e.stderr, "reply to %s: model's first token %s, first sentence %s, its audio %s, first packet %s\n",
+				who, ms(t.FirstToken), ms(t.FirstSentence), ms(t.FirstAudio), ms(ev.FirstPacket))
 		}
 	}
 }
 
-// respond turns what was heard (48 kHz stereo) into what to say. The
-// skeleton says it back; a real agent transcribes, thinks, and speaks.
-func respond(heard []int16) []int16 { return heard }
-
-func rms(pcm []int16) float64 {
-	var sum float64
-	for _, s := range pcm {
-		sum += float64(s) * float64(s)
+// offlineScript is the dialogue the agent has without a model: it answers
+// a few questions and says back anything else.
+func offlineScript(messages []toolkit.Message) []toolkit.Delta {
+	said := strings.ToLower(messages[len(messages)-1].Content)
+	reply := "You said: " + said + "."
+	switch {
+	case said == "":
+		reply = "Sorry, I did not catch that."
+	case strings.Contains(said, "time"):
+		reply = "It is " + time.Now().Format("3:04 PM") + "."
+	case strings.Contains(said, "weather"):
+		reply = "I cannot see outside, but I hope it is sunny."
+	case strings.Contains(said, "joke"):
+		reply = "Why did the packet cross the network? To get to the other side, in order."
+	case strings.Contains(said, "your name"):
+		reply = "I am an agent written in Go."
+	case strings.Contains(said, "thank"):
+		reply = "You are welcome."
 	}
-	return math.Sqrt(sum / float64(max(len(pcm), 1)))
+	return []toolkit.Delta{{Text: reply}}
 }

@@ -7,7 +7,7 @@
 //	metered bridge RTSP_URL CHANNEL   put an RTSP camera into a channel
 //	metered bridge -whip ADDR CHANNEL take WHIP publishers (OBS, GStreamer) into a channel
 //	metered bridge -whep ADDR CHANNEL let WHEP players watch a channel's streams
-//	metered agent CHANNEL             a voice-agent skeleton: hears each peer, answers in audio
+//	metered agent CHANNEL             a voice agent: hears each peer, answers in speech (offline by default)
 //
 // Every command but serve takes -url, -key or -token (a JWT), defaulting to
 // $METERED_URL, $METERED_API_KEY and $METERED_TOKEN, so that working against
@@ -52,7 +52,7 @@ var commands = []command{
 	{"play", "FILE CHANNEL", "play a media file into a channel", play},
 	{"record", "CHANNEL DIR", "record every remote peer's tracks to DIR", record},
 	{"bridge", "RTSP_URL CHANNEL | -whip/-whep ADDR CHANNEL", "put an RTSP camera or WHIP publishers (OBS) into a channel; WHEP players watch it", bridge},
-	{"agent", "CHANNEL", "voice-agent skeleton: decoded audio in, synthesized audio out", agent},
+	{"agent", "CHANNEL", "a voice agent: speech recognition, a scripted dialogue or -llm-url, speech (offline by default)", agent},
 }
 
 // env is what a command reads and writes: swapped in tests.

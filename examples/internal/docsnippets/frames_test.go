@@ -450,7 +450,115 @@ func main() {
 }
 `,
 
+	// The 40-line agent, run against a local server, with a person who
+	// asks a question and hears the answer.
 	"docs/guides/voice-agent.md#0": `package main
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"os"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/metered-ca/realtime-go/agent"
+	"github.com/metered-ca/realtime-go/media"
+	"github.com/metered-ca/realtime-go/peer"
+	"github.com/metered-ca/realtime-go/testserver"
+)
+
+func main() {
+	srv, err := testserver.New(testserver.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	os.Setenv("METERED_API_KEY", "pk_agent")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	actx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- snippet(actx, srv.URL(), "call") }()
+
+	person, _ := peer.New(peer.Options{URL: srv.URL(), APIKey: "pk_person"})
+	defer person.Close("")
+	mic, _ := media.NewAudioSource(media.AudioFormat{SampleRate: 16000, Channels: 1})
+	defer mic.Close()
+	_ = person.AddTrack(mic, nil, nil)
+	answered := make(chan struct{})
+	peer.On(person, func(ev peer.PeerJoined) {
+		peer.On(ev.Peer, func(t peer.Track) {
+			if t.Track.Kind() != webrtc.RTPCodecTypeAudio {
+				return
+			}
+			go func() {
+				for f, err := range media.Frames(ctx, t.Track) {
+					if err != nil {
+						return
+					}
+					if agent.LevelDB(f.PCM) > -30 {
+						close(answered)
+						return
+					}
+				}
+			}()
+		})
+	})
+	if err := person.Join(ctx, "call"); err != nil {
+		log.Fatal(err)
+	}
+	<-mic.Bound()
+	time.Sleep(time.Second) // both ways up
+	pcm, _, err := media.Speak(ctx, "What time is it.", media.SpeakOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = mic.Push(ctx, agent.PCMBytes(pcm))
+	select {
+	case <-answered:
+	case <-ctx.Done():
+		log.Fatal("no answer")
+	}
+	stop()
+	if err := <-done; err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("SNIPPET OK")
+}
+
+{{SNIPPET}}
+`,
+
+	// Hosted engines: the adapters compile against the interfaces.
+	"docs/guides/voice-agent.md#1": `package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/metered-ca/realtime-go/agent"
+	"github.com/metered-ca/realtime-go/media"
+)
+
+{{SNIPPET}}
+
+func main() {
+	var a agent.Agent
+	configure(&a)
+	stt, _ := a.NewSTT()
+	got, _ := stt.End()
+	pcm, f, _ := a.TTS.Speak(context.Background(), "hi")
+	if len(got) != 1 || !got[0].Final || len(pcm) == 0 || f.SampleRate != 24000 || a.LLM == nil {
+		os.Exit(1)
+	}
+	fmt.Println("SNIPPET OK")
+}
+`,
+
+	"docs/guides/voice-agent.md#2": `package main
 
 import (
 	"context"

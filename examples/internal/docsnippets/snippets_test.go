@@ -30,7 +30,7 @@ var goBlock = regexp.MustCompile("(?ms)^```go\n(.*?)^```")
 func snippets(t *testing.T, root string) []snippet {
 	t.Helper()
 	// The root README, each published module's (what pkg.go.dev shows), and docs/.
-	files := []string{"README.md", "signalling/README.md", "peer/README.md", "media/README.md", "testserver/README.md", "protocol/README.md", "cmd/metered/README.md"}
+	files := []string{"README.md", "signalling/README.md", "peer/README.md", "media/README.md", "testserver/README.md", "protocol/README.md", "agent/README.md", "cmd/metered/README.md"}
 	err := filepath.WalkDir(filepath.Join(root, "docs"), func(path string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".md") {
 			rel, _ := filepath.Rel(root, path)
@@ -107,13 +107,13 @@ func TestDocSnippets(t *testing.T) {
 
 	// One module, one workspace: the checkout's modules and this one.
 	gomod := "module snippets\n\ngo 1.26.0\n\nrequire (\n"
-	for _, m := range []string{"media", "peer", "signalling", "testserver", "protocol"} {
+	for _, m := range []string{"agent", "media", "peer", "signalling", "testserver", "protocol"} {
 		gomod += "\tgithub.com/metered-ca/realtime-go/" + m + " v0.0.0\n"
 	}
 	gomod += "\tgithub.com/pion/webrtc/v4 " + pionVersion(t, root) + "\n)\n"
 	must(t, os.WriteFile(filepath.Join(work, "go.mod"), []byte(gomod), 0o644))
 	gowork := "go 1.26.0\n\nuse (\n\t.\n"
-	for _, m := range []string{"media", "peer", "signalling", "testserver", "protocol", "examples"} {
+	for _, m := range []string{"agent", "media", "peer", "signalling", "testserver", "protocol", "examples"} {
 		gowork += "\t" + filepath.Join(root, m) + "\n"
 	}
 	gowork += ")\n" + activeReplaces(t)
