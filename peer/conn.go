@@ -429,7 +429,7 @@ func (c *conn) close() {
 	c.unfollow(nil)
 	for _, t := range c.pc.GetTransceivers() {
 		if s := t.Sender(); s != nil {
-			c.env.gates.forget(s)
+			c.env.gates.forget(ssrcs(s))
 		}
 	}
 	// pion is closed on the operations goroutine, after the operation in

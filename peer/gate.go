@@ -8,7 +8,10 @@ import (
 )
 
 // sendGates holds back the RTP of senders whose m-line the remote has not
-// accepted yet.
+// accepted yet. It takes SSRCs, never a pion sender: pion calls lookup
+// (through Bind) holding the sender's lock, so reading a sender under the
+// gates' lock deadlocked against it (a connection closing while another
+// applied a description that started a sender).
 //
 // pion marks a sender negotiated as soon as it appears in an offer we
 // created, and starts it on the next description we apply. The polite side
@@ -22,35 +25,44 @@ type sendGates struct {
 	bySSRC map[webrtc.SSRC]*atomic.Bool
 }
 
-// hold registers a new sender, closed.
-func (g *sendGates) hold(s *webrtc.RTPSender) {
+// ssrcs are the sender's SSRCs.
+func ssrcs(s *webrtc.RTPSender) []webrtc.SSRC {
+	var out []webrtc.SSRC
+	for _, enc := range s.GetParameters().Encodings {
+		out = append(out, enc.SSRC)
+	}
+	return out
+}
+
+// hold registers a new sender (its SSRCs), closed.
+func (g *sendGates) hold(ids []webrtc.SSRC) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.bySSRC == nil {
 		g.bySSRC = map[webrtc.SSRC]*atomic.Bool{}
 	}
-	for _, enc := range s.GetParameters().Encodings {
-		g.bySSRC[enc.SSRC] = new(atomic.Bool)
+	for _, id := range ids {
+		g.bySSRC[id] = new(atomic.Bool)
 	}
 }
 
 // open lets the sender's packets through.
-func (g *sendGates) open(s *webrtc.RTPSender) {
+func (g *sendGates) open(ids []webrtc.SSRC) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	for _, enc := range s.GetParameters().Encodings {
-		if gate := g.bySSRC[enc.SSRC]; gate != nil {
+	for _, id := range ids {
+		if gate := g.bySSRC[id]; gate != nil {
 			gate.Store(true)
 		}
 	}
 }
 
 // forget drops a sender that was removed or whose connection closed.
-func (g *sendGates) forget(s *webrtc.RTPSender) {
+func (g *sendGates) forget(ids []webrtc.SSRC) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	for _, enc := range s.GetParameters().Encodings {
-		delete(g.bySSRC, enc.SSRC)
+	for _, id := range ids {
+		delete(g.bySSRC, id)
 	}
 }
 
@@ -68,7 +80,7 @@ func (c *conn) openAccepted(sections map[string]bool) {
 	for _, t := range c.pc.GetTransceivers() {
 		if s := t.Sender(); s != nil {
 			if _, ok := sections[t.Mid()]; ok {
-				c.env.gates.open(s)
+				c.env.gates.open(ssrcs(s))
 			}
 		}
 	}

@@ -28,7 +28,7 @@ func TestSendGateHoldsUntilAccepted(t *testing.T) {
 	ssrc := tr.Sender().GetParameters().Encodings[0].SSRC
 
 	var gates sendGates
-	gates.hold(tr.Sender())
+	gates.hold(ssrcs(tr.Sender()))
 	inner := &countingWriter{}
 	w := &seqWriter{inner: inner, src: &boundTrack{}, seq: &senderSeq{clock: 48000}, gate: gates.lookup(ssrc)}
 	require.NotNil(t, w.gate)
@@ -37,11 +37,11 @@ func TestSendGateHoldsUntilAccepted(t *testing.T) {
 	assert.Equal(t, 3, n, "a held packet is reported written")
 	assert.Zero(t, inner.packets, "nothing reaches the wire before the remote accepts the m-line")
 
-	gates.open(tr.Sender())
+	gates.open(ssrcs(tr.Sender()))
 	_, _ = w.WriteRTP(&rtp.Header{SequenceNumber: 2}, []byte{1})
 	assert.Equal(t, 1, inner.packets)
 
-	gates.forget(tr.Sender())
+	gates.forget(ssrcs(tr.Sender()))
 	assert.Nil(t, gates.lookup(ssrc))
 	assert.Nil(t, (&sendGates{}).lookup(ssrc), "a sender never held is never gated")
 }

@@ -60,7 +60,7 @@ func (t *trackedTrack) attach(c *conn) {
 		return
 	}
 	sender := tr.Sender()
-	c.env.gates.hold(sender)
+	c.env.gates.hold(ssrcs(sender))
 	t.mu.Lock()
 	if t.senders == nil {
 		t.senders = map[*conn]*webrtc.RTPSender{}
@@ -80,7 +80,7 @@ func (t *trackedTrack) detach(c *conn) {
 		return
 	}
 	c.unfollow(t)
-	c.env.gates.forget(sender)
+	c.env.gates.forget(ssrcs(sender))
 	if c.closed {
 		return
 	}
