@@ -9,7 +9,7 @@ import (
 
 // The constants of Track.FollowBitrate's rule.
 const (
-	videoShare      = 0.7
+	videoShare      = 0.8
 	audioShare      = 0.1
 	rateCheckEvery  = 250 * time.Millisecond
 	rateMargin      = 0.1

@@ -38,6 +38,7 @@ type prober struct {
 	list     []*sentStream
 	ctrl     *probe.Controller
 	est      probe.Estimator
+	check    probe.Check             // the path after a raise
 	records  map[uint16]probe.Packet // transport sequence → packet sent during a cluster
 	awaiting []awaited
 	queue    []probe.Cluster
@@ -48,7 +49,8 @@ type prober struct {
 	started  bool
 	closed   bool
 
-	active atomic.Pointer[activeCluster]
+	active   atomic.Pointer[activeCluster]
+	checking atomic.Bool // check is on: sent records every packet
 	// heard: the remote has reported a packet of ours received. Probes
 	// wait for it: until the remote's SRTP is up (it finishes DTLS after
 	// us), it drops what we send unseen, and a probe it never sees gives
@@ -316,12 +318,20 @@ func (p *prober) pad(s *sentStream) (int, error) {
 // is being sent: the media sent meanwhile counts towards the cluster.
 func (p *prober) sent(seq uint16, numbered bool, size int, padding bool) {
 	a := p.active.Load()
-	if a == nil || !numbered {
+	if !numbered || a == nil && !p.checking.Load() {
 		return
 	}
 	now := time.Now()
 	p.mu.Lock()
-	if p.active.Load() == a {
+	if p.checking.Load() {
+		if p.check.Active(now) {
+			p.check.Sent(seq, size, now)
+		} else {
+			p.check.Stop()
+			p.checking.Store(false)
+		}
+	}
+	if a != nil && p.active.Load() == a {
 		p.records[seq] = probe.Packet{Cluster: a.cluster.ID, Size: size, Padding: padding, Sent: now}
 		a.packets++
 		a.bytes += size
@@ -345,11 +355,18 @@ func (p *prober) feedback(fb *rtcp.TransportLayerCC) {
 		}
 	}
 	p.mu.Lock()
-	if len(p.records) == 0 {
+	if len(p.records) == 0 && !p.checking.Load() {
 		p.mu.Unlock()
 		return
 	}
+	full, arrivedBps := false, 0
 	probe.Arrivals(fb, func(seq uint16, at time.Duration, received bool) {
+		if received && p.checking.Load() {
+			if bps, ok := p.check.Arrived(seq, at); ok {
+				full, arrivedBps = true, bps
+				p.checking.Store(false)
+			}
+		}
 		r, ok := p.records[seq]
 		if !ok || !received {
 			return
@@ -363,6 +380,12 @@ func (p *prober) feedback(fb *rtcp.TransportLayerCC) {
 	})
 	results := p.est.Results()
 	p.mu.Unlock()
+	if full {
+		// The raise filled the path: what arrives is what it carries.
+		if p.e.correct(arrivedBps) {
+			p.log.Debugf("the queue grew after a raise: estimate %d b/s, what arrived", arrivedBps)
+		}
+	}
 	p.take(results, time.Now())
 }
 
@@ -390,6 +413,9 @@ func (p *prober) take(results []probe.Result, now time.Time) {
 	case p.e.raise(r.Bitrate):
 		p.mu.Lock()
 		p.raised = raisedBy{cluster: r.Cluster.ID, before: before, to: r.Bitrate, at: now}
+		p.ctrl.Raised(now, r.Bitrate)
+		p.check.Start(now)
+		p.checking.Store(true)
 		p.mu.Unlock()
 	case last.cluster != 0 && r.Cluster.ID > last.cluster && r.Bitrate < last.to && now.Sub(last.at) < correctWithin:
 		// A later cluster of the same probe read less than the one that

@@ -20,6 +20,13 @@ const (
 	// probing waits 5 s; 3 s finds a lifted cap within the 6 s a browser
 	// takes, for about 1 % of the estimate (15 ms at twice it every 3 s).
 	periodicInterval, periodicScale = 3 * time.Second, 2.0
+	// A raise that GCC undoes (the estimate falls below dropThreshold of
+	// it) within undoWindow was a cluster riding a policer's bucket, not
+	// room on the path: periodic probes then go every slowedInterval
+	// (libwebrtc's), until a raise holds. Each such raise is an estimate
+	// far over the cap until GCC's delay detector finds the queue, about
+	// 0.5–0.75 s under a 300 kb/s cap.
+	undoWindow, slowedInterval = 2 * time.Second, 5 * time.Second
 	// A drop below dropThreshold of the estimate is remembered for
 	// dropTimeout; once the delay detector is back to normal within it,
 	// one probe at recoveryScale of the rate before the drop, at most once
@@ -97,6 +104,12 @@ type Controller struct {
 	sawOveruse  bool // since the drop
 	lastOveruse time.Time
 	lastRecover time.Time
+
+	// raisedTo is the estimate the latest probe result set, at raisedAt,
+	// while it may still be undone; slowed: the last one was.
+	raisedTo int
+	raisedAt time.Time
+	slowed   bool
 }
 
 // NewController starts a controller for a connection whose estimate starts
@@ -120,7 +133,7 @@ func (c *Controller) MediaStarted(now time.Time, in Input) []Cluster {
 // candidate pair, an ICE restart): probe as at the start, from the
 // current estimate.
 func (c *Controller) RouteChanged(now time.Time, in Input) []Cluster {
-	c.ignored, c.pausedUntil, c.cappedBelow = 0, time.Time{}, 0
+	c.ignored, c.pausedUntil, c.cappedBelow, c.slowed = 0, time.Time{}, 0, false
 	c.observe(now, in)
 	if !c.mediaStarted {
 		return nil
@@ -145,9 +158,11 @@ func (c *Controller) Step(now time.Time, in Input) []Cluster {
 	}
 	limited := in.Demand == AnyDemand || in.Estimate < in.Demand
 	switch {
-	case raised && limited:
+	case raised && limited && now.Sub(c.lastOveruse) >= quietBeforeProbe && (!c.slowed || now.Sub(c.lastProbe) >= slowedInterval):
 		// The encoders can use more than before: probe for it, up to
-		// twice the estimate.
+		// twice the estimate. Under a cap that is often their own step
+		// back up (a resolution restored): the same quiet and slowing as
+		// periodic probes.
 		return c.probe(now, min(in.Demand, 2*in.Estimate), min(2*in.Demand, 2*in.Estimate))
 	case !c.drop.IsZero() && now.Sub(c.drop) < dropTimeout && c.sawOveruse && !in.Overusing &&
 		now.Sub(c.lastRecover) >= recoveryInterval:
@@ -158,7 +173,7 @@ func (c *Controller) Step(now time.Time, in Input) []Cluster {
 		out := c.probe(now, int(recoveryScale*float64(c.beforeDrop)))
 		c.lastProbe = last
 		return out
-	case limited && now.Sub(c.lastProbe) >= periodicInterval && now.Sub(c.lastOveruse) >= quietBeforeProbe:
+	case limited && now.Sub(c.lastProbe) >= c.periodicInterval() && now.Sub(c.lastOveruse) >= quietBeforeProbe:
 		out := c.probe(now, int(periodicScale*float64(in.Estimate)))
 		if out != nil {
 			c.periodicFrom = in.Estimate
@@ -169,6 +184,18 @@ func (c *Controller) Step(now time.Time, in Input) []Cluster {
 		return out
 	}
 	return nil
+}
+
+func (c *Controller) periodicInterval() time.Duration {
+	if c.slowed {
+		return slowedInterval
+	}
+	return periodicInterval
+}
+
+// Raised is called when a result became the estimate, to bps.
+func (c *Controller) Raised(now time.Time, bps int) {
+	c.raisedTo, c.raisedAt = bps, now
 }
 
 // endPeriodic ends the awaited periodic probe: when it was the further
@@ -226,7 +253,17 @@ func (c *Controller) Paused(now time.Time) bool { return now.Before(c.pausedUnti
 
 // observe follows the estimate for large drops and the delay detector.
 func (c *Controller) observe(now time.Time, in Input) {
-	if c.estimate > 0 && float64(in.Estimate) < dropThreshold*float64(c.estimate) {
+	undone := false
+	switch {
+	case c.raisedTo == 0:
+	case now.Sub(c.raisedAt) >= undoWindow:
+		c.raisedTo, c.slowed = 0, false // it held
+	case float64(in.Estimate) < dropThreshold*float64(c.raisedTo):
+		// No recovery probe either: the rate before this drop was the
+		// probe's, which the path did not carry.
+		c.raisedTo, c.slowed, undone = 0, true, true
+	}
+	if !undone && c.estimate > 0 && float64(in.Estimate) < dropThreshold*float64(c.estimate) {
 		c.drop, c.beforeDrop, c.sawOveruse = now, c.estimate, false
 	}
 	if in.Overusing {

@@ -189,3 +189,55 @@ func TestPeriodicProbesUnderACap(t *testing.T) {
 	require.Equal(t, []int{600_000}, rates(p))
 	assert.Empty(t, c.Result(now, Result{Cluster: p[0], Bitrate: 600_000}))
 }
+
+// A periodic result that rode a policer's bucket becomes the estimate, and
+// GCC undoes it within a second: no recovery probe from that "drop", and
+// periodic probes slow to slowedInterval until a raise holds.
+func TestUndoneRaiseSlowsPeriodicProbes(t *testing.T) {
+	t.Parallel()
+	c := NewController(300_000, 20_000_000)
+	in := Input{Estimate: 300_000, Demand: 2_000_000}
+	require.NotEmpty(t, c.MediaStarted(t0, in))
+	now := t0.Add(periodicInterval)
+	p := c.Step(now, in)
+	require.Equal(t, []int{600_000}, rates(p))
+	c.Result(now.Add(100*time.Millisecond), Result{Cluster: p[0], Bitrate: 600_000})
+	c.Raised(now.Add(100*time.Millisecond), 600_000)
+	now = now.Add(200 * time.Millisecond)
+	assert.Empty(t, c.Step(now, Input{Estimate: 600_000, Demand: 2_000_000}))
+	now = now.Add(500 * time.Millisecond)
+	assert.Empty(t, c.Step(now, Input{Estimate: 260_000, Demand: 2_000_000, Overusing: true}), "GCC undoes it")
+	in.Estimate = 260_000
+	for step := now.Add(probeStepForTest); step.Before(now.Add(slowedInterval - time.Second)); step = step.Add(probeStepForTest) {
+		require.Empty(t, c.Step(step, in), "no recovery probe to the undone rate, and no periodic one before %v (at %v)", slowedInterval, step.Sub(now))
+	}
+	// The interval runs from the last probe (its further one, 100 ms after it).
+	last := t0.Add(periodicInterval + 100*time.Millisecond)
+	assert.Empty(t, c.Step(last.Add(slowedInterval-probeStepForTest), in))
+	p = c.Step(last.Add(slowedInterval), in)
+	require.Equal(t, []int{520_000}, rates(p), "slowed, not stopped: a lifted cap is still found")
+
+	// A raise that holds past undoWindow ends the slowing.
+	now = last.Add(slowedInterval)
+	c.Result(now.Add(100*time.Millisecond), Result{Cluster: p[0], Bitrate: 520_000})
+	c.Raised(now.Add(100*time.Millisecond), 520_000)
+	in.Estimate = 520_000
+	c.Step(now.Add(undoWindow+200*time.Millisecond), in)
+	in.Estimate = 600_000 // no cap: the further probe is not awaited any more
+	assert.Equal(t, []int{1_200_000}, rates(c.Step(now.Add(100*time.Millisecond+periodicInterval), in)), "back to every %v", periodicInterval)
+}
+
+const probeStepForTest = 100 * time.Millisecond
+
+// Under a cap, the encoders' demand rises when they step their own
+// resolution back up: that probe waits for the detector's quiet and for
+// the slowing, as a periodic one does.
+func TestDemandRiseWaitsLikePeriodic(t *testing.T) {
+	t.Parallel()
+	c := NewController(1_000_000, 20_000_000)
+	c.MediaStarted(t0, Input{Estimate: 300_000, Demand: 500_000})
+	now := t0.Add(2 * time.Second)
+	c.Step(now, Input{Estimate: 300_000, Demand: 500_000, Overusing: true})
+	assert.Empty(t, c.Step(now.Add(time.Second), Input{Estimate: 300_000, Demand: 800_000}), "overuse a second ago")
+	assert.NotEmpty(t, c.Step(now.Add(quietBeforeProbe), Input{Estimate: 300_000, Demand: 1_000_000}), "quiet again")
+}
