@@ -163,3 +163,50 @@ func TestAudioSourcePauseResumePlayed(t *testing.T) {
 	assert.Equal(t, before, src.Played())
 	assert.Equal(t, 700*time.Millisecond, src.Played()+dropped)
 }
+
+// WithPlayout hears every frame as it goes out: the pushed audio, to the
+// sample and in order, with silence around it and while paused.
+func TestAudioSourcePlayout(t *testing.T) {
+	t.Parallel()
+	ctx := peertest.Context(t, 20*time.Second)
+	var mu sync.Mutex
+	var out []int16
+	var frames int
+	src, err := NewAudioSource(AudioFormat{SampleRate: 48000, Channels: 2}, WithQueue(time.Second), WithPlayout(func(_ time.Time, pcm []int16) {
+		mu.Lock()
+		defer mu.Unlock()
+		out = append(out, pcm...)
+		frames++
+		if len(pcm) != 960*2 {
+			t.Errorf("a frame of %d samples", len(pcm))
+		}
+	}))
+	require.NoError(t, err)
+	defer src.Close()
+	var phase float64
+	pushed := sine(440, 48000, 2, 300*time.Millisecond, &phase)
+	require.NoError(t, src.Push(ctx, pushed))
+	src.Pause()
+	time.Sleep(100 * time.Millisecond)
+	src.Resume()
+	require.NoError(t, src.Wait(ctx))
+	time.Sleep(60 * time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	want := make([]int16, len(pushed)/2)
+	for i := range want {
+		want[i] = int16(uint16(pushed[2*i]) | uint16(pushed[2*i+1])<<8)
+	}
+	// Pause sent silence in the middle: take it out where it fell.
+	nonzero := func(s []int16) []int16 {
+		var r []int16
+		for _, v := range s {
+			if v != 0 {
+				r = append(r, v)
+			}
+		}
+		return r
+	}
+	assert.Equal(t, nonzero(want), nonzero(out), "every pushed sample went out once, in order")
+	assert.Greater(t, frames, len(want)/(960*2), "and silence went out too")
+}

@@ -108,6 +108,7 @@ type options struct {
 	trackID, streamID string
 	queue             time.Duration
 	startOnBind       bool
+	playout           func(time.Time, []int16)
 	audioBitrate      int
 	videoBitrate      int
 	minAudioBitrate   int
@@ -177,6 +178,15 @@ func WithQueue(d time.Duration) AudioSourceOption { return opt(func(o *options) 
 // connection binds its track (see AudioSource), so that what is pushed
 // before anyone listens is queued, not played to nobody.
 func WithStartOnBind() AudioSourceOption { return opt(func(o *options) { o.startOnBind = true }) }
+
+// WithPlayout has an AudioSource tell f each 20 ms frame as it goes out:
+// when, and its samples (48 kHz stereo, interleaved; silence included,
+// paused or not). It is what the far end hears, to the sample and the
+// moment: an echo canceller's reference. f runs on the source's real-time
+// pacer and must return at once; pcm is reused after it returns.
+func WithPlayout(f func(at time.Time, pcm []int16)) AudioSourceOption {
+	return opt(func(o *options) { o.playout = f })
+}
 
 // WithAudioBitrate sets the Opus bitrate in bits per second where a source
 // encodes audio (MinAudioBitrate to MaxAudioBitrate; by default 48 kb/s
