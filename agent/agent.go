@@ -76,7 +76,7 @@ func (a *Agent) Start(ctx context.Context, p *peer.MeteredPeer) error {
 	if err != nil {
 		return err
 	}
-	voice.OnSent = a.sent
+	voice.OnSent(a.sent)
 	if err := p.AddTrack(voice.Source(), nil, peer.StreamMetadata{"label": "agent", "kind": "voice"}); err != nil {
 		_ = voice.Close()
 		return err

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"math"
+	"slices"
 	"time"
 )
 
@@ -19,7 +20,8 @@ import (
 // a while to change; so a match also teaches the guard the echo's delay
 // and how much quieter it comes back, and from then on each new frame
 // louder than the echo it predicts by DoubleTalkDB is the user at once
-// (the double-talk test an echo canceller makes, on levels).
+// (the double-talk test an echo canceller makes, on levels), and each
+// frame that is not is echo, for pathMemory after the last match.
 //
 // The zero value is not ready: use NewEchoGuard. It is not safe for
 // concurrent use.
@@ -61,8 +63,16 @@ const (
 	lagSwitchMargin = 0.05
 )
 
+// nearLag is how many blocks either side of the path's lag a frame's
+// predicted echo is taken from.
+const nearLag = 4
+
 // blockDur is the contour's resolution.
 const blockDur = 10 * time.Millisecond
+
+// maxLate: audio later than this after what came before is not late but
+// after a gap (a stream that stopped).
+const maxLate = 250 * time.Millisecond
 
 // quietDB: a contour block quieter than this holds nothing to compare.
 const quietDB = -60.0
@@ -107,27 +117,35 @@ func (g *EchoGuard) isEcho() bool {
 	if heardEnd.Before(g.talkUntil) {
 		return false
 	}
+	// A known echo path and a frame no louder than the echo it predicts:
+	// echo, even where the contour matches less well (a long vowel, a
+	// stretch both codecs smeared).
+	pathKnown := !g.matched.IsZero() && heardEnd.Sub(g.matched) <= pathMemory
 	heard := g.heard.levels[len(g.heard.levels)-n:]
 	if !varied(heard) {
-		return false
+		return pathKnown
 	}
 	corr := make([]float64, int(g.MaxLag/blockDur)+1)
 	best, bestLag := -1.0, time.Duration(0)
+	sent := make([]float64, n)
 	for i := range corr {
 		lag := time.Duration(i) * blockDur
-		// The sent blocks that would arrive as the heard window at lag.
+		// The sent blocks that would arrive as the heard window at lag;
+		// before the first block sent (the agent's first words) the agent
+		// was silent. A window all after the last is no echo.
 		last := g.sent.index(heardEnd.Add(-lag)) // one past the window
 		corr[i] = -1
-		if last < n || last > len(g.sent.levels) {
+		if last-n >= len(g.sent.levels) || last <= 0 {
 			continue
 		}
-		corr[i] = correlation(heard, g.sent.levels[last-n:last])
+		g.sent.window(sent, last)
+		corr[i] = correlation(heard, sent)
 		if corr[i] > best {
 			best, bestLag = corr[i], lag
 		}
 	}
 	if best < g.MinCorrelation {
-		return false
+		return pathKnown
 	}
 	// Syllables alike can match at another lag for a moment (one syllable
 	// against silence matches at many): the path is learnt only from a
@@ -149,23 +167,25 @@ func (g *EchoGuard) isEcho() bool {
 	return true
 }
 
-// learn takes the echo path from a match at lag: the gain is the mean
-// difference over the blocks where the agent was loud.
+// learn takes the echo path from a match at lag. The gain is the upper
+// quartile of the level differences over the blocks where the agent was
+// loud: a block or two of misalignment at each syllable's edges reads as
+// a much quieter echo, and a mean of them put the gain 6–10 dB under the
+// echo's true level (whose frames then read as the user talking).
 func (g *EchoGuard) learn(heard []float64, heardEnd time.Time, lag time.Duration) {
-	last := g.sent.index(heardEnd.Add(-lag))
-	sent := g.sent.levels[last-len(heard) : last]
-	var sum float64
-	var n int
+	sent := make([]float64, len(heard))
+	g.sent.window(sent, g.sent.index(heardEnd.Add(-lag)))
+	var diffs []float64
 	for i := range heard {
 		if sent[i] > quietDB+20 {
-			sum += heard[i] - sent[i]
-			n++
+			diffs = append(diffs, heard[i]-sent[i])
 		}
 	}
-	if n == 0 {
+	if len(diffs) == 0 {
 		return
 	}
-	g.lag, g.gainDB, g.matched = lag, sum/float64(n), heardEnd
+	slices.Sort(diffs)
+	g.lag, g.gainDB, g.matched = lag, diffs[len(diffs)*3/4], heardEnd
 }
 
 // doubleTalk reports whether the newest heard frame is louder than the
@@ -179,9 +199,10 @@ func (g *EchoGuard) doubleTalk(heardEnd time.Time) bool {
 		h := g.heard.levels[len(g.heard.levels)-k]
 		at := g.sent.index(heardEnd.Add(-g.lag)) - k
 		// The loudest sent block near the lag: a syllable's onset may sit
-		// a block either side of where the path puts it.
+		// a few blocks either side of where the path puts it (the jitter
+		// buffers on the way move the lag by tens of milliseconds).
 		predicted := quietDB
-		for i := at - 2; i <= at+2; i++ {
+		for i := at - nearLag; i <= at+nearLag; i++ {
 			if i >= 0 && i < len(g.sent.levels) {
 				predicted = max(predicted, g.sent.levels[i])
 			}
@@ -240,15 +261,40 @@ func (c *contour) add(at time.Time, pcm []int16) {
 	if c.start.IsZero() {
 		c.start = at
 	}
-	// A gap (nothing sent or heard for a while) is silence.
-	for c.end().Add(blockDur).Before(at) {
-		c.levels = append(c.levels, quietDB)
-		c.partial = c.partial[:0]
+	// The contour runs on the audio's own clock. Audio can reach here
+	// late, never early: a jitter buffer delays some frames and then
+	// hands over several at once. So the clock is set by the earliest
+	// frames, moved back whenever one comes before the contour expects
+	// it; a frame later than that is not allowed to push it ahead (which
+	// moved a call's heard contour half a second off in a few seconds).
+	expected := c.end().Add(time.Duration(len(c.partial)) * time.Second / SampleRate)
+	switch {
+	case at.Before(expected):
+		c.start = c.start.Add(at.Sub(expected))
+	case at.Sub(expected) > maxLate:
+		// A gap (nothing sent or heard for a while) is silence.
+		for c.end().Add(blockDur).Before(at) {
+			c.levels = append(c.levels, quietDB)
+			c.partial = c.partial[:0]
+		}
 	}
 	c.partial = append(c.partial, pcm...)
 	for len(c.partial) >= per {
 		c.levels = append(c.levels, max(LevelDB(c.partial[:per]), quietDB))
 		c.partial = append(c.partial[:0], c.partial[per:]...)
+	}
+}
+
+// window fills dst with the levels of the len(dst) blocks before index
+// last, quietDB where there is none.
+func (c *contour) window(dst []float64, last int) {
+	for i := range dst {
+		j := last - len(dst) + i
+		if j >= 0 && j < len(c.levels) {
+			dst[i] = c.levels[j]
+		} else {
+			dst[i] = quietDB
+		}
 	}
 }
 

@@ -57,7 +57,7 @@ func NewListener(out Output, opts TurnOptions) *Listener {
 }
 
 // Sent tells the echo guard what the agent says, going out from at (16
-// kHz mono): Voice.OnSent.
+// kHz mono), as it goes out: Voice.OnSent.
 func (l *Listener) Sent(at time.Time, pcm []int16) {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -147,3 +147,18 @@ func TestListenerReportsSTTFailure(t *testing.T) {
 	assert.Contains(t, ks, "stt failed")
 	assert.Equal(t, "user ended", ks[len(ks)-1], "the turn still ends, after the least delay")
 }
+
+// The echo of the agent's first words, with nothing sent before them: the
+// guard takes the time before as the agent's silence, so the onset
+// matches too.
+func TestListenerKnowsTheEchoOfFirstWords(t *testing.T) {
+	t.Parallel()
+	t0 := time.Unix(1000, 0)
+	words := speechLike(5, 3*time.Second)
+	l := NewListener(&fakeOutput{}, TurnOptions{})
+	for i := 0; i+FrameSamples <= len(words); i += FrameSamples { // as it goes out, from 1 s on
+		l.Sent(t0.Add(time.Second+time.Duration(i)*time.Second/SampleRate), words[i:i+FrameSamples])
+	}
+	heard := echoOf(append(silence(time.Second+300*time.Millisecond), words...), -6, 3)
+	assert.Empty(t, kinds(hearAll(l, t0, heard)), "the first words' echo")
+}

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/metered-ca/realtime-go/media"
@@ -25,20 +26,37 @@ func (f Flite) Speak(ctx context.Context, text string) ([]int16, media.AudioForm
 // AudioSource at 16 kHz mono (add Source to the peer). Its Say is what a
 // Dialogue's Turn needs.
 type Voice struct {
-	tts TTS
-	src *media.AudioSource
-	// OnSent, when set, is told each reply's audio and when it will go
-	// out: an EchoGuard's Sent.
-	OnSent func(at time.Time, pcm []int16)
+	tts    TTS
+	src    *media.AudioSource
+	onSent atomic.Pointer[func(at time.Time, pcm []int16)]
+	mono   []int16 // the frame going out, for onSent (the pacer's)
 }
+
+// OnSent has f told the agent's audio as it goes out, 20 ms at a time (16
+// kHz mono, silence and pauses included): an EchoGuard's Sent. f runs on
+// the source's real-time pacer and must return at once.
+func (v *Voice) OnSent(f func(at time.Time, pcm []int16)) { v.onSent.Store(&f) }
 
 // NewVoice returns a voice speaking through tts; Close it when done.
 func NewVoice(tts TTS, opts ...media.AudioSourceOption) (*Voice, error) {
+	v := &Voice{tts: tts}
+	opts = append(opts, media.WithPlayout(v.playout))
 	src, err := media.NewAudioSource(media.AudioFormat{SampleRate: SampleRate, Channels: 1}, opts...)
 	if err != nil {
 		return nil, err
 	}
-	return &Voice{tts: tts, src: src}, nil
+	v.src = src
+	return v, nil
+}
+
+// playout passes what goes out to OnSent's f.
+func (v *Voice) playout(at time.Time, pcm []int16) {
+	f := v.onSent.Load()
+	if f == nil || *f == nil {
+		return
+	}
+	v.mono = ToFrames(v.mono[:0], pcm, 48000, 2)
+	(*f)(at, v.mono)
 }
 
 // Source is the track to send; it is also the Output for Turns.
@@ -53,9 +71,6 @@ func (v *Voice) Say(ctx context.Context, text string) (Spoken, error) {
 	}
 	ready := time.Now()
 	pcm = ToFrames(nil, pcm, f.SampleRate, f.Channels)
-	if v.OnSent != nil {
-		v.OnSent(time.Now().Add(v.src.Queued()), pcm)
-	}
 	if err := v.src.Push(ctx, PCMBytes(pcm)); err != nil {
 		return Spoken{}, err
 	}

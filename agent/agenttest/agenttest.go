@@ -38,7 +38,15 @@ type Call struct {
 	mu     sync.Mutex
 	frames []heardFrame // what the user heard of the agent, in order
 	heard  chan struct{}
+	echo   *echoPath // nil: the user wears headphones
 	close  func()
+}
+
+// echoPath is the agent's voice coming back into the user's microphone.
+type echoPath struct {
+	gain  float64
+	delay time.Duration
+	fresh bool // the delay is not yet in the microphone's queue
 }
 
 // Close ends the call (the test's cleanup does too). The agent should be
@@ -96,7 +104,20 @@ func (c *Call) listen(ctx context.Context, track *webrtc.TrackRemote) {
 		}
 		c.mu.Lock()
 		c.frames = append(c.frames, heardFrame{at: time.Now(), audible: agent.LevelDB(f.PCM) > AudibleDB})
+		echo := c.echo
+		var lead time.Duration
+		if echo != nil && echo.fresh {
+			echo.fresh, lead = false, echo.delay
+		}
 		c.mu.Unlock()
+		if echo != nil {
+			back := agent.ToFrames(nil, f.PCM, f.SampleRate, f.Channels)
+			for i, v := range back {
+				back[i] = int16(max(-32768, min(32767, echo.gain*float64(v))))
+			}
+			pcm := append(make([]int16, int(lead.Seconds()*16000)), back...)
+			_ = c.mic.Push(ctx, agent.PCMBytes(pcm))
+		}
 		select {
 		case c.heard <- struct{}{}:
 		default:
@@ -128,10 +149,53 @@ func (c *Call) Tone(ctx context.Context, hz float64, d time.Duration) (start, en
 	return c.push(ctx, pcm)
 }
 
+// Play has the user's microphone send pcm (16 kHz mono): any sound, a
+// hum or a recording.
+func (c *Call) Play(ctx context.Context, pcm []int16) (start, end time.Time, err error) {
+	return c.push(ctx, pcm)
+}
+
 func (c *Call) push(ctx context.Context, pcm []int16) (start, end time.Time, err error) {
 	start = time.Now().Add(c.mic.Queued())
 	end = start.Add(time.Duration(len(pcm)) * time.Second / 16000)
 	return start, end, c.mic.Push(ctx, agent.PCMBytes(pcm))
+}
+
+// Echo puts the user on a speakerphone: what they hear of the agent comes
+// back into their microphone gainDB louder (negative: quieter) and about
+// delay later, on top of the call's own latency; Headphones stops it. Say
+// and Tone meanwhile queue behind the echo.
+func (c *Call) Echo(gainDB float64, delay time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.echo = &echoPath{gain: math.Pow(10, gainDB/20), delay: delay, fresh: true}
+}
+
+// Headphones ends Echo.
+func (c *Call) Headphones() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.echo = nil
+}
+
+// LongestGap is the longest time between two frames of the agent's audio
+// reaching the user between from and to: an audio hole, where the usual
+// is 20 ms.
+func (c *Call) LongestGap(from, to time.Time) time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var longest time.Duration
+	var last time.Time
+	for _, f := range c.frames {
+		if f.at.Before(from) || f.at.After(to) {
+			continue
+		}
+		if !last.IsZero() {
+			longest = max(longest, f.at.Sub(last))
+		}
+		last = f.at
+	}
+	return longest
 }
 
 // Ready waits until the user receives the agent's audio (silence

@@ -46,7 +46,7 @@ func startAgent(t testing.TB, call *agenttest.Call, reply string) (stop func()) 
 
 func listen(ctx context.Context, track *webrtc.TrackRemote, voice *agent.Voice, reply string, wg *sync.WaitGroup) {
 	ear := agent.NewListener(voice.Source(), agent.TurnOptions{})
-	voice.OnSent = ear.Sent
+	voice.OnSent(ear.Sent)
 	dialogue := agent.NewDialogue(agent.Scripted{Script: func([]agent.Message) []agent.Delta {
 		return []agent.Delta{{Text: reply}}
 	}}, "")

@@ -3,6 +3,7 @@ package agenttest_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -71,13 +72,23 @@ func (e *events) waitReplies(ctx context.Context, n int) ([]agent.Replied, error
 	}
 }
 
+// skipWithoutRecognizer skips where FFmpeg cannot recognise speech (its
+// error is media's TestRecognizerMissingModel's).
+func skipWithoutRecognizer(t testing.TB) {
+	t.Helper()
+	r, err := media.NewRecognizer(media.RecognizerOptions{})
+	if errors.Is(err, media.ErrNoSpeechRecognition) {
+		t.Skip(err)
+	}
+	require.NoError(t, err)
+	_ = r.Close()
+}
+
 // startOffline runs an Agent on the offline stack (Sphinx, a scripted
 // model that echoes what it heard, flite) in the call.
-func startOffline(t *testing.T, call *agenttest.Call, opts agent.TurnOptions) *events {
+func startOffline(t testing.TB, call *agenttest.Call, opts agent.TurnOptions) *events {
 	t.Helper()
-	if _, err := media.NewRecognizer(media.RecognizerOptions{}); errors.Is(err, media.ErrNoSpeechRecognition) {
-		t.Skipf("%v (media's TestRecognizerMissingModel checks the error)", err)
-	}
+	skipWithoutRecognizer(t)
 	ev := &events{fresh: make(chan struct{}, 1)}
 	a := &agent.Agent{
 		LLM: agent.Scripted{Script: func(m []agent.Message) []agent.Delta {
@@ -127,4 +138,73 @@ func TestOfflineAgentRoundTrip(t *testing.T) {
 		require.NoError(t, err)
 	}
 	assert.GreaterOrEqual(t, exact, 4, "sentences recognised exactly, of %d", len(sentences))
+}
+
+// BenchmarkOfflineTurn times a spoken question answered by the offline
+// stack (pocketsphinx, a scripted model, flite) through two peers, over
+// the six sentences b.N times, and splits it by stage (medians, ms):
+// mouth to ear (the end of the question at the user's microphone to the
+// first audible sample of the answer at the user); the endpointing wait
+// (the silence the turn engine waited out); the recogniser's final text
+// after the end of speech (within that wait); the model's first token,
+// the answer's audio made, and its first packet sent, from the turn's
+// end; the rest is the call (Opus, network, jitter buffers, both ways).
+// It also counts the sentences recognised exactly.
+func BenchmarkOfflineTurn(b *testing.B) {
+	skipWithoutRecognizer(b)
+	var ear, wait, stt, token, audio, packet, call []time.Duration
+	exact, total := 0, 0
+	for range b.N {
+		c := agenttest.New(b)
+		ev := startOffline(b, c, agent.TurnOptions{})
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		if err := c.Ready(ctx); err != nil {
+			b.Fatal(err)
+		}
+		for i, s := range sentences {
+			_, end, err := c.Say(ctx, s)
+			if err != nil {
+				b.Fatal(err)
+			}
+			replies, err := ev.waitReplies(ctx, i+1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			heard, err := c.Heard(ctx, end)
+			if err != nil {
+				b.Fatal(err)
+			}
+			r := replies[i]
+			ev.mu.Lock()
+			ended, said := ev.ended[len(ev.ended)-1], ev.said[len(ev.said)-1]
+			ev.mu.Unlock()
+			ear = append(ear, heard.Sub(end))
+			wait = append(wait, ended.Waited)
+			stt = append(stt, said.Delay)
+			token = append(token, r.Times.FirstToken)
+			audio = append(audio, r.Times.FirstAudio)
+			packet = append(packet, r.FirstPacket)
+			call = append(call, heard.Sub(end)-ended.Waited-r.FirstPacket)
+			total++
+			if r.Said == strings.ToLower(strings.TrimSuffix(s, ".")) {
+				exact++
+			}
+			if _, err := c.Quiet(ctx, heard, 500*time.Millisecond); err != nil {
+				b.Fatal(err)
+			}
+		}
+		cancel()
+	}
+	median := func(name string, ds []time.Duration) {
+		slices.Sort(ds)
+		b.ReportMetric(float64(ds[len(ds)/2])/1e6, name+"-ms")
+	}
+	median("mouth-to-ear", ear)
+	median("endpointing", wait)
+	median("stt-final", stt)
+	median("llm-first-token", token)
+	median("tts-audio", audio)
+	median("first-packet", packet)
+	median("call", call)
+	b.ReportMetric(float64(exact)*6/float64(total), "exact-of-6")
 }
