@@ -18,7 +18,7 @@ type agentRows struct {
 	sessions []map[string]float64 // BenchmarkSessions at each N
 }
 
-var benchMetric = regexp.MustCompile(`([-\d.]+) ([a-z0-9/%-]+)`)
+var benchMetric = regexp.MustCompile(`([-\d.]+) ([A-Za-z0-9/%-]+)`)
 
 // runAgentBench runs one benchmark of agent/agenttest n times (-benchtime
 // nx), with env added, and returns its metrics.
