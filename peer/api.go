@@ -140,7 +140,7 @@ func newInterceptors(media *webrtc.MediaEngine, lf logging.LoggerFactory, bw Ban
 		m.getters[id] = g
 		m.mu.Unlock()
 	})
-	reg.Add(recorders)
+	reg.Add(closeGuardFactory{recorders})
 	if err := webrtc.ConfigureTWCCSenderWithOptions(media, reg, twcc.WithLoggerFactory(lf)); err != nil {
 		return nil, err
 	}
