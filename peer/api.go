@@ -11,6 +11,8 @@ import (
 	"github.com/pion/logging"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/metered-ca/realtime-go/peer/internal/codec"
 )
 
 // Bandwidth tunes the send-side bandwidth estimator every connection runs
@@ -66,9 +68,10 @@ func (m *meters) claim(id string) connMeters {
 	return out
 }
 
-// newAPI is the API a MeteredPeer builds when Options.API is nil: pion's
-// codecs and interceptors (NACK both ways with RTX, RTCP reports, TWCC
-// feedback for what we receive), plus the transport-cc header on what we
+// newAPI is the API a MeteredPeer builds when Options.API is nil: our
+// codecs (codec.All: pion's defaults less H.264's mode 0) and pion's
+// interceptors (NACK both ways with RTX, RTCP reports, TWCC feedback for
+// what we receive), plus the transport-cc header on what we
 // send and a bandwidth estimator per connection (GCC with a prober:
 // bwe.go), whose target drives the encoders of rate-adaptive tracks
 // (RateAdaptive).
@@ -82,9 +85,13 @@ func newAPI(se webrtc.SettingEngine, lf logging.LoggerFactory, bw Bandwidth, m *
 		lf = se.LoggerFactory
 	}
 	se.LoggerFactory = lf
+	// Every m-line of ours and of a browser's lists the same codecs: match
+	// them once per kind, not again for each m-line (receive slots triple
+	// the m-lines of a first offer).
+	se.DisableMediaEngineMultipleCodecs(true)
 	bw = bw.withDefaults()
 	media := &webrtc.MediaEngine{}
-	if err := media.RegisterDefaultCodecs(); err != nil {
+	if err := codec.Register(media, codec.All); err != nil {
 		return nil, err
 	}
 	reg, err := newInterceptors(media, lf, bw, m)

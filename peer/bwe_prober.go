@@ -407,6 +407,18 @@ func (p *prober) take(results []probe.Result, now time.Time) {
 	p.queue = append(p.queue, p.ctrl.Result(now, r)...)
 	further := len(p.queue) > 0
 	last := p.raised
+	// An earlier cluster of the same probe that read much more: the
+	// later one met noise or the path's limit; a start-up probe looks again.
+	earlier := 0
+	for _, e := range results[:len(results)-1] {
+		earlier = max(earlier, e.Bitrate)
+	}
+	if last.cluster != 0 && r.Cluster.ID > last.cluster && now.Sub(last.at) < correctWithin {
+		earlier = max(earlier, last.to)
+	}
+	if float64(r.Bitrate) < probe.DisagreeShare*float64(earlier) {
+		p.ctrl.Disagreed(now, r)
+	}
 	p.mu.Unlock()
 	before := p.e.GetTargetBitrate()
 	switch {

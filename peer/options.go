@@ -56,8 +56,8 @@ type Options struct {
 	// (zero: start at 1 Mb/s, within 30 kb/s to 20 Mb/s).
 	Bandwidth Bandwidth
 	// API builds the peer connections; set it to use your own MediaEngine,
-	// SettingEngine or interceptors. Nil: pion's default codecs and
-	// interceptors, plus a send-side bandwidth estimator per connection
+	// SettingEngine or interceptors. Nil: pion's default codecs less
+	// H.264's packetization mode 0, pion's default interceptors, plus a send-side bandwidth estimator per connection
 	// (Bandwidth) and the counters RemotePeer.Stats reads, with pion's logs
 	// sent to Logger. With an API of your own, Stats reports the transport
 	// only and no track adapts its bitrate.

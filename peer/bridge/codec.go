@@ -1,57 +1,39 @@
 package bridge
 
 import (
-	"strconv"
 	"strings"
 
 	"github.com/pion/webrtc/v4"
+
+	"github.com/metered-ca/realtime-go/peer/internal/codec"
 )
 
-// The codecs a publisher may send: what browsers and a MeteredPeer with
-// pion's default codecs all decode. H.264 in packetization mode 1 only
-// (mode 0, one NAL unit per packet, is rare outside old hardware), in the
-// profiles browsers decode.
-var publishCodecs = []webrtc.RTPCodecParameters{
-	{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"}, PayloadType: 111},
-	{RTPCodecCapability: h264("42001f"), PayloadType: 102},
-	{RTPCodecCapability: h264("42e01f"), PayloadType: 106},
-	{RTPCodecCapability: h264("4d001f"), PayloadType: 127},
-	{RTPCodecCapability: h264("64001f"), PayloadType: 112},
-	{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: videoFeedback}, PayloadType: 96},
-	{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP9, ClockRate: 90000, SDPFmtpLine: "profile-id=0", RTCPFeedback: videoFeedback}, PayloadType: 98},
+// The codecs a publisher may send: what browsers and every MeteredPeer
+// decode. H.264 in packetization mode 1 only (mode 0, one NAL unit per
+// packet, is rare outside old hardware), in the profiles browsers decode,
+// first: OBS and hardware encoders send nothing else.
+var publish = []codec.Codec{
+	codec.Opus,
+	codec.H264Baseline, codec.H264ConstrainedBaseline, codec.H264Main, codec.H264High,
+	codec.VP8, codec.VP9Profile0,
 }
 
-var videoFeedback = []webrtc.RTCPFeedback{{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "transport-cc"}}
-
-func h264(profile string) webrtc.RTPCodecCapability {
-	return webrtc.RTPCodecCapability{
-		MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
-		SDPFmtpLine:  "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=" + profile,
-		RTCPFeedback: videoFeedback,
+// publishCodecs is publish's parameters.
+var publishCodecs = func() []webrtc.RTPCodecParameters {
+	out := make([]webrtc.RTPCodecParameters, len(publish))
+	for i, c := range publish {
+		out[i] = c.RTPCodecParameters
 	}
-}
+	return out
+}()
 
 // newMediaEngine registers the publish codecs, each video one with RTX so
-// that the publisher can repair what the path to us lost.
+// that the publisher can repair what the path to us lost, and with
+// transport-wide feedback.
 func newMediaEngine() (*webrtc.MediaEngine, error) {
 	m := &webrtc.MediaEngine{}
-	for _, c := range publishCodecs {
-		kind := webrtc.RTPCodecTypeAudio
-		if strings.HasPrefix(c.MimeType, "video/") {
-			kind = webrtc.RTPCodecTypeVideo
-		}
-		if err := m.RegisterCodec(c, kind); err != nil {
-			return nil, err
-		}
-		if kind == webrtc.RTPCodecTypeVideo {
-			rtx := webrtc.RTPCodecParameters{
-				RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeRTX, ClockRate: 90000, SDPFmtpLine: "apt=" + strconv.Itoa(int(c.PayloadType))},
-				PayloadType:        c.PayloadType + 1,
-			}
-			if err := m.RegisterCodec(rtx, kind); err != nil {
-				return nil, err
-			}
-		}
+	if err := codec.Register(m, publish, webrtc.RTCPFeedback{Type: "transport-cc"}); err != nil {
+		return nil, err
 	}
 	return m, nil
 }

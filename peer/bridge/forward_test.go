@@ -8,6 +8,8 @@ import (
 	"github.com/pion/webrtc/v4"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/metered-ca/realtime-go/peer/internal/codec"
 )
 
 // fakeContext is one viewer connection: what Bind reads, and what the
@@ -36,13 +38,13 @@ func (c *fakeContext) WriteRTP(h *rtp.Header, _ []byte) (int, error) {
 func (c *fakeContext) Write(b []byte) (int, error) { return len(b), nil }
 
 var viewerH264 = []webrtc.RTPCodecParameters{
-	{RTPCodecCapability: h264("42001f"), PayloadType: 102},
-	{RTPCodecCapability: h264("42e01f"), PayloadType: 106},
+	{RTPCodecCapability: codec.H264("42001f"), PayloadType: 102},
+	{RTPCodecCapability: codec.H264("42e01f"), PayloadType: 106},
 }
 
 func TestForwardRenumbersAReplay(t *testing.T) {
 	t.Parallel()
-	tr := newForwardTrack("v", "s", h264("42e01f"), nil)
+	tr := newForwardTrack("v", "s", codec.H264("42e01f"), nil)
 	a := &fakeContext{id: "a", ssrc: 1111, codecs: viewerH264}
 	codec, err := tr.Bind(a)
 	require.NoError(t, err)
@@ -99,7 +101,7 @@ func TestForwardRenumbersAReplay(t *testing.T) {
 
 func TestForwardRefusesAProfileTheViewerLacks(t *testing.T) {
 	t.Parallel()
-	tr := newForwardTrack("v", "s", h264("64001f"), nil)
+	tr := newForwardTrack("v", "s", codec.H264("64001f"), nil)
 	_, err := tr.Bind(&fakeContext{id: "a", codecs: viewerH264})
 	assert.ErrorIs(t, err, webrtc.ErrUnsupportedCodec)
 }

@@ -241,3 +241,40 @@ func TestDemandRiseWaitsLikePeriodic(t *testing.T) {
 	assert.Empty(t, c.Step(now.Add(time.Second), Input{Estimate: 300_000, Demand: 800_000}), "overuse a second ago")
 	assert.NotEmpty(t, c.Step(now.Add(quietBeforeProbe), Input{Estimate: 300_000, Demand: 1_000_000}), "quiet again")
 }
+
+// TestStartupProbeLooksAgainWhenItsClustersDisagree: the faster start-up
+// cluster reading far less than the slower one is checked once more,
+// recheckAfter later, at its rate; a periodic probe's clusters are not.
+func TestStartupProbeLooksAgainWhenItsClustersDisagree(t *testing.T) {
+	t.Parallel()
+	c := NewController(1_000_000, 20_000_000)
+	in := Input{Estimate: 1_000_000, Demand: AnyDemand}
+	first := c.MediaStarted(t0, in)
+	require.Equal(t, []int{3_000_000, MaxBitrate}, rates(first))
+	at := t0.Add(70 * time.Millisecond)
+	low := Result{Cluster: first[1], Bitrate: 1_500_000} // the first read 2.9 Mb/s
+	assert.Empty(t, c.Result(at, low))
+	c.Disagreed(at, low)
+	in.Estimate = 1_500_000
+	assert.Empty(t, c.Step(at.Add(recheckAfter/2), in), "not at once: the path may still hold the clusters")
+	again := c.Step(at.Add(recheckAfter), in)
+	assert.Equal(t, []int{MaxBitrate}, rates(again), "the faster cluster again")
+	c.Disagreed(at.Add(recheckAfter+70*time.Millisecond), Result{Cluster: again[0], Bitrate: 1_400_000})
+	assert.Empty(t, c.Step(at.Add(3*recheckAfter), in), "once")
+
+	// A periodic probe's further cluster reading less is the path's
+	// limit (a policer's bucket let the periodic one through): no recheck.
+	c = NewController(1_000_000, 20_000_000)
+	in = Input{Estimate: 1_000_000, Demand: AnyDemand}
+	first = c.MediaStarted(t0, in)
+	assert.Empty(t, c.Result(t0.Add(70*time.Millisecond), Result{Cluster: first[1], Bitrate: 900_000}))
+	now := t0.Add(periodicInterval + quietBeforeProbe)
+	periodic := c.Step(now, in)
+	require.Equal(t, []int{2_000_000}, rates(periodic))
+	further := c.Result(now.Add(70*time.Millisecond), Result{Cluster: periodic[0], Bitrate: 1_900_000})
+	require.Equal(t, []int{3_800_000}, rates(further))
+	c.Disagreed(now.Add(140*time.Millisecond), Result{Cluster: further[0], Bitrate: 1_000_000})
+	for d := time.Duration(0); d < time.Second; d += 50 * time.Millisecond {
+		assert.Empty(t, c.Step(now.Add(140*time.Millisecond+d), in), "no recheck at +%v", d)
+	}
+}
