@@ -13,7 +13,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
+
+	"github.com/metered-ca/realtime-go/media/internal/av"
 )
 
 // benchSubjectEnv names a file for this test binary to play as fast as it
@@ -86,7 +91,18 @@ func benchSubject(file string) int {
 // reading and decoding.
 const benchFramesEnv = "MEDIA_BENCH_FRAMES"
 
-func benchFrames() int {
+func benchFrames() int { return benchReceive(countFrames) }
+
+// benchFloorEnv makes this test binary the decode row's floor instead: the
+// same exchange as benchFramesEnv, but the video is received with bare
+// pion (its sample builder) and decoded with FFmpeg (through the same
+// decoder Frames uses, pictures borrowed as Frames lends them), as an
+// application without this SDK would write it.
+const benchFloorEnv = "MEDIA_BENCH_FLOOR"
+
+// benchReceive answers the offer on stdin, counts the pictures decoded by
+// count until stdin closes, and prints them.
+func benchReceive(count func(ctx context.Context, pc *webrtc.PeerConnection) <-chan int) int {
 	defer profileCPU()()
 	fail := func(err error) int { fmt.Fprintln(os.Stderr, "media subject:", err); return 1 }
 	in := bufio.NewReader(os.Stdin)
@@ -105,7 +121,7 @@ func benchFrames() int {
 	defer pc.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	frames := countFrames(ctx, pc)
+	frames := count(ctx, pc)
 	if err := pc.SetRemoteDescription(offer); err != nil {
 		return fail(err)
 	}
@@ -129,6 +145,52 @@ func benchFrames() int {
 	}
 	fmt.Printf("{\"frames\":%d}\n", n)
 	return 0
+}
+
+// floorFrames counts the pictures of the first video track pc receives,
+// assembled by pion's sample builder and decoded by FFmpeg.
+func floorFrames(ctx context.Context, pc *webrtc.PeerConnection) <-chan int {
+	frames := make(chan int, 1)
+	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		n := 0
+		defer func() { frames <- n }()
+		var depacketizer rtp.Depacketizer
+		var c av.Codec
+		switch strings.ToLower(tr.Codec().MimeType) {
+		case strings.ToLower(webrtc.MimeTypeVP8):
+			depacketizer, c = &codecs.VP8Packet{}, av.CodecVP8
+		case strings.ToLower(webrtc.MimeTypeH264):
+			depacketizer, c = &codecs.H264Packet{}, av.CodecH264
+		default:
+			return
+		}
+		dec, err := av.NewDecoder(c, nil)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "media subject:", err)
+			return
+		}
+		defer dec.Close()
+		stop := context.AfterFunc(ctx, func() { _ = tr.SetReadDeadline(time.Now()) })
+		defer stop()
+		sb := samplebuilder.New(512, depacketizer, tr.Codec().ClockRate)
+		count := func(*av.Frame) { n++ }
+		for {
+			pkt, _, err := tr.ReadRTP()
+			if err != nil {
+				break
+			}
+			sb.Push(pkt)
+			for s := sb.Pop(); s != nil; s = sb.Pop() {
+				_ = dec.DecodeBorrowed(s.Data, int64(s.PacketTimestamp), count)
+			}
+		}
+		sb.Flush()
+		for s := sb.Pop(); s != nil; s = sb.Pop() {
+			_ = dec.DecodeBorrowed(s.Data, int64(s.PacketTimestamp), count)
+		}
+		_ = dec.DecodeBorrowed(nil, 0, count)
+	})
+	return frames
 }
 
 // profileCPU writes a CPU profile to MEDIA_BENCH_CPUPROFILE when set (a

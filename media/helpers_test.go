@@ -26,6 +26,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(benchFramesEnv) != "" {
 		os.Exit(benchFrames())
 	}
+	if os.Getenv(benchFloorEnv) != "" {
+		os.Exit(benchReceive(floorFrames))
+	}
 	code := m.Run()
 	if code == 0 {
 		if n := av.Live(); n != 0 {
