@@ -65,3 +65,19 @@ func ICERestartAttempts(r *RemotePeer) int {
 // impolite connections hold their first offer for the remote's (0: they do
 // not).
 func SetFirstOfferMargin(p *MeteredPeer, d time.Duration) { p.timing.firstOffer = d }
+
+// CertificateFingerprint is the fingerprint of the DTLS certificate r's
+// connection presents.
+func CertificateFingerprint(r *RemotePeer) string {
+	return onConn(r, func(c *conn) string {
+		certs := c.pc.GetConfiguration().Certificates
+		if len(certs) == 0 {
+			return ""
+		}
+		fps, err := certs[0].GetFingerprints()
+		if err != nil || len(fps) == 0 {
+			return ""
+		}
+		return fps[0].Value
+	})
+}

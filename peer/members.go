@@ -20,6 +20,13 @@ func (p *MeteredPeer) newConn(rp *RemotePeer) (*conn, error) {
 	}
 	polite := politeTowards(p.peerID, rp.id)
 	p.mu.Unlock()
+	if len(cfg.Certificates) == 0 {
+		cert, err := p.cert.get(time.Now())
+		if err != nil {
+			return nil, err
+		}
+		cfg.Certificates = []webrtc.Certificate{cert}
+	}
 	pc, err := p.api.NewPeerConnection(cfg)
 	if err != nil {
 		return nil, err

@@ -24,6 +24,7 @@ type MeteredPeer struct {
 	api    *webrtc.API
 	meters meters // what the interceptors of api measure, per connection
 	config webrtc.Configuration
+	cert   dtlsCertificate // shared by the connections, unless config names one
 	log    *slog.Logger
 	events *event.Emitter
 	env    env // handed to every RemotePeer and connection

@@ -46,7 +46,9 @@ type Options struct {
 
 	// Configuration is the base of every peer connection's configuration.
 	// ICE servers from the server's welcome replace its ICEServers when the
-	// welcome carries any.
+	// welcome carries any. With no Certificates, the MeteredPeer's
+	// connections share one DTLS certificate (ECDSA P-256, renewed a day
+	// before it expires) instead of making one each.
 	Configuration webrtc.Configuration
 	// SettingEngine, when set, is the base of the API's SettingEngine
 	// (ports, NAT addresses, a network of your own such as pion's vnet);
