@@ -158,11 +158,14 @@ func (a *Agent) converse(ctx context.Context, from *peer.RemotePeer, track *webr
 		}
 	}
 	defer stop()
+	var clock mediaClock
 	for f, err := range media.Frames(ctx, track) {
 		if err != nil {
 			return
 		}
-		for _, ev := range ear.Hear(time.Now(), f.PCM, f.SampleRate, f.Channels) {
+		// The frame ends its duration after its media time.
+		end := f.Timestamp + time.Duration(len(f.PCM)/max(f.Channels, 1))*time.Second/time.Duration(max(f.SampleRate, 1))
+		for _, ev := range ear.Hear(clock.at(time.Now(), end), f.PCM, f.SampleRate, f.Channels) {
 			tell(ev)
 			switch ev := ev.(type) {
 			case AgentInterrupted:

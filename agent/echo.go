@@ -77,6 +77,10 @@ const maxLate = 250 * time.Millisecond
 // quietDB: a contour block quieter than this holds nothing to compare.
 const quietDB = -60.0
 
+// missing is the level of a block whose audio never came (frames lost):
+// not silence, nothing known, left out of every comparison.
+var missing = math.NaN()
+
 // NewEchoGuard returns a guard with the default settings.
 func NewEchoGuard() *EchoGuard {
 	return &EchoGuard{MaxLag: 600 * time.Millisecond, HeardWindow: 400 * time.Millisecond, MinCorrelation: 0.8, DoubleTalkDB: 6}
@@ -177,7 +181,7 @@ func (g *EchoGuard) learn(heard []float64, heardEnd time.Time, lag time.Duration
 	g.sent.window(sent, g.sent.index(heardEnd.Add(-lag)))
 	var diffs []float64
 	for i := range heard {
-		if sent[i] > quietDB+20 {
+		if sent[i] > quietDB+20 && !math.IsNaN(heard[i]) {
 			diffs = append(diffs, heard[i]-sent[i])
 		}
 	}
@@ -203,11 +207,11 @@ func (g *EchoGuard) doubleTalk(heardEnd time.Time) bool {
 		// buffers on the way move the lag by tens of milliseconds).
 		predicted := quietDB
 		for i := at - nearLag; i <= at+nearLag; i++ {
-			if i >= 0 && i < len(g.sent.levels) {
+			if i >= 0 && i < len(g.sent.levels) && !math.IsNaN(g.sent.levels[i]) {
 				predicted = max(predicted, g.sent.levels[i])
 			}
 		}
-		if h > quietDB+20 && h-(predicted+g.gainDB) >= g.DoubleTalkDB {
+		if h > quietDB+20 && h-(predicted+g.gainDB) >= g.DoubleTalkDB { // false for missing
 			return true
 		}
 	}
@@ -220,23 +224,34 @@ func (g *EchoGuard) doubleTalk(heardEnd time.Time) bool {
 func varied(levels []float64) bool {
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, l := range levels {
-		lo, hi = min(lo, l), max(hi, l)
+		if !math.IsNaN(l) {
+			lo, hi = min(lo, l), max(hi, l)
+		}
 	}
 	return hi > quietDB && hi-lo >= 6
 }
 
-// correlation is the Pearson correlation of a and b (same length); 0 when
-// either is constant.
+// correlation is the Pearson correlation of a and b (same length) over
+// the blocks known in both; 0 when either is constant there.
 func correlation(a, b []float64) float64 {
-	var ma, mb float64
+	var n, ma, mb float64
 	for i := range a {
-		ma += a[i]
-		mb += b[i]
+		if !math.IsNaN(a[i]) && !math.IsNaN(b[i]) {
+			n++
+			ma += a[i]
+			mb += b[i]
+		}
 	}
-	ma /= float64(len(a))
-	mb /= float64(len(b))
+	if n == 0 {
+		return 0
+	}
+	ma /= n
+	mb /= n
 	var sab, saa, sbb float64
 	for i := range a {
+		if math.IsNaN(a[i]) || math.IsNaN(b[i]) {
+			continue
+		}
 		da, db := a[i]-ma, b[i]-mb
 		sab += da * db
 		saa += da * da
@@ -252,7 +267,7 @@ func correlation(a, b []float64) float64 {
 // from start on, with the samples of a block not yet complete kept.
 type contour struct {
 	start   time.Time // of levels[0]
-	levels  []float64 // dBFS, floored at quietDB
+	levels  []float64 // dBFS, floored at quietDB; missing where audio never came
 	partial []int16
 }
 
@@ -261,27 +276,34 @@ func (c *contour) add(at time.Time, pcm []int16) {
 	if c.start.IsZero() {
 		c.start = at
 	}
-	// The contour runs on the audio's own clock. Audio can reach here
-	// late, never early: a jitter buffer delays some frames and then
-	// hands over several at once. So the clock is set by the earliest
-	// frames, moved back whenever one comes before the contour expects
-	// it; a frame later than that is not allowed to push it ahead (which
-	// moved a call's heard contour half a second off in a few seconds).
+	// The contour runs on the audio's clock: at is when the audio was
+	// made, on a steady clock (a received track's media time: Agent maps
+	// it with a mediaClock). Audio after a gap of a block or more comes
+	// after missing audio (packets lost, nothing decoded for them), which
+	// is unknown, not silence; after a gap over maxLate the stream had
+	// stopped, which is silence. Audio before the contour expects it moves
+	// the clock back.
 	expected := c.end().Add(time.Duration(len(c.partial)) * time.Second / SampleRate)
-	switch {
-	case at.Before(expected):
-		c.start = c.start.Add(at.Sub(expected))
-	case at.Sub(expected) > maxLate:
-		// A gap (nothing sent or heard for a while) is silence.
-		for c.end().Add(blockDur).Before(at) {
-			c.levels = append(c.levels, quietDB)
-			c.partial = c.partial[:0]
-		}
+	switch gap := at.Sub(expected); {
+	case gap < 0:
+		c.start = c.start.Add(gap)
+	case gap > maxLate:
+		c.skipTo(at, quietDB)
+	case gap >= blockDur:
+		c.skipTo(at, missing)
 	}
 	c.partial = append(c.partial, pcm...)
 	for len(c.partial) >= per {
 		c.levels = append(c.levels, max(LevelDB(c.partial[:per]), quietDB))
 		c.partial = append(c.partial[:0], c.partial[per:]...)
+	}
+}
+
+// skipTo fills the contour with blocks of level up to the one holding at.
+func (c *contour) skipTo(at time.Time, level float64) {
+	c.partial = c.partial[:0]
+	for n := at.Sub(c.end()) / blockDur; n > 0; n-- {
+		c.levels = append(c.levels, level)
 	}
 }
 

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -115,4 +116,65 @@ func TestEchoGuardTakesAWholeReplyAtOnce(t *testing.T) {
 		})
 		assert.Less(t, m.longest, 100*time.Millisecond, "seed %d", seed)
 	}
+}
+
+// drifting is pcm played by a clock rate× as fast as the one that made it
+// (nearest sample): an echo whose delay grows or shrinks as it goes.
+func drifting(pcm []int16, rate float64) []int16 {
+	out := make([]int16, int(float64(len(pcm))/rate))
+	for i := range out {
+		out[i] = pcm[min(int(float64(i)*rate), len(pcm)-1)]
+	}
+	return out
+}
+
+// The echo path drifts: the user's side plays and sends on a clock 0.5 %
+// slower than the agent's (a sound card's, a pacer's), so over a 20 s
+// reply the echo's delay grows from 120 to 220 ms. The guard follows it:
+// no 100 ms of the echo passes for the user, 20 replies.
+func TestEchoGuardFollowsADriftingPath(t *testing.T) {
+	t.Parallel()
+	t0 := time.Unix(1000, 0)
+	worst, at := time.Duration(0), time.Duration(0)
+	for seed := range uint64(20) {
+		g, vad := NewEchoGuard(), NewEnergyVAD()
+		reply := append(silence(time.Second), speechLike(seed, 20*time.Second)...)
+		back := echoOf(append(silence(120*time.Millisecond), drifting(reply, 0.995)...), -6, seed)
+		var m runMeter
+		duplex(g, t0, reply, back, func(now time.Duration, f []int16) {
+			echo := g.Heard(t0.Add(now), f)
+			m.add(vad.Speech(f) >= 0.5 && !echo)
+			if m.run > worst {
+				worst, at = m.run, now
+			}
+		})
+	}
+	assert.Less(t, worst, 100*time.Millisecond, "the longest stretch of the agent's echo taken for the user, over 20 drifting replies (at %v into one)", at)
+}
+
+// Heard audio with frames missing (packets lost or too late for the
+// jitter buffer: nothing decoded for them): the frames after each arrive
+// when they would have, not 20 ms earlier. 2 % lost, 20 replies of 20 s.
+func TestEchoGuardHoldsThroughLostFrames(t *testing.T) {
+	t.Parallel()
+	t0 := time.Unix(1000, 0)
+	worst, at := time.Duration(0), time.Duration(0)
+	for seed := range uint64(20) {
+		g, vad := NewEchoGuard(), NewEnergyVAD()
+		reply := append(silence(time.Second), speechLike(seed, 20*time.Second)...)
+		back := echoOf(append(silence(120*time.Millisecond), reply...), -6, seed)
+		r := rand.New(rand.NewPCG(seed, 3))
+		var m runMeter
+		duplex(g, t0, reply, back, func(now time.Duration, f []int16) {
+			if r.IntN(50) == 0 {
+				return // lost
+			}
+			echo := g.Heard(t0.Add(now), f)
+			m.add(vad.Speech(f) >= 0.5 && !echo)
+			if m.run > worst {
+				worst, at = m.run, now
+			}
+		})
+	}
+	assert.Less(t, worst, 100*time.Millisecond, "the longest stretch of the agent's echo taken for the user, over 20 replies with 2 %% of frames lost (at %v into one)", at)
 }

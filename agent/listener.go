@@ -64,16 +64,22 @@ func (l *Listener) Sent(at time.Time, pcm []int16) {
 	l.guard.Sent(at, pcm)
 }
 
-// Hear takes decoded audio (interleaved, at rate) that arrived at now and
-// returns the turn events it leads to.
+// Hear takes decoded audio (interleaved, at rate) that ends at now and
+// returns the turn events it leads to. now is best on a steady clock for
+// the audio (a received track's media time, offset by its least delay:
+// what Agent passes), not when a jitter buffer handed it over: the echo
+// guard places the audio by it, and a gap of a block or more in it is
+// audio that never came.
 func (l *Listener) Hear(now time.Time, pcm []int16, rate, channels int) []TurnEvent {
 	l.frames = ToFrames(l.frames, pcm, rate, channels)
 	var out []TurnEvent
 	n := 0
 	for ; n+FrameSamples <= len(l.frames); n += FrameSamples {
 		frame := l.frames[n : n+FrameSamples]
+		// The audio ends at now: each frame starts its share before.
+		at := now.Add(-time.Duration(len(l.frames)-n) * time.Second / SampleRate)
 		l.mu.Lock()
-		echo := l.guard.Heard(now, frame)
+		echo := l.guard.Heard(at, frame)
 		l.mu.Unlock()
 		speech := l.VAD.Speech(frame) >= 0.5 && !echo
 		evs := l.Turns.Frame(now, speech)

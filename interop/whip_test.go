@@ -303,7 +303,37 @@ func TestOBSShapedPublisherAndALateMember(t *testing.T) {
 	pictured := make(chan time.Time, 1)
 	var decoders sync.WaitGroup
 	defer decoders.Wait()
+	var bridgeAtLate atomic.Pointer[peer.RemotePeer]
+	defer func() {
+		if !t.Failed() {
+			return
+		}
+		// What the two ends of the late member's connection saw.
+		if rp := bridgeAtLate.Load(); rp != nil {
+			st, err := rp.Stats(context.Background())
+			if err != nil {
+				t.Logf("the late member's stats: %v", err)
+			}
+			if err == nil {
+				for _, in := range st.Inbound {
+					t.Logf("the late member's %s: %d packets (%d lost, %d repaired), %d frames; it sent %d NACKs, %d PLIs", in.Kind, in.PacketsReceived, in.PacketsLost, in.RetransmittedPacketsReceived, in.FramesReceived, in.NACKs, in.PLIs)
+				}
+			}
+		}
+		for _, rp := range room.RemotePeers() { // the late member
+			st, err := rp.Stats(context.Background())
+			if err != nil {
+				t.Logf("the bridge's stats: %v", err)
+			}
+			if err == nil {
+				for _, out := range st.Outbound {
+					t.Logf("the bridge's %s to it: %d packets, %d retransmitted, %d NACKs and %d PLIs heard; estimate %d b/s", out.Kind, out.PacketsSent, out.RetransmittedPacketsSent, out.NACKs, out.PLIs, st.AvailableOutgoingBitrate)
+				}
+			}
+		}
+	}()
 	peer.On(late, func(ev peer.PeerJoined) {
+		bridgeAtLate.Store(ev.Peer)
 		peer.On(ev.Peer, func(tr peer.Track) {
 			if tr.Track.Kind() != webrtc.RTPCodecTypeVideo {
 				return
