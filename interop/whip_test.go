@@ -280,7 +280,7 @@ func TestOBSShapedPublisherAndALateMember(t *testing.T) {
 	const token = "obs-key"
 	room := peertest.NewPeer(t, srv, "bridge")
 	require.NoError(t, room.Join(ctx, "obs"))
-	whip, err := bridge.NewWHIP(room, bridge.Options{Token: token})
+	whip, err := bridge.NewWHIP(room, bridge.Options{Token: token, Logger: peertest.FailureLog(t)})
 	require.NoError(t, err)
 	hs := httptest.NewServer(whip)
 	defer func() { hs.Close(); _ = whip.Close() }()

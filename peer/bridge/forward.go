@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -38,6 +39,7 @@ type forwardTrack struct {
 	codec        webrtc.RTPCodecCapability
 	isKey        func([]byte) bool // nil: audio, nothing kept
 	askKeyframe  func()            // to the publisher; called outside the lock
+	log          *slog.Logger      // nil: none; debug lines on keyframes and replays
 
 	mu       sync.Mutex
 	bindings map[string]*binding
@@ -47,6 +49,7 @@ type forwardTrack struct {
 	skipped  uint16 // padding-only packets not forwarded: later sequence numbers close the gap
 	lastAsk  time.Time
 	closed   bool
+	keyed    bool // a keyframe has been kept
 }
 
 // binding is one connection the track is sent on.
@@ -200,6 +203,10 @@ func (t *forwardTrack) keep(c *rtp.Packet) {
 		}
 		t.gop = append(t.gop[:0], t.gop[i:]...)
 		t.gopBytes, t.gopValid = 0, true
+		if !t.keyed && t.log != nil {
+			t.log.Debug("bridge: first keyframe kept", "track", t.id, "seq", c.SequenceNumber)
+		}
+		t.keyed = true
 		for _, k := range t.gop {
 			t.gopBytes += len(k.Payload)
 		}
@@ -230,6 +237,9 @@ func (t *forwardTrack) sendLocked(b *binding, c *rtp.Packet) {
 // frame one timestamp tick after the last, and moves b's offsets so that
 // what comes next follows them.
 func (t *forwardTrack) replayLocked(b *binding) {
+	if t.log != nil {
+		t.log.Debug("bridge: kept pictures sent to a viewer", "track", t.id, "packets", len(t.gop), "bytes", t.gopBytes)
+	}
 	first := t.gop[0]
 	if b.sent {
 		b.seqOff = b.lastSeq + 1 - first.SequenceNumber

@@ -113,6 +113,7 @@ func (pub *publication) forward(remote *webrtc.TrackRemote, _ *webrtc.RTPReceive
 	t := newForwardTrack(id, pub.stream.ID(), remote.Codec().RTPCodecCapability, func() {
 		_ = pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
 	})
+	t.log = pub.h.ep.opts.Logger.With("session", s.id)
 	room := pub.h.room
 	if !s.own(func() { _ = room.RemoveTrack(t); t.close() }) {
 		return
