@@ -189,8 +189,19 @@ func (g *EchoGuard) learn(heard []float64, heardEnd time.Time, lag time.Duration
 		return
 	}
 	slices.Sort(diffs)
-	g.lag, g.gainDB, g.matched = lag, diffs[len(diffs)*3/4], heardEnd
+	gain := diffs[len(diffs)*3/4]
+	if d := lag - g.lag; !g.matched.IsZero() && heardEnd.Sub(g.matched) <= pathMemory && d <= 3*blockDur && d >= -3*blockDur {
+		// The same path measured again: it changes slowly, and one window
+		// (a sentence's first syllables against the last one's tail) can
+		// read 6 dB under it, which made the echo that followed read as
+		// the user talking (a 50-sentence reply, 11 s in).
+		gain = (1-gainStep)*g.gainDB + gainStep*gain
+	}
+	g.lag, g.gainDB, g.matched = lag, gain, heardEnd
 }
+
+// gainStep is how far a new measurement of a known path's gain moves it.
+const gainStep = 0.25
 
 // doubleTalk reports whether the newest heard frame is louder than the
 // echo the learned path predicts: the user is talking too.

@@ -178,3 +178,27 @@ func TestEchoGuardHoldsThroughLostFrames(t *testing.T) {
 	}
 	assert.Less(t, worst, 100*time.Millisecond, "the longest stretch of the agent's echo taken for the user, over 20 replies with 2 %% of frames lost (at %v into one)", at)
 }
+
+// One window's reading of a known path's gain (a sentence's first
+// syllables against the tail of the last) moves it a quarter of the way,
+// not all of it; a path at another lag is taken as measured.
+func TestEchoGuardLearnsTheGainSlowly(t *testing.T) {
+	t.Parallel()
+	t0 := time.Unix(1000, 0)
+	g := NewEchoGuard()
+	n := int(g.HeardWindow / blockDur)
+	for range 2 * n {
+		g.sent.levels = append(g.sent.levels, -15)
+	}
+	g.sent.start = t0
+	heard := make([]float64, n)
+	for i := range heard {
+		heard[i] = -31 // 16 dB under what was sent
+	}
+	end := t0.Add(time.Duration(2*n) * blockDur)
+	g.lag, g.gainDB, g.matched = 120*time.Millisecond, -6, end.Add(-time.Second)
+	g.learn(heard, end, 140*time.Millisecond)
+	assert.InDelta(t, -8.5, g.gainDB, 0.01, "a quarter of the way from -6 to -16")
+	g.learn(heard, end, 400*time.Millisecond)
+	assert.InDelta(t, -16, g.gainDB, 0.01, "another lag: another path")
+}
