@@ -134,21 +134,7 @@ func drifting(pcm []int16, rate float64) []int16 {
 // no 100 ms of the echo passes for the user, 20 replies.
 func TestEchoGuardFollowsADriftingPath(t *testing.T) {
 	t.Parallel()
-	t0 := time.Unix(1000, 0)
-	worst, at := time.Duration(0), time.Duration(0)
-	for seed := range uint64(20) {
-		g, vad := NewEchoGuard(), NewEnergyVAD()
-		reply := append(silence(time.Second), speechLike(seed, 20*time.Second)...)
-		back := echoOf(append(silence(120*time.Millisecond), drifting(reply, 0.995)...), -6, seed)
-		var m runMeter
-		duplex(g, t0, reply, back, func(now time.Duration, f []int16) {
-			echo := g.Heard(t0.Add(now), f)
-			m.add(vad.Speech(f) >= 0.5 && !echo)
-			if m.run > worst {
-				worst, at = m.run, now
-			}
-		})
-	}
+	worst, at := longestEchoForUser(func(reply []int16) []int16 { return drifting(reply, 0.995) }, nil)
 	assert.Less(t, worst, 100*time.Millisecond, "the longest stretch of the agent's echo taken for the user, over 20 drifting replies (at %v into one)", at)
 }
 
@@ -157,17 +143,25 @@ func TestEchoGuardFollowsADriftingPath(t *testing.T) {
 // when they would have, not 20 ms earlier. 2 % lost, 20 replies of 20 s.
 func TestEchoGuardHoldsThroughLostFrames(t *testing.T) {
 	t.Parallel()
+	worst, at := longestEchoForUser(func(reply []int16) []int16 { return reply }, func(r *rand.Rand) bool { return r.IntN(50) == 0 })
+	assert.Less(t, worst, 100*time.Millisecond, "the longest stretch of the agent's echo taken for the user, over 20 replies with 2 %% of frames lost (at %v into one)", at)
+}
+
+// longestEchoForUser plays 20 replies of 20 s, each echoed back at -6 dB
+// 120 ms later as path makes it, leaving out the heard frames lost picks
+// (nil: none), and returns the longest stretch of echo taken for the user
+// and how far into its reply it ended.
+func longestEchoForUser(path func([]int16) []int16, lost func(*rand.Rand) bool) (worst, at time.Duration) {
 	t0 := time.Unix(1000, 0)
-	worst, at := time.Duration(0), time.Duration(0)
 	for seed := range uint64(20) {
 		g, vad := NewEchoGuard(), NewEnergyVAD()
 		reply := append(silence(time.Second), speechLike(seed, 20*time.Second)...)
-		back := echoOf(append(silence(120*time.Millisecond), reply...), -6, seed)
+		back := echoOf(append(silence(120*time.Millisecond), path(reply)...), -6, seed)
 		r := rand.New(rand.NewPCG(seed, 3))
 		var m runMeter
 		duplex(g, t0, reply, back, func(now time.Duration, f []int16) {
-			if r.IntN(50) == 0 {
-				return // lost
+			if lost != nil && lost(r) {
+				return
 			}
 			echo := g.Heard(t0.Add(now), f)
 			m.add(vad.Speech(f) >= 0.5 && !echo)
@@ -176,7 +170,7 @@ func TestEchoGuardHoldsThroughLostFrames(t *testing.T) {
 			}
 		})
 	}
-	assert.Less(t, worst, 100*time.Millisecond, "the longest stretch of the agent's echo taken for the user, over 20 replies with 2 %% of frames lost (at %v into one)", at)
+	return worst, at
 }
 
 // One window's reading of a known path's gain (a sentence's first

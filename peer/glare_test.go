@@ -163,7 +163,7 @@ func TestGlareKeepsCandidates(t *testing.T) {
 	collided := 0
 	for round := 0; round < 10 && collided < 5; round++ {
 		srv := peertest.NewServer(t)
-		logs := &lockedBuffer{}
+		logs := &peertest.LogBuffer{}
 		log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		a, b := peertest.NewPeer(t, srv, "cand-a", peer.Options{Logger: log}), peertest.NewPeer(t, srv, "cand-b", peer.Options{Logger: log}) // a is polite towards b
 		require.NoError(t, a.AddTrack(peertest.OpusTrack(t, fmt.Sprint("ta", round), "sa"), nil, nil))

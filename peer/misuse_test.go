@@ -166,7 +166,7 @@ func TestAddTrackCopiesMetadata(t *testing.T) {
 func TestInboundTrackMetadataOverCapIsDropped(t *testing.T) {
 	t.Parallel() // per-instance timings and servers: nothing shared
 	srv := peertest.NewServer(t)
-	logs := &lockedBuffer{}
+	logs := &peertest.LogBuffer{}
 	bob, err := peer.New(peer.Options{URL: srv.URL(), Logger: slog.New(slog.NewTextHandler(logs, nil)), TokenProvider: testserver.DevTokenProvider(testserver.Claims{Sub: "bob"})})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = bob.Close("") })

@@ -22,7 +22,7 @@ import (
 // TURN relay, and a record of the credentials each peer was handed.
 type relayRoom struct {
 	log    *slog.Logger
-	buf    *lockedBuffer
+	buf    *peertest.LogBuffer
 	srv    *testserver.Server
 	relay  *turnserver.Server
 	mu     sync.Mutex
@@ -35,7 +35,7 @@ func newRelayRoom(t *testing.T) *relayRoom {
 	relay, err := turnserver.Start(turnserver.Options{})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = relay.Close() })
-	room := &relayRoom{relay: relay, issued: map[string][]string{}, buf: &lockedBuffer{}}
+	room := &relayRoom{relay: relay, issued: map[string][]string{}, buf: &peertest.LogBuffer{}}
 	room.log = slog.New(slog.NewTextHandler(room.buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	t.Cleanup(func() {
 		if t.Failed() {

@@ -1,7 +1,6 @@
 package peer_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -20,24 +19,6 @@ import (
 	"github.com/metered-ca/realtime-go/testserver"
 )
 
-// lockedBuffer collects log output from many goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 var icePwd = regexp.MustCompile(`a=ice-pwd:(\S+)`)
 
 // A whole session with debug logging on — JWTs from a token provider, an
@@ -47,7 +28,7 @@ var icePwd = regexp.MustCompile(`a=ice-pwd:(\S+)`)
 func TestNoSecretInLogsOrErrors(t *testing.T) {
 	t.Parallel()
 	srv := peertest.NewServer(t)
-	logs := &lockedBuffer{}
+	logs := &peertest.LogBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	const turnUser, turnPass, apiKey = "turn-user-7f3a9c", "turn-pass-Q8vZ2mK4", "pk_live_9d8f7e6c5b4a"
 	iceMeta := `{"iceServers":[{"urls":"turn:127.0.0.1:3478?transport=udp","username":"` + turnUser + `","credential":"` + turnPass + `"}]}`

@@ -11,7 +11,7 @@ import (
 // if it fails: the detail of a rare failure without the noise of every
 // passing run.
 func FailureLog(t testing.TB) *slog.Logger {
-	buf := &lockedBuffer{}
+	buf := &LogBuffer{}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Log("debug log:\n" + buf.String())
@@ -20,19 +20,22 @@ func FailureLog(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-// lockedBuffer collects log output from many goroutines.
-type lockedBuffer struct {
+// LogBuffer collects log output from many goroutines: an io.Writer for a
+// slog handler that a test reads back.
+type LogBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
+// Write appends p.
+func (l *LogBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
-func (l *lockedBuffer) String() string {
+// String is everything written so far.
+func (l *LogBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
