@@ -138,8 +138,9 @@ func (t *forwardTrack) readRTCP(id string, r interceptor.RTCPReader) {
 func (t *forwardTrack) keyframeWanted(id string) {
 	now := time.Now()
 	t.mu.Lock()
+	replayed, packets, bytes := false, len(t.gop), t.gopBytes
 	if b := t.bindings[id]; b != nil && t.gopValid && now.Sub(b.lastReplay) >= keyframeEvery {
-		b.lastReplay = now
+		b.lastReplay, replayed = now, true
 		t.replayLocked(b)
 	}
 	ask := now.Sub(t.lastAsk) >= keyframeEvery
@@ -147,6 +148,9 @@ func (t *forwardTrack) keyframeWanted(id string) {
 		t.lastAsk = now
 	}
 	t.mu.Unlock()
+	if replayed && t.log != nil {
+		t.log.Debug("bridge: kept pictures sent to a viewer", "track", t.id, "packets", packets, "bytes", bytes)
+	}
 	if ask && t.askKeyframe != nil {
 		t.askKeyframe()
 	}
@@ -179,21 +183,24 @@ func (t *forwardTrack) write(p *rtp.Packet) {
 	c.Extension, c.Extensions, c.ExtensionProfile = false, nil, 0
 	c.Padding, c.PaddingSize = false, 0
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	if t.closed {
+		t.mu.Unlock()
 		return
 	}
 	c.SequenceNumber -= t.skipped
-	if t.isKey != nil {
-		t.keep(c)
-	}
+	firstKey := t.isKey != nil && t.keep(c)
 	for _, b := range t.bindings {
 		t.sendLocked(b, c)
 	}
+	t.mu.Unlock()
+	if firstKey && t.log != nil {
+		t.log.Debug("bridge: first keyframe kept", "track", t.id, "seq", c.SequenceNumber)
+	}
 }
 
-// keep adds c to the pictures since the last keyframe.
-func (t *forwardTrack) keep(c *rtp.Packet) {
+// keep adds c to the pictures since the last keyframe; it tells whether c
+// began the track's first kept keyframe.
+func (t *forwardTrack) keep(c *rtp.Packet) (firstKey bool) {
 	if t.isKey(c.Payload) && (!t.gopValid || len(t.gop) == 0 || t.gop[0].Timestamp != c.Timestamp) {
 		// A new group: from this frame's first packet kept (an SEI or
 		// parameter set may have come before the keyframe's own).
@@ -203,9 +210,7 @@ func (t *forwardTrack) keep(c *rtp.Packet) {
 		}
 		t.gop = append(t.gop[:0], t.gop[i:]...)
 		t.gopBytes, t.gopValid = 0, true
-		if !t.keyed && t.log != nil {
-			t.log.Debug("bridge: first keyframe kept", "track", t.id, "seq", c.SequenceNumber)
-		}
+		firstKey = !t.keyed
 		t.keyed = true
 		for _, k := range t.gop {
 			t.gopBytes += len(k.Payload)
@@ -219,6 +224,7 @@ func (t *forwardTrack) keep(c *rtp.Packet) {
 	if t.gopBytes > maxGOPBytes {
 		t.gop, t.gopBytes, t.gopValid = nil, 0, false
 	}
+	return firstKey
 }
 
 // sendLocked writes c to b, renumbered and restamped for b.
@@ -237,9 +243,6 @@ func (t *forwardTrack) sendLocked(b *binding, c *rtp.Packet) {
 // frame one timestamp tick after the last, and moves b's offsets so that
 // what comes next follows them.
 func (t *forwardTrack) replayLocked(b *binding) {
-	if t.log != nil {
-		t.log.Debug("bridge: kept pictures sent to a viewer", "track", t.id, "packets", len(t.gop), "bytes", t.gopBytes)
-	}
 	first := t.gop[0]
 	if b.sent {
 		b.seqOff = b.lastSeq + 1 - first.SequenceNumber
