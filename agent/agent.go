@@ -30,6 +30,9 @@ type Agent struct {
 	// NewSphinx, offline). A nil STT it returns runs that peer without
 	// one: every turn is answered with "" for what was said.
 	NewSTT func() (STT, error)
+	// NewVAD makes the voice-activity detector for one peer's audio
+	// (default: NewSpectralVAD). Nil from it keeps the default.
+	NewVAD func() VAD
 	// Turns are the turn-taking knobs.
 	Turns TurnOptions
 	// Events, when set, is told everything that happens in each peer's
@@ -135,6 +138,11 @@ func (a *Agent) converse(ctx context.Context, from *peer.RemotePeer, track *webr
 		}
 	}
 	ear := NewListener(a.voice.Source(), a.Turns)
+	if a.NewVAD != nil {
+		if vad := a.NewVAD(); vad != nil {
+			ear.VAD = vad
+		}
+	}
 	newSTT := a.NewSTT
 	if newSTT == nil {
 		newSTT = func() (STT, error) { return NewSphinx(media.RecognizerOptions{}) }

@@ -6,7 +6,9 @@
 // This first part holds the turn logic, which needs no model, and a
 // language-model client:
 //
-//   - [VAD] and [EnergyVAD]: is a frame speech;
+//   - [VAD]: is a frame speech; [SpectralVAD] (the default: six bands,
+//     each scored against a noise and a speech model, as WebRTC's VAD
+//     does) and [EnergyVAD] (level over the floor, the cheapest);
 //   - [EchoGuard]: is incoming speech the agent's own voice coming back
 //     (a speakerphone, a laptop without headphones), by its loudness
 //     contour against what the agent sent, at lags of 0 to 600 ms;

@@ -24,6 +24,7 @@ type Listener struct {
 	frames []int16 // 16 kHz mono not yet judged
 
 	utt utterance
+	run int // speech frames in a row
 }
 
 // The VAD's cut of an utterance for the STT.
@@ -35,6 +36,9 @@ const (
 	// the STT; under the turn engine's least endpointing delay, so that
 	// the final text is in before the turn ends.
 	utteranceEnd = 300 * time.Millisecond
+	// minSpeechFrames: speech is this many speech frames in a row (40 ms,
+	// LiveKit's least speech is 50 ms).
+	minSpeechFrames = 2
 	// maxUtterance: a longer utterance is ended and a new one begun
 	// (pocketsphinx loses what follows in a long run-on one).
 	maxUtterance = 15 * time.Second
@@ -48,12 +52,15 @@ type utterance struct {
 	recent     [][]int16 // the last preRoll of frames, outside an utterance
 	words      int       // final words in the turn
 	text       []string  // final texts in the turn
+	// articulated: a speech frame of the utterance was (or the VAD cannot
+	// tell); words heard in one that was not are a hum's
+	articulated bool
 }
 
-// NewListener returns a listener with an EnergyVAD, an EchoGuard and a
+// NewListener returns a listener with a SpectralVAD, an EchoGuard and a
 // turn engine driving out.
 func NewListener(out Output, opts TurnOptions) *Listener {
-	return &Listener{VAD: NewEnergyVAD(), Turns: NewTurns(out, opts), guard: NewEchoGuard()}
+	return &Listener{VAD: NewSpectralVAD(), Turns: NewTurns(out, opts), guard: NewEchoGuard()}
 }
 
 // Sent tells the echo guard what the agent says, going out from at (16
@@ -81,8 +88,23 @@ func (l *Listener) Hear(now time.Time, pcm []int16, rate, channels int) []TurnEv
 		l.mu.Lock()
 		echo := l.guard.Heard(at, frame)
 		l.mu.Unlock()
-		speech := l.VAD.Speech(frame) >= 0.5 && !echo
-		evs := l.Turns.Frame(now, speech)
+		// A lone frame is no speech: a click, or the first frame of an
+		// echo, which the echo guard knows only once it has more.
+		if l.VAD.Speech(frame) >= 0.5 && !echo {
+			l.run++
+		} else {
+			l.run = 0
+		}
+		speech := l.run >= minSpeechFrames
+		var evs []TurnEvent
+		if l.run == minSpeechFrames {
+			// The run's earlier frames were speech too: the turn
+			// engine counts them now, as they came.
+			for range minSpeechFrames - 1 {
+				evs = append(evs, l.Turns.Frame(now, true)...)
+			}
+		}
+		evs = append(evs, l.Turns.Frame(now, speech)...)
 		if l.STT != nil {
 			evs = l.transcribe(now, frame, speech, evs)
 		}
@@ -109,7 +131,7 @@ func (l *Listener) transcribe(now time.Time, frame []int16, speech bool, evs []T
 			u.recent = append(u.recent, append([]int16(nil), frame...))
 			return l.withText(evs)
 		}
-		u.open, u.began, u.lastSpeech = true, now, now
+		u.open, u.began, u.lastSpeech, u.articulated = true, now, now, articulated(l.VAD)
 		var pre []int16
 		for _, f := range u.recent {
 			pre = append(pre, f...)
@@ -121,6 +143,7 @@ func (l *Listener) transcribe(now time.Time, frame []int16, speech bool, evs []T
 	}
 	if speech {
 		u.lastSpeech = now
+		u.articulated = u.articulated || articulated(l.VAD)
 	}
 	if !u.open { // the STT failed on the pre-roll
 		return l.withText(evs)
@@ -158,17 +181,21 @@ func (l *Listener) heard(now time.Time, evs []TurnEvent, ts []Transcript, err er
 		return append(evs, l.Turns.Words(now, u.words, true)...)
 	}
 	for _, t := range ts {
-		ev := UserSaid{At: now, Text: t.Text, Final: t.Final}
+		ev := UserSaid{At: now, Text: t.Text, Final: t.Final, Hum: !u.articulated}
+		words := t.Words()
+		if ev.Hum {
+			words = 0 // a recogniser's words in a hum
+		}
 		if !t.Final {
 			evs = append(evs, ev)
-			evs = append(evs, l.Turns.Words(now, u.words+t.Words(), false)...)
+			evs = append(evs, l.Turns.Words(now, u.words+words, false)...)
 			continue
 		}
 		ev.Delay = now.Sub(u.lastSpeech)
-		if t.Text != "" {
+		if t.Text != "" && !ev.Hum {
 			u.text = append(u.text, t.Text)
 		}
-		u.words += t.Words()
+		u.words += words
 		evs = append(evs, ev)
 		evs = append(evs, l.Turns.Words(now, u.words, !u.open)...)
 	}
@@ -184,4 +211,11 @@ func (l *Listener) withText(evs []TurnEvent) []TurnEvent {
 		}
 	}
 	return evs
+}
+
+// articulated tells whether the speech frame vad last judged was
+// articulated; true when vad cannot tell.
+func articulated(vad VAD) bool {
+	a, ok := vad.(Articulation)
+	return !ok || a.Articulated()
 }

@@ -83,12 +83,15 @@ type UserEnded struct {
 
 // UserSaid: the Listener's STT recognised part of the user's turn. Delay,
 // for final text, is from the end of the speech to the text: the STT's
-// share of the agent's reply time.
+// share of the agent's reply time. Hum: the utterance was a closed-mouth
+// hum ("mm-hm"), whatever words the recogniser heard in it; they count
+// for nothing (see Articulation).
 type UserSaid struct {
 	At    time.Time
 	Text  string
 	Final bool
 	Delay time.Duration
+	Hum   bool
 }
 
 // STTFailed: the Listener's STT returned an error; the utterance it was

@@ -9,6 +9,18 @@ type VAD interface {
 	Speech(frame []int16) float64
 }
 
+// Articulation is what a VAD may also tell about the last frame it judged:
+// whether it was articulated, with the energy above 2 kHz that
+// consonants and open vowels carry, which a hum with the mouth closed
+// ("mm-hm") lacks. A Listener whose VAD implements it ignores the words a
+// recogniser hears in an utterance without one articulated frame:
+// pocketsphinx hears "for for" or "the wall" in a hum, which with
+// MinInterruptionWords 2 would cut the agent off. SpectralVAD implements
+// it.
+type Articulation interface {
+	Articulated() bool
+}
+
 // floorFrames is the window the noise floor is the quietest frame of:
 // 5 s. Speech has pauses between words and phrases well within it, so
 // the floor stays the room's while someone talks, and follows a room that
@@ -26,13 +38,8 @@ type EnergyVAD struct {
 	// MinSpeechDB: quieter than this is never speech (default -55 dBFS).
 	MinSpeechDB float64
 
-	n    int          // frames seen
-	mins []frameLevel // increasing levels: the window's minimum first
-}
-
-type frameLevel struct {
-	n     int
-	level float64
+	n     int // frames seen
+	floor minWindow
 }
 
 // NewEnergyVAD returns a VAD with the default margins.
@@ -44,19 +51,33 @@ func NewEnergyVAD() *EnergyVAD {
 func (v *EnergyVAD) Speech(frame []int16) float64 {
 	level := LevelDB(frame)
 	v.n++
-	// A monotonic queue: the floor is its head.
-	for len(v.mins) > 0 && v.mins[len(v.mins)-1].level >= level {
-		v.mins = v.mins[:len(v.mins)-1]
-	}
-	v.mins = append(v.mins, frameLevel{v.n, level})
-	for v.mins[0].n <= v.n-floorFrames {
-		v.mins = v.mins[1:]
-	}
+	floor := v.floor.push(v.n, level, floorFrames)
 	if level < v.MinSpeechDB {
 		return 0
 	}
 	// A logistic of the level over the floor: 0.5 at MarginDB, 0.9 six
 	// decibels higher.
-	over := level - v.mins[0].level
+	over := level - floor
 	return 1 / (1 + math.Exp(-(over-v.MarginDB)*math.Log(9)/6))
+}
+
+// minWindow is the least of the levels pushed over the last few pushes: a
+// monotonic queue, its head the least.
+type minWindow struct{ q []frameLevel }
+
+type frameLevel struct {
+	n     int
+	level float64
+}
+
+// push adds the n-th level and returns the least of the last size.
+func (w *minWindow) push(n int, level float64, size int) float64 {
+	for len(w.q) > 0 && w.q[len(w.q)-1].level >= level {
+		w.q = w.q[:len(w.q)-1]
+	}
+	w.q = append(w.q, frameLevel{n, level})
+	for w.q[0].n <= n-size {
+		w.q = w.q[1:]
+	}
+	return w.q[0].level
 }

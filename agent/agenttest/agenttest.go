@@ -149,6 +149,29 @@ func (c *Call) Tone(ctx context.Context, hz float64, d time.Duration) (start, en
 	return c.push(ctx, pcm)
 }
 
+// Hum is "mm-hm" as people say it with the mouth closed, 16 kHz mono: two
+// voiced syllables at pitch (Hz), the second a little higher, each a
+// fundamental and five harmonics falling off as their square, and no
+// energy above them. Speech recognisers hear words in it (pocketsphinx:
+// "for for", "the wall"); a backchannel, not a turn.
+func Hum(pitch float64) []int16 {
+	var out []int16
+	for s, d := range []float64{0.25, 0.3} {
+		n := int(d * agent.SampleRate)
+		f := pitch * (1 + 0.1*float64(s))
+		for i := range n {
+			env := math.Sin(math.Pi * float64(i) / float64(n))
+			v := 0.0
+			for h := 1.0; h <= 6; h++ {
+				v += math.Sin(2*math.Pi*f*h*float64(i)/agent.SampleRate) / (h * h)
+			}
+			out = append(out, int16(6000*env*v))
+		}
+		out = append(out, make([]int16, agent.SampleRate/10)...)
+	}
+	return out
+}
+
 // Play has the user's microphone send pcm (16 kHz mono): any sound, a
 // hum or a recording.
 func (c *Call) Play(ctx context.Context, pcm []int16) (start, end time.Time, err error) {

@@ -3,10 +3,12 @@ package agenttest_test
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/pion/webrtc/v4"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
@@ -119,4 +121,49 @@ func ask(ctx context.Context, t testing.TB, call *agenttest.Call, question strin
 	heard, err = call.Heard(ctx, end)
 	require.NoError(t, err, "the agent never answered")
 	return end, heard
+}
+
+// countingVAD is the default VAD, counting the frames it is asked about.
+type countingVAD struct {
+	agent.VAD
+	frames atomic.Int64
+}
+
+func (v *countingVAD) Speech(frame []int16) float64 {
+	v.frames.Add(1)
+	return v.VAD.Speech(frame)
+}
+
+// An Agent hears through the VAD its NewVAD makes, one per peer.
+func TestAgentHearsThroughItsVAD(t *testing.T) {
+	t.Parallel()
+	call := agenttest.New(t)
+	var made []*countingVAD
+	var mu sync.Mutex
+	a := &agent.Agent{
+		LLM:    agent.Scripted{Script: func([]agent.Message) []agent.Delta { return []agent.Delta{{Text: "Nine."}} }},
+		NewSTT: func() (agent.STT, error) { return nil, nil },
+		NewVAD: func() agent.VAD {
+			v := &countingVAD{VAD: agent.NewSpectralVAD()}
+			mu.Lock()
+			made = append(made, v)
+			mu.Unlock()
+			return v
+		},
+	}
+	p, err := peer.New(peer.Options{URL: call.URL, APIKey: "pk_agent"})
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	require.NoError(t, a.Start(ctx, p))
+	t.Cleanup(func() {
+		_ = p.Close("")
+		_ = a.Close()
+	})
+	require.NoError(t, p.Join(ctx, call.Channel))
+	ask(ctx, t, call, "When does the next train leave?")
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, made, 1, "one VAD for the one peer")
+	assert.Positive(t, made[0].frames.Load(), "the agent asked it about the user's audio")
 }

@@ -3,7 +3,6 @@ package agenttest_test
 import (
 	"context"
 	"fmt"
-	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -161,26 +160,6 @@ func BenchmarkFalseBargeIn(b *testing.B) {
 	b.ReportMetric(heard.Seconds()/float64(b.N), "s-echoed-before-the-first")
 }
 
-// hum is "mm-hm" as people say it, with the mouth closed: two voiced
-// syllables at pitch, the second a little higher.
-func hum(pitch float64) []int16 {
-	var out []int16
-	for s, d := range []float64{0.25, 0.3} {
-		n := int(d * 16000)
-		f := pitch * (1 + 0.1*float64(s))
-		for i := range n {
-			env := math.Sin(math.Pi * float64(i) / float64(n))
-			v := 0.0
-			for h := 1.0; h <= 6; h++ {
-				v += math.Sin(2*math.Pi*f*h*float64(i)/16000) / (h * h)
-			}
-			out = append(out, int16(6000*env*v))
-		}
-		out = append(out, make([]int16, 1600)...)
-	}
-	return out
-}
-
 // backchannelRun has the user say n backchannels over the agent's long
 // reply, one every 2.5 s: single words ("okay", "right", "yeah", "sure"),
 // and with hums every other one a hum ("mm-hm" said with the mouth
@@ -199,7 +178,7 @@ func backchannelRun(t testing.TB, n int, hums bool) (paused, interrupted, resume
 	for i := range n {
 		time.Sleep(1500 * time.Millisecond)
 		if hums && i%2 == 1 {
-			_, end, err = call.Play(ctx, hum(pitches[i/2%len(pitches)]))
+			_, end, err = call.Play(ctx, agenttest.Hum(pitches[i/2%len(pitches)]))
 		} else {
 			_, end, err = call.Say(ctx, words[i%len(words)])
 		}
@@ -227,8 +206,11 @@ func TestBackchannelsDoNotInterrupt(t *testing.T) {
 func BenchmarkBackchannels(b *testing.B) {
 	var paused, interrupted int
 	for range b.N {
-		p, i, _, _ := backchannelRun(b, 20, true)
+		p, i, _, log := backchannelRun(b, 20, true)
 		paused, interrupted = paused+p, interrupted+i
+		if i > 0 {
+			b.Logf("%d interruptions; the call's events: %s", i, log)
+		}
 	}
 	b.ReportMetric(float64(paused)/float64(b.N), "pauses/20-backchannels")
 	b.ReportMetric(float64(interrupted)/float64(b.N), "interruptions/20-backchannels")
