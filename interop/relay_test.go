@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -230,9 +231,11 @@ func TestChromiumOnCappedRelay(t *testing.T) {
 	goal := max(2*capMean, 600_000)
 	var recovered time.Duration = -1
 	var after10 int
+	var liftline []string // the estimate, kb/s, every 250 ms after the lift
 	for time.Since(lifted) < 25*time.Second && (recovered < 0 || after10 == 0) {
 		time.Sleep(250 * time.Millisecond)
 		est := estimate()
+		liftline = append(liftline, strconv.Itoa(est/1000))
 		if after10 == 0 && time.Since(lifted) >= 10*time.Second {
 			after10 = est
 		}
@@ -247,6 +250,7 @@ func TestChromiumOnCappedRelay(t *testing.T) {
 		goal/1000, map[bool]string{true: recovered.Round(100 * time.Millisecond).String(), false: "more than 25 s"}[recovered >= 0], after10/1000,
 		pr.Clusters, pr.Results, pr.PacketsReceived, pr.PacketsSent, openProbing.PacketsReceived, openProbing.PacketsSent, pr.BytesSent/1000, final.Path.BytesSent/1000, endView.PliCount, endView.FramesDropped)
 	t.Logf("under the cap, estimate/video target in kb/s every 250 ms: %s", strings.Join(timeline, " "))
+	t.Logf("after the lift, estimate in kb/s every 250 ms: %s", strings.Join(liftline, " "))
 	if dir := os.Getenv("NETWORK_REPORT"); dir != "" { // make bench reads one run's figures
 		b, err := json.Marshal(map[string]float64{
 			"cap_bps":               capBps,

@@ -151,5 +151,7 @@ func newInterceptors(media *webrtc.MediaEngine, lf logging.LoggerFactory, bw Ban
 	if err := webrtc.ConfigureTWCCSenderWithOptions(media, reg, twcc.WithLoggerFactory(lf)); err != nil {
 		return nil, err
 	}
-	return reg, nil
+	outer := &interceptor.Registry{}
+	outer.Add(ownStreamsFactory{inner: reg, m: m})
+	return outer, nil
 }

@@ -48,6 +48,7 @@ type prober struct {
 	raised   raisedBy
 	started  bool
 	closed   bool
+	onRTX    func(ssrc uint32, on bool) // bwe_rtx.go
 
 	active   atomic.Pointer[activeCluster]
 	checking atomic.Bool // check is on: sent records every packet
@@ -111,6 +112,9 @@ func (p *prober) addStream(s *sentStream) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.list = append(p.list, s)
+	if p.heard.Load() {
+		p.announceRTX(s, true)
+	}
 	if p.started || p.closed || !canProbe(s) {
 		return
 	}
@@ -127,6 +131,9 @@ func (p *prober) removeStream(info *interceptor.StreamInfo) {
 	for i, s := range p.list {
 		if s.info.SSRC == info.SSRC {
 			p.list = append(p.list[:i], p.list[i+1:]...)
+			if p.heard.Load() {
+				p.announceRTX(s, false)
+			}
 			return
 		}
 	}
@@ -228,7 +235,9 @@ func (p *prober) finish(now time.Time) {
 			kept = append(kept, a)
 			continue
 		}
-		p.ctrl.Finished(now, p.est.Ignored(a.id))
+		// A receiver that acknowledged padding once reads it: a cluster
+		// whose padding is all lost now was lost at a full queue.
+		p.ctrl.Finished(now, p.est.Ignored(a.id) && p.counts.PacketsReceived == 0)
 		for seq, r := range p.records {
 			if r.Cluster == a.id {
 				delete(p.records, seq)
@@ -350,7 +359,13 @@ func (p *prober) feedback(fb *rtcp.TransportLayerCC) {
 		heard := false
 		probe.Arrivals(fb, func(_ uint16, _ time.Duration, received bool) { heard = heard || received })
 		if heard {
-			p.heard.Store(true)
+			p.mu.Lock()
+			if !p.heard.Swap(true) {
+				for _, s := range p.list {
+					p.announceRTX(s, true)
+				}
+			}
+			p.mu.Unlock()
 			p.kick() // the start-up probes need not wait for the next step
 		}
 	}

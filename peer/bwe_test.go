@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/logging"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
@@ -210,13 +209,7 @@ func TestProbesWaitForTheRemote(t *testing.T) {
 
 	var first rtp.TransportCCExtension
 	require.NoError(t, first.Unmarshal(w.of(1)[0].GetExtension(3)))
-	rec := twcc.NewRecorder(9)
-	rec.Record(1, first.TransportSequence, time.Now().UnixMicro())
-	for _, pkt := range rec.BuildFeedbackPacket() {
-		if fb, ok := pkt.(*rtcp.TransportLayerCC); ok {
-			e.prober.feedback(fb)
-		}
-	}
+	e.prober.feedback(received(first.TransportSequence))
 	require.Eventually(t, func() bool { return len(w.of(2)) >= probe.MinPackets }, 10*time.Second, time.Millisecond, "the start-up probe goes once the remote is heard")
 }
 

@@ -67,6 +67,8 @@ type conn struct {
 	outCands   []*webrtc.ICECandidate
 	isClosed   bool
 	follows    map[*trackedTrack]func() // rate-adaptive tracks' stops (bitrate.go)
+
+	rtx rtxReaders // rtxfeedback.go
 }
 
 // connOwner is what a connection reports to, and asks of, the RemotePeer
@@ -449,6 +451,7 @@ func (c *conn) close() {
 	}
 	c.ops.stop()
 	c.ops.wait()
+	c.rtx.close()
 	c.forgetReceived()
 }
 

@@ -34,6 +34,7 @@ func (p *MeteredPeer) newConn(rp *RemotePeer) (*conn, error) {
 	c := newConn(rp, rp.id, rp.env, pc, polite)
 	c.meters = p.meters.claim(pc.ID())
 	c.watchBandwidth()
+	c.readRTXFeedback(p.api)
 	return c, nil
 }
 
