@@ -1,6 +1,7 @@
 package media
 
 import (
+	"encoding/binary"
 	"log/slog"
 	"math/rand"
 	"net"
@@ -31,6 +32,9 @@ type netLab struct {
 	// cap): what the sender really sends.
 	offered map[string]*atomic.Int64
 	blocked sync.Map // IP string → struct{}
+	// onlySSRC, when set, is the one RTP stream that gets through: the
+	// others (retransmissions on RTX, probes) are dropped.
+	onlySSRC atomic.Uint32
 }
 
 // link is what reaches one host.
@@ -86,6 +90,11 @@ func newNetLab(t *testing.T, optsA, optsB peer.Options) *netLab {
 		}
 		if _, cut := lab.blocked.Load(dst); cut {
 			return false
+		}
+		if only := lab.onlySSRC.Load(); only != 0 {
+			if ssrc, ok := rtpSSRC(c.UserData()); ok && ssrc != only {
+				return false
+			}
 		}
 		if n := lab.offered[src]; n != nil {
 			n.Add(int64(len(c.UserData())))
@@ -177,3 +186,13 @@ func (lab *netLab) moveA() {
 
 // sentByA is what A has sent into the network, from either address.
 func (lab *netLab) sentByA() int64 { return lab.offered[labA].Load() + lab.offered[labA2].Load() }
+
+// rtpSSRC reads the SSRC of an RTP packet (SRTP leaves the header in the
+// clear); ok is false for anything else on the wire: STUN, DTLS, RTCP
+// (RFC 5761: second byte 192-223).
+func rtpSSRC(b []byte) (uint32, bool) {
+	if len(b) < 12 || b[0]>>6 != 2 || b[1] >= 192 && b[1] <= 223 {
+		return 0, false
+	}
+	return binary.BigEndian.Uint32(b[8:12]), true
+}

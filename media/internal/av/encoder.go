@@ -116,6 +116,15 @@ func openOpus(channels, bitrate int) (*Encoder, error) {
 // MinVideoBitrate is the lowest rate a video encoder is opened at.
 const MinVideoBitrate = 50_000
 
+// keyframeInterval is the most frames between two keyframes, as
+// libwebrtc's encoders run (3000): a keyframe comes when a receiver asks
+// for one. A keyframe is up to nine frames' worth of bytes at once, and
+// the delay detector reads each as congestion on a thin link: with one
+// every 2 s the estimate was cut every 2 s, under a 400 kb/s cap to
+// 0.69-0.85× the cap, with 14-39 frames dropped at Chromium; on request,
+// 0.99-1.11× and none (docs/guides/networks.md).
+const keyframeInterval = 3000
+
 // VideoEncoderOptions sets up a video encoder.
 type VideoEncoderOptions struct {
 	Codec         Codec // CodecVP8 or CodecH264
@@ -155,7 +164,7 @@ func openVideo(o VideoEncoderOptions) (*Encoder, error) {
 	cc.SetPixelFormat(astiav.PixelFormatYuv420P)
 	cc.SetTimeBase(astiav.NewRational(1, 90000))
 	cc.SetFramerate(astiav.NewRational(o.FPS, 1))
-	cc.SetGopSize(o.FPS * 2)
+	cc.SetGopSize(keyframeInterval)
 	bitrate := max(o.Bitrate, MinVideoBitrate)
 	cc.SetBitRate(int64(bitrate))
 	opts := astiav.NewDictionary()
