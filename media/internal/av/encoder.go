@@ -122,7 +122,7 @@ const MinVideoBitrate = 50_000
 // the delay detector reads each as congestion on a thin link: with one
 // every 2 s the estimate was cut every 2 s, under a 400 kb/s cap to
 // 0.69-0.85× the cap, with 14-39 frames dropped at Chromium; on request,
-// 0.99-1.11× and none (docs/guides/networks.md).
+// 0.96-1.12× and 0-7 (docs/guides/networks.md).
 const keyframeInterval = 3000
 
 // VideoEncoderOptions sets up a video encoder.

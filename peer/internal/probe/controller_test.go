@@ -222,9 +222,17 @@ func TestUndoneRaiseSlowsPeriodicProbes(t *testing.T) {
 	c.Result(now.Add(100*time.Millisecond), Result{Cluster: p[0], Bitrate: 520_000})
 	c.Raised(now.Add(100*time.Millisecond), 520_000)
 	in.Estimate = 520_000
-	c.Step(now.Add(undoWindow+200*time.Millisecond), in)
-	in.Estimate = 600_000 // no cap: the further probe is not awaited any more
-	assert.Equal(t, []int{1_200_000}, rates(c.Step(now.Add(100*time.Millisecond+periodicInterval), in)), "back to every %v", periodicInterval)
+	held := now.Add(100*time.Millisecond + undoWindow)
+	assert.Empty(t, c.Step(held.Add(-probeStepForTest), in))
+	p = c.Step(held, in)
+	require.Equal(t, []int{1_040_000}, rates(p), "past the capped mark and held: the cap is gone, probe further")
+	further := c.Result(held.Add(100*time.Millisecond), Result{Cluster: p[0], Bitrate: 900_000})
+	require.Equal(t, []int{1_800_000}, rates(further), "and on")
+	c.Raised(held.Add(100*time.Millisecond), 900_000)
+	in.Estimate = 900_000
+	c.Step(held.Add(100*time.Millisecond+undoWindow), in)
+	in.Estimate = 1_000_000 // no cap: the further probe is not awaited any more
+	assert.Equal(t, []int{2_000_000}, rates(c.Step(held.Add(100*time.Millisecond+periodicInterval), in)), "back to every %v", periodicInterval)
 }
 
 const probeStepForTest = 100 * time.Millisecond
@@ -277,4 +285,47 @@ func TestStartupProbeLooksAgainWhenItsClustersDisagree(t *testing.T) {
 	for d := time.Duration(0); d < time.Second; d += 50 * time.Millisecond {
 		assert.Empty(t, c.Step(now.Add(140*time.Millisecond+d), in), "no recheck at +%v", d)
 	}
+}
+
+// Under the capped mark a periodic probe goes alone. When it comes back
+// past the mark and the raise it made stands for confirmFor, the further
+// probe goes then, not a periodic interval later; a raise undone
+// meanwhile (a policer's bucket) calls for none, and the mark stays.
+func TestAStandingRaiseProbesFurther(t *testing.T) {
+	t.Parallel()
+	capped := func() (*Controller, time.Time) {
+		c := NewController(300_000, 20_000_000)
+		in := Input{Estimate: 300_000, Demand: 2_000_000}
+		require.NotEmpty(t, c.MediaStarted(t0, in))
+		now := t0.Add(periodicInterval)
+		p := c.Step(now, in)
+		further := c.Result(now.Add(100*time.Millisecond), Result{Cluster: p[0], Bitrate: 600_000})
+		require.Equal(t, []int{1_200_000}, rates(further))
+		require.Empty(t, c.Result(now.Add(200*time.Millisecond), Result{Cluster: further[0], Bitrate: 350_000}), "cut: the mark is 450 kb/s")
+		now = now.Add(periodicInterval + 200*time.Millisecond)
+		p = c.Step(now, Input{Estimate: 320_000, Demand: 2_000_000})
+		require.Equal(t, []int{640_000}, rates(p))
+		require.Empty(t, c.Result(now.Add(100*time.Millisecond), Result{Cluster: p[0], Bitrate: 640_000}), "alone: nothing further at once")
+		c.Raised(now.Add(100*time.Millisecond), 640_000)
+		return c, now.Add(100 * time.Millisecond)
+	}
+
+	c, raised := capped()
+	in := Input{Estimate: 640_000, Demand: 2_000_000}
+	for step := raised.Add(probeStepForTest); step.Before(raised.Add(confirmFor)); step = step.Add(probeStepForTest) {
+		require.Empty(t, c.Step(step, in), "not before the raise has stood %v (at %v)", confirmFor, step.Sub(raised))
+	}
+	p := c.Step(raised.Add(confirmFor), in)
+	require.Equal(t, []int{1_280_000}, rates(p), "the raise stood: the cap is gone, probe further")
+	assert.Equal(t, []int{2_560_000}, rates(c.Result(raised.Add(confirmFor+100*time.Millisecond), Result{Cluster: p[0], Bitrate: 1_280_000})), "and on")
+
+	c, raised = capped()
+	in.Estimate = 300_000 // the check found the queue: the raise rode a bucket
+	assert.Empty(t, c.Step(raised.Add(500*time.Millisecond), in))
+	assert.Empty(t, c.Step(raised.Add(confirmFor), in), "undone: nothing further")
+	in.Estimate = 320_000
+	next := raised.Add(-100 * time.Millisecond).Add(slowedInterval)
+	p = c.Step(next, in)
+	require.Equal(t, []int{640_000}, rates(p), "periodic probes go on, slowed")
+	assert.Empty(t, c.Result(next.Add(100*time.Millisecond), Result{Cluster: p[0], Bitrate: 400_000}), "and alone while under the mark")
 }
