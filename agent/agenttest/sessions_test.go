@@ -125,6 +125,19 @@ func BenchmarkSessions(b *testing.B) {
 			gaps[i] = c.LongestGap(start.Add(time.Second), start.Add(steady))
 		}
 		slices.Sort(gaps)
+		// Audio the users' receiver reports counted lost: the jitter
+		// buffer waits 200 ms for a missing packet before it skips it.
+		var lost int64
+		for _, p := range peers {
+			for _, rp := range p.RemotePeers() {
+				if st, err := rp.Stats(ctx); err == nil {
+					for _, o := range st.Outbound {
+						lost += o.PacketsLost
+					}
+				}
+			}
+		}
+		b.ReportMetric(float64(lost), "lost-packets")
 		b.ReportMetric(float64(gaps[n-1])/1e6, "worst-hole-ms")
 		b.ReportMetric(float64(gaps[min(n-1, n*95/100)])/1e6, "p95-hole-ms")
 		b.ReportMetric(float64(cpu)/float64(took)/float64(n)*100, "cpu-%-per-session")
