@@ -15,7 +15,6 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
 
 	"github.com/metered-ca/realtime-go/media/internal/av"
 	"github.com/metered-ca/realtime-go/peer"
@@ -100,7 +99,7 @@ func Frames(ctx context.Context, track *webrtc.TrackRemote, opts ...FramesOption
 		}
 		keyframes := newKeyframeRequester(o.pc, track, kind)
 		keyframes.request()
-		sb := samplebuilder.New(window, depack, clock, samplebuilder.WithMaxTimeDelay(maxLate(kind)))
+		sb := newJitterBuffer(kind, window, depack, clock)
 		var first uint32
 		started := false
 		// After a loss nothing repaired in time, a video decoder would show

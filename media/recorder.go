@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
 
 	"github.com/metered-ca/realtime-go/media/internal/av"
 )
@@ -152,11 +151,11 @@ func (r *Recorder) AddTrack(track *webrtc.TrackRemote) error {
 	}
 	r.tracks = append(r.tracks, t)
 	r.wg.Add(1)
-	go r.read(t, samplebuilder.New(window, depack, track.Codec().ClockRate, samplebuilder.WithMaxTimeDelay(maxLate(track.Kind()))))
+	go r.read(t, newJitterBuffer(track.Kind(), window, depack, track.Codec().ClockRate))
 	return nil
 }
 
-func (r *Recorder) read(t *recTrack, sb *samplebuilder.SampleBuilder) {
+func (r *Recorder) read(t *recTrack, sb jitterBuffer) {
 	defer r.wg.Done()
 	defer r.trackEnded(t)
 	clock := t.remote.Codec().ClockRate
