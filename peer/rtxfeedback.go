@@ -43,11 +43,13 @@ func (c *conn) readRTXFeedback(api *webrtc.API) {
 	})
 }
 
-// start opens a reader for ssrc on dtls.
+// start opens a reader for ssrc on dtls. It runs on the connection's
+// operations, one at a time; pion is called outside r.mu.
 func (r *rtxReaders) start(api *webrtc.API, dtls *webrtc.DTLSTransport, ssrc uint32) error {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.closed || r.open[ssrc] != nil {
+	skip := r.closed || r.open[ssrc] != nil
+	r.mu.Unlock()
+	if skip {
 		return nil
 	}
 	recv, err := api.NewRTPReceiver(webrtc.RTPCodecTypeVideo, dtls)
@@ -59,11 +61,18 @@ func (r *rtxReaders) start(api *webrtc.API, dtls *webrtc.DTLSTransport, ssrc uin
 		_ = recv.Stop()
 		return err
 	}
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		_ = recv.Stop() // closed meanwhile
+		return nil
+	}
 	if r.open == nil {
 		r.open = map[uint32]*webrtc.RTPReceiver{}
 	}
 	r.open[ssrc] = recv
 	r.wg.Add(1)
+	r.mu.Unlock()
 	go r.drain(recv)
 	return nil
 }

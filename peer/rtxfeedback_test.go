@@ -1,7 +1,6 @@
 package peer_test
 
 import (
-	"sync"
 	"testing"
 	"time"
 
@@ -32,8 +31,8 @@ func TestProbesAcknowledgedInFeedbackToTheRTXStream(t *testing.T) {
 
 	sample, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "cam", "a")
 	require.NoError(t, err)
-	video := &readsRTCP{TrackLocalStaticSample: sample}
-	t.Cleanup(video.wg.Wait) // after the peers close (cleanups run last first)
+	video := &pliCounter{TrackLocalStaticSample: sample} // it reads the sender's RTCP, as pion's interceptors need
+	t.Cleanup(video.wg.Wait)                             // after the peers close (cleanups run last first)
 	srv := peertest.NewServer(t)
 	sender := peertest.NewPeer(t, srv, "a-sender")
 	receiver := peertest.NewPeer(t, srv, "b-plain-pion", peer.Options{API: plain})
@@ -75,29 +74,4 @@ func TestProbesAcknowledgedInFeedbackToTheRTXStream(t *testing.T) {
 		return pr.PacketsReceived == pr.PacketsSent
 	}, 3*time.Second, 100*time.Millisecond, "every probe packet acknowledged")
 	t.Logf("%d clusters, %d of %d probe packets acknowledged", pr.Clusters, pr.PacketsReceived, pr.PacketsSent)
-}
-
-// readsRTCP is a sample track that reads its sender's RTCP, as an
-// application must for pion's interceptors to see it (media.Track does).
-type readsRTCP struct {
-	*webrtc.TrackLocalStaticSample
-	wg sync.WaitGroup
-}
-
-func (r *readsRTCP) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
-	codec, err := r.TrackLocalStaticSample.Bind(ctx)
-	if err != nil {
-		return codec, err
-	}
-	r.wg.Add(1)
-	go func() {
-		defer r.wg.Done()
-		buf := make([]byte, 1500)
-		for {
-			if _, _, err := ctx.RTCPReader().Read(buf, nil); err != nil {
-				return
-			}
-		}
-	}()
-	return codec, nil
 }
