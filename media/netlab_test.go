@@ -35,6 +35,12 @@ type netLab struct {
 	// onlySSRC, when set, is the one RTP stream that gets through: the
 	// others (retransmissions on RTX, probes) are dropped.
 	onlySSRC atomic.Uint32
+	// lossySSRC, when set, loses every lossEvery-th packet of that RTP
+	// stream (repairs travel on its RTX stream, untouched); lost counts
+	// them.
+	lossySSRC       atomic.Uint32
+	lossEvery       int64
+	lossySeen, lost atomic.Int64
 }
 
 // link is what reaches one host.
@@ -98,6 +104,12 @@ func newNetLab(t *testing.T, optsA, optsB peer.Options) *netLab {
 		}
 		if n := lab.offered[src]; n != nil {
 			n.Add(int64(len(c.UserData())))
+		}
+		if lossy := lab.lossySSRC.Load(); lossy != 0 {
+			if ssrc, ok := rtpSSRC(c.UserData()); ok && ssrc == lossy && lab.lossySeen.Add(1)%lab.lossEvery == 0 {
+				lab.lost.Add(1)
+				return false
+			}
 		}
 		return true
 	})

@@ -146,9 +146,7 @@ func TestCappedLinkAdapts(t *testing.T) {
 	}
 	const capBps = 300_000
 	clip := testMediaSized(t, "noisy-bframes.mp4", "10", "1280x720")
-	player, err := FromFile(clip, WithLoop(true))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = player.Close() })
+	player := loopedPlayer(t, clip)
 	require.NotNil(t, player.Video.rate, "the 720p H.264 with B-frames is transcoded")
 
 	ctx := peertest.Context(t, warm+capped+lifted+60*time.Second)
@@ -157,10 +155,7 @@ func TestCappedLinkAdapts(t *testing.T) {
 	clock.receive(t, ctx, lab.b)
 	stream := peer.NewMediaStream(player.Audio, player.Video)
 	require.NoError(t, lab.a.AddStream(stream, nil))
-	require.NoError(t, lab.a.Join(ctx, "net"))
-	require.NoError(t, lab.b.Join(ctx, "net"))
-	require.NoError(t, player.Start())
-	require.Eventually(t, func() bool { return clock.videoBetween(time.Time{}, time.Now()) > 0 }, 20*time.Second, 50*time.Millisecond, "B decodes video")
+	lab.call(t, ctx, player, &clock)
 	rb := lab.a.RemotePeers()[0]
 
 	start := time.Now()
@@ -568,9 +563,7 @@ func TestLossyLinkHolds(t *testing.T) {
 		run = 90 * time.Second
 	}
 	clip := testMediaSized(t, "h264-bframes.mp4", "10", "640x360")
-	player, err := FromFile(clip, WithLoop(true))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = player.Close() })
+	player := loopedPlayer(t, clip)
 
 	ctx := peertest.Context(t, run+60*time.Second)
 	lab := newNetLab(t, peer.Options{}, peer.Options{})
@@ -583,10 +576,7 @@ func TestLossyLinkHolds(t *testing.T) {
 	var data dataStream
 	stopData := data.run(t, ctx, lab, 20*time.Millisecond)
 	require.NoError(t, lab.a.AddStream(peer.NewMediaStream(player.Audio, player.Video), nil))
-	require.NoError(t, lab.a.Join(ctx, "net"))
-	require.NoError(t, lab.b.Join(ctx, "net"))
-	require.NoError(t, player.Start())
-	require.Eventually(t, func() bool { return clock.videoBetween(time.Time{}, time.Now()) > 0 }, 30*time.Second, 50*time.Millisecond, "B decodes video")
+	lab.call(t, ctx, player, &clock)
 	start := time.Now()
 	select {
 	case <-time.After(run):
@@ -633,26 +623,75 @@ func TestLossyLinkHolds(t *testing.T) {
 	assert.Positive(t, repaired, "the repairs arrived")
 }
 
+// TestRepairsOncePerLoss: over a 600 ms round trip, every 10th video
+// packet lost. B's NACK generator (pion's) asks for each lost packet five
+// times, 100 ms apart, and does not see the repair arrive on the RTX
+// stream; A answers each loss once: the later asks reach it before its
+// repair could have arrived, or after the feedback reported it received.
+// (Before, every ask was answered: five repairs a loss, which behind a full
+// queue kept it full.)
+func TestRepairsOncePerLoss(t *testing.T) {
+	skipUnderRace(t)
+	clip := testMediaSized(t, "h264-bframes.mp4", "10", "320x240")
+	player := loopedPlayer(t, clip)
+	ctx := peertest.Context(t, 60*time.Second)
+	lab := newNetLab(t, peer.Options{}, peer.Options{})
+	for _, l := range []*link{lab.toA, lab.toB} {
+		l.setDelay(300*time.Millisecond, 0)
+	}
+	var clock frameClock
+	clock.receive(t, ctx, lab.b)
+	require.NoError(t, lab.a.AddTrack(player.Video, nil, nil))
+	lab.call(t, ctx, player, &clock)
+	rb := lab.a.RemotePeers()[0]
+	video := func() peer.OutboundTrackStats {
+		st, err := rb.Stats(ctx)
+		require.NoError(t, err)
+		for _, o := range st.Outbound {
+			if o.Kind == "video" {
+				return o
+			}
+		}
+		t.Fatal("A sends no video")
+		return peer.OutboundTrackStats{}
+	}
+	before := video()
+	lab.lossEvery = 10
+	lab.lossySSRC.Store(before.SSRC)
+	select {
+	case <-time.After(8 * time.Second):
+	case <-ctx.Done():
+		t.Fatal(ctx.Err())
+	}
+	lab.lossySSRC.Store(0)
+	// The last loss's five asks (0.4 s) and the round trip, twice over.
+	time.Sleep(2 * time.Second)
+	after := video()
+	lost := lab.lost.Load()
+	repairs := int64(after.RetransmittedPacketsSent - before.RetransmittedPacketsSent)
+	asks := after.NACKs - before.NACKs
+	t.Logf("%d packets lost, %d NACK packets heard, %d repairs sent (%.2f a loss)", lost, asks, repairs, float64(repairs)/float64(max(lost, 1)))
+	require.GreaterOrEqual(t, lost, int64(10), "packets were lost")
+	assert.GreaterOrEqual(t, repairs, lost, "every loss repaired")
+	assert.LessOrEqual(t, repairs, 2*lost, "once each (five times each without the round-trip rule)")
+}
+
 // TestNetworkChangeRecovers moves A to another address mid-call (its first
 // path goes away, a new one appears): the ICE-restart ladder must bring
 // media back on the new path.
 func TestNetworkChangeRecovers(t *testing.T) {
 	skipUnderRace(t)
 	clip := testMediaSized(t, "h264-bframes.mp4", "10", "320x240")
-	player, err := FromFile(clip, WithLoop(true))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = player.Close() })
+	player := loopedPlayer(t, clip)
 	ctx := peertest.Context(t, 120*time.Second)
 	lab := newNetLab(t, peer.Options{}, peer.Options{})
 	var clock frameClock
 	clock.receive(t, ctx, lab.b)
 	require.NoError(t, lab.a.AddStream(peer.NewMediaStream(player.Audio, player.Video), nil))
-	require.NoError(t, lab.a.Join(ctx, "net"))
-	require.NoError(t, lab.b.Join(ctx, "net"))
-	require.NoError(t, player.Start())
-	require.Eventually(t, func() bool { return clock.videoBetween(time.Time{}, time.Now()) > 0 }, 30*time.Second, 50*time.Millisecond, "B decodes video")
+	lab.call(t, ctx, player, &clock)
 	rb := lab.a.RemotePeers()[0]
 	var before peer.Stats
+	var err error
 	require.Eventually(t, func() bool {
 		before, err = rb.Stats(ctx)
 		return err == nil && before.Path != nil
@@ -689,9 +728,7 @@ func TestNetworkChangeRecovers(t *testing.T) {
 func TestRecorderAsksForKeyframesAfterLoss(t *testing.T) {
 	skipUnderRace(t)
 	clip := testMediaSized(t, "h264-bframes.mp4", "10", "320x240")
-	player, err := FromFile(clip, WithLoop(true))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = player.Close() })
+	player := loopedPlayer(t, clip)
 	ctx := peertest.Context(t, 60*time.Second)
 	lab := newNetLab(t, peer.Options{}, peer.Options{})
 	path := t.TempDir() + "/lossy.mkv"
@@ -749,4 +786,22 @@ func TestRecorderAsksForKeyframesAfterLoss(t *testing.T) {
 	// none (the sender keeps 1024 packets), so the repairs are lost here.
 	assert.GreaterOrEqual(t, plis, uint32(3), "a keyframe asked for after each outage")
 	assert.Contains(t, info.String(), "vp8")
+}
+
+// loopedPlayer opens clip, looping, and closes it when the test ends.
+func loopedPlayer(t *testing.T, clip string) *Player {
+	t.Helper()
+	player, err := FromFile(clip, WithLoop(true))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = player.Close() })
+	return player
+}
+
+// call joins A and B, starts player and waits until B decodes its video.
+func (lab *netLab) call(t *testing.T, ctx context.Context, player *Player, clock *frameClock) {
+	t.Helper()
+	require.NoError(t, lab.a.Join(ctx, "net"))
+	require.NoError(t, lab.b.Join(ctx, "net"))
+	require.NoError(t, player.Start())
+	require.Eventually(t, func() bool { return clock.videoBetween(time.Time{}, time.Now()) > 0 }, 30*time.Second, 50*time.Millisecond, "B decodes video")
 }

@@ -58,6 +58,17 @@ type connMeters struct {
 	counters *streamCounters
 }
 
+// path is the feedback record of connection id's estimator; nil before
+// the estimator is made (it is the chain's first interceptor).
+func (m *meters) path(id string) *pathFeedback {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e := m.estimators[id]; e != nil {
+		return e.path
+	}
+	return nil
+}
+
 func (m *meters) claim(id string) connMeters {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -121,6 +132,8 @@ func newInterceptors(media *webrtc.MediaEngine, lf logging.LoggerFactory, bw Ban
 	}
 	// The counters inside the NACK responder, to see its retransmissions.
 	reg.Add(counterFactory{m})
+	// Outside the counters, which count only the repairs that leave.
+	reg.Add(repairGateFactory{m})
 	// Before pion's TWCC feedback sender (added last), to address what it
 	// writes (feedback.go).
 	reg.Add(feedbackAddressFactory{})
@@ -151,6 +164,8 @@ func newInterceptors(media *webrtc.MediaEngine, lf logging.LoggerFactory, bw Ban
 	if err := webrtc.ConfigureTWCCSenderWithOptions(media, reg, twcc.WithLoggerFactory(lf)); err != nil {
 		return nil, err
 	}
+	// Last, so that it filters only what the application reads.
+	reg.Add(keyframeGateFactory{m})
 	outer := &interceptor.Registry{}
 	outer.Add(ownStreamsFactory{inner: reg, m: m})
 	return outer, nil

@@ -1,10 +1,12 @@
 package peer
 
 import (
+	"encoding/binary"
 	"errors"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
@@ -47,14 +49,15 @@ type estimator struct {
 	onChange func(int)
 
 	transportSeq atomic.Uint32
-	sendMu       sync.Mutex // numbering and sending one packet (write)
+	sendMu       sync.Mutex    // numbering and sending one packet (write)
+	path         *pathFeedback // the round trip and the repairs that arrived
 
 	prober
 }
 
 // newEstimator starts a connection's estimator at bw.Initial.
 func newEstimator(bw Bandwidth, lf logging.LoggerFactory) (*estimator, error) {
-	e := &estimator{bw: bw, lf: lf}
+	e := &estimator{bw: bw, lf: lf, path: newPathFeedback()}
 	e.pacer = newPacer(bw.Initial, e.release)
 	g, err := e.newGCC(bw.Initial, 0)
 	if err != nil {
@@ -144,6 +147,9 @@ func (e *estimator) write(s *sentStream, h *rtp.Header, payload []byte, a interc
 	if err != nil {
 		return 0, err
 	}
+	if repair && s.twccID != 0 && len(payload) >= 2 {
+		e.path.repairSent(seq, h.SSRC, binary.BigEndian.Uint16(payload))
+	}
 	e.sent(seq, s.twccID != 0, packetSize(h, payload), false)
 	return e.pacer.write(h, payload, a)
 }
@@ -168,6 +174,7 @@ func (e *estimator) stamp(s *sentStream, h *rtp.Header) (uint16, error) {
 		return 0, nil
 	}
 	seq := uint16(e.transportSeq.Add(1) - 1)
+	e.path.packetSent(seq, time.Now())
 	ext, err := (&rtp.TransportCCExtension{TransportSequence: seq}).Marshal()
 	if err != nil {
 		return 0, err
@@ -185,6 +192,7 @@ func (e *estimator) WriteRTCP(pkts []rtcp.Packet, a interceptor.Attributes) erro
 	}
 	for _, p := range pkts {
 		if fb, ok := p.(*rtcp.TransportLayerCC); ok {
+			e.path.feedback(fb, time.Now())
 			e.feedback(fb)
 		}
 	}

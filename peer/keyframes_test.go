@@ -94,3 +94,41 @@ func TestKeyframeRequestsGoToTheTracksSender(t *testing.T) {
 		v.wg.Wait() // the RTCP readers end with their connections
 	}
 }
+
+// TestKeyframeRequestsReachTheSenderOncePerInterval: a receiver asking for a
+// keyframe every 20 ms (as a loss storm makes it) reaches the sending
+// track's RTCP at most once per 300 ms on loopback (once a round trip on a
+// longer path): each further keyframe would only have been one more burst
+// behind the first. The statistics count every ask.
+func TestKeyframeRequestsReachTheSenderOncePerInterval(t *testing.T) {
+	t.Parallel()
+	v := &pliCounter{TrackLocalStaticSample: flowingVideo(t)}
+	t.Cleanup(v.wg.Wait) // after the peers close (cleanups run last first)
+	srv := peertest.NewServer(t)
+	alice, bob := peertest.NewPeer(t, srv, "alice"), peertest.NewPeer(t, srv, "bob")
+	atBob := watchTracks(bob)
+	ctx := peertest.Context(t, 30*time.Second)
+	require.NoError(t, alice.AddTrack(v, nil, nil))
+	require.NoError(t, alice.Join(ctx, "kf-storm"))
+	require.NoError(t, bob.Join(ctx, "kf-storm"))
+	got := (<-atBob).Next(t, nil)
+
+	const asks = 75
+	start := time.Now()
+	for range asks {
+		require.NoError(t, peer.RequestKeyframe(got.Track))
+		time.Sleep(20 * time.Millisecond)
+	}
+	rb := peertest.Connected(t, alice, 1)[0]
+	require.Eventually(t, func() bool {
+		st, err := rb.Stats(ctx)
+		require.NoError(t, err)
+		return len(st.Outbound) == 1 && st.Outbound[0].PLIs == asks
+	}, 10*time.Second, 20*time.Millisecond, "the statistics count every ask")
+	// Every request passed on came at least 300 ms after the one before.
+	most := int32(time.Since(start)/(300*time.Millisecond)) + 1
+	passed := v.plis.Load()
+	t.Logf("%d asks over %v, %d passed on", asks, time.Since(start).Round(time.Millisecond), passed)
+	assert.GreaterOrEqual(t, passed, int32(2), "asks keep reaching the sender")
+	assert.LessOrEqual(t, passed, most, "at most one per 300 ms")
+}
