@@ -70,7 +70,9 @@ func (v *Voice) Say(ctx context.Context, text string) (Spoken, error) {
 		return Spoken{}, err
 	}
 	ready := time.Now()
-	pcm = ToFrames(nil, pcm, f.SampleRate, f.Channels)
+	if f.SampleRate != SampleRate || f.Channels != 1 {
+		pcm = ToFrames(nil, pcm, f.SampleRate, f.Channels)
+	}
 	if err := v.src.Push(ctx, PCMBytes(pcm)); err != nil {
 		return Spoken{}, err
 	}

@@ -49,6 +49,9 @@ type AudioSource struct {
 	pushMu  sync.Mutex
 	rs      *av.Resampler // nil when the input is already 48 kHz stereo
 	pending []byte        // an odd trailing byte of the last Push
+	// in and resampled are Push's scratch, kept between calls: enqueue
+	// copies what it takes.
+	in, resampled []int16
 
 	mu      sync.Mutex
 	queue   []int16 // 48 kHz stereo, not yet sent
@@ -183,19 +186,24 @@ func (s *AudioSource) Push(ctx context.Context, pcm []byte) error {
 	}
 	s.mu.Unlock()
 	// Whole samples only; an odd byte waits for the next Push.
-	data := append(s.pending, pcm...)
-	whole := len(data) &^ 1
-	s.pending = append([]byte(nil), data[whole:]...)
-	samples := make([]int16, whole/2)
-	for i := range samples {
-		samples[i] = int16(uint16(data[2*i]) | uint16(data[2*i+1])<<8)
+	samples := s.in[:0]
+	if len(s.pending) > 0 && len(pcm) > 0 {
+		samples = append(samples, int16(uint16(s.pending[0])|uint16(pcm[0])<<8))
+		pcm, s.pending = pcm[1:], s.pending[:0]
 	}
+	whole := len(pcm) &^ 1
+	for i := 0; i < whole; i += 2 {
+		samples = append(samples, int16(uint16(pcm[i])|uint16(pcm[i+1])<<8))
+	}
+	s.pending = append(s.pending, pcm[whole:]...)
+	s.in = samples
 	out := samples
 	if s.rs != nil {
 		var err error
-		if out, err = s.rs.Convert(nil, samples); err != nil {
+		if s.resampled, err = s.rs.Convert(s.resampled[:0], samples); err != nil {
 			return fmt.Errorf("media: resampling: %w", err)
 		}
+		out = s.resampled
 	}
 	return s.enqueue(ctx, out)
 }

@@ -98,6 +98,7 @@ func New(t testing.TB) *Call {
 
 // listen records, frame by frame, whether the agent was audible.
 func (c *Call) listen(ctx context.Context, track *webrtc.TrackRemote) {
+	var back []int16 // the echo's samples, reused frame after frame
 	for f, err := range media.Frames(ctx, track) {
 		if err != nil {
 			return
@@ -111,11 +112,14 @@ func (c *Call) listen(ctx context.Context, track *webrtc.TrackRemote) {
 		}
 		c.mu.Unlock()
 		if echo != nil {
-			back := agent.ToFrames(nil, f.PCM, f.SampleRate, f.Channels)
+			back = agent.ToFrames(back[:0], f.PCM, f.SampleRate, f.Channels)
 			for i, v := range back {
 				back[i] = int16(max(-32768, min(32767, echo.gain*float64(v))))
 			}
-			pcm := append(make([]int16, int(lead.Seconds()*16000)), back...)
+			pcm := back
+			if lead > 0 {
+				pcm = append(make([]int16, int(lead.Seconds()*16000)), back...)
+			}
 			_ = c.mic.Push(ctx, agent.PCMBytes(pcm))
 		}
 		select {

@@ -48,6 +48,47 @@ func TestOpusRoundTripKeepsTheTone(t *testing.T) {
 	assert.InDelta(t, 440, peertest.ToneHz(decoded[9600:], 2, 48000), 10)
 }
 
+// TestBorrowedAudioReusesItsBuffer: DecodeBorrowed hands every audio frame
+// in one buffer (it was a third of what 50 agent sessions allocated);
+// Decode copies each out, and the tone survives both.
+func TestBorrowedAudioReusesItsBuffer(t *testing.T) {
+	enc, err := NewOpusEncoder(2, 64000)
+	require.NoError(t, err)
+	defer enc.Close()
+	var phase float64
+	var packets []Packet
+	for i := range 20 {
+		require.NoError(t, enc.EncodeAudio(tone(440, 48000, 2, 960, &phase), int64(i*960), func(p Packet) {
+			p.Data = append([]byte(nil), p.Data...)
+			packets = append(packets, p)
+		}))
+	}
+	for _, borrow := range []bool{true, false} {
+		dec, err := NewDecoder(CodecOpus, nil)
+		require.NoError(t, err)
+		buffers := map[*int16]bool{}
+		var decoded []int16
+		emit := func(f *Frame) {
+			buffers[&f.PCM[0]] = true
+			decoded = append(decoded, f.PCM...)
+		}
+		for _, p := range packets {
+			if borrow {
+				require.NoError(t, dec.DecodeBorrowed(p.Data, p.PTS, emit))
+			} else {
+				require.NoError(t, dec.Decode(p.Data, p.PTS, emit))
+			}
+		}
+		dec.Close()
+		if borrow {
+			assert.Len(t, buffers, 1, "one buffer for every borrowed frame")
+		} else {
+			assert.Len(t, buffers, len(packets), "a copy each")
+		}
+		assert.InDelta(t, 440, peertest.ToneHz(decoded[9600:], 2, 48000), 10)
+	}
+}
+
 func TestResamplerKeepsTheTone(t *testing.T) {
 	r, err := NewResampler(16000, 1, 48000, 2)
 	require.NoError(t, err)

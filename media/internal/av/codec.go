@@ -106,6 +106,7 @@ type Decoder struct {
 	frame *astiav.Frame
 	scale *astiav.SoftwareScaleContext
 	i420  *astiav.Frame
+	pcm   []int16 // a borrowed audio frame's samples, reused
 }
 
 // NewDecoder opens a decoder for codec c; extradata may be nil.
@@ -169,9 +170,10 @@ func (d *Decoder) Decode(data []byte, pts int64, emit func(*Frame)) error {
 }
 
 // DecodeBorrowed is Decode without copying pictures out of FFmpeg: each
-// frame, its planes included, is valid only until emit returns, and an
-// Encoder given it references the picture instead of copying it (at
-// 1080p, two 3 MB copies and a 3 MB allocation less per frame).
+// frame, its planes and samples included, is valid only until emit
+// returns, and an Encoder given it references the picture instead of
+// copying it (at 1080p, two 3 MB copies and a 3 MB allocation less per
+// frame). Audio samples land in one buffer the decoder reuses.
 func (d *Decoder) DecodeBorrowed(data []byte, pts int64, emit func(*Frame)) error {
 	return d.decode(data, pts, true, emit)
 }
@@ -209,18 +211,29 @@ func (d *Decoder) decode(data []byte, pts int64, borrow bool, emit func(*Frame))
 
 func (d *Decoder) frameOf(src *astiav.Frame, borrow bool) (*Frame, error) {
 	if d.cc.MediaType() == astiav.MediaTypeAudio {
-		return audioFrame(src)
+		if !borrow {
+			return audioFrame(src, nil)
+		}
+		f, err := audioFrame(src, d.pcm)
+		if err == nil {
+			d.pcm = f.PCM
+		}
+		return f, err
 	}
 	return d.videoFrame(src, borrow)
 }
 
-// audioFrame copies any s16/flt layout, packed or planar, to interleaved s16.
-func audioFrame(src *astiav.Frame) (*Frame, error) {
+// audioFrame copies any s16/flt layout, packed or planar, to interleaved
+// s16, into buf when it is large enough.
+func audioFrame(src *astiav.Frame, buf []int16) (*Frame, error) {
 	n, ch := src.NbSamples(), channelCount(src.ChannelLayout())
 	if ch < 1 {
 		return nil, errors.New("av: audio frame without channels")
 	}
-	out := &Frame{PTS: src.Pts(), SampleRate: src.SampleRate(), Channels: ch, PCM: make([]int16, n*ch)}
+	if cap(buf) < n*ch {
+		buf = make([]int16, n*ch)
+	}
+	out := &Frame{PTS: src.Pts(), SampleRate: src.SampleRate(), Channels: ch, PCM: buf[:n*ch]}
 	switch src.SampleFormat() {
 	case astiav.SampleFormatS16:
 		b := plane(src, 0, n*ch*2)
