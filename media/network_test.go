@@ -155,7 +155,7 @@ func TestCappedLinkAdapts(t *testing.T) {
 	clock.receive(t, ctx, lab.b)
 	stream := peer.NewMediaStream(player.Audio, player.Video)
 	require.NoError(t, lab.a.AddStream(stream, nil))
-	lab.call(t, ctx, player, &clock)
+	lab.call(t, ctx, player, &clock, 20*time.Second)
 	rb := lab.a.RemotePeers()[0]
 
 	start := time.Now()
@@ -576,7 +576,7 @@ func TestLossyLinkHolds(t *testing.T) {
 	var data dataStream
 	stopData := data.run(t, ctx, lab, 20*time.Millisecond)
 	require.NoError(t, lab.a.AddStream(peer.NewMediaStream(player.Audio, player.Video), nil))
-	lab.call(t, ctx, player, &clock)
+	lab.call(t, ctx, player, &clock, 30*time.Second)
 	start := time.Now()
 	select {
 	case <-time.After(run):
@@ -642,7 +642,7 @@ func TestRepairsOncePerLoss(t *testing.T) {
 	var clock frameClock
 	clock.receive(t, ctx, lab.b)
 	require.NoError(t, lab.a.AddTrack(player.Video, nil, nil))
-	lab.call(t, ctx, player, &clock)
+	lab.call(t, ctx, player, &clock, 30*time.Second)
 	rb := lab.a.RemotePeers()[0]
 	video := func() peer.OutboundTrackStats {
 		st, err := rb.Stats(ctx)
@@ -688,7 +688,7 @@ func TestNetworkChangeRecovers(t *testing.T) {
 	var clock frameClock
 	clock.receive(t, ctx, lab.b)
 	require.NoError(t, lab.a.AddStream(peer.NewMediaStream(player.Audio, player.Video), nil))
-	lab.call(t, ctx, player, &clock)
+	lab.call(t, ctx, player, &clock, 30*time.Second)
 	rb := lab.a.RemotePeers()[0]
 	var before peer.Stats
 	var err error
@@ -797,11 +797,12 @@ func loopedPlayer(t *testing.T, clip string) *Player {
 	return player
 }
 
-// call joins A and B, starts player and waits until B decodes its video.
-func (lab *netLab) call(t *testing.T, ctx context.Context, player *Player, clock *frameClock) {
+// call joins A and B, starts player and waits, up to within, until B
+// decodes its video.
+func (lab *netLab) call(t *testing.T, ctx context.Context, player *Player, clock *frameClock, within time.Duration) {
 	t.Helper()
 	require.NoError(t, lab.a.Join(ctx, "net"))
 	require.NoError(t, lab.b.Join(ctx, "net"))
 	require.NoError(t, player.Start())
-	require.Eventually(t, func() bool { return clock.videoBetween(time.Time{}, time.Now()) > 0 }, 30*time.Second, 50*time.Millisecond, "B decodes video")
+	require.Eventually(t, func() bool { return clock.videoBetween(time.Time{}, time.Now()) > 0 }, within, 50*time.Millisecond, "B decodes video")
 }

@@ -8,8 +8,8 @@ import (
 	"github.com/pion/rtcp"
 )
 
-// A keyframe request is answered once per round trip in the same way: the
-// receiver asks again on a timer (media.Frames every 300 ms, Chromium
+// A keyframe request is passed on once per round trip, as a repair is
+// sent (repairs.go): the receiver asks again on a timer (media.Frames every 300 ms, Chromium
 // every 200 ms) for as long as no keyframe has arrived, and behind a full
 // queue each ask made one more keyframe, a burst several times a frame's
 // share that kept the queue full and lost the keyframes before it (seven
@@ -30,7 +30,7 @@ func (f keyframeGateFactory) NewInterceptor(id string) (interceptor.Interceptor,
 	if path == nil {
 		return &interceptor.NoOp{}, nil
 	}
-	return &keyframeGate{path: path, last: map[uint32]time.Duration{}, start: time.Now()}, nil
+	return &keyframeGate{path: path, last: map[uint32]time.Time{}}, nil
 }
 
 // keyframeGate drops, from the RTCP the application reads for what it
@@ -39,11 +39,10 @@ func (f keyframeGateFactory) NewInterceptor(id string) (interceptor.Interceptor,
 // other interceptor: statistics still count every request.
 type keyframeGate struct {
 	interceptor.NoOp
-	path  *pathFeedback
-	start time.Time
+	path *pathFeedback
 
 	mu   sync.Mutex
-	last map[uint32]time.Duration // media SSRC → when a request last went up, since start
+	last map[uint32]time.Time // media SSRC → when a request last went up
 }
 
 // BindRTCPReader filters what the application reads; a read left with no
@@ -82,13 +81,12 @@ func (g *keyframeGate) BindRTCPReader(r interceptor.RTCPReader) interceptor.RTCP
 // filter returns pkts without the keyframe requests that came too soon.
 func (g *keyframeGate) filter(pkts []rtcp.Packet, now time.Time) []rtcp.Packet {
 	soon := func(ssrc uint32) bool {
-		t := max(now.Sub(g.start), 1)
 		g.mu.Lock()
 		defer g.mu.Unlock()
-		if last, ok := g.last[ssrc]; ok && t-last < max(minKeyframeInterval, g.path.roundTrip()) {
+		if last, ok := g.last[ssrc]; ok && now.Sub(last) < max(minKeyframeInterval, g.path.roundTrip()) {
 			return true
 		}
-		g.last[ssrc] = t
+		g.last[ssrc] = now
 		return false
 	}
 	var kept []rtcp.Packet

@@ -35,7 +35,7 @@ var errClosedForTest = io.EOF
 func TestKeyframeRequestsOncePerRoundTrip(t *testing.T) {
 	t.Parallel()
 	path := newPathFeedback()
-	g := &keyframeGate{path: path, last: map[uint32]time.Duration{}, start: time.Now()}
+	g := &keyframeGate{path: path, last: map[uint32]time.Time{}}
 	rr := &rtcp.ReceiverReport{SSRC: 9, Reports: []rtcp.ReceptionReport{{SSRC: 1, FractionLost: 3}}, ProfileExtensions: []byte{}}
 	pli := func(ssrc uint32) *rtcp.PictureLossIndication {
 		return &rtcp.PictureLossIndication{SenderSSRC: 9, MediaSSRC: ssrc}
@@ -61,7 +61,7 @@ func TestKeyframeRequestsOncePerRoundTrip(t *testing.T) {
 	assert.ErrorIs(t, err, errClosedForTest, "a FIR for the stream is a repeat too")
 
 	// Time, through filter: the window is the round trip, at least minKeyframeInterval.
-	now := g.start.Add(time.Hour)
+	now := time.Now().Add(time.Hour)
 	assert.Len(t, g.filter([]rtcp.Packet{pli(7)}, now), 1)
 	assert.Empty(t, g.filter([]rtcp.Packet{pli(7)}, now.Add(minKeyframeInterval-time.Millisecond)))
 	assert.Len(t, g.filter([]rtcp.Packet{pli(7)}, now.Add(minKeyframeInterval)), 1)
