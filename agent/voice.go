@@ -37,9 +37,13 @@ type Voice struct {
 // the source's real-time pacer and must return at once.
 func (v *Voice) OnSent(f func(at time.Time, pcm []int16)) { v.onSent.Store(&f) }
 
-// NewVoice returns a voice speaking through tts; Close it when done.
+// NewVoice returns a voice speaking through tts; Close it when done. Its
+// Opus encoder runs in media.OpusLowDelay unless opts say otherwise:
+// synthesized speech needs no SILK, and an agent fleet spends most of its
+// CPU encoding.
 func NewVoice(tts TTS, opts ...media.AudioSourceOption) (*Voice, error) {
 	v := &Voice{tts: tts}
+	opts = append([]media.AudioSourceOption{media.WithOpusMode(media.OpusLowDelay)}, opts...)
 	opts = append(opts, media.WithPlayout(v.playout))
 	src, err := media.NewAudioSource(media.AudioFormat{SampleRate: SampleRate, Channels: 1}, opts...)
 	if err != nil {

@@ -96,7 +96,7 @@ func NewAudioSource(f AudioFormat, opts ...AudioSourceOption) (*AudioSource, err
 	if bitrate <= 0 {
 		bitrate = 48000
 	}
-	enc, err := av.NewOpusEncoder(opusChannels, bitrate)
+	enc, err := av.NewOpusEncoder(av.OpusSettings{Channels: opusChannels, Bitrate: bitrate, LowDelay: o.opusMode == OpusLowDelay})
 	if err != nil {
 		return nil, err
 	}

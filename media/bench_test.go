@@ -172,7 +172,7 @@ func BenchmarkAudioSource(b *testing.B) {
 		}
 	})
 	b.Run("pion", func(b *testing.B) {
-		enc, err := av.NewOpusEncoder(2, 64000)
+		enc, err := av.NewOpusEncoder(av.OpusSettings{Channels: 2, Bitrate: 64000})
 		require.NoError(b, err)
 		var packets [][]byte
 		var phase float64

@@ -107,8 +107,12 @@ func Frames(ctx context.Context, track *webrtc.TrackRemote, opts ...FramesOption
 		// pictures built on the missing one: like a browser, skip to the
 		// next keyframe, asked for at once.
 		awaitKey := kind == webrtc.RTPCodecTypeVideo
+		// Where the jitter buffer copies what it keeps (audio), every
+		// packet is read into the same memory.
+		var buf []byte
+		var reused rtp.Packet
 		for {
-			pkt, _, err := track.ReadRTP()
+			pkt, err := readPacket(track, sb.Owns(), &buf, &reused)
 			if err != nil {
 				if ctx.Err() != nil {
 					yield(Frame{}, ctx.Err())
@@ -194,3 +198,27 @@ func (k *keyframeRequester) request() {
 		_ = k.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(k.track.SSRC())}})
 	}
 }
+
+// readPacket reads the track's next packet: into *buf and *into when
+// reuse is set, else into memory of its own (pion's ReadRTP).
+func readPacket(track *webrtc.TrackRemote, reuse bool, buf *[]byte, into *rtp.Packet) (*rtp.Packet, error) {
+	if !reuse {
+		pkt, _, err := track.ReadRTP()
+		return pkt, err
+	}
+	if *buf == nil {
+		*buf = make([]byte, readBuffer)
+	}
+	n, _, err := track.Read(*buf)
+	if err != nil {
+		return nil, err
+	}
+	if err := into.Unmarshal((*buf)[:n]); err != nil {
+		return nil, err
+	}
+	return into, nil
+}
+
+// readBuffer holds any packet pion reads (its receive MTU is 1,460 bytes
+// by default; a packet larger than the buffer would be lost).
+const readBuffer = 8192

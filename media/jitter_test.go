@@ -70,3 +70,31 @@ func TestAudioJitterReorders(t *testing.T) {
 	assert.Equal(t, seqs(200), got)
 	assert.Positive(t, dropped[0])
 }
+
+// TestAudioJitterKeepsCopies: Frames reads every audio packet into one
+// buffer, so what the jitter buffer holds must be its own.
+func TestAudioJitterKeepsCopies(t *testing.T) {
+	t.Parallel()
+	j := newJitterBuffer(webrtc.RTPCodecTypeAudio, 16, nil, 48000)
+	require.True(t, j.Owns())
+	reused := opusPacket(0)
+	reused.Payload = []byte{0xa0, 0xa1}
+	j.Push(reused)
+	reused.Header = opusPacket(2).Header // 1 is late: 2 waits
+	reused.Payload[0], reused.Payload[1] = 0xc0, 0xc1
+	j.Push(reused)
+	s := j.Pop()
+	require.NotNil(t, s)
+	assert.Equal(t, []byte{0xa0, 0xa1}, s.Data)
+	assert.Nil(t, j.Pop(), "1 is still awaited")
+	reused.Header = opusPacket(1).Header
+	reused.Payload[0], reused.Payload[1] = 0xb0, 0xb1
+	j.Push(reused)
+	reused.Payload[0] = 0xff
+	var got [][]byte
+	for s := j.Pop(); s != nil; s = j.Pop() {
+		got = append(got, append([]byte(nil), s.Data...))
+	}
+	assert.Equal(t, [][]byte{{0xb0, 0xb1}, {0xc0, 0xc1}}, got)
+	assert.False(t, newJitterBuffer(webrtc.RTPCodecTypeVideo, 16, nil, 90000).Owns(), "the video builder keeps the packets")
+}

@@ -24,6 +24,7 @@ type binding struct {
 	codec  webrtc.RTPCodecCapability
 	fail   error
 	writes atomic.Int64
+	celt   atomic.Int64 // Opus packets in CELT-only mode (TOC 16-31)
 }
 
 func (b *binding) CodecParameters() []webrtc.RTPCodecParameters {
@@ -36,8 +37,11 @@ func (b *binding) SSRCForwardErrorCorrection() webrtc.SSRC                { retu
 func (b *binding) WriteStream() webrtc.TrackLocalWriter                   { return b }
 func (b *binding) ID() string                                             { return "test-binding" }
 func (b *binding) RTCPReader() interceptor.RTCPReader                     { return nil }
-func (b *binding) WriteRTP(*rtp.Header, []byte) (int, error) {
+func (b *binding) WriteRTP(_ *rtp.Header, payload []byte) (int, error) {
 	b.writes.Add(1)
+	if len(payload) > 0 && payload[0]>>3 >= 16 {
+		b.celt.Add(1)
+	}
 	return 0, b.fail
 }
 func (b *binding) Write([]byte) (int, error) { b.writes.Add(1); return 0, b.fail }
@@ -164,4 +168,31 @@ func TestFromRTSPHonoursContext(t *testing.T) {
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Positive(t, hole.Accepted(), "the camera was reached")
 	assert.Less(t, took, wait+promptly, "returned %v after its context ended", took-wait)
+}
+
+// WithOpusMode reaches AudioSource's encoder: in OpusLowDelay every packet
+// is CELT; in the default VoIP mode speech-rate audio is coded with SILK.
+// A mode that is neither is refused.
+func TestAudioSourceOpusMode(t *testing.T) {
+	t.Parallel()
+	ctx := peertest.Context(t, 10*time.Second)
+	for _, mode := range []OpusMode{OpusVoIP, OpusLowDelay} {
+		src, err := NewAudioSource(AudioFormat{SampleRate: 16000, Channels: 1}, WithOpusMode(mode), WithAudioBitrate(16000), WithStartOnBind())
+		require.NoError(t, err)
+		b := &binding{codec: src.Codec()}
+		_, err = src.Bind(b)
+		require.NoError(t, err)
+		var phase float64
+		require.NoError(t, src.Push(ctx, sine(300, 16000, 1, 400*time.Millisecond, &phase)))
+		require.NoError(t, src.Wait(ctx))
+		src.Close()
+		require.GreaterOrEqual(t, b.writes.Load(), int64(10))
+		if mode == OpusLowDelay {
+			assert.Equal(t, b.writes.Load(), b.celt.Load(), "low delay: CELT only")
+		} else {
+			assert.Less(t, b.celt.Load(), b.writes.Load(), "VoIP: SILK at 16 kb/s")
+		}
+	}
+	_, err := NewAudioSource(AudioFormat{SampleRate: 16000, Channels: 1}, WithOpusMode(OpusMode(7)))
+	assert.ErrorContains(t, err, "Opus mode 7")
 }

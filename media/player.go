@@ -195,7 +195,7 @@ func newAudioPlay(st av.StreamInfo, o options, streamID string) (*playStream, er
 		if bitrate == 0 {
 			bitrate = 64000
 		}
-		if ps.aenc, err = av.NewOpusEncoder(2, bitrate); err != nil {
+		if ps.aenc, err = av.NewOpusEncoder(av.OpusSettings{Channels: 2, Bitrate: bitrate, LowDelay: o.opusMode == OpusLowDelay}); err != nil {
 			return nil, err
 		}
 		track.rate = o.audioRate(bitrate)

