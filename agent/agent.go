@@ -167,7 +167,7 @@ func (a *Agent) converse(ctx context.Context, from *peer.RemotePeer, track *webr
 	}
 	defer stop()
 	var clock mediaClock
-	for f, err := range media.Frames(ctx, track) {
+	for f, err := range media.Frames(ctx, track, media.WithMonoAudio()) {
 		if err != nil {
 			return
 		}

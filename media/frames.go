@@ -83,7 +83,12 @@ func Frames(ctx context.Context, track *webrtc.TrackRemote, opts ...FramesOption
 			yield(Frame{}, err)
 			return
 		}
-		dec, err := av.NewDecoder(avCodec, nil)
+		var dec *av.Decoder
+		if o.monoAudio {
+			dec, err = av.NewMonoDecoder(avCodec)
+		} else {
+			dec, err = av.NewDecoder(avCodec, nil)
+		}
 		if err != nil {
 			yield(Frame{}, err)
 			return

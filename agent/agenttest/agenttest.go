@@ -99,7 +99,7 @@ func New(t testing.TB) *Call {
 // listen records, frame by frame, whether the agent was audible.
 func (c *Call) listen(ctx context.Context, track *webrtc.TrackRemote) {
 	var back []int16 // the echo's samples, reused frame after frame
-	for f, err := range media.Frames(ctx, track) {
+	for f, err := range media.Frames(ctx, track, media.WithMonoAudio()) {
 		if err != nil {
 			return
 		}

@@ -25,27 +25,36 @@ func tone(freq float64, rate, channels, frames int, phase *float64) []int16 {
 	return out
 }
 
+// TestOpusRoundTripKeepsTheTone, decoded to stereo and, mixed down, to
+// mono.
 func TestOpusRoundTripKeepsTheTone(t *testing.T) {
 	enc, err := NewOpusEncoder(OpusSettings{Channels: 2, Bitrate: 64000})
 	require.NoError(t, err)
 	defer enc.Close()
 	require.Equal(t, 960, enc.FrameSize())
-	dec, err := NewDecoder(CodecOpus, nil)
+	stereo, err := NewDecoder(CodecOpus, nil)
 	require.NoError(t, err)
-	defer dec.Close()
+	defer stereo.Close()
+	mono, err := NewMonoDecoder(CodecOpus)
+	require.NoError(t, err)
+	defer mono.Close()
 	var phase float64
-	var decoded []int16
+	decoded := map[int][]int16{}
 	for i := 0; i < 50; i++ {
 		require.NoError(t, enc.EncodeAudio(tone(440, 48000, 2, 960, &phase), int64(i*960), func(p Packet) {
-			require.NoError(t, dec.Decode(p.Data, p.PTS, func(f *Frame) {
-				assert.Equal(t, 48000, f.SampleRate)
-				assert.Equal(t, 2, f.Channels)
-				decoded = append(decoded, f.PCM...)
-			}))
+			for channels, dec := range map[int]*Decoder{2: stereo, 1: mono} {
+				require.NoError(t, dec.Decode(p.Data, p.PTS, func(f *Frame) {
+					assert.Equal(t, 48000, f.SampleRate)
+					assert.Equal(t, channels, f.Channels)
+					decoded[channels] = append(decoded[channels], f.PCM...)
+				}))
+			}
 		}))
 	}
-	require.Greater(t, len(decoded), 48000)
-	assert.InDelta(t, 440, peertest.ToneHz(decoded[9600:], 2, 48000), 10)
+	for channels, pcm := range decoded {
+		require.Greater(t, len(pcm), 24000*channels)
+		assert.InDelta(t, 440, peertest.ToneHz(pcm[4800*channels:], channels, 48000), 10, "%d channels", channels)
+	}
 }
 
 // TestBorrowedAudioReusesItsBuffer: DecodeBorrowed hands every audio frame

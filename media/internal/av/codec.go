@@ -109,8 +109,16 @@ type Decoder struct {
 	pcm   []int16 // a borrowed audio frame's samples, reused
 }
 
-// NewDecoder opens a decoder for codec c; extradata may be nil.
+// NewDecoder opens a decoder for codec c; extradata may be nil. Opus is
+// decoded to 48 kHz stereo.
 func NewDecoder(c Codec, extradata []byte) (*Decoder, error) {
+	return newDecoder(c, extradata, 2)
+}
+
+// NewMonoDecoder is NewDecoder for Opus decoded to one channel.
+func NewMonoDecoder(c Codec) (*Decoder, error) { return newDecoder(c, nil, 1) }
+
+func newDecoder(c Codec, extradata []byte, opusChannels int) (*Decoder, error) {
 	// For Opus this is FFmpeg's own decoder, not libopus's: half the CPU
 	// here (36 against 78 µs a 20 ms stereo frame, with the conversion to
 	// 16-bit), and nothing it lacks is used (in-band FEC, concealment).
@@ -125,6 +133,9 @@ func NewDecoder(c Codec, extradata []byte) (*Decoder, error) {
 	if c == CodecOpus {
 		cc.SetSampleRate(48000)
 		cc.SetChannelLayout(astiav.ChannelLayoutStereo)
+		if opusChannels == 1 {
+			cc.SetChannelLayout(astiav.ChannelLayoutMono)
+		}
 	}
 	if len(extradata) > 0 {
 		if err := cc.SetExtraData(extradata); err != nil {
