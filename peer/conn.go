@@ -59,6 +59,9 @@ type conn struct {
 	offerTimer   *time.Timer
 	offerSDP     string
 	offerResends int
+	// A renegotiation offer that came before pion started ICE (icestart.go).
+	heldOffer *webrtc.SessionDescription
+	heldTimer *time.Timer
 
 	// Outbound candidates wait until their description is queued.
 	mu         sync.Mutex
@@ -89,7 +92,14 @@ func newConn(owner connOwner, peerID string, e *env, pc *webrtc.PeerConnection, 
 	pc.OnNegotiationNeeded(func() { c.ops.do(c.negotiate) })
 	pc.OnICECandidate(c.onLocalCandidate)
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) { owner.onConnectionState(c, s) })
-	pc.OnICEConnectionStateChange(func(s webrtc.ICEConnectionState) { c.ops.do(func() { c.onICEState(s) }) })
+	pc.OnICEConnectionStateChange(func(s webrtc.ICEConnectionState) {
+		c.ops.do(func() {
+			if s != webrtc.ICEConnectionStateNew {
+				c.iceStarted()
+			}
+			c.onICEState(s)
+		})
+	})
 	pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 		c.receive(t)
 		owner.onTrack(c, t, r)
@@ -108,8 +118,9 @@ func (c *conn) negotiate() {
 		c.trace("negotiationneeded while not stable")
 		return // pion fires again once stable
 	}
-	if c.pendingOffer != nil {
-		// One offer in flight at a time. pion checks again whenever a
+	if c.pendingOffer != nil || c.heldOffer != nil {
+		// One offer in flight at a time, and none while the remote's waits
+		// (icestart.go). pion checks again whenever a
 		// description brings it back to stable, so nothing is lost.
 		return
 	}
@@ -304,35 +315,9 @@ func (c *conn) handleDescription(d webrtc.SessionDescription) {
 	c.trace("remote description", "type", d.Type.String())
 	switch d.Type {
 	case webrtc.SDPTypeOffer:
-		collision := c.pendingOffer != nil || c.pc.SignalingState() != webrtc.SignalingStateStable
-		c.ignoreOffer = collision && !c.polite
-		if c.ignoreOffer {
-			c.trace("ignoring a colliding offer") // the impolite side keeps its own
-			return
+		if !c.holdOffer(d) { // icestart.go
+			c.handleOffer(d)
 		}
-		// A pending offer was never applied, so there is nothing to roll
-		// back; pion asks for it again once the answer makes it stable.
-		c.pendingOffer = nil
-		c.endFirstWait()
-		// Our new tracks take the remote's new receive-only m-lines of
-		// their kind; the others keep m-lines of their own, and receive
-		// slots are free to take the remote's tracks here.
-		c.takeRemoteSlots(d)
-		c.assignMids(false)
-		seen, answers := c.keepDirections(d) // directions.go
-		if !c.applyRemote(seen) {
-			return
-		}
-		c.quietSendOnly() // slots.go
-		answer, err := c.pc.CreateAnswer(nil)
-		if err != nil {
-			c.negotiationError(err)
-			return
-		}
-		if !c.applyLocalAs(answer, func(d webrtc.SessionDescription) webrtc.SessionDescription { return fixAnswer(d, answers) }) {
-			return
-		}
-		c.shrinkIdle()
 	case webrtc.SDPTypeAnswer:
 		if c.pendingOffer != nil {
 			offer := *c.pendingOffer
@@ -351,6 +336,40 @@ func (c *conn) handleDescription(d webrtc.SessionDescription) {
 		c.ignoreOffer = false // the collision is over: errors count again
 		c.shrinkIdle()
 	}
+}
+
+// handleOffer applies a remote offer and answers it, or ignores it on
+// the impolite side of a collision. It runs on c.ops.
+func (c *conn) handleOffer(d webrtc.SessionDescription) {
+	collision := c.pendingOffer != nil || c.pc.SignalingState() != webrtc.SignalingStateStable
+	c.ignoreOffer = collision && !c.polite
+	if c.ignoreOffer {
+		c.trace("ignoring a colliding offer") // the impolite side keeps its own
+		return
+	}
+	// A pending offer was never applied, so there is nothing to roll
+	// back; pion asks for it again once the answer makes it stable.
+	c.pendingOffer = nil
+	c.endFirstWait()
+	// Our new tracks take the remote's new receive-only m-lines of
+	// their kind; the others keep m-lines of their own, and receive
+	// slots are free to take the remote's tracks here.
+	c.takeRemoteSlots(d)
+	c.assignMids(false)
+	seen, answers := c.keepDirections(d) // directions.go
+	if !c.applyRemote(seen) {
+		return
+	}
+	c.quietSendOnly() // slots.go
+	answer, err := c.pc.CreateAnswer(nil)
+	if err != nil {
+		c.negotiationError(err)
+		return
+	}
+	if !c.applyLocalAs(answer, func(d webrtc.SessionDescription) webrtc.SessionDescription { return fixAnswer(d, answers) }) {
+		return
+	}
+	c.shrinkIdle()
 }
 
 func (c *conn) applyRemote(d webrtc.SessionDescription) bool {
@@ -445,6 +464,7 @@ func (c *conn) close() {
 		stopTimer(&c.ladder.watchdog)
 		stopTimer(&c.quietTimer)
 		stopTimer(&c.firstWait)
+		stopTimer(&c.heldTimer)
 		_ = c.pc.Close()
 	}) {
 		_ = c.pc.Close() // closed before: Close is idempotent

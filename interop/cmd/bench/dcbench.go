@@ -19,11 +19,16 @@ const (
 // loopbackAPI keeps both sides of the comparison on the same path: IPv4
 // loopback only (this machine's other interfaces may be shaped).
 func loopbackAPI() *webrtc.API {
+	return webrtc.NewAPI(webrtc.WithSettingEngine(*loopbackSettings()))
+}
+
+// loopbackSettings keep ICE to IPv4 loopback.
+func loopbackSettings() *webrtc.SettingEngine {
 	var se webrtc.SettingEngine
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	return webrtc.NewAPI(webrtc.WithSettingEngine(se))
+	return &se
 }
 
 func newLoopbackPeer(url, id string) (*peer.MeteredPeer, error) {

@@ -127,8 +127,14 @@ func run(out string, runs int, only string) error {
 		return nil
 	}
 	if only == "mesh" {
-		_, err := benchMesh(ctx, srv.URL, runs)
-		return err
+		rows, err := benchMesh(ctx, srv.URL, runs)
+		if err != nil {
+			return err
+		}
+		var b strings.Builder
+		writeMesh(&b, rows)
+		fmt.Print(b.String())
+		return nil
 	}
 	bin, err := buildSigbench(dir)
 	if err != nil {

@@ -26,8 +26,15 @@ func tokenFor(id string) string {
 	return tok
 }
 
-func newMeteredPeer(url, id string) (*peer.MeteredPeer, error) {
-	return peer.New(peer.Options{URL: url, TokenProvider: func(context.Context) (string, error) { return tokenFor(id), nil }})
+// newMeteredPeer makes a MeteredPeer on url with id as its peer id; opts
+// (at most one) sets the rest.
+func newMeteredPeer(url, id string, opts ...peer.Options) (*peer.MeteredPeer, error) {
+	var o peer.Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	o.URL, o.TokenProvider = url, func(context.Context) (string, error) { return tokenFor(id), nil }
+	return peer.New(o)
 }
 
 // joinGo: two Go MeteredPeers join; the first opens a data channel to the
