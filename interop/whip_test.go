@@ -304,10 +304,12 @@ func TestOBSShapedPublisherAndALateMember(t *testing.T) {
 	var decoders sync.WaitGroup
 	defer decoders.Wait()
 	var bridgeAtLate atomic.Pointer[peer.RemotePeer]
+	var decoded, firstWidth atomic.Int64 // pictures Frames gave the late member, and the first one's width
 	defer func() {
 		if !t.Failed() {
 			return
 		}
+		t.Logf("the late member decoded %d pictures before the deadline; the first %d wide", decoded.Load(), firstWidth.Load())
 		// What the two ends of the late member's connection saw.
 		if rp := bridgeAtLate.Load(); rp != nil {
 			st, err := rp.Stats(context.Background())
@@ -345,6 +347,9 @@ func TestOBSShapedPublisherAndALateMember(t *testing.T) {
 				for f, err := range media.Frames(ctx, tr.Track) {
 					if err != nil {
 						return
+					}
+					if decoded.Add(1) == 1 {
+						firstWidth.Store(int64(f.Width))
 					}
 					if f.Width == 320 {
 						pictured <- time.Now()
