@@ -112,12 +112,9 @@ func Frames(ctx context.Context, track *webrtc.TrackRemote, opts ...FramesOption
 		// pictures built on the missing one: like a browser, skip to the
 		// next keyframe, asked for at once.
 		awaitKey := kind == webrtc.RTPCodecTypeVideo
-		// Where the jitter buffer copies what it keeps (audio), every
-		// packet is read into the same memory.
-		var buf []byte
-		var reused rtp.Packet
+		read := packetReader(track, sb)
 		for {
-			pkt, err := readPacket(track, sb.Owns(), &buf, &reused)
+			pkt, err := read()
 			if err != nil {
 				if ctx.Err() != nil {
 					yield(Frame{}, ctx.Err())
@@ -204,24 +201,28 @@ func (k *keyframeRequester) request() {
 	}
 }
 
-// readPacket reads the track's next packet: into *buf and *into when
-// reuse is set, else into memory of its own (pion's ReadRTP).
-func readPacket(track *webrtc.TrackRemote, reuse bool, buf *[]byte, into *rtp.Packet) (*rtp.Packet, error) {
-	if !reuse {
-		pkt, _, err := track.ReadRTP()
-		return pkt, err
+// packetReader reads a track's packets for jitter buffer jb: where jb
+// copies what it keeps (audio), every packet into the same memory, else
+// each into memory of its own (pion's ReadRTP).
+func packetReader(track *webrtc.TrackRemote, jb jitterBuffer) func() (*rtp.Packet, error) {
+	if !jb.Owns() {
+		return func() (*rtp.Packet, error) {
+			pkt, _, err := track.ReadRTP()
+			return pkt, err
+		}
 	}
-	if *buf == nil {
-		*buf = make([]byte, readBuffer)
+	buf := make([]byte, readBuffer)
+	var pkt rtp.Packet
+	return func() (*rtp.Packet, error) {
+		n, _, err := track.Read(buf)
+		if err != nil {
+			return nil, err
+		}
+		if err := pkt.Unmarshal(buf[:n]); err != nil {
+			return nil, err
+		}
+		return &pkt, nil
 	}
-	n, _, err := track.Read(*buf)
-	if err != nil {
-		return nil, err
-	}
-	if err := into.Unmarshal((*buf)[:n]); err != nil {
-		return nil, err
-	}
-	return into, nil
 }
 
 // readBuffer holds any packet pion reads (its receive MTU is 1,460 bytes

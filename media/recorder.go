@@ -166,8 +166,9 @@ func (r *Recorder) read(t *recTrack, sb jitterBuffer) {
 	first, ready, damaged := true, false, false
 	keyframes := newKeyframeRequester(r.pc, t.remote, t.remote.Kind())
 	keyframes.request()
+	read := packetReader(t.remote, sb)
 	for {
-		pkt, _, err := t.remote.ReadRTP()
+		pkt, err := read()
 		if err != nil {
 			return
 		}

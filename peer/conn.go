@@ -157,17 +157,7 @@ func (c *conn) awaitAnswer(sdp string) {
 }
 
 func (c *conn) armOfferTimer() {
-	var t *time.Timer
-	t = time.AfterFunc(c.env.timing.offerResend, func() {
-		c.ops.do(func() {
-			if c.offerTimer != t || c.closed {
-				return
-			}
-			c.offerTimer = nil
-			c.resendOffer()
-		})
-	})
-	c.offerTimer = t
+	c.armTimer(&c.offerTimer, c.env.timing.offerResend, c.resendOffer)
 }
 
 func (c *conn) resendOffer() {

@@ -55,22 +55,14 @@ func (c *conn) onICEState(s webrtc.ICEConnectionState) {
 	switch s {
 	case webrtc.ICEConnectionStateChecking:
 		if !c.heardCandidate && c.quietTimer == nil {
-			var t *time.Timer
-			t = time.AfterFunc(c.env.timing.candidateWait, func() {
-				c.ops.do(func() {
-					if c.quietTimer != t || c.closed {
-						return
-					}
-					c.quietTimer = nil
-					st := c.pc.ICEConnectionState()
-					if c.heardCandidate || st != webrtc.ICEConnectionStateChecking {
-						return
-					}
-					c.env.log.Debug("no ICE candidate from the remote: restarting ICE", "peer", c.peerID)
-					c.climbLadder()
-				})
+			c.armTimer(&c.quietTimer, c.env.timing.candidateWait, func() {
+				st := c.pc.ICEConnectionState()
+				if c.heardCandidate || st != webrtc.ICEConnectionStateChecking {
+					return
+				}
+				c.env.log.Debug("no ICE candidate from the remote: restarting ICE", "peer", c.peerID)
+				c.climbLadder()
 			})
-			c.quietTimer = t
 		}
 	case webrtc.ICEConnectionStateConnected, webrtc.ICEConnectionStateCompleted:
 		l.attempts, l.gaveUp, l.inFlight, l.iceFailed = 0, false, false, false
@@ -104,17 +96,7 @@ func (c *conn) climbLadder() {
 	delay := c.env.timing.iceRestartDelay(l.attempts)
 	l.attempts++
 	gen := l.remoteGen
-	var t *time.Timer
-	t = time.AfterFunc(delay, func() {
-		c.ops.do(func() {
-			if l.timer != t {
-				return
-			}
-			l.timer = nil
-			c.restartICE(gen)
-		})
-	})
-	l.timer = t
+	c.armTimer(&l.timer, delay, func() { c.restartICE(gen) })
 }
 
 // restartICE sends an ICE-restart offer and arms the answer watchdog.
@@ -152,24 +134,16 @@ func (c *conn) restartICE(gen int) {
 	c.candCount, c.candWarned = 0, false
 	sent := l.remoteGen
 	stopTimer(&l.watchdog)
-	var w *time.Timer
-	w = time.AfterFunc(c.env.timing.iceAnswer, func() {
-		c.ops.do(func() {
-			if l.watchdog != w {
-				return
-			}
-			l.watchdog = nil
-			st := c.pc.ICEConnectionState()
-			if c.closed || st == webrtc.ICEConnectionStateConnected || st == webrtc.ICEConnectionStateCompleted || l.remoteGen != sent {
-				return
-			}
-			// No answer: the attempt failed; drop an unanswered deferred offer.
-			c.pendingOffer = nil
-			l.inFlight = false
-			c.climbLadder()
-		})
+	c.armTimer(&l.watchdog, c.env.timing.iceAnswer, func() {
+		st := c.pc.ICEConnectionState()
+		if st == webrtc.ICEConnectionStateConnected || st == webrtc.ICEConnectionStateCompleted || l.remoteGen != sent {
+			return
+		}
+		// No answer: the attempt failed; drop an unanswered deferred offer.
+		c.pendingOffer = nil
+		l.inFlight = false
+		c.climbLadder()
 	})
-	l.watchdog = w
 }
 
 // afterRemote is called on ops whenever a remote description was applied.
@@ -185,6 +159,23 @@ func (c *conn) reenterIfFailed() {
 	if c.ladder.iceFailed && c.pc.ICEConnectionState() == webrtc.ICEConnectionStateFailed {
 		c.climbLadder()
 	}
+}
+
+// armTimer sets *slot to a timer that, after d, runs fn on c.ops, unless
+// *slot no longer holds it by then (stopped or replaced) or the connection
+// closed; *slot is cleared before fn runs. It runs on c.ops.
+func (c *conn) armTimer(slot **time.Timer, d time.Duration, fn func()) {
+	var t *time.Timer
+	t = time.AfterFunc(d, func() {
+		c.ops.do(func() {
+			if *slot != t || c.closed {
+				return
+			}
+			*slot = nil
+			fn()
+		})
+	})
+	*slot = t
 }
 
 func stopTimer(t **time.Timer) {

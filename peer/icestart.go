@@ -34,16 +34,7 @@ func (c *conn) holdOffer(d webrtc.SessionDescription) bool {
 	c.trace("a renegotiation offer waits for ICE to start")
 	c.heldOffer = &d
 	if c.heldTimer == nil {
-		var t *time.Timer
-		t = time.AfterFunc(iceStartWait, func() {
-			c.ops.do(func() {
-				if c.heldTimer == t {
-					c.heldTimer = nil
-					c.releaseOffer()
-				}
-			})
-		})
-		c.heldTimer = t
+		c.armTimer(&c.heldTimer, iceStartWait, c.releaseOffer)
 	}
 	return true
 }

@@ -32,7 +32,7 @@ func loopbackSettings() *webrtc.SettingEngine {
 }
 
 func newLoopbackPeer(url, id string) (*peer.MeteredPeer, error) {
-	return peer.New(peer.Options{API: loopbackAPI(), URL: url, TokenProvider: func(context.Context) (string, error) { return tokenFor(id), nil }})
+	return newMeteredPeer(url, id, peer.Options{API: loopbackAPI()})
 }
 
 // dcThroughputGo: a MeteredPeer sends 64 MiB in 16 KiB messages over a data

@@ -99,6 +99,15 @@ type Frame struct {
 	pic *astiav.Frame // a borrowed I420 picture, for an encoder to reference
 }
 
+// channelLayout is mono for one channel, else stereo: the two layouts
+// Opus and this package's streams use.
+func channelLayout(channels int) astiav.ChannelLayout {
+	if channels == 1 {
+		return astiav.ChannelLayoutMono
+	}
+	return astiav.ChannelLayoutStereo
+}
+
 // Decoder turns packets of one codec into frames.
 type Decoder struct {
 	cc    *astiav.CodecContext
@@ -132,10 +141,7 @@ func newDecoder(c Codec, extradata []byte, opusChannels int) (*Decoder, error) {
 	}
 	if c == CodecOpus {
 		cc.SetSampleRate(48000)
-		cc.SetChannelLayout(astiav.ChannelLayoutStereo)
-		if opusChannels == 1 {
-			cc.SetChannelLayout(astiav.ChannelLayoutMono)
-		}
+		cc.SetChannelLayout(channelLayout(opusChannels))
 	}
 	if len(extradata) > 0 {
 		if err := cc.SetExtraData(extradata); err != nil {

@@ -111,10 +111,7 @@ func openOpus(s OpusSettings) (*Encoder, error) {
 	cc := astiav.AllocCodecContext(codec)
 	cc.SetSampleRate(48000)
 	cc.SetSampleFormat(astiav.SampleFormatS16)
-	layout := astiav.ChannelLayoutStereo
-	if s.Channels == 1 {
-		layout = astiav.ChannelLayoutMono
-	}
+	layout := channelLayout(s.Channels)
 	cc.SetChannelLayout(layout)
 	cc.SetBitRate(int64(s.Bitrate))
 	cc.SetTimeBase(astiav.NewRational(1, 48000))

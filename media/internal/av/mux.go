@@ -51,11 +51,7 @@ func CreateMuxer(path, format string, specs []StreamSpec) (*Muxer, error) {
 		if sp.SampleRate > 0 {
 			cp.SetMediaType(astiav.MediaTypeAudio)
 			cp.SetSampleRate(sp.SampleRate)
-			layout := astiav.ChannelLayoutStereo
-			if sp.Channels == 1 {
-				layout = astiav.ChannelLayoutMono
-			}
-			cp.SetChannelLayout(layout)
+			cp.SetChannelLayout(channelLayout(sp.Channels))
 		} else {
 			cp.SetMediaType(astiav.MediaTypeVideo)
 			cp.SetWidth(sp.Width)
