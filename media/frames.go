@@ -61,7 +61,7 @@ func rtpCodec(mime string) (rtp.Depacketizer, av.Codec, uint16, error) {
 	case strings.ToLower(webrtc.MimeTypeVP9):
 		return &codecs.VP9Packet{}, av.CodecVP9, 256, nil
 	case strings.ToLower(webrtc.MimeTypeH264):
-		return &codecs.H264Packet{}, av.CodecH264, 256, nil
+		return &h264Depacketizer{}, av.CodecH264, 256, nil
 	}
 	return nil, av.CodecUnknown, 0, fmt.Errorf("%w: %s", ErrUnsupportedCodec, mime)
 }

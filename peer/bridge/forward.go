@@ -30,10 +30,11 @@ const (
 // A viewer can start only at a keyframe, and some publishers (OBS) never
 // answer a keyframe request. So video keeps the packets since the last
 // keyframe, and a viewer whose path is up (its first RTCP) or who asks for a
-// keyframe gets them at once, renumbered to follow what it already has and
-// stamped one tick apart, so that it shows the latest picture rather than
-// replaying the group at its pace behind live. The request also goes to the
-// publisher (at most once a second), for those that answer it.
+// keyframe gets them at once (after the frame it is in the middle of),
+// renumbered to follow what it already has and stamped one tick apart, so
+// that it shows the latest picture rather than replaying the group at its
+// pace behind live. The request also goes to the publisher (at most once a
+// second), for those that answer it.
 type forwardTrack struct {
 	id, streamID string
 	codec        webrtc.RTPCodecCapability
@@ -47,6 +48,7 @@ type forwardTrack struct {
 	gopBytes int
 	gopValid bool   // gop starts at a keyframe
 	skipped  uint16 // padding-only packets not forwarded: later sequence numbers close the gap
+	lastTS   uint32 // of the last packet forwarded, as published
 	lastAsk  time.Time
 	closed   bool
 	keyed    bool // a keyframe has been kept
@@ -62,6 +64,11 @@ type binding struct {
 	lastSeq uint16 // as sent
 	lastTS  uint32
 	sent    bool
+	// midFrame: the last packet sent did not end its frame (no marker).
+	midFrame bool
+	// replayDue: the kept pictures go to this viewer when the frame it is
+	// in the middle of ends.
+	replayDue bool
 	// lastReplay: the kept pictures went to this viewer then.
 	lastReplay time.Time
 }
@@ -141,7 +148,14 @@ func (t *forwardTrack) keyframeWanted(id string) {
 	replayed, packets, bytes := false, len(t.gop), t.gopBytes
 	if b := t.bindings[id]; b != nil && t.gopValid && now.Sub(b.lastReplay) >= keyframeEvery {
 		b.lastReplay, replayed = now, true
-		t.replayLocked(b)
+		if b.sent && b.midFrame {
+			// A frame cut short spoils the next one at a depacketizer
+			// that keeps a unit's fragments until its last (pion's
+			// H.264 one did): wait for this frame's end.
+			b.replayDue = true
+		} else {
+			t.replayLocked(b)
+		}
 	}
 	ask := now.Sub(t.lastAsk) >= keyframeEvery
 	if ask {
@@ -188,10 +202,16 @@ func (t *forwardTrack) write(p *rtp.Packet) {
 		return
 	}
 	c.SequenceNumber -= t.skipped
+	if c.Timestamp != t.lastTS {
+		// The frame before has ended, marker or not.
+		t.replayDueLocked(false)
+	}
+	t.lastTS = c.Timestamp
 	firstKey := t.isKey != nil && t.keep(c)
 	for _, b := range t.bindings {
 		t.sendLocked(b, c)
 	}
+	t.replayDueLocked(true)
 	t.mu.Unlock()
 	if firstKey && t.log != nil {
 		t.log.Debug("bridge: first keyframe kept", "track", t.id, "seq", c.SequenceNumber)
@@ -227,13 +247,27 @@ func (t *forwardTrack) keep(c *rtp.Packet) (firstKey bool) {
 	return firstKey
 }
 
+// replayDueLocked sends the kept pictures to the viewers waiting for a
+// frame's end; onlyEnded: only to those whose last packet ended one.
+func (t *forwardTrack) replayDueLocked(onlyEnded bool) {
+	for _, b := range t.bindings {
+		if !b.replayDue || (onlyEnded && b.midFrame) {
+			continue
+		}
+		b.replayDue = false
+		if t.gopValid {
+			t.replayLocked(b)
+		}
+	}
+}
+
 // sendLocked writes c to b, renumbered and restamped for b.
 func (t *forwardTrack) sendLocked(b *binding, c *rtp.Packet) {
 	h := c.Header // a copy: every viewer has its own numbers
 	h.SSRC, h.PayloadType = b.ssrc, b.pt
 	h.SequenceNumber += b.seqOff
 	h.Timestamp += b.tsOff
-	b.lastSeq, b.lastTS, b.sent = h.SequenceNumber, h.Timestamp, true
+	b.lastSeq, b.lastTS, b.sent, b.midFrame = h.SequenceNumber, h.Timestamp, true, !h.Marker
 	// A viewer whose connection is closing fails the write; pion's
 	// Unbind follows.
 	_, _ = b.w.WriteRTP(&h, c.Payload)

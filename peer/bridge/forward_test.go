@@ -42,6 +42,15 @@ var viewerH264 = []webrtc.RTPCodecParameters{
 	{RTPCodecCapability: codec.H264("42e01f"), PayloadType: 106},
 }
 
+// bindH264Viewer binds tr to a new viewer connection that takes H.264.
+func bindH264Viewer(t *testing.T, tr *forwardTrack, id string, ssrc webrtc.SSRC) *fakeContext {
+	t.Helper()
+	c := &fakeContext{id: id, ssrc: ssrc, codecs: viewerH264}
+	_, err := tr.Bind(c)
+	require.NoError(t, err)
+	return c
+}
+
 func TestForwardRenumbersAReplay(t *testing.T) {
 	t.Parallel()
 	tr := newForwardTrack("v", "s", codec.H264("42e01f"), nil)
@@ -82,9 +91,7 @@ func TestForwardRenumbersAReplay(t *testing.T) {
 	}
 
 	// A new viewer gets the group from its start, in its own numbers.
-	b := &fakeContext{id: "b", ssrc: 2222, codecs: viewerH264}
-	_, err = tr.Bind(b)
-	require.NoError(t, err)
+	b := bindH264Viewer(t, tr, "b", 2222)
 	tr.keyframeWanted("b")
 	require.Len(t, b.written, 5)
 	assert.Equal(t, uint16(101), b.written[0].SequenceNumber)
@@ -204,4 +211,43 @@ func FuzzCheckOffer(f *testing.F) {
 			t.Fatal("an accepted offer is empty")
 		}
 	})
+}
+
+// TestForwardReplaysBetweenFrames: a viewer that asks for a keyframe while
+// it has part of a frame gets the kept pictures after that frame's last
+// packet (its marker), or at the next frame's first when the publisher
+// marks nothing, never inside a frame.
+func TestForwardReplaysBetweenFrames(t *testing.T) {
+	t.Parallel()
+	tr := newForwardTrack("v", "s", codec.H264("42e01f"), nil)
+	a := bindH264Viewer(t, tr, "a", 1111)
+	send := func(seq uint16, ts uint32, marker bool, payload ...byte) {
+		tr.write(&rtp.Packet{Header: rtp.Header{SequenceNumber: seq, Timestamp: ts, Marker: marker}, Payload: payload})
+	}
+	send(100, 3000, false, 0x67)       // the SPS
+	send(101, 3000, false, 0x7c, 0x85) // the IDR's first fragment
+	send(102, 3000, true, 0x7c, 0x45)  // and its last
+	send(103, 6000, false, 0x5c, 0x81) // a P slice's first fragment
+	tr.keyframeWanted("a")
+	require.Len(t, a.written, 4, "nothing replayed inside a frame")
+	send(104, 6000, true, 0x5c, 0x41) // its last
+	require.Len(t, a.written, 4+1+5, "the kept pictures after the frame's end")
+	assert.True(t, a.written[4].Marker, "the frame ended before the replay")
+	replay := a.written[5:]
+	for i, h := range replay {
+		assert.Equal(t, uint16(105+i), h.SequenceNumber, "replayed packet %d", i)
+	}
+	assert.Equal(t, []uint32{6001, 6001, 6001, 6002, 6002}, []uint32{replay[0].Timestamp, replay[1].Timestamp, replay[2].Timestamp, replay[3].Timestamp, replay[4].Timestamp})
+
+	// A publisher that marks nothing: the replay waits for the next frame.
+	b := bindH264Viewer(t, tr, "b", 2222)
+	send(105, 9000, false, 0x5c, 0x81)
+	send(106, 9000, false, 0x5c, 0x41)
+	tr.keyframeWanted("b")
+	require.Len(t, b.written, 2, "nothing replayed until the frame is known to have ended")
+	send(107, 12000, false, 0x41)
+	require.Len(t, b.written, 2+7+1, "the kept pictures, then the new frame")
+	assert.Equal(t, b.written[1].SequenceNumber+1, b.written[2].SequenceNumber, "the replay follows what b had")
+	assert.Equal(t, uint32(9001), b.written[2].Timestamp)
+	assert.Equal(t, b.written[8].SequenceNumber+1, b.written[9].SequenceNumber, "and the new frame follows the replay")
 }
