@@ -226,7 +226,11 @@ func (p *prober) probingStats() ProbingStats {
 	return st
 }
 
-// finish tells the controller about clusters whose feedback is overdue.
+// finish tells the controller about clusters whose feedback is overdue,
+// and forgets the packets whose feedback the estimator no longer waits
+// for. Those were forgotten with their cluster's due time (a second) once,
+// and a cluster whose feedback came later, as it does behind a relay's
+// full queue, measured nothing and its packets counted unacknowledged.
 // Called with p.mu held.
 func (p *prober) finish(now time.Time) {
 	kept := p.awaiting[:0]
@@ -238,13 +242,13 @@ func (p *prober) finish(now time.Time) {
 		// A receiver that acknowledged padding once reads it: a cluster
 		// whose padding is all lost now was lost at a full queue.
 		p.ctrl.Finished(now, p.est.Ignored(a.id) && p.counts.PacketsReceived == 0)
-		for seq, r := range p.records {
-			if r.Cluster == a.id {
-				delete(p.records, seq)
-			}
-		}
 	}
 	p.awaiting = kept
+	for seq, r := range p.records {
+		if now.Sub(r.Sent) > probe.KeepClusters {
+			delete(p.records, seq)
+		}
+	}
 }
 
 // sendOutcome is what became of a cluster.

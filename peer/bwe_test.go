@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/logging"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
@@ -138,38 +139,8 @@ func TestProbeRaisesEstimate(t *testing.T) {
 // what the media sent meanwhile did not cover.
 func TestProberPacesClusters(t *testing.T) {
 	t.Parallel()
-	e, err := newEstimator(Bandwidth{}.withDefaults(), logging.NewDefaultLoggerFactory())
-	require.NoError(t, err)
-	defer e.Close()
-	info := &interceptor.StreamInfo{
-		SSRC: 1, SSRCRetransmission: 2, PayloadTypeRetransmission: 97, MimeType: "video/VP8",
-		RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: sdp.TransportCCURI, ID: 3}},
-	}
-	var w wire
-	e.AddStream(info, &w) // no media written: the prober's own loop has nothing to probe on
-	s := e.streams()[0]
-	pause := time.NewTimer(time.Hour)
-	// A machine that falls behind by maxClusterTime cuts the cluster (its
-	// measurement would be worthless): send until one goes out whole.
-	var c probe.Cluster
-	var took time.Duration
-	var cut int
-	var before ProbingStats
-	for id := 1; ; id++ {
-		c = probe.Cluster{ID: id, Bitrate: 4_000_000}
-		w.reset()
-		before = e.probingStats()
-		start := time.Now()
-		outcome := e.send(s, c, pause)
-		took = time.Since(start)
-		if outcome == clusterSent {
-			break
-		}
-		require.Equal(t, clusterCut, outcome)
-		require.GreaterOrEqual(t, took, maxClusterTime, "cut only when it fell behind")
-		cut++
-		require.Less(t, cut, 20, "no cluster went out whole")
-	}
+	e, w := newProbingEstimator(t) // no media written: the prober's own loop has nothing to probe on
+	c, took, before := sendWholeCluster(t, e, w, 1)
 	w.mu.Lock()
 	bytes, packets := 0, len(w.packets)
 	for _, n := range w.sizes {
@@ -182,6 +153,95 @@ func TestProberPacesClusters(t *testing.T) {
 	st := e.probingStats()
 	assert.Equal(t, uint64(packets), st.PacketsSent-before.PacketsSent)
 	assert.Equal(t, uint64(bytes), st.BytesSent-before.BytesSent)
+}
+
+// newProbingEstimator is an estimator with one VP8 stream and its RTX
+// stream (SSRCs 1 and 2, transport-wide numbers in extension 3), written to
+// the wire it returns; it closes with the test.
+func newProbingEstimator(t *testing.T) (*estimator, *wire) {
+	t.Helper()
+	e, err := newEstimator(Bandwidth{}.withDefaults(), logging.NewDefaultLoggerFactory())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = e.Close() })
+	w := &wire{}
+	e.AddStream(&interceptor.StreamInfo{
+		SSRC: 1, SSRCRetransmission: 2, PayloadTypeRetransmission: 97, MimeType: "video/VP8",
+		RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: sdp.TransportCCURI, ID: 3}},
+	}, w)
+	return e, w
+}
+
+// sendWholeCluster sends a 4 Mb/s cluster on e's first stream, whose
+// packets w records, with ids from firstID on: a machine that falls behind
+// by maxClusterTime cuts a cluster (its measurement would be worthless), so
+// it sends until one goes out whole. It returns that cluster, how long it
+// took and the probing counts before it; w holds its packets.
+func sendWholeCluster(t *testing.T, e *estimator, w *wire, firstID int) (probe.Cluster, time.Duration, ProbingStats) {
+	t.Helper()
+	s := e.streams()[0]
+	pause := time.NewTimer(time.Hour)
+	defer pause.Stop()
+	for id, cut := firstID, 0; ; id++ {
+		c := probe.Cluster{ID: id, Bitrate: 4_000_000}
+		w.reset()
+		before := e.probingStats()
+		start := time.Now()
+		outcome := e.send(s, c, pause)
+		took := time.Since(start)
+		if outcome == clusterSent {
+			return c, took, before
+		}
+		require.Equal(t, clusterCut, outcome)
+		require.GreaterOrEqual(t, took, maxClusterTime, "cut only when it fell behind")
+		cut++
+		require.Less(t, cut, 20, "no cluster went out whole")
+	}
+}
+
+// TestLateFeedbackCounts: feedback that comes over a second after its
+// cluster (behind a relay's half-second queue, which holds the cluster and
+// then the feedback: 1.0-1.2 s behind Chromium) still counts the cluster's
+// packets acknowledged and gives its result; only feedback later than the
+// estimator waits (probe.KeepClusters) is forgotten.
+func TestLateFeedbackCounts(t *testing.T) {
+	t.Parallel()
+	e, w := newProbingEstimator(t)
+	// arrivedAll is feedback reporting w's packets received, one every
+	// 2 ms (4 Mb/s is ~1 ms apart: the path carried half of it).
+	arrivedAll := func() *rtcp.TransportLayerCC {
+		rec := twcc.NewRecorder(9)
+		at := time.Now().UnixMicro()
+		for i, h := range w.of(2) {
+			var ext rtp.TransportCCExtension
+			require.NoError(t, ext.Unmarshal(h.GetExtension(3)))
+			rec.Record(2, ext.TransportSequence, at+int64(i)*2000)
+		}
+		for _, pkt := range rec.BuildFeedbackPacket() {
+			if fb, ok := pkt.(*rtcp.TransportLayerCC); ok {
+				return fb
+			}
+		}
+		return nil
+	}
+	overdue := func(after time.Duration) {
+		e.prober.mu.Lock()
+		e.prober.finish(time.Now().Add(after))
+		e.prober.mu.Unlock()
+	}
+
+	c, _, before := sendWholeCluster(t, e, w, 1)
+	overdue(1500 * time.Millisecond) // its due (a second) has passed
+	e.prober.feedback(arrivedAll())
+	st := e.probingStats()
+	assert.Equal(t, uint64(len(w.of(2))), st.PacketsReceived-before.PacketsReceived, "every packet acknowledged, late")
+	assert.Equal(t, 1, st.Results-before.Results, "and the cluster measured")
+
+	_, _, before = sendWholeCluster(t, e, w, c.ID+1)
+	overdue(probe.KeepClusters + time.Second)
+	e.prober.feedback(arrivedAll())
+	st = e.probingStats()
+	assert.Zero(t, st.PacketsReceived-before.PacketsReceived, "feedback the estimator no longer waits for counts nothing")
+	assert.Zero(t, st.Results-before.Results)
 }
 
 // TestProbesWaitForTheRemote: media alone starts no probe; the first

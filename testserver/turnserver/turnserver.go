@@ -172,6 +172,23 @@ func (s *Server) Limit(bps int) {
 	s.conn.rate, s.conn.tokens, s.conn.filled = float64(bps)/8, 0, time.Now()
 }
 
+// QueueCounts counts the packets Limit's queue took and refused while a
+// limit was on. Padded counts, among them, RTP packets relayed on a TURN
+// channel with the padding bit set: the padding-only packets a sender
+// probes the link with (media packets carry none), so a test can tell the
+// probes the link lost from those the receiver failed to acknowledge.
+type QueueCounts struct {
+	Admitted, Refused             int
+	PaddedAdmitted, PaddedRefused int
+}
+
+// QueueCounts returns the counts since the relay started.
+func (s *Server) QueueCounts() QueueCounts {
+	s.conn.mu.Lock()
+	defer s.conn.mu.Unlock()
+	return s.conn.counts
+}
+
 // valve is the relay's socket: Interrupt closes it to traffic, Limit
 // shapes what comes in. The server reads it from one goroutine, so a read
 // that waits holds the packets behind it in the socket's buffer: a FIFO
@@ -184,6 +201,7 @@ type valve struct {
 	rate   float64 // bytes per second; 0: no limit
 	tokens float64 // negative: bytes queued
 	filled time.Time
+	counts QueueCounts
 }
 
 const maxQueue = 500 * time.Millisecond
@@ -191,15 +209,16 @@ const maxQueue = 500 * time.Millisecond
 func (v *valve) ReadFrom(b []byte) (int, net.Addr, error) {
 	for {
 		n, addr, err := v.PacketConn.ReadFrom(b)
-		if err != nil || !v.cut.Load() && v.admit(n) {
+		if err != nil || !v.cut.Load() && v.admit(n, paddedRTP(b[:n])) {
 			return n, addr, err
 		}
 	}
 }
 
 // admit lets a packet of n bytes through once the link has carried what
-// is queued before it, or refuses it when the queue is full.
-func (v *valve) admit(n int) bool {
+// is queued before it, or refuses it when the queue is full; padded says
+// it is a padded RTP packet, for the counts.
+func (v *valve) admit(n int, padded bool) bool {
 	v.mu.Lock()
 	if v.rate == 0 {
 		v.mu.Unlock()
@@ -209,8 +228,16 @@ func (v *valve) admit(n int) bool {
 	v.tokens = min(v.tokens+now.Sub(v.filled).Seconds()*v.rate, v.rate/50) // a 20 ms burst
 	v.filled = now
 	if v.tokens < -v.rate*maxQueue.Seconds() {
+		v.counts.Refused++
+		if padded {
+			v.counts.PaddedRefused++
+		}
 		v.mu.Unlock()
 		return false
+	}
+	v.counts.Admitted++
+	if padded {
+		v.counts.PaddedAdmitted++
 	}
 	v.tokens -= float64(n)
 	wait := time.Duration(-v.tokens / v.rate * float64(time.Second))
@@ -219,6 +246,23 @@ func (v *valve) admit(n int) bool {
 		time.Sleep(wait)
 	}
 	return true
+}
+
+// paddedRTP tells whether b is TURN channel data (RFC 8656, 12.4) carrying
+// an RTP packet (version 2, not RTCP: SRTP leaves the header in the clear)
+// with the padding bit set.
+func paddedRTP(b []byte) bool {
+	if len(b) < 4+12 || b[0]&0xc0 != 0x40 { // channel numbers 0x4000-0x7fff
+		return false
+	}
+	rtp := b[4:]
+	if rtp[0]&0xc0 != 0x80 {
+		return false
+	}
+	if t := rtp[1]; t >= 192 && t <= 223 { // RTCP's packet types (RFC 5761)
+		return false
+	}
+	return rtp[0]&0x20 != 0
 }
 
 // silent is pion's logging, off: pion/turn's messages can carry usernames.

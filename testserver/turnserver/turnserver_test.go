@@ -76,3 +76,30 @@ func TestExpiredCredentialsAreRefused(t *testing.T) {
 	time.Sleep(2100 * time.Millisecond) // the expiry has whole-second resolution
 	assert.Error(t, allocate(t, s, ice))
 }
+
+// TestQueueCountsPaddedRTP: the shaped queue counts what it takes and
+// refuses, and tells a sender's padded RTP (its probes) from the rest.
+func TestQueueCountsPaddedRTP(t *testing.T) {
+	t.Parallel()
+	onChannel := func(b []byte) []byte { return append([]byte{0x40, 0x00, 0, byte(len(b))}, b...) }
+	rtpHeader := func(first, second byte) []byte {
+		h := make([]byte, 16)
+		h[0], h[1] = first, second
+		return h
+	}
+	assert.True(t, paddedRTP(onChannel(rtpHeader(0xa0, 97))), "RTP with the padding bit")
+	assert.True(t, paddedRTP(onChannel(rtpHeader(0xa0, 97|0x80))), "and a marker")
+	assert.False(t, paddedRTP(onChannel(rtpHeader(0x80, 96))), "RTP without padding")
+	assert.False(t, paddedRTP(onChannel(rtpHeader(0xa0, 200))), "RTCP with padding")
+	assert.False(t, paddedRTP(rtpHeader(0xa0, 97)), "not channel data")
+	assert.False(t, paddedRTP(onChannel([]byte{0x17, 0xfe, 0xfd})), "DTLS")
+
+	v := &valve{rate: 1_000_000, filled: time.Now()}
+	assert.True(t, v.admit(100, true))
+	assert.True(t, v.admit(100, false))
+	v.tokens = -v.rate*maxQueue.Seconds() - 1e6 // the queue full for a second to come
+	assert.False(t, v.admit(100, true))
+	assert.False(t, v.admit(100, false))
+	assert.False(t, v.admit(100, false))
+	assert.Equal(t, QueueCounts{Admitted: 2, Refused: 3, PaddedAdmitted: 1, PaddedRefused: 1}, v.counts)
+}

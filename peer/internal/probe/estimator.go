@@ -18,9 +18,11 @@ const (
 	// A cluster that arrived slower than shortfall × its sending rate met
 	// the path's limit: the result is a little under the arrival rate.
 	shortfall, underShortfall = 0.9, 0.95
-	// keepClusters is how long the estimator waits for a cluster's
-	// feedback before forgetting it.
-	keepClusters = 5 * time.Second
+	// KeepClusters is how long the estimator waits for a cluster's
+	// feedback before forgetting it. Feedback can come well over a second
+	// after a cluster: behind a relay whose half-second queue holds the
+	// cluster and then the feedback, 1.0-1.2 s.
+	KeepClusters = 5 * time.Second
 )
 
 // Packet is one packet sent while a cluster was being sent (its padding and
@@ -65,7 +67,7 @@ func (e *Estimator) Start(c Cluster, now time.Time) {
 		e.clusters = map[int]*received{}
 	}
 	for id, r := range e.clusters {
-		if now.Sub(r.started) > keepClusters {
+		if now.Sub(r.started) > KeepClusters {
 			delete(e.clusters, id)
 		}
 	}

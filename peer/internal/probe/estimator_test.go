@@ -63,7 +63,7 @@ func TestEstimatorForgetsOldClusters(t *testing.T) {
 	t.Parallel()
 	var e Estimator
 	e.Start(Cluster{ID: 1, Bitrate: 1_000_000}, t0)
-	e.Start(Cluster{ID: 2, Bitrate: 1_000_000}, t0.Add(keepClusters+time.Second))
+	e.Start(Cluster{ID: 2, Bitrate: 1_000_000}, t0.Add(KeepClusters+time.Second))
 	e.Received(Packet{Cluster: 1, Size: 100, Padding: true, Arrived: time.Millisecond})
 	assert.False(t, e.Ignored(1))
 	assert.NotContains(t, e.clusters, 1)
