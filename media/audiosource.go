@@ -54,11 +54,12 @@ type AudioSource struct {
 	in, resampled []int16
 
 	mu      sync.Mutex
-	queue   []int16 // 48 kHz stereo, not yet sent
-	flushed bool    // Flush ran: the next Push drops pending
-	flushes uint64  // Flushes so far: a Push under way when one runs stops
-	paused  bool    // Pause: the queue waits, silence goes out
-	played  int64   // samples per channel of pushed audio sent
+	queue   []int16          // 48 kHz stereo, not yet sent
+	encoded []queuedEncoding // PushEncoded's, in order, each at its place in queue
+	flushed bool             // Flush ran: the next Push drops pending
+	flushes uint64           // Flushes so far: a Push under way when one runs stops
+	paused  bool             // Pause: the queue waits, silence goes out
+	played  int64            // samples per channel of pushed audio sent
 	ended   bool
 	closed  bool
 	err     error         // the first encode or send failure
@@ -72,8 +73,9 @@ type AudioSource struct {
 	stop        chan struct{}
 	wg          sync.WaitGroup
 
-	// sent records when each packet left, for the pacing benchmark.
-	onSend func(time.Time)
+	// sent records when each packet left and what it was, for the pacing
+	// benchmark and tests.
+	onSend func(time.Time, []byte)
 }
 
 // NewAudioSource starts an audio source for PCM in format f.
@@ -92,11 +94,7 @@ func NewAudioSource(f AudioFormat, opts ...AudioSourceOption) (*AudioSource, err
 	if err != nil {
 		return nil, err
 	}
-	bitrate := o.audioBitrate
-	if bitrate <= 0 {
-		bitrate = 48000
-	}
-	enc, err := av.NewOpusEncoder(av.OpusSettings{Channels: opusChannels, Bitrate: bitrate, LowDelay: o.opusMode == OpusLowDelay})
+	enc, bitrate, err := newSourceEncoder(o)
 	if err != nil {
 		return nil, err
 	}
@@ -115,6 +113,17 @@ func NewAudioSource(f AudioFormat, opts ...AudioSourceOption) (*AudioSource, err
 	s.wg.Add(1)
 	go s.pace()
 	return s, nil
+}
+
+// newSourceEncoder is the Opus encoder an AudioSource with options o
+// encodes with (48 kb/s unless WithAudioBitrate says), and its bitrate.
+func newSourceEncoder(o options) (*av.Encoder, int, error) {
+	bitrate := o.audioBitrate
+	if bitrate <= 0 {
+		bitrate = 48000
+	}
+	enc, err := av.NewOpusEncoder(av.OpusSettings{Channels: opusChannels, Bitrate: bitrate, LowDelay: o.opusMode == OpusLowDelay})
+	return enc, bitrate, err
 }
 
 // Format is the input format given to NewAudioSource.
@@ -226,10 +235,11 @@ func (s *AudioSource) enqueue(ctx context.Context, out []int16) error {
 			s.mu.Unlock()
 			return nil
 		}
-		room := limit - len(s.queue)
+		queued := s.queuedLocked()
+		room := limit - queued
 		if room > 0 {
 			n := min(room, len(out))
-			if len(s.queue) == 0 {
+			if queued == 0 {
 				s.emptied = make(chan struct{})
 			}
 			s.queue = append(s.queue, out[:n]...)
@@ -238,22 +248,90 @@ func (s *AudioSource) enqueue(ctx context.Context, out []int16) error {
 			continue
 		}
 		s.mu.Unlock()
-		select {
-		case <-s.space:
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-s.done:
-			return ErrEnded
+		if err := s.waitForSpace(ctx); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// waitForSpace waits until a frame leaves the queue, ctx ends or the
+// source stops.
+func (s *AudioSource) waitForSpace(ctx context.Context) error {
+	select {
+	case <-s.space:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.done:
+		return ErrEnded
+	}
+}
+
+// PushEncoded queues audio EncodeAudio made, after what is queued, to be
+// sent as it was encoded: nothing is resampled or encoded again, so a
+// phrase said in many calls is encoded once. It starts on a 20 ms boundary
+// (the queue's last part of a frame before it goes out padded with
+// silence), and like pushed PCM it waits for room under the queue's bound,
+// is held by Pause, dropped by Flush and counted by Queued, Played and
+// Wait. It goes at the bitrate it was encoded at, whatever the estimate;
+// the source's encoder takes up again after it (an Opus decoder carries on
+// across the change).
+func (s *AudioSource) PushEncoded(ctx context.Context, e *EncodedAudio) error {
+	if e == nil || len(e.packets) == 0 {
+		return nil
+	}
+	limit := int(s.bound.Seconds()*48000) * opusChannels
+	s.mu.Lock()
+	gen := s.flushes
+	s.mu.Unlock()
+	for {
+		s.mu.Lock()
+		switch {
+		case s.ended || s.closed:
+			s.mu.Unlock()
+			return ErrEnded
+		case s.flushes != gen:
+			s.mu.Unlock()
+			return nil
+		}
+		if queued := s.queuedLocked(); queued < limit {
+			if queued == 0 {
+				s.emptied = make(chan struct{})
+			}
+			s.encoded = append(s.encoded, queuedEncoding{audio: e, at: len(s.queue)})
+			s.mu.Unlock()
+			return nil
+		}
+		s.mu.Unlock()
+		if err := s.waitForSpace(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// queuedEncoding is encoded audio in the queue: it goes out once the
+// queue's first at samples have.
+type queuedEncoding struct {
+	audio *EncodedAudio
+	at    int // samples of queue before it
+	next  int // its next packet
+}
+
+// queuedLocked counts the samples (48 kHz stereo) not yet sent.
+func (s *AudioSource) queuedLocked() int {
+	n := len(s.queue)
+	for _, q := range s.encoded {
+		n += (len(q.audio.packets) - q.next) * opusSamples * opusChannels
+	}
+	return n
 }
 
 // Queued is how much pushed audio has not been sent yet.
 func (s *AudioSource) Queued() time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return time.Duration(len(s.queue)/opusChannels) * time.Second / 48000
+	return time.Duration(s.queuedLocked()/opusChannels) * time.Second / 48000
 }
 
 // Flush drops every queued sample (barge-in: the user spoke over the
@@ -261,8 +339,9 @@ func (s *AudioSource) Queued() time.Duration {
 // audio was dropped.
 func (s *AudioSource) Flush() time.Duration {
 	s.mu.Lock()
-	n := len(s.queue)
+	n := s.queuedLocked()
 	s.queue = s.queue[:0]
+	s.encoded = s.encoded[:0]
 	s.flushed = true
 	s.flushes++
 	s.signalEmptyLocked()
@@ -397,14 +476,33 @@ func (s *AudioSource) pace() {
 		}
 		s.mu.Lock()
 		n := 0
-		if !s.paused {
-			n = copy(frame, s.queue)
+		var ready []byte // an encoded packet whose turn it is
+		switch {
+		case s.paused:
+		case len(s.encoded) > 0 && s.encoded[0].at == 0:
+			q := &s.encoded[0]
+			ready = q.audio.packets[q.next]
+			n = copy(frame, q.audio.pcm[q.next*len(frame):])
+			s.played += opusSamples
+			if q.next++; q.next == len(q.audio.packets) {
+				s.encoded = s.encoded[:copy(s.encoded, s.encoded[1:])]
+			}
+		default:
+			take := frame
+			if len(s.encoded) > 0 {
+				take = frame[:min(len(frame), s.encoded[0].at)]
+			}
+			n = copy(take, s.queue)
 			s.queue = s.queue[:copy(s.queue, s.queue[n:])]
 			s.played += int64(n / opusChannels)
+			for i := range s.encoded {
+				s.encoded[i].at -= n
+			}
 		}
 		clear(frame[n:])
-		last := s.ended && len(s.queue) == 0
-		if len(s.queue) == 0 {
+		empty := s.queuedLocked() == 0
+		last := s.ended && empty
+		if empty {
 			s.signalEmptyLocked()
 		}
 		s.mu.Unlock()
@@ -422,7 +520,7 @@ func (s *AudioSource) pace() {
 				s.noteErr(fmt.Errorf("media: sending audio: %w", err))
 			}
 			if s.onSend != nil {
-				s.onSend(time.Now())
+				s.onSend(time.Now(), data)
 			}
 		}
 		// Silence, once the encoder has settled on it, is the same packet
@@ -430,7 +528,9 @@ func (s *AudioSource) pace() {
 		// or a listener is silent most of a call, and libopus costs about
 		// 1 % of a core per source).
 		silent := n == 0
-		if silent && silence.packet != nil {
+		if ready != nil {
+			send(ready)
+		} else if silent && silence.packet != nil {
 			send(silence.packet)
 		} else if err := s.enc.EncodeAudio(frame, pts, func(p av.Packet) {
 			silence.note(silent, p.Data)

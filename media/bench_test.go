@@ -42,7 +42,7 @@ func BenchmarkAudioSourcePacing(b *testing.B) {
 		src, err := NewAudioSource(AudioFormat{SampleRate: 16000, Channels: 1})
 		require.NoError(b, err)
 		sends := make(chan time.Time, 512)
-		src.onSend = func(t time.Time) { sends <- t }
+		src.onSend = func(t time.Time, _ []byte) { sends <- t }
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		var phase float64
 		for k := 0; k < 250; k++ {

@@ -34,6 +34,37 @@ func ExampleNewAudioSource() {
 	// Output: audio audio/opus
 }
 
+// A phrase said in every call (a greeting, a hold message) is encoded
+// once and pushed into each call's source without encoding it again.
+func ExampleEncodeAudio() {
+	greeting := make([]byte, 16000*2) // 1 s of 16 kHz mono s16le: the phrase
+	encoded, err := media.EncodeAudio(greeting, media.AudioFormat{SampleRate: 16000, Channels: 1}, media.WithOpusMode(media.OpusLowDelay))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for range 3 { // three calls
+		src, err := media.NewAudioSource(media.AudioFormat{SampleRate: 16000, Channels: 1})
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		if err := src.PushEncoded(ctx, encoded); err != nil {
+			fmt.Println(err)
+		}
+		fmt.Println(src.Queued() > 900*time.Millisecond)
+		src.Close()
+	}
+	fmt.Println(encoded.Duration())
+	// Output:
+	// true
+	// true
+	// true
+	// 1.02s
+}
+
 // Recording the tracks another peer sends: add each from the Track
 // handler; the file is finalised on Close or when every track ends.
 func ExampleNewRecorder() {

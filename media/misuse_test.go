@@ -1,9 +1,12 @@
 package media
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"reflect"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -25,6 +28,17 @@ type binding struct {
 	fail   error
 	writes atomic.Int64
 	celt   atomic.Int64 // Opus packets in CELT-only mode (TOC 16-31)
+
+	keep     bool // keep what is written, in payloads
+	mu       sync.Mutex
+	payloads [][]byte
+}
+
+// written returns copies of the payloads kept so far.
+func (b *binding) written() [][]byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.payloads)
 }
 
 func (b *binding) CodecParameters() []webrtc.RTPCodecParameters {
@@ -41,6 +55,11 @@ func (b *binding) WriteRTP(_ *rtp.Header, payload []byte) (int, error) {
 	b.writes.Add(1)
 	if len(payload) > 0 && payload[0]>>3 >= 16 {
 		b.celt.Add(1)
+	}
+	if b.keep {
+		b.mu.Lock()
+		b.payloads = append(b.payloads, bytes.Clone(payload))
+		b.mu.Unlock()
 	}
 	return 0, b.fail
 }

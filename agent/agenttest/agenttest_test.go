@@ -94,6 +94,30 @@ func TestAgentAnswersASpokenQuestion(t *testing.T) {
 	t.Logf("mouth to ear: %v (endpointing 500 ms included)", heard.Sub(end).Round(time.Millisecond))
 }
 
+// A question encoded once and played as a recording (PlayEncoded) is heard
+// and answered like one spoken through the microphone's encoder.
+func TestAgentAnswersAnEncodedQuestion(t *testing.T) {
+	t.Parallel()
+	call := agenttest.New(t)
+	startAgent(t, call, "The next train leaves at nine.")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	speech, _, err := media.Speak(ctx, "When does the next train leave?", media.SpeakOptions{})
+	require.NoError(t, err)
+	question, err := media.EncodeAudio(agent.PCMBytes(speech), media.AudioFormat{SampleRate: agent.SampleRate, Channels: 1})
+	require.NoError(t, err)
+	require.NoError(t, call.Ready(ctx))
+	for range 2 { // the same recording, twice
+		_, end, err := call.PlayEncoded(ctx, question)
+		require.NoError(t, err)
+		heard, err := call.Heard(ctx, end)
+		require.NoError(t, err, "the agent never answered")
+		t.Logf("mouth to ear: %v", heard.Sub(end).Round(time.Millisecond))
+		_, err = call.Quiet(ctx, heard, 500*time.Millisecond)
+		require.NoError(t, err)
+	}
+}
+
 // The user speaks over the agent's long answer: the agent falls silent at
 // the user's end.
 func TestAgentStopsWhenTheUserSpeaksOverIt(t *testing.T) {
