@@ -2,6 +2,7 @@ package agent
 
 import (
 	"math"
+	"slices"
 	"time"
 )
 
@@ -38,10 +39,14 @@ func samplesOf(d time.Duration) int { return int(d * SampleRate / time.Second) }
 
 // PCMBytes is pcm as little-endian bytes, as media.AudioSource.Push takes
 // it.
-func PCMBytes(pcm []int16) []byte {
-	b := make([]byte, 2*len(pcm))
+func PCMBytes(pcm []int16) []byte { return appendPCMBytes(make([]byte, 0, 2*len(pcm)), pcm) }
+
+// appendPCMBytes appends pcm to b as s16le.
+func appendPCMBytes(b []byte, pcm []int16) []byte {
+	n := len(b)
+	b = slices.Grow(b, 2*len(pcm))[:n+2*len(pcm)]
 	for i, s := range pcm {
-		b[2*i], b[2*i+1] = byte(s), byte(uint16(s)>>8)
+		b[n+2*i], b[n+2*i+1] = byte(s), byte(uint16(s)>>8)
 	}
 	return b
 }

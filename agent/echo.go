@@ -48,6 +48,9 @@ type EchoGuard struct {
 	// talkUntil: a frame of double talk makes the frames until then the
 	// user's too, and keeps the path from learning from them.
 	talkUntil time.Time
+
+	// isEcho's scratch, kept between calls: it runs for every frame heard.
+	corr, window []float64
 }
 
 const (
@@ -129,9 +132,10 @@ func (g *EchoGuard) isEcho() bool {
 	if !varied(heard) {
 		return pathKnown
 	}
-	corr := make([]float64, int(g.MaxLag/blockDur)+1)
+	g.corr = slices.Grow(g.corr[:0], int(g.MaxLag/blockDur)+1)[:int(g.MaxLag/blockDur)+1]
+	g.window = slices.Grow(g.window[:0], n)[:n]
+	corr, sent := g.corr, g.window
 	best, bestLag := -1.0, time.Duration(0)
-	sent := make([]float64, n)
 	for i := range corr {
 		lag := time.Duration(i) * blockDur
 		// The sent blocks that would arrive as the heard window at lag;

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -30,6 +31,9 @@ type Voice struct {
 	src    *media.AudioSource
 	onSent atomic.Pointer[func(at time.Time, pcm []int16)]
 	mono   []int16 // the frame going out, for onSent (the pacer's)
+
+	sayMu sync.Mutex
+	bytes []byte // Say's s16le copy of a reply, kept between replies
 }
 
 // OnSent has f told the agent's audio as it goes out, 20 ms at a time (16
@@ -77,7 +81,12 @@ func (v *Voice) Say(ctx context.Context, text string) (Spoken, error) {
 	if f.SampleRate != SampleRate || f.Channels != 1 {
 		pcm = ToFrames(nil, pcm, f.SampleRate, f.Channels)
 	}
-	if err := v.src.Push(ctx, PCMBytes(pcm)); err != nil {
+	// Push copies what it takes, so one buffer serves every reply.
+	v.sayMu.Lock()
+	v.bytes = appendPCMBytes(v.bytes[:0], pcm)
+	err = v.src.Push(ctx, v.bytes)
+	v.sayMu.Unlock()
+	if err != nil {
 		return Spoken{}, err
 	}
 	return Spoken{Text: text, Audio: time.Duration(len(pcm)) * time.Second / SampleRate, Ready: ready}, nil

@@ -116,6 +116,7 @@ type Decoder struct {
 	scale *astiav.SoftwareScaleContext
 	i420  *astiav.Frame
 	pcm   []int16 // a borrowed audio frame's samples, reused
+	audio Frame   // a borrowed audio frame, reused
 }
 
 // NewDecoder opens a decoder for codec c; extradata may be nil. Opus is
@@ -226,9 +227,9 @@ func (d *Decoder) decode(data []byte, pts int64, borrow bool, emit func(*Frame))
 func (d *Decoder) frameOf(src *astiav.Frame, borrow bool) (*Frame, error) {
 	if d.cc.MediaType() == astiav.MediaTypeAudio {
 		if !borrow {
-			return audioFrame(src, nil)
+			return audioFrame(&Frame{}, src, nil)
 		}
-		f, err := audioFrame(src, d.pcm)
+		f, err := audioFrame(&d.audio, src, d.pcm)
 		if err == nil {
 			d.pcm = f.PCM
 		}
@@ -238,8 +239,8 @@ func (d *Decoder) frameOf(src *astiav.Frame, borrow bool) (*Frame, error) {
 }
 
 // audioFrame copies any s16/flt layout, packed or planar, to interleaved
-// s16, into buf when it is large enough.
-func audioFrame(src *astiav.Frame, buf []int16) (*Frame, error) {
+// s16, into buf when it is large enough, and describes it in out.
+func audioFrame(out *Frame, src *astiav.Frame, buf []int16) (*Frame, error) {
 	n, ch := src.NbSamples(), channelCount(src.ChannelLayout())
 	if ch < 1 {
 		return nil, errors.New("av: audio frame without channels")
@@ -247,7 +248,7 @@ func audioFrame(src *astiav.Frame, buf []int16) (*Frame, error) {
 	if cap(buf) < n*ch {
 		buf = make([]int16, n*ch)
 	}
-	out := &Frame{PTS: src.Pts(), SampleRate: src.SampleRate(), Channels: ch, PCM: buf[:n*ch]}
+	*out = Frame{PTS: src.Pts(), SampleRate: src.SampleRate(), Channels: ch, PCM: buf[:n*ch]}
 	switch src.SampleFormat() {
 	case astiav.SampleFormatS16:
 		b := plane(src, 0, n*ch*2)
