@@ -19,6 +19,22 @@ type AudioFormat struct {
 	Channels   int
 }
 
+// check refuses a format no resampler takes.
+func (f AudioFormat) check() error {
+	if f.SampleRate <= 0 || f.Channels < 1 || f.Channels > 8 {
+		return fmt.Errorf("%w: %d Hz, %d channels", ErrBadFormat, f.SampleRate, f.Channels)
+	}
+	return nil
+}
+
+// appendS16 appends the s16le samples of b (whole samples only) to dst.
+func appendS16(dst []int16, b []byte) []int16 {
+	for i := 0; i+1 < len(b); i += 2 {
+		dst = append(dst, int16(uint16(b[i])|uint16(b[i+1])<<8))
+	}
+	return dst
+}
+
 // opusFrame is the 20 ms a packet carries; 960 samples per channel.
 const (
 	opusFrame    = 20 * time.Millisecond
@@ -80,8 +96,8 @@ type AudioSource struct {
 
 // NewAudioSource starts an audio source for PCM in format f.
 func NewAudioSource(f AudioFormat, opts ...AudioSourceOption) (*AudioSource, error) {
-	if f.SampleRate <= 0 || f.Channels < 1 || f.Channels > 8 {
-		return nil, fmt.Errorf("%w: %d Hz, %d channels", ErrBadFormat, f.SampleRate, f.Channels)
+	if err := f.check(); err != nil {
+		return nil, err
 	}
 	o := collect(opts, AudioSourceOption.applyAudioSource)
 	if err := o.check(); err != nil {
@@ -201,9 +217,7 @@ func (s *AudioSource) Push(ctx context.Context, pcm []byte) error {
 		pcm, s.pending = pcm[1:], s.pending[:0]
 	}
 	whole := len(pcm) &^ 1
-	for i := 0; i < whole; i += 2 {
-		samples = append(samples, int16(uint16(pcm[i])|uint16(pcm[i+1])<<8))
-	}
+	samples = appendS16(samples, pcm[:whole])
 	s.pending = append(s.pending, pcm[whole:]...)
 	s.in = samples
 	out := samples

@@ -22,8 +22,8 @@ type EncodedAudio struct {
 // made with opts would (WithAudioBitrate, WithOpusMode), in 20 ms packets,
 // the last padded with silence.
 func EncodeAudio(pcm []byte, f AudioFormat, opts ...AudioEncoderOption) (*EncodedAudio, error) {
-	if f.SampleRate <= 0 || f.Channels < 1 || f.Channels > 8 {
-		return nil, fmt.Errorf("%w: %d Hz, %d channels", ErrBadFormat, f.SampleRate, f.Channels)
+	if err := f.check(); err != nil {
+		return nil, err
 	}
 	if len(pcm)%(2*f.Channels) != 0 {
 		return nil, fmt.Errorf("%w: %d bytes are not whole samples of %d channels", ErrBadFormat, len(pcm), f.Channels)
@@ -32,10 +32,7 @@ func EncodeAudio(pcm []byte, f AudioFormat, opts ...AudioEncoderOption) (*Encode
 	if err := o.check(); err != nil {
 		return nil, err
 	}
-	samples := make([]int16, len(pcm)/2)
-	for i := range samples {
-		samples[i] = int16(uint16(pcm[2*i]) | uint16(pcm[2*i+1])<<8)
-	}
+	samples := appendS16(make([]int16, 0, len(pcm)/2), pcm)
 	if f.SampleRate != 48000 || f.Channels != opusChannels {
 		rs, err := av.NewResampler(f.SampleRate, f.Channels, 48000, opusChannels)
 		if err != nil {
