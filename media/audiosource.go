@@ -209,45 +209,60 @@ func (s *AudioSource) Push(ctx context.Context, pcm []byte) error {
 	if s.flushed {
 		s.pending, s.flushed = nil, false
 	}
+	gen := s.flushes
 	s.mu.Unlock()
 	// Whole samples only; an odd byte waits for the next Push.
-	samples := s.in[:0]
+	var carried []int16 // the sample the last Push's odd byte began
 	if len(s.pending) > 0 && len(pcm) > 0 {
-		samples = append(samples, int16(uint16(s.pending[0])|uint16(pcm[0])<<8))
+		carried = []int16{int16(uint16(s.pending[0]) | uint16(pcm[0])<<8)}
 		pcm, s.pending = pcm[1:], s.pending[:0]
 	}
 	whole := len(pcm) &^ 1
-	samples = appendS16(samples, pcm[:whole])
 	s.pending = append(s.pending, pcm[whole:]...)
-	s.in = samples
-	out := samples
-	if s.rs != nil {
-		var err error
-		if s.resampled, err = s.rs.Convert(s.resampled[:0], samples); err != nil {
-			return fmt.Errorf("media: resampling: %w", err)
+	pcm = pcm[:whole]
+	// A chunk at a time, so a long reply is never held whole at 48 kHz
+	// stereo beside the queue: the scratch stays a chunk's size however
+	// much is pushed.
+	step := pushChunk(s.format)
+	for len(pcm) > 0 || carried != nil {
+		n := min(step, len(pcm))
+		s.in = appendS16(append(s.in[:0], carried...), pcm[:n])
+		pcm, carried = pcm[n:], nil
+		out := s.in
+		if s.rs != nil {
+			var err error
+			if s.resampled, err = s.rs.Convert(s.resampled[:0], s.in); err != nil {
+				return fmt.Errorf("media: resampling: %w", err)
+			}
+			out = s.resampled
 		}
-		out = s.resampled
+		if cut, err := s.enqueue(ctx, gen, out); cut || err != nil {
+			return err
+		}
 	}
-	return s.enqueue(ctx, out)
+	return nil
+}
+
+// pushChunk is how many bytes of f Push converts at a time: 100 ms.
+func pushChunk(f AudioFormat) int {
+	return max(1, f.SampleRate/10) * f.Channels * 2
 }
 
 // enqueue appends 48 kHz stereo samples, waiting for room as it goes. A
-// Flush meanwhile drops the rest: the room it makes is not for the reply
-// it cut off (a barge-in would otherwise let up to the bound of it play).
-func (s *AudioSource) enqueue(ctx context.Context, out []int16) error {
+// Flush since gen drops the rest and reports cut: the room it makes is not
+// for the reply it cut off (a barge-in would otherwise let up to the bound
+// of it play).
+func (s *AudioSource) enqueue(ctx context.Context, gen uint64, out []int16) (cut bool, err error) {
 	limit := int(s.bound.Seconds()*48000) * opusChannels
-	s.mu.Lock()
-	gen := s.flushes
-	s.mu.Unlock()
 	for len(out) > 0 {
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
-			return ErrEnded
+			return false, ErrEnded
 		}
 		if s.flushes != gen {
 			s.mu.Unlock()
-			return nil
+			return true, nil
 		}
 		queued := s.queuedLocked()
 		room := limit - queued
@@ -263,10 +278,10 @@ func (s *AudioSource) enqueue(ctx context.Context, out []int16) error {
 		}
 		s.mu.Unlock()
 		if err := s.waitForSpace(ctx); err != nil {
-			return err
+			return false, err
 		}
 	}
-	return nil
+	return false, nil
 }
 
 // waitForSpace waits until a frame leaves the queue, ctx ends or the

@@ -3,6 +3,8 @@ package media
 import (
 	"context"
 	"errors"
+	"math"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -128,6 +130,43 @@ func TestAudioSourceQueueFlushWaitEnd(t *testing.T) {
 	assert.True(t, errors.Is(src.Push(ctx, []byte{0, 0}), ErrEnded))
 	require.NoError(t, src.Close())
 	require.NoError(t, src.Close(), "idempotent")
+}
+
+// A long push is resampled a chunk at a time: the scratch stays a chunk's
+// size, and the chunks (and an odd byte between pushes) join without a
+// seam.
+func TestAudioSourcePushesInChunks(t *testing.T) {
+	ctx := peertest.Context(t, 20*time.Second)
+	src, err := NewAudioSource(AudioFormat{SampleRate: 16000, Channels: 1}, WithQueue(10*time.Second), WithStartOnBind())
+	require.NoError(t, err)
+	defer src.Close()
+	var phase float64
+	tone := sine(300, 16000, 1, 3*time.Second, &phase)
+	odd := len(tone)/2 + 1
+	require.NoError(t, src.Push(ctx, tone[:odd]))
+	require.NoError(t, src.Push(ctx, tone[odd:]))
+
+	src.mu.Lock()
+	queue := slices.Clone(src.queue)
+	src.mu.Unlock()
+	src.pushMu.Lock()
+	scratch := cap(src.resampled)
+	src.pushMu.Unlock()
+	assert.InDelta(t, 3*time.Second, src.Queued(), float64(20*time.Millisecond), "all of it queued, less the resampler's delay")
+	assert.LessOrEqual(t, scratch, 2*(4800+256)*2, "the scratch holds a chunk, not the push")
+	// A 300 Hz tone at 48 kHz moves at most 2π·300/48000 of its amplitude
+	// a sample; a lost, doubled or misjoined sample moves it far more.
+	amp := 0.0
+	for _, v := range queue {
+		amp = max(amp, math.Abs(float64(v)))
+	}
+	limit := amp * 2 * math.Pi * 300 / 48000 * 1.5
+	settled := 48000 * 2 / 50 // past the resampler's start
+	for i := settled; i+2 < len(queue); i += 2 {
+		if d := math.Abs(float64(queue[i+2]) - float64(queue[i])); d > limit {
+			t.Fatalf("a seam at sample %d: %v to %v", i/2, queue[i], queue[i+2])
+		}
+	}
 }
 
 // Pause holds the queue (silence goes out) and Resume goes on from the

@@ -29,9 +29,10 @@ type binding struct {
 	writes atomic.Int64
 	celt   atomic.Int64 // Opus packets in CELT-only mode (TOC 16-31)
 
-	keep     bool // keep what is written, in payloads
+	keep     bool // keep what is written, in payloads and headers
 	mu       sync.Mutex
 	payloads [][]byte
+	headers  []rtp.Header
 }
 
 // written returns copies of the payloads kept so far.
@@ -51,7 +52,7 @@ func (b *binding) SSRCForwardErrorCorrection() webrtc.SSRC                { retu
 func (b *binding) WriteStream() webrtc.TrackLocalWriter                   { return b }
 func (b *binding) ID() string                                             { return "test-binding" }
 func (b *binding) RTCPReader() interceptor.RTCPReader                     { return nil }
-func (b *binding) WriteRTP(_ *rtp.Header, payload []byte) (int, error) {
+func (b *binding) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
 	b.writes.Add(1)
 	if len(payload) > 0 && payload[0]>>3 >= 16 {
 		b.celt.Add(1)
@@ -59,6 +60,7 @@ func (b *binding) WriteRTP(_ *rtp.Header, payload []byte) (int, error) {
 	if b.keep {
 		b.mu.Lock()
 		b.payloads = append(b.payloads, bytes.Clone(payload))
+		b.headers = append(b.headers, h.Clone())
 		b.mu.Unlock()
 	}
 	return 0, b.fail

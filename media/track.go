@@ -1,6 +1,7 @@
 package media
 
 import (
+	"strings"
 	"sync"
 	"time"
 
@@ -17,7 +18,9 @@ import (
 // or camera's next keyframe. Only its source writes to it: the samples go
 // out at the source's pace.
 type Track struct {
-	sample *webrtc.TrackLocalStaticSample
+	local  localTrack
+	sample *webrtc.TrackLocalStaticSample // video: pion packetizes
+	opus   *opusPackets                   // Opus: one packet a sample, ours
 
 	mu         sync.Mutex
 	onKeyframe func()
@@ -28,34 +31,53 @@ type Track struct {
 	meter meter
 }
 
+// localTrack is what both of pion's static tracks are.
+type localTrack interface {
+	webrtc.TrackLocal
+	Codec() webrtc.RTPCodecCapability
+}
+
 func newTrack(c webrtc.RTPCodecCapability, id, streamID string) (*Track, error) {
-	t, err := webrtc.NewTrackLocalStaticSample(c, id, streamID)
+	t := &Track{bound: make(chan struct{})}
+	if strings.EqualFold(c.MimeType, webrtc.MimeTypeOpus) {
+		local, err := webrtc.NewTrackLocalStaticRTP(c, id, streamID)
+		if err != nil {
+			return nil, err
+		}
+		t.local, t.opus = local, newOpusPackets(local)
+		return t, nil
+	}
+	local, err := webrtc.NewTrackLocalStaticSample(c, id, streamID)
 	if err != nil {
 		return nil, err
 	}
-	return &Track{sample: t, bound: make(chan struct{})}, nil
+	t.local, t.sample = local, local
+	return t, nil
 }
 
 // ID is the track id (the msid track id receivers see).
-func (t *Track) ID() string { return t.sample.ID() }
+func (t *Track) ID() string { return t.local.ID() }
 
 // RID is the simulcast rid; always "".
-func (t *Track) RID() string { return t.sample.RID() }
+func (t *Track) RID() string { return t.local.RID() }
 
 // StreamID is the msid stream id.
-func (t *Track) StreamID() string { return t.sample.StreamID() }
+func (t *Track) StreamID() string { return t.local.StreamID() }
 
 // Kind is webrtc.RTPCodecTypeAudio or webrtc.RTPCodecTypeVideo.
-func (t *Track) Kind() webrtc.RTPCodecType { return t.sample.Kind() }
+func (t *Track) Kind() webrtc.RTPCodecType { return t.local.Kind() }
 
 // Codec is the codec the track sends.
-func (t *Track) Codec() webrtc.RTPCodecCapability { return t.sample.Codec() }
+func (t *Track) Codec() webrtc.RTPCodecCapability { return t.local.Codec() }
 
 // Unbind is called by pion when a sender stops.
-func (t *Track) Unbind(ctx webrtc.TrackLocalContext) error { return t.sample.Unbind(ctx) }
+func (t *Track) Unbind(ctx webrtc.TrackLocalContext) error { return t.local.Unbind(ctx) }
 
 func (t *Track) write(s pionmedia.Sample) error {
 	t.meter.add(len(s.Data), time.Now())
+	if t.opus != nil {
+		return t.opus.write(s)
+	}
 	return t.sample.WriteSample(s)
 }
 
@@ -114,7 +136,7 @@ func (t *Track) Bound() <-chan struct{} { return t.bound }
 // ways then), rather than at its next interval, for receivers that do not
 // ask.
 func (t *Track) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
-	codec, err := t.sample.Bind(ctx)
+	codec, err := t.local.Bind(ctx)
 	if err == nil {
 		t.boundOnce.Do(func() { close(t.bound) })
 		t.keyframeWanted()

@@ -116,6 +116,9 @@ func newAPI(se webrtc.SettingEngine, lf logging.LoggerFactory, bw Bandwidth, m *
 // it logs through lf (pion's default for one not told is stderr).
 func newInterceptors(media *webrtc.MediaEngine, lf logging.LoggerFactory, bw Bandwidth, m *meters) (*interceptor.Registry, error) {
 	reg := &interceptor.Registry{}
+	// First, so that it is the innermost reader: every interceptor above
+	// finds each packet's header parsed (readheaders.go).
+	reg.Add(readHeadersFactory{})
 	m.estimators = map[string]*estimator{}
 	m.getters = map[string]stats.Getter{}
 	m.counters = map[string]*streamCounters{}

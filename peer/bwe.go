@@ -49,8 +49,9 @@ type estimator struct {
 	onChange func(int)
 
 	transportSeq atomic.Uint32
-	sendMu       sync.Mutex    // numbering and sending one packet (write)
-	path         *pathFeedback // the round trip and the repairs that arrived
+	sendMu       sync.Mutex             // numbering and sending one packet (write)
+	sendAttrs    interceptor.Attributes // write's, under sendMu (see write)
+	path         *pathFeedback          // the round trip and the repairs that arrived
 
 	prober
 }
@@ -119,17 +120,17 @@ func (e *estimator) AddStream(info *interceptor.StreamInfo, writer interceptor.R
 			// The NACK responder's stored copy: a copy of it is
 			// numbered as it leaves.
 			c := h.Clone()
-			return e.write(s, &c, payload, a, true)
+			return e.write(s, &c, payload, true)
 		case h.SSRC == info.SSRC:
 			s.timestamp.Store(h.Timestamp)
 			if s.video {
 				if !s.started.Swap(true) {
 					e.kick()
 				}
-				return e.pacer.enqueue(s, h, payload, a)
+				return e.pacer.enqueue(s, h, payload)
 			}
 		}
-		return e.write(s, h, payload, a, false)
+		return e.write(s, h, payload, false)
 	})
 }
 
@@ -137,7 +138,7 @@ func (e *estimator) AddStream(info *interceptor.StreamInfo, writer interceptor.R
 // through GCC. Numbering and sending hold sendMu together, so that the
 // numbers follow the order packets reach the wire whichever goroutine
 // sends them (the pacer, the NACK responder, audio, the prober).
-func (e *estimator) write(s *sentStream, h *rtp.Header, payload []byte, a interceptor.Attributes, repair bool) (int, error) {
+func (e *estimator) write(s *sentStream, h *rtp.Header, payload []byte, repair bool) (int, error) {
 	e.sendMu.Lock()
 	defer e.sendMu.Unlock()
 	if repair {
@@ -151,13 +152,20 @@ func (e *estimator) write(s *sentStream, h *rtp.Header, payload []byte, a interc
 		e.path.repairSent(seq, h.SSRC, binary.BigEndian.Uint16(payload))
 	}
 	e.sent(seq, s.twccID != 0, packetSize(h, payload), false)
-	return e.pacer.write(h, payload, a)
+	// Below the estimator only GCC reads attributes, and it sets one of
+	// its own on every packet: one map kept for that spares a map per
+	// packet (the caller's are for the interceptors above).
+	if e.sendAttrs == nil {
+		e.sendAttrs = interceptor.Attributes{}
+	}
+	clear(e.sendAttrs)
+	return e.pacer.write(h, payload, e.sendAttrs)
 }
 
 // release writes a packet the pacer held; a write error (the transport
 // closing) is the next write's to report.
 func (e *estimator) release(q *queuedPacket) {
-	_, _ = e.write(q.s, &q.header, q.payload, q.attrs, false)
+	_, _ = e.write(q.s, &q.header, q.payload, false)
 }
 
 // register adds s (and its RTX stream) to one GCC.

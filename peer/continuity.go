@@ -53,6 +53,9 @@ type seqWriter struct {
 	src   *boundTrack
 	seq   *senderSeq
 	gate  *atomic.Bool // nil: always open (see sendGates)
+
+	mu  sync.Mutex // WriteRTP's, for out
+	out rtp.Header // the rewritten header, kept: a copy per packet would escape
 }
 
 // held reports whether the remote has yet to accept this sender's m-line;
@@ -63,9 +66,11 @@ func (w *seqWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
 	if w.held() {
 		return len(payload), nil
 	}
-	out := *h
-	w.seq.rewrite(w.src, &out)
-	return w.inner.WriteRTP(&out, payload)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.out = *h
+	w.seq.rewrite(w.src, &w.out)
+	return w.inner.WriteRTP(&w.out, payload)
 }
 
 func (w *seqWriter) Write(b []byte) (int, error) {

@@ -2,7 +2,6 @@ package peer
 
 import (
 	"io"
-	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -64,7 +63,6 @@ type queuedPacket struct {
 	s       *sentStream
 	header  rtp.Header
 	payload []byte
-	attrs   interceptor.Attributes
 	at      time.Time // queued
 	bytes   int       // as queued, before the transport-wide number
 }
@@ -108,8 +106,8 @@ func (p *pacer) write(h *rtp.Header, payload []byte, a interceptor.Attributes) (
 
 // enqueue holds a copy of a packet for its turn, starting the pacer's
 // goroutine on the first one.
-func (p *pacer) enqueue(s *sentStream, h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
-	q := &queuedPacket{s: s, header: h.Clone(), payload: append([]byte(nil), payload...), attrs: maps.Clone(a), at: time.Now()}
+func (p *pacer) enqueue(s *sentStream, h *rtp.Header, payload []byte) (int, error) {
+	q := &queuedPacket{s: s, header: h.Clone(), payload: append([]byte(nil), payload...), at: time.Now()}
 	size := q.size() // before the pacer may number it
 	q.bytes = size
 	p.mu.Lock()
