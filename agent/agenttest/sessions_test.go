@@ -1,11 +1,16 @@
 package agenttest_test
 
 import (
+	"bufio"
 	"context"
+	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -15,6 +20,7 @@ import (
 	"github.com/metered-ca/realtime-go/agent/agenttest"
 	"github.com/metered-ca/realtime-go/media"
 	"github.com/metered-ca/realtime-go/peer"
+	"github.com/stretchr/testify/require"
 )
 
 // cachedTTS speaks from a cache: what a production agent does for its
@@ -47,91 +53,85 @@ func cpuTime() time.Duration {
 }
 
 // BenchmarkSessions runs AGENT_SESSIONS (50) agent sessions at once in
-// this process: in each, a user peer and an agent peer in a channel of
-// their own, the agent's Listener (VAD, echo guard, turns) on the user's
-// audio, Opus both ways, a scripted model and speech from a cache. Every
-// user asks every 4 s (staggered; a recording encoded once, as a browser
-// would send it) and hears a two-second answer. Reported:
-// the longest audio hole at any user (what reached them, frame to frame),
-// its 95th percentile over users, and CPU and memory per session.
+// this process: in each, an agent peer in a channel of its own, its
+// Listener (VAD, echo guard, turns) on the user's audio, Opus both ways, a
+// scripted model and speech from a cache. The users are the agents' far
+// end, as browsers are: they and their servers run in a child process
+// (sessionUsers), so that what they cost and how the scheduler treats
+// them are not the agent process's, as in a real deployment. Every user
+// asks every 4 s (staggered; a recording encoded once, as a browser would
+// send it) and hears a two-second answer. Reported: the longest audio
+// hole at any user (what reached them, frame to frame), its 95th
+// percentile over users, and the agent process's CPU and memory per
+// session (the users' CPU beside it).
 func BenchmarkSessions(b *testing.B) {
 	n := 50
 	if v, err := strconv.Atoi(os.Getenv("AGENT_SESSIONS")); err == nil && v > 0 {
 		n = v
 	}
-	const steady = 30 * time.Second
 	tts := &cachedTTS{cache: map[string][]int16{}}
-	speech, _, err := media.Speak(context.Background(), "When does the next train leave?", media.SpeakOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	// The users are browsers' stand-ins: their question is encoded once
-	// (VoIP, a browser microphone's mode) and played as a recording, so
-	// the process's CPU is the agents' and what carries their calls.
-	question, err := media.EncodeAudio(agent.PCMBytes(speech), media.AudioFormat{SampleRate: agent.SampleRate, Channels: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
 	const answer = "The next train leaves at nine from platform two."
 	if _, _, err := tts.Speak(context.Background(), answer); err != nil {
 		b.Fatal(err)
 	}
 	for range b.N {
-		ctx, cancel := context.WithTimeout(context.Background(), steady+2*time.Minute)
+		ctx, cancel := context.WithTimeout(context.Background(), sessionsSteady+2*time.Minute)
+		users, err := startSessionUsers(ctx, n)
+		if err != nil {
+			b.Fatal(err)
+		}
 		runtime.GC()
 		var before runtime.MemStats
 		runtime.ReadMemStats(&before)
-		calls := make([]*agenttest.Call, n)
 		var agents []*agent.Agent
 		var peers []*peer.MeteredPeer
-		for i := range n {
-			calls[i] = agenttest.New(b)
+		for _, c := range users.calls {
 			a := &agent.Agent{
 				LLM:    agent.Scripted{Script: func([]agent.Message) []agent.Delta { return []agent.Delta{{Text: answer}} }},
 				TTS:    tts,
 				NewSTT: func() (agent.STT, error) { return nil, nil },
 			}
-			p, err := peer.New(peer.Options{URL: calls[i].URL, APIKey: "pk_agent"})
+			p, err := peer.New(peer.Options{URL: c.url, APIKey: "pk_agent"})
 			if err != nil {
 				b.Fatal(err)
 			}
 			if err := a.Start(ctx, p); err != nil {
 				b.Fatal(err)
 			}
-			if err := p.Join(ctx, calls[i].Channel); err != nil {
+			if err := p.Join(ctx, c.channel); err != nil {
 				b.Fatal(err)
 			}
 			agents, peers = append(agents, a), append(peers, p)
 		}
-		for _, c := range calls {
-			if err := c.Ready(ctx); err != nil {
-				b.Fatal(err)
-			}
+		if err := users.say("go"); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := users.expect("ready"); err != nil {
+			b.Fatal(err)
 		}
 		start, cpu0 := time.Now(), cpuTime()
-		var wg sync.WaitGroup
-		for i, c := range calls {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				time.Sleep(time.Duration(i) * 4 * time.Second / time.Duration(n)) // staggered
-				for time.Since(start) < steady-4*time.Second {
-					start, _, err := c.PlayEncoded(ctx, question)
-					if err != nil {
-						return
-					}
-					time.Sleep(time.Until(start.Add(4 * time.Second)))
-				}
-			}()
+		report, err := users.expect("holes")
+		if err != nil {
+			b.Fatal(err)
 		}
-		wg.Wait()
-		time.Sleep(time.Until(start.Add(steady)))
 		took, cpu := time.Since(start), cpuTime()-cpu0
 		var after runtime.MemStats
 		runtime.ReadMemStats(&after)
-		gaps := make([]time.Duration, n)
-		for i, c := range calls {
-			gaps[i] = c.LongestGap(start.Add(time.Second), start.Add(steady))
+		var gaps []time.Duration
+		var usersCPU time.Duration
+		for i, f := range strings.Fields(report) {
+			v, err := strconv.ParseInt(f, 10, 64)
+			if err != nil {
+				b.Fatalf("users' report %q: %v", report, err)
+			}
+			if i == 0 {
+				usersCPU = time.Duration(v)
+				continue
+			}
+			gaps = append(gaps, time.Duration(v))
+		}
+		if len(gaps) != n {
+			b.Fatalf("users reported %d holes for %d sessions", len(gaps), n)
 		}
 		slices.Sort(gaps)
 		// Audio the users' receiver reports counted lost: the jitter
@@ -150,13 +150,140 @@ func BenchmarkSessions(b *testing.B) {
 		b.ReportMetric(float64(gaps[n-1])/1e6, "worst-hole-ms")
 		b.ReportMetric(float64(gaps[min(n-1, n*95/100)])/1e6, "p95-hole-ms")
 		b.ReportMetric(float64(cpu)/float64(took)/float64(n)*100, "cpu-%-per-session")
+		b.ReportMetric(float64(usersCPU)/float64(took)/float64(n)*100, "users-cpu-%-per-session")
 		b.ReportMetric(float64(int64(after.HeapInuse)-int64(before.HeapInuse))/float64(n)/1024, "heap-KiB-per-session")
 		b.ReportMetric(float64(n), "sessions")
-		cancel()
 		for i := range agents {
 			_ = peers[i].Close("")
 			_ = agents[i].Close()
-			calls[i].Close()
 		}
+		if err := users.close(); err != nil {
+			b.Fatal(err)
+		}
+		cancel()
+	}
+}
+
+// sessionsSteady is how long the sessions benchmark measures.
+const sessionsSteady = 30 * time.Second
+
+// sessionUsers is the child process BenchmarkSessions runs its users in,
+// spoken to a line at a time.
+type sessionUsers struct {
+	cmd   *exec.Cmd
+	in    io.WriteCloser
+	out   *bufio.Scanner
+	calls []struct{ url, channel string }
+}
+
+// startSessionUsers starts n users, each with a server and a channel of
+// its own, and reads where the agents join them.
+func startSessionUsers(ctx context.Context, n int) (*sessionUsers, error) {
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestSessionUsers$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "AGENT_SESSION_USERS="+strconv.Itoa(n))
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	u := &sessionUsers{cmd: cmd, in: in, out: bufio.NewScanner(out)}
+	for len(u.calls) < n {
+		line, err := u.expect("call")
+		if err != nil {
+			_ = u.close()
+			return nil, err
+		}
+		f := strings.Fields(line)
+		if len(f) != 2 {
+			_ = u.close()
+			return nil, fmt.Errorf("users: a call line %q", line)
+		}
+		u.calls = append(u.calls, struct{ url, channel string }{f[0], f[1]})
+	}
+	return u, nil
+}
+
+func (u *sessionUsers) say(word string) error {
+	_, err := fmt.Fprintln(u.in, word)
+	return err
+}
+
+// expect reads lines until one starting with word, and returns the rest.
+func (u *sessionUsers) expect(word string) (string, error) {
+	for u.out.Scan() {
+		if rest, ok := strings.CutPrefix(u.out.Text(), word); ok {
+			return strings.TrimSpace(rest), nil
+		}
+	}
+	return "", fmt.Errorf("users: ended before %q: %v", word, u.out.Err())
+}
+
+// close ends the users (their calls close) and waits for the process.
+func (u *sessionUsers) close() error {
+	_ = u.in.Close()
+	for u.out.Scan() {
+	}
+	return u.cmd.Wait()
+}
+
+// TestSessionUsers is BenchmarkSessions' child process, and does nothing
+// as a test. It starts AGENT_SESSION_USERS calls and prints where each
+// is; on "go" (the agents have joined) it waits until every user hears
+// its agent, prints "ready", has each ask every 4 s for sessionsSteady,
+// and prints "holes", its CPU time and each user's longest hole, in
+// nanoseconds; it ends when its input does.
+func TestSessionUsers(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("AGENT_SESSION_USERS"))
+	if n == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), sessionsSteady+2*time.Minute)
+	defer cancel()
+	speech, _, err := media.Speak(ctx, "When does the next train leave?", media.SpeakOptions{})
+	require.NoError(t, err)
+	// The question is encoded once (VoIP, a browser microphone's mode)
+	// and played as a recording, as a browser would send it.
+	question, err := media.EncodeAudio(agent.PCMBytes(speech), media.AudioFormat{SampleRate: agent.SampleRate, Channels: 1})
+	require.NoError(t, err)
+	calls := make([]*agenttest.Call, n)
+	for i := range calls {
+		calls[i] = agenttest.New(t)
+		fmt.Printf("call %s %s\n", calls[i].URL, calls[i].Channel)
+	}
+	in := bufio.NewScanner(os.Stdin)
+	require.True(t, in.Scan() && in.Text() == "go", "the agents joined")
+	for _, c := range calls {
+		require.NoError(t, c.Ready(ctx))
+	}
+	fmt.Println("ready")
+	start, cpu0 := time.Now(), cpuTime()
+	var wg sync.WaitGroup
+	for i, c := range calls {
+		wg.Go(func() {
+			time.Sleep(time.Duration(i) * 4 * time.Second / time.Duration(n)) // staggered
+			for time.Since(start) < sessionsSteady-4*time.Second {
+				start, _, err := c.PlayEncoded(ctx, question)
+				if err != nil {
+					return
+				}
+				time.Sleep(time.Until(start.Add(4 * time.Second)))
+			}
+		})
+	}
+	wg.Wait()
+	time.Sleep(time.Until(start.Add(sessionsSteady)))
+	report := []string{strconv.FormatInt(int64(cpuTime()-cpu0), 10)}
+	for _, c := range calls {
+		report = append(report, strconv.FormatInt(int64(c.LongestGap(start.Add(time.Second), start.Add(sessionsSteady))), 10))
+	}
+	fmt.Println("holes", strings.Join(report, " "))
+	for in.Scan() {
 	}
 }
