@@ -19,7 +19,8 @@ func (readHeadersFactory) NewInterceptor(string) (interceptor.Interceptor, error
 // ones and a new header for every packet, the largest share of what a
 // receiving connection allocates. They are valid until the stream's next
 // read, which is as long as anything reads them: pion reads a stream from
-// one goroutine, and interceptors copy what they keep.
+// one goroutine, and its interceptors copy what they keep (v0.1.51's TWCC
+// sender hands the header's pointer to its loop, which never reads it).
 type readHeaders struct{ interceptor.NoOp }
 
 // pionHeaderKey is the key pion's interceptors keep a parsed header under.
