@@ -89,7 +89,7 @@ func (t *Track) write(s pionmedia.Sample) error {
 // shares that is above its minimum: a viewer whose link cannot carry even
 // the minimum does not drag the others down; it gets the minimum and
 // loses packets, which NACKs and keyframe requests repair as they can.
-// Video takes 70 % of a connection's estimate and audio 10 %, leaving room
+// Video takes 80 % of a connection's estimate and audio 10 %, leaving room
 // for packet overhead, RTCP and retransmissions; audio at 10 % gives way
 // only on thin links. The rate stays within the source's range
 // (WithVideoBitrate and WithMinVideoBitrate, WithAudioBitrate and

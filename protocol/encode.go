@@ -79,7 +79,7 @@ func validData(d json.RawMessage) error {
 	if len(d) == 0 {
 		return &ValidationError{"data", CodeMissingData, "must not be undefined"}
 	}
-	if !json.Valid(d) {
+	if !validJSON(d) {
 		return &ValidationError{"data", CodeMissingData, "is not valid JSON"}
 	}
 	return nil

@@ -102,8 +102,9 @@ func FuzzScrub(f *testing.F) {
 	})
 }
 
-// FuzzDecodeObject: the one-pass reader behind every parse agrees with
-// encoding/json on what is valid JSON and, for objects, on every member
+// FuzzDecodeObject: the one-pass reader behind every parse (and validJSON,
+// which checks what is published) agrees with encoding/json on what is
+// valid JSON and, for objects, on every member
 // (the last of duplicate keys winning).
 func FuzzDecodeObject(f *testing.F) {
 	for _, s := range append(serverSeeds,
@@ -116,6 +117,9 @@ func FuzzDecodeObject(f *testing.F) {
 		isObj, valid := readObject(b, &m)
 		if valid != json.Valid(b) {
 			t.Fatalf("valid %v, encoding/json says %v: %q", valid, !valid, b)
+		}
+		if validJSON(b) != valid {
+			t.Fatalf("validJSON %v, readObject %v: %q", !valid, valid, b)
 		}
 		if !valid || !isObj || !utf8.Valid(b) {
 			return // encoding/json rewrites invalid UTF-8 in keys; frames are checked first

@@ -96,6 +96,14 @@ func readObject(b []byte, m *members) (isObject, valid bool) {
 	return isObject, valid && skipSpace(b, end) == len(b)
 }
 
+// validJSON reports whether b is one JSON value and nothing else, as
+// json.Valid does (FuzzDecodeObject holds them to it), in one pass of the
+// frames' scanner, several times faster.
+func validJSON(b []byte) bool {
+	end, ok := scanValue(b, skipSpace(b, 0), 0)
+	return ok && skipSpace(b, end) == len(b)
+}
+
 func skipSpace(b []byte, i int) int {
 	for i < len(b) {
 		switch b[i] {
