@@ -42,38 +42,60 @@ func TestOpenCloseLoopsDoNotLeak(t *testing.T) {
 		require.NoError(t, s.Push(ctx, pcm))
 		require.NoError(t, s.Close())
 	}
-	var heap [3]uint64
-	settle := func(i int) int64 {
+	settle := func() (rssBytes int64, heapBytes uint64) {
 		runtime.GC()
 		debug.FreeOSMemory()
+		av.TrimCHeap()
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
-		heap[i] = ms.HeapAlloc
-		return rss(t)
+		return rss(t), ms.HeapAlloc
 	}
 	// glibc's per-thread malloc arenas (cgo calls run on many threads)
-	// grow for a while and then level off: warm up, then compare two equal
-	// runs; a leak shows as the same growth in both.
-	const warm, n = 200, 400
+	// grow for a while and then level off, and the resident set wanders
+	// by several MiB either way from one reading to the next: warm up,
+	// then read it after every batch and fit a line. A leak shows as a
+	// slope; the wander, spread over 800 cycles and nine readings, stays
+	// under a third of the bound (TestOpenCloseLoopsDoNotLeak's log).
+	const warm, batches, batch = 200, 8, 100
 	for i := 0; i < warm; i++ {
 		cycle()
 	}
-	r1 := settle(0)
-	for i := 0; i < n; i++ {
-		cycle()
+	var xs, ys []float64
+	r0, h0 := settle()
+	xs, ys = append(xs, 0), append(ys, float64(r0))
+	var h1 uint64
+	for k := 1; k <= batches; k++ {
+		for i := 0; i < batch; i++ {
+			cycle()
+		}
+		r, h := settle()
+		xs, ys = append(xs, float64(k*batch)), append(ys, float64(r))
+		h1 = h
 	}
-	r2 := settle(1)
-	for i := 0; i < n; i++ {
-		cycle()
-	}
-	r3 := settle(2)
 	assert.Zero(t, av.Live(), "every FFmpeg object freed")
-	t.Logf("RSS after %d warm-up cycles %d MiB, +%d cycles %d MiB, +%d more %d MiB (last slope %+d KiB/cycle); Go heap %d → %d → %d KiB",
-		warm, r1>>20, n, r2>>20, n, r3>>20, (r3-r2)/1024/n, heap[0]>>10, heap[1]>>10, heap[2]>>10)
-	assert.Less(t, int64(heap[2])-int64(heap[1]), int64(1<<20), "the Go heap grows with open/close cycles")
+	slope := leastSquaresSlope(xs, ys) / 1024 // KiB per cycle
+	t.Logf("RSS after %d warm-up cycles %d MiB, after %d more %d MiB; fitted slope %+.1f KiB/cycle; Go heap %d → %d KiB",
+		warm, r0>>20, batches*batch, int64(ys[len(ys)-1])>>20, slope, h0>>10, h1>>10)
+	assert.Less(t, int64(h1)-int64(h0), int64(1<<20), "the Go heap grows with open/close cycles")
 	if !raceEnabled {
-		// The C allocator's footprint wanders by a few MiB either way; a
-		// leak of 25 KiB a cycle or more crosses this.
-		assert.Less(t, r3-r2, int64(10<<20), "RSS still grows with open/close cycles")
+		// A leak of 25 KiB a cycle or more crosses this.
+		assert.Less(t, slope, 25.0, "RSS still grows with open/close cycles")
 	}
+}
+
+// leastSquaresSlope is the slope of the line that best fits (xs, ys).
+func leastSquaresSlope(xs, ys []float64) float64 {
+	var mx, my float64
+	for i := range xs {
+		mx += xs[i]
+		my += ys[i]
+	}
+	mx /= float64(len(xs))
+	my /= float64(len(ys))
+	var num, den float64
+	for i := range xs {
+		num += (xs[i] - mx) * (ys[i] - my)
+		den += (xs[i] - mx) * (xs[i] - mx)
+	}
+	return num / den
 }
