@@ -17,8 +17,7 @@ import (
 type opusPackets struct {
 	track *webrtc.TrackLocalStaticRTP
 
-	mu        sync.Mutex
-	packet    rtp.Packet // reused: WriteRTP is done with it when it returns
+	mu        sync.Mutex // the numbering; not held while the packet goes out
 	seq       uint16
 	timestamp uint32
 	remainder float64 // of a tick, carried: durations need not be whole ticks
@@ -34,21 +33,22 @@ func newOpusPackets(track *webrtc.TrackLocalStaticRTP) *opusPackets {
 // sample is time that passes without a packet.
 func (o *opusPackets) write(s pionmedia.Sample) error {
 	o.mu.Lock()
-	defer o.mu.Unlock()
 	ticks := s.Duration.Seconds() * 48000
 	if s.PrevDroppedPackets > 0 {
 		o.seq += s.PrevDroppedPackets
 		o.timestamp += o.ticks(ticks * float64(s.PrevDroppedPackets))
 	}
-	at := o.timestamp
+	// WriteRTP copies the packet before it keeps anything, so this one
+	// stays on the stack.
+	p := rtp.Packet{Header: rtp.Header{Version: 2, Marker: true, SequenceNumber: o.seq, Timestamp: o.timestamp}, Payload: s.Data}
 	o.timestamp += o.ticks(ticks)
 	if len(s.Data) == 0 {
+		o.mu.Unlock()
 		return nil
 	}
-	o.packet.Header = rtp.Header{Version: 2, Marker: true, SequenceNumber: o.seq, Timestamp: at}
-	o.packet.Payload = s.Data
 	o.seq++
-	return o.track.WriteRTP(&o.packet)
+	o.mu.Unlock()
+	return o.track.WriteRTP(&p)
 }
 
 // ticks is the whole ticks of d (in ticks) with the carried remainder.

@@ -58,7 +58,7 @@ type estimator struct {
 
 // newEstimator starts a connection's estimator at bw.Initial.
 func newEstimator(bw Bandwidth, lf logging.LoggerFactory) (*estimator, error) {
-	e := &estimator{bw: bw, lf: lf, path: newPathFeedback()}
+	e := &estimator{bw: bw, lf: lf, path: newPathFeedback(), sendAttrs: interceptor.Attributes{}}
 	e.pacer = newPacer(bw.Initial, e.release)
 	g, err := e.newGCC(bw.Initial, 0)
 	if err != nil {
@@ -155,9 +155,6 @@ func (e *estimator) write(s *sentStream, h *rtp.Header, payload []byte, repair b
 	// Below the estimator only GCC reads attributes, and it sets one of
 	// its own on every packet: one map kept for that spares a map per
 	// packet (the caller's are for the interceptors above).
-	if e.sendAttrs == nil {
-		e.sendAttrs = interceptor.Attributes{}
-	}
 	clear(e.sendAttrs)
 	return e.pacer.write(h, payload, e.sendAttrs)
 }

@@ -53,10 +53,12 @@ type seqWriter struct {
 	src   *boundTrack
 	seq   *senderSeq
 	gate  *atomic.Bool // nil: always open (see sendGates)
-
-	mu  sync.Mutex // WriteRTP's, for out
-	out rtp.Header // the rewritten header, kept: a copy per packet would escape
 }
+
+// rewrittenHeaders holds seqWriter's copies of the headers it rewrites:
+// a copy per packet would escape to the heap, and the writer below is
+// done with it when WriteRTP returns.
+var rewrittenHeaders = sync.Pool{New: func() any { return new(rtp.Header) }}
 
 // held reports whether the remote has yet to accept this sender's m-line;
 // its packets are then dropped, as on a wire that does not exist yet.
@@ -66,11 +68,13 @@ func (w *seqWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
 	if w.held() {
 		return len(payload), nil
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.out = *h
-	w.seq.rewrite(w.src, &w.out)
-	return w.inner.WriteRTP(&w.out, payload)
+	out := rewrittenHeaders.Get().(*rtp.Header)
+	*out = *h
+	w.seq.rewrite(w.src, out)
+	n, err := w.inner.WriteRTP(out, payload)
+	*out = rtp.Header{} // keep nothing of the caller's alive in the pool
+	rewrittenHeaders.Put(out)
+	return n, err
 }
 
 func (w *seqWriter) Write(b []byte) (int, error) {

@@ -83,17 +83,11 @@ func (m *members) raw(key string) json.RawMessage    { raw, _ := m.get(key); ret
 // pass; UTF-8 is the caller's to check.
 func readObject(b []byte, m *members) (isObject, valid bool) {
 	i := skipSpace(b, 0)
-	if i == len(b) {
-		return false, false
+	if i == len(b) || b[i] != '{' {
+		return false, validJSON(b)
 	}
-	isObject = b[i] == '{'
-	var end int
-	if isObject {
-		end, valid = scanComposite(b, i, 1, m)
-	} else {
-		end, valid = scanValue(b, i, 0)
-	}
-	return isObject, valid && skipSpace(b, end) == len(b)
+	end, valid := scanComposite(b, i, 1, m)
+	return true, valid && skipSpace(b, end) == len(b)
 }
 
 // validJSON reports whether b is one JSON value and nothing else, as
