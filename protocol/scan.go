@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 )
 
@@ -200,6 +201,28 @@ var stringStop = func() (t [256]bool) {
 	return t
 }()
 
+// plainRun returns how many of run's leading bytes are plain string bytes
+// (no stop byte; run holds no quote, IndexByte saw to that), looking at
+// eight bytes at a time while none of them is a backslash or a control
+// character: a word's bytes below 0x20 and its zero bytes after XOR with
+// backslashes set their high bits in the two terms (exact for "any", so a
+// word that matches is looked at byte by byte).
+func plainRun(run []byte) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	j := 0
+	for ; j+8 <= len(run); j += 8 {
+		x := binary.LittleEndian.Uint64(run[j:])
+		bs := x ^ (ones * '\\')
+		if ((x-ones*0x20)&^x|(bs-ones)&^bs)&highs != 0 {
+			break
+		}
+	}
+	for j < len(run) && !stringStop[run[j]] {
+		j++
+	}
+	return j
+}
+
 // scanString checks the string starting at b[i] (a quote) and returns the
 // index after its closing quote and whether it holds escapes.
 func scanString(b []byte, i int) (end int, escaped, ok bool) {
@@ -211,10 +234,7 @@ func scanString(b []byte, i int) (end int, escaped, ok bool) {
 			return len(b), escaped, false
 		}
 		run := b[i : i+q]
-		j := 0
-		for j < len(run) && !stringStop[run[j]] {
-			j++
-		}
+		j := plainRun(run)
 		if j == len(run) {
 			return i + q + 1, escaped, true
 		}

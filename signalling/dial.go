@@ -47,14 +47,16 @@ func (g *handshakeGuard) release() {
 	g.stops = nil
 }
 
-// dialTCP is the dialer's NetDialContext: a plain TCP dial whose
-// connection the dial's handshakeGuard, if any, watches.
+// dialTCP is the dialer's NetDialContext: a TCP dial whose connection
+// reads and writes quietly (quietconn_linux.go) and which the dial's
+// handshakeGuard, if any, watches.
 func dialTCP(ctx context.Context, network, addr string) (net.Conn, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, network, addr)
 	if err != nil {
 		return nil, err
 	}
+	conn = quiet(conn)
 	if g, ok := ctx.Value(guardKey{}).(*handshakeGuard); ok {
 		g.watch(conn)
 	}

@@ -42,6 +42,13 @@ const client = new SignallingClient({
   webSocketFactory: (u) => new WebSocket(u),
 });
 await client.connect();
+// A dropped connection loses messages (the server cut a slow consumer, say):
+// the result would never come, so say why and stop.
+client.on("disconnected", (d) => {
+  if (!d.willReconnect) return; // our own close, at the end
+  process.stderr.write(`sigbench: disconnected: ${JSON.stringify(d)}\n`);
+  process.exit(1);
+});
 
 let cpu0 = 0;
 let wall0 = 0;

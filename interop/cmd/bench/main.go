@@ -40,7 +40,10 @@ func run(out string, runs int, only string) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	srv, err := rmslocal.Start(dir, "-rate-limit", "0")
+	// No rate limit, and room for a whole flood (12,000 messages of 1 KB)
+	// in one connection's queue: a receiver still warming up is measured,
+	// not cut as a slow consumer (the publisher runs warm).
+	srv, err := rmslocal.Start(dir, "-rate-limit", "0", "-max-pending-bytes", fmt.Sprint(64<<20), "-max-pending-messages", "65536")
 	if err != nil {
 		return err
 	}

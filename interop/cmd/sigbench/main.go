@@ -96,6 +96,15 @@ func run(cfg config, in io.Reader) error {
 		return err
 	}
 	defer c.Close()
+	// A dropped connection loses messages (the server cut a slow consumer,
+	// say): the result would never come, so say why and stop.
+	signalling.On(c, func(d signalling.Disconnected) {
+		if !d.WillReconnect {
+			return // our own Close, at the end
+		}
+		fmt.Fprintf(os.Stderr, "sigbench: disconnected: %d %s\n", d.Code, d.Reason)
+		os.Exit(1)
+	})
 	if err := c.Connect(ctx); err != nil {
 		return err
 	}
