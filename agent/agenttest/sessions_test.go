@@ -189,8 +189,8 @@ type sessionUsers struct {
 func startSessionUsers(ctx context.Context, n int) (*sessionUsers, error) {
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestSessionUsers$", "-test.count=1")
 	// The users stand in for browsers, whose collectors are not what is
-	// measured: theirs runs only past 4 GiB (a 50-session run allocates a
-	// few hundred MB there), so that a mark of theirs, which held their
+	// measured: theirs runs only past 4 GiB (a 50-session run allocates
+	// about 130 MB there), so that a mark of theirs, which held their
 	// network reads back 60-120 ms, is not counted as an agent's hole.
 	cmd.Env = append(os.Environ(), "AGENT_SESSION_USERS="+strconv.Itoa(n), "GOGC=off", "GOMEMLIMIT=4GiB")
 	cmd.Stderr = os.Stderr
