@@ -353,7 +353,7 @@ func videoPackets(b *testing.B, file string) ([][]byte, time.Duration) {
 			break
 		}
 		if !d.Streams()[p.Stream].Audio {
-			packets = append(packets, p.Data)
+			packets = append(packets, append([]byte(nil), p.Data...)) // Data is the demuxer's until the next Read
 		}
 	}
 	require.NotEmpty(b, packets)

@@ -527,10 +527,14 @@ func (s *playStream) play(pkt av.Packet, at time.Duration, timeOf func(int64) ti
 // withParameterSets puts the latest SPS and PPS before a keyframe that
 // lacks them (a camera often sends them once, in its SDP), so a receiver
 // that joins late or lost packets can start decoding there.
+//
+// data is the demuxer's buffer, reused for the next packet; pion's H.264
+// payloader keeps the SPS and PPS it is given, so a packet carrying them
+// goes out as a copy.
 func (s *playStream) withParameterSets(data []byte) []byte {
 	if ps := h264ParameterSets(data); ps != nil {
 		s.paramSets = ps
-		return data
+		return append([]byte(nil), data...)
 	}
 	if s.paramSets == nil || !isKeyframe(av.CodecH264, data) {
 		return data

@@ -176,11 +176,14 @@ func baselineArgs(c playCase, video, audio int) string {
 	if !c.transcode {
 		return "-hide_banner -loglevel error -threads 1 -i FILE -c copy -f null -"
 	}
+	// The SDK's encoder settings (media/internal/av/encoder.go): a keyframe
+	// on request only (its interval is 3000 frames, so here the first
+	// frame's alone), libwebrtc's Opus complexity, 9.
 	v, a := strconv.Itoa(video), strconv.Itoa(audio)
 	return "-hide_banner -loglevel error -threads 1 -i FILE -threads 1" +
-		" -c:v libvpx -deadline realtime -cpu-used 8 -lag-in-frames 0 -g 60 -b:v " + v + " -minrate " + v + " -maxrate " + v + " -bufsize " + v +
+		" -c:v libvpx -deadline realtime -cpu-used 8 -lag-in-frames 0 -g 3000 -b:v " + v + " -minrate " + v + " -maxrate " + v + " -bufsize " + v +
 		" -drop-threshold 30 -max-intra-rate 900 -undershoot-pct 100 -overshoot-pct 15" +
-		" -c:a libopus -b:a " + a + " -application voip -frame_duration 20 -ar 48000 -ac 2 -sample_fmt s16 -f null -"
+		" -c:a libopus -b:a " + a + " -application voip -frame_duration 20 -compression_level 9 -ar 48000 -ac 2 -sample_fmt s16 -f null -"
 }
 
 func cpuSpread(rs []playRun) spread {

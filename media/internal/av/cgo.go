@@ -25,6 +25,20 @@ static int rg_swr_convert(SwrContext *s, uint8_t *out, int out_count, const uint
 }
 static void rg_swr_free(SwrContext *s) { swr_free(&s); }
 
+// rg_set_frame_ticks says how many time-base units a frame lasts.
+// FFmpeg 5.1's libvpx wrapper passes this (default 1) to libvpx as every
+// frame's duration. FFmpeg deprecates the field from 6.1 and removes it
+// in 8; TestVP8FirstKeyframeGetsItsBudget checks the outcome in both
+// lanes (5.1 and 7.1).
+static void rg_set_frame_ticks(AVCodecContext *c, int ticks) {
+#if LIBAVCODEC_VERSION_MAJOR < 62
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+	c->ticks_per_frame = ticks;
+#pragma GCC diagnostic pop
+#endif
+}
+
 #ifdef __GLIBC__
 #include <malloc.h>
 static void rg_trim(void) { malloc_trim(0); }
@@ -54,6 +68,24 @@ func FFmpegVersion() string { return C.GoString(C.av_version_info()) }
 
 // LibavcodecMajor is the running libavcodec's major version.
 func LibavcodecMajor() int { return int(C.avcodec_version() >> 16) }
+
+// cPointer is the C struct behind a go-astiav value that holds only its
+// C pointer. go-astiav v0.16 has no accessor for a codec context's or a
+// packet's (it has one for a frame's); every line this package binds
+// (v0.16 to v0.39) keeps the pointer as the struct's one field, which
+// TestCPointers checks.
+func cPointer[T astiav.CodecContext | astiav.Packet](v *T) unsafe.Pointer {
+	return *(*unsafe.Pointer)(unsafe.Pointer(v))
+}
+
+// setFrameTicks tells an encoder opened on a 90 kHz time base that a
+// frame lasts ticks of it. Told one tick (FFmpeg's default), libvpx
+// took each frame for 1/90000 s long and spent about a third more CPU
+// on the same pictures (the ffmpeg CLI given -enc_time_base 1:90000
+// does the same).
+func setFrameTicks(cc *astiav.CodecContext, ticks int) {
+	C.rg_set_frame_ticks((*C.AVCodecContext)(cPointer(cc)), C.int(ticks))
+}
 
 // plane returns n bytes of a frame's data plane i, without copying.
 func plane(f *astiav.Frame, i, n int) []byte {

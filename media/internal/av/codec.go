@@ -77,8 +77,8 @@ const NoTimestamp = astiav.NoPtsValue
 
 // Packet is one compressed frame.
 type Packet struct {
-	Data     []byte
-	PTS, DTS int64 // in the stream's time base
+	Data     []byte // from Demuxer.Read: lent until the next Read; an encoder's: the caller's
+	PTS, DTS int64  // in the stream's time base
 	Duration int64
 	Key      bool
 	Stream   int

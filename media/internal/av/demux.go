@@ -40,6 +40,7 @@ type InputOptions struct {
 type Demuxer struct {
 	fc      *astiav.FormatContext
 	pkt     *astiav.Packet
+	payload *payloadReader // d.pkt's payload, copied into one buffer
 	streams []StreamInfo
 	tbs     []astiav.Rational
 	annexB  map[int]*astiav.BitStreamFilterContext
@@ -98,7 +99,8 @@ func OpenInput(url string, o InputOptions) (*Demuxer, error) {
 		return nil, fmt.Errorf("av: opening input: %w", err)
 	}
 	live.Add(1)
-	d := &Demuxer{fc: fc, pkt: astiav.AllocPacket(), annexB: map[int]*astiav.BitStreamFilterContext{}, watch: watch, intr: intr}
+	pkt := astiav.AllocPacket()
+	d := &Demuxer{fc: fc, pkt: pkt, payload: newPayloadReader(pkt), annexB: map[int]*astiav.BitStreamFilterContext{}, watch: watch, intr: intr}
 	d.wg.Add(1)
 	go func() { defer d.wg.Done(); wg.Wait() }()
 	if err := fc.FindStreamInfo(nil); err != nil {
@@ -165,7 +167,9 @@ func (d *Demuxer) AnnexB(i int) error {
 	return nil
 }
 
-// Read returns the next packet; io.EOF at the end.
+// Read returns the next packet; io.EOF at the end. The packet's Data is
+// valid until the next Read, Rewind or Close: a caller that keeps it
+// copies it.
 func (d *Demuxer) Read() (Packet, error) {
 	for {
 		if len(d.pending) > 0 {
@@ -186,7 +190,7 @@ func (d *Demuxer) Read() (Packet, error) {
 		}
 		bsf := d.annexB[i]
 		if bsf == nil {
-			return d.copyPacket(d.pkt), nil
+			return d.packet(d.pkt, d.payload.read()), nil
 		}
 		if err := bsf.SendPacket(d.pkt); err != nil {
 			return Packet{}, err
@@ -197,15 +201,14 @@ func (d *Demuxer) Read() (Packet, error) {
 				break
 			}
 			d.pkt.SetStreamIndex(i)
-			d.pending = append(d.pending, d.copyPacket(d.pkt))
+			d.pending = append(d.pending, d.packet(d.pkt, d.pkt.Data())) // a copy each: several wait
 		}
 	}
 }
 
-// copyPacket takes p's fields; Data is astiav's own copy (GoBytes), so it
-// is not copied again.
-func (d *Demuxer) copyPacket(p *astiav.Packet) Packet {
-	return Packet{Data: p.Data(), PTS: p.Pts(), DTS: p.Dts(), Duration: p.Duration(),
+// packet is p's fields with data as its payload.
+func (d *Demuxer) packet(p *astiav.Packet, data []byte) Packet {
+	return Packet{Data: data, PTS: p.Pts(), DTS: p.Dts(), Duration: p.Duration(),
 		Key: p.Flags().Has(astiav.PacketFlagKey), Stream: p.StreamIndex()}
 }
 

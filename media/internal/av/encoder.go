@@ -183,6 +183,7 @@ func openVideo(o VideoEncoderOptions) (*Encoder, error) {
 	cc.SetPixelFormat(astiav.PixelFormatYuv420P)
 	cc.SetTimeBase(astiav.NewRational(1, 90000))
 	cc.SetFramerate(astiav.NewRational(o.FPS, 1))
+	setFrameTicks(cc, 90000/o.FPS)
 	cc.SetGopSize(keyframeInterval)
 	bitrate := max(o.Bitrate, MinVideoBitrate)
 	cc.SetBitRate(int64(bitrate))

@@ -44,27 +44,15 @@ static int rg_codec_width(AVCodecContext *c) { return c->width; }
 */
 import "C"
 
-import (
-	"unsafe"
-
-	"github.com/asticode/go-astiav"
-)
-
-// codecContextPointer is cc's AVCodecContext. go-astiav v0.16 has no
-// accessor for it; every line this package binds (v0.16 to v0.39) keeps
-// the pointer as the struct's first field, which TestCodecContextPointer
-// checks.
-func codecContextPointer(cc *astiav.CodecContext) unsafe.Pointer {
-	return *(*unsafe.Pointer)(unsafe.Pointer(cc))
-}
+import "github.com/asticode/go-astiav"
 
 func codecWidth(cc *astiav.CodecContext) int {
-	return int(C.rg_codec_width((*C.AVCodecContext)(codecContextPointer(cc))))
+	return int(C.rg_codec_width((*C.AVCodecContext)(cPointer(cc))))
 }
 
 // setRateInPlace asks the running encoder for bps without a new stream;
 // false when this encoder cannot be told (Opus, or a libvpx whose wrapper
 // is not laid out as expected).
 func (e *Encoder) setRateInPlace(bps int) bool {
-	return C.rg_set_rate((*C.AVCodecContext)(codecContextPointer(e.cc)), C.int64_t(bps)) == 0
+	return C.rg_set_rate((*C.AVCodecContext)(cPointer(e.cc)), C.int64_t(bps)) == 0
 }
