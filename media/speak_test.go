@@ -3,6 +3,8 @@ package media
 import (
 	"context"
 	"math"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,6 +30,32 @@ func TestSpeakSynthesizesSpeech(t *testing.T) {
 	_, f, err = Speak(context.Background(), "Hello.", SpeakOptions{Voice: "kal"})
 	require.NoError(t, err)
 	assert.Equal(t, 8000, f.SampleRate)
+}
+
+// The same text gives the same samples however many syntheses ran before
+// it in the process, one at a time or several at once (flite's noise comes
+// from rand(), which a synthesis advanced for every later one).
+func TestSpeakRepeatsExactly(t *testing.T) {
+	t.Parallel()
+	const text = "Which trains go to Leeds this afternoon? Six, please."
+	first, _, err := Speak(context.Background(), text, SpeakOptions{})
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	again := make([][]int16, 4)
+	for i := range again {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, _ = Speak(context.Background(), "Something else first.", SpeakOptions{})
+			pcm, _, err := Speak(context.Background(), text, SpeakOptions{})
+			assert.NoError(t, err)
+			again[i] = pcm
+		}()
+	}
+	wg.Wait()
+	for i, pcm := range again {
+		assert.True(t, slices.Equal(first, pcm), "synthesis %d differs from the first", i+2)
+	}
 }
 
 func TestSpeakRefusesBadInput(t *testing.T) {

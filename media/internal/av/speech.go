@@ -1,5 +1,12 @@
 package av
 
+/*
+#include <stdlib.h>
+
+static void rg_seed_rand(void) { srand(1); }
+*/
+import "C"
+
 import (
 	"errors"
 	"fmt"
@@ -28,9 +35,18 @@ var fliteMu sync.Mutex
 // Synthesize speaks the text in textFile with FFmpeg's flite source
 // filter and returns its 16-bit PCM and sample rate (mono). cancel, when
 // closed, aborts it. Calls run one at a time.
+//
+// flite draws the noise of unvoiced sounds from the C library's rand(),
+// which nothing seeds: the same text came out differently the n-th time
+// in a process, and a test's verdict depended on how many syntheses other
+// tests had run before it. Each synthesis reseeds it (with glibc's
+// default, so every call gives what a fresh process's first did): the
+// same text gives the same samples. Other users of rand() in the process
+// (libvpx) can still draw between; agents speaking alone do not.
 func Synthesize(textFile, voice string, cancel <-chan struct{}) ([]int16, int, error) {
 	fliteMu.Lock()
 	defer fliteMu.Unlock()
+	C.rg_seed_rand()
 	if astiav.FindFilterByName("flite") == nil {
 		return nil, 0, ErrNoFlite
 	}
