@@ -31,7 +31,9 @@ type SpeakOptions struct {
 // FFmpeg's flite filter. It returns mono 16-bit PCM (8 kHz for "kal", 16
 // kHz for the others) and its format, ready for an AudioSource. It takes
 // about a twentieth of the speech's length here. Calls in a process run one
-// at a time: libflite is not safe for concurrent use.
+// at a time: libflite is not safe for concurrent use. The same text and
+// voice give the same samples every time (each call reseeds the C
+// library's rand(), which flite draws its noise from).
 func Speak(ctx context.Context, text string, o SpeakOptions) ([]int16, AudioFormat, error) {
 	voice := o.Voice
 	if voice == "" {
