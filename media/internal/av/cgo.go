@@ -70,11 +70,11 @@ func FFmpegVersion() string { return C.GoString(C.av_version_info()) }
 func LibavcodecMajor() int { return int(C.avcodec_version() >> 16) }
 
 // cPointer is the C struct behind a go-astiav value that holds only its
-// C pointer. go-astiav v0.16 has no accessor for a codec context's or a
-// packet's (it has one for a frame's); every line this package binds
+// C pointer. go-astiav v0.16 has no accessor for a codec context's, a
+// packet's or a format context's (it has one for a frame's); every line this package binds
 // (v0.16 to v0.39) keeps the pointer as the struct's one field, which
-// TestCPointers checks.
-func cPointer[T astiav.CodecContext | astiav.Packet](v *T) unsafe.Pointer {
+// TestCPointers and TestDemuxerReadsEveryPayload check.
+func cPointer[T astiav.CodecContext | astiav.Packet | astiav.FormatContext](v *T) unsafe.Pointer {
 	return *(*unsafe.Pointer)(unsafe.Pointer(v))
 }
 

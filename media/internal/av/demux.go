@@ -40,7 +40,7 @@ type InputOptions struct {
 type Demuxer struct {
 	fc      *astiav.FormatContext
 	pkt     *astiav.Packet
-	payload *payloadReader // d.pkt's payload, copied into one buffer
+	reader  *packetReader // reads into pkt
 	streams []StreamInfo
 	tbs     []astiav.Rational
 	annexB  map[int]*astiav.BitStreamFilterContext
@@ -100,7 +100,7 @@ func OpenInput(url string, o InputOptions) (*Demuxer, error) {
 	}
 	live.Add(1)
 	pkt := astiav.AllocPacket()
-	d := &Demuxer{fc: fc, pkt: pkt, payload: newPayloadReader(pkt), annexB: map[int]*astiav.BitStreamFilterContext{}, watch: watch, intr: intr}
+	d := &Demuxer{fc: fc, pkt: pkt, reader: newPacketReader(fc, pkt), annexB: map[int]*astiav.BitStreamFilterContext{}, watch: watch, intr: intr}
 	d.wg.Add(1)
 	go func() { defer d.wg.Done(); wg.Wait() }()
 	if err := fc.FindStreamInfo(nil); err != nil {
@@ -177,20 +177,20 @@ func (d *Demuxer) Read() (Packet, error) {
 			d.pending = d.pending[1:]
 			return p, nil
 		}
-		d.pkt.Unref()
-		if err := d.fc.ReadFrame(d.pkt); err != nil {
+		p, err := d.reader.read()
+		if err != nil {
 			if errors.Is(err, astiav.ErrEof) {
 				return Packet{}, io.EOF
 			}
 			return Packet{}, fmt.Errorf("av: reading: %w", err)
 		}
-		i := d.pkt.StreamIndex()
+		i := p.Stream
 		if i >= len(d.streams) || d.streams[i].Codec == CodecUnknown {
 			continue
 		}
 		bsf := d.annexB[i]
 		if bsf == nil {
-			return d.packet(d.pkt, d.payload.read()), nil
+			return p, nil
 		}
 		if err := bsf.SendPacket(d.pkt); err != nil {
 			return Packet{}, err
@@ -201,15 +201,11 @@ func (d *Demuxer) Read() (Packet, error) {
 				break
 			}
 			d.pkt.SetStreamIndex(i)
-			d.pending = append(d.pending, d.packet(d.pkt, d.pkt.Data())) // a copy each: several wait
+			p := d.pkt // a copy of each payload: several wait in pending
+			d.pending = append(d.pending, Packet{Data: p.Data(), PTS: p.Pts(), DTS: p.Dts(), Duration: p.Duration(),
+				Key: p.Flags().Has(astiav.PacketFlagKey), Stream: i})
 		}
 	}
-}
-
-// packet is p's fields with data as its payload.
-func (d *Demuxer) packet(p *astiav.Packet, data []byte) Packet {
-	return Packet{Data: data, PTS: p.Pts(), DTS: p.Dts(), Duration: p.Duration(),
-		Key: p.Flags().Has(astiav.PacketFlagKey), Stream: p.StreamIndex()}
 }
 
 // Rewind goes back to the start (for looping).
