@@ -33,6 +33,10 @@ func runAgentBench(root, name string, n int, env ...string) (map[string]float64,
 	}
 	m := map[string]float64{}
 	for _, line := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(line, "    ") { // the benchmark's own log (a false interruption's call events): kept
+			progress("%s:%s", name, line)
+			continue
+		}
 		if !strings.HasPrefix(line, name) {
 			continue
 		}
