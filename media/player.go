@@ -529,17 +529,20 @@ func (s *playStream) play(pkt av.Packet, at time.Duration, timeOf func(int64) ti
 // that joins late or lost packets can start decoding there.
 //
 // data is the demuxer's buffer, reused for the next packet; pion's H.264
-// payloader keeps the SPS and PPS it is given, so a packet carrying them
+// payloader keeps the SPS and PPS it is given, so a packet carrying either
 // goes out as a copy.
 func (s *playStream) withParameterSets(data []byte) []byte {
 	if ps := h264ParameterSets(data); ps != nil {
 		s.paramSets = ps
 		return append([]byte(nil), data...)
 	}
-	if s.paramSets == nil || !isKeyframe(av.CodecH264, data) {
-		return data
+	if s.paramSets != nil && isKeyframe(av.CodecH264, data) {
+		return append(append([]byte(nil), s.paramSets...), data...)
 	}
-	return append(append([]byte(nil), s.paramSets...), data...)
+	if h264HasNAL(data, 7) || h264HasNAL(data, 8) {
+		return append([]byte(nil), data...)
+	}
+	return data
 }
 
 // decode transcodes; frames come out in presentation order with their own

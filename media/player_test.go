@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/pion/webrtc/v4"
 	"github.com/stretchr/testify/assert"
@@ -333,4 +334,28 @@ func TestWriteTestClip(t *testing.T) {
 	assert.Equal(t, 60, info.Streams[0].Frames)
 	assert.Equal(t, "opus", info.Streams[1].Codec)
 	assert.InDelta(t, 2.0, info.Duration.Seconds(), 0.1)
+}
+
+// What the H.264 passthrough hands pion never aliases the demuxer's
+// buffer when pion keeps part of it: its payloader holds the last SPS and
+// PPS it saw, and the buffer holds the next packet by then.
+func TestParameterSetsLeaveTheReadBuffer(t *testing.T) {
+	t.Parallel()
+	nal := func(typ byte, n int) []byte { return append([]byte{0, 0, 0, 1, typ}, make([]byte, n)...) }
+	sps, pps, idr, slice := nal(0x67, 8), nal(0x68, 4), nal(0x65, 32), nal(0x41, 32)
+	s := &playStream{info: av.StreamInfo{Codec: av.CodecH264}}
+	for _, c := range []struct {
+		name  string
+		data  []byte
+		alias bool
+	}{
+		{"SPS, PPS and a keyframe", append(append(append([]byte(nil), sps...), pps...), idr...), false},
+		{"a keyframe without them", append([]byte(nil), idr...), false}, // the sets kept go before it
+		{"an SPS alone", append([]byte(nil), sps...), false},
+		{"a PPS with a slice", append(append([]byte(nil), pps...), slice...), false},
+		{"a slice", append([]byte(nil), slice...), true},
+	} {
+		out := s.withParameterSets(c.data)
+		assert.Equal(t, c.alias, unsafe.SliceData(out) == unsafe.SliceData(c.data), c.name)
+	}
 }

@@ -71,18 +71,18 @@ func LibavcodecMajor() int { return int(C.avcodec_version() >> 16) }
 
 // cPointer is the C struct behind a go-astiav value that holds only its
 // C pointer. go-astiav v0.16 has no accessor for a codec context's, a
-// packet's or a format context's (it has one for a frame's); every line this package binds
-// (v0.16 to v0.39) keeps the pointer as the struct's one field, which
-// TestCPointers and TestDemuxerReadsEveryPayload check.
+// packet's or a format context's (it has one for a frame's); every line
+// this package binds (v0.16 to v0.39) keeps the pointer as the struct's
+// one field, which TestCPointers and TestDemuxerReadsEveryPayload check.
 func cPointer[T astiav.CodecContext | astiav.Packet | astiav.FormatContext](v *T) unsafe.Pointer {
 	return *(*unsafe.Pointer)(unsafe.Pointer(v))
 }
 
 // setFrameTicks tells an encoder opened on a 90 kHz time base that a
-// frame lasts ticks of it. Told one tick (FFmpeg's default), libvpx
-// took each frame for 1/90000 s long and spent about a third more CPU
-// on the same pictures (the ffmpeg CLI given -enc_time_base 1:90000
-// does the same).
+// frame lasts ticks of it. Told one tick (FFmpeg's default), libvpx took
+// each frame for 1/90000 s long: it starved the first keyframe and did a
+// third more work at 720p for a worse picture (the ffmpeg CLI given
+// -enc_time_base 1:90000 does the same).
 func setFrameTicks(cc *astiav.CodecContext, ticks int) {
 	C.rg_set_frame_ticks((*C.AVCodecContext)(cPointer(cc)), C.int(ticks))
 }
