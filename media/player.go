@@ -532,14 +532,26 @@ func (s *playStream) play(pkt av.Packet, at time.Duration, timeOf func(int64) ti
 // payloader keeps the SPS and PPS it is given, so a packet carrying either
 // goes out as a copy.
 func (s *playStream) withParameterSets(data []byte) []byte {
-	if ps := h264ParameterSets(data); ps != nil {
-		s.paramSets = ps
+	var sps, pps, idr bool // one pass over the packet, every packet
+	h264NALs(data, func(nal []byte) {
+		if len(nal) > 0 {
+			switch nal[0] & 0x1f {
+			case 5:
+				idr = true
+			case 7:
+				sps = true
+			case 8:
+				pps = true
+			}
+		}
+	})
+	switch {
+	case sps && pps:
+		s.paramSets = h264ParameterSets(data)
 		return append([]byte(nil), data...)
-	}
-	if s.paramSets != nil && isKeyframe(av.CodecH264, data) {
+	case idr && s.paramSets != nil:
 		return append(append([]byte(nil), s.paramSets...), data...)
-	}
-	if h264HasNAL(data, 7) || h264HasNAL(data, 8) {
+	case sps || pps:
 		return append([]byte(nil), data...)
 	}
 	return data

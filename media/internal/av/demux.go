@@ -201,9 +201,9 @@ func (d *Demuxer) Read() (Packet, error) {
 				break
 			}
 			d.pkt.SetStreamIndex(i)
-			p := d.pkt // a copy of each payload: several wait in pending
-			d.pending = append(d.pending, Packet{Data: p.Data(), PTS: p.Pts(), DTS: p.Dts(), Duration: p.Duration(),
-				Key: p.Flags().Has(astiav.PacketFlagKey), Stream: i})
+			f := d.pkt // a copy of each payload: several wait in pending
+			d.pending = append(d.pending, Packet{Data: f.Data(), PTS: f.Pts(), DTS: f.Dts(), Duration: f.Duration(),
+				Key: f.Flags().Has(astiav.PacketFlagKey), Stream: i})
 		}
 	}
 }
