@@ -10,6 +10,8 @@ import (
 	pionmedia "github.com/pion/webrtc/v4/pkg/media"
 
 	"github.com/metered-ca/realtime-go/media/internal/av"
+
+	"github.com/metered-ca/realtime-go/peer"
 )
 
 // AudioFormat describes the PCM given to AudioSource.Push: signed 16-bit
@@ -178,6 +180,12 @@ func (s *AudioSource) Bound() <-chan struct{} { return s.track.Bound() }
 // estimate (peer.RateAdaptive; a MeteredPeer calls it).
 func (s *AudioSource) FollowBitrate(estimate func() int) (stop func()) {
 	return s.track.FollowBitrate(estimate)
+}
+
+// FollowSharedBitrate is FollowBitrate told what else the connection
+// sends (peer.RateSharing); audio's share does not depend on it.
+func (s *AudioSource) FollowSharedBitrate(estimate func() int, others func() peer.OtherTracks) (stop func()) {
+	return s.track.FollowSharedBitrate(estimate, others)
 }
 
 // UsableEstimate is the connection estimate at which the Opus encoder

@@ -5,12 +5,13 @@ import (
 	"time"
 
 	"github.com/metered-ca/realtime-go/media/internal/av"
+	"github.com/metered-ca/realtime-go/peer"
 )
 
 // The constants of Track.FollowBitrate's rule.
 const (
-	videoShare      = 0.8
-	audioShare      = 0.1
+	rateHeadroom    = 0.1 // of a connection's estimate: packet overhead, RTCP, repairs
+	audioPart       = 0.1
 	rateCheckEvery  = 250 * time.Millisecond
 	rateMargin      = 0.1
 	rateRaiseAfter  = time.Second
@@ -18,31 +19,68 @@ const (
 	minAudioDefault = 16_000
 )
 
+// A share is the part of a connection's estimate one encoder takes, given
+// what else the connection sends; others is nil when that is not known (a
+// caller of FollowBitrate rather than FollowSharedBitrate).
+type share func(others *peer.OtherTracks) float64
+
+// videoShare leaves the headroom and each audio track's part, and splits
+// the rest evenly between the connection's video tracks: 90 % for a video
+// track alone, 80 % beside one audio track. Not knowing what else is sent,
+// it assumes one audio track, the usual call.
+func videoShare(others *peer.OtherTracks) float64 {
+	if others == nil {
+		others = &peer.OtherTracks{Audio: 1}
+	}
+	s := (1 - rateHeadroom - audioPart*float64(others.Audio)) / float64(1+others.Video)
+	return max(s, audioPart)
+}
+
+// audioShare is the same whatever else is sent: it gives way only on thin
+// links.
+func audioShare(*peer.OtherTracks) float64 { return audioPart }
+
+// following is one connection an encoder follows.
+type following struct {
+	estimate func() int
+	others   func() peer.OtherTracks // nil: not known
+}
+
+// share is f's part of its connection's estimate, by rule.
+func (f following) share(rule share) float64 {
+	if f.others == nil {
+		return rule(nil)
+	}
+	o := f.others()
+	return rule(&o)
+}
+
 // rateControl chooses one encoder's bitrate.
 type rateControl struct {
-	lo, hi int     // the caller's range
-	share  float64 // of each connection's estimate
+	lo, hi int   // the caller's range
+	share  share // of each connection's estimate
 
 	mu      sync.Mutex
 	next    int
-	follows map[int]func() int
+	follows map[int]following
 	current int
 	changed time.Time // of the last change that holds a raise back
 	checked time.Time
 	guessed bool // the rate was set once: to the first estimate's share
 }
 
-func newRateControl(lo, hi int, share float64) *rateControl {
+func newRateControl(lo, hi int, rule share) *rateControl {
 	lo = min(lo, hi)
-	return &rateControl{lo: lo, hi: hi, share: share, current: hi, follows: map[int]func() int{}}
+	return &rateControl{lo: lo, hi: hi, share: rule, current: hi, follows: map[int]following{}}
 }
 
-// follow adds a connection's estimate; stop removes it.
-func (r *rateControl) follow(estimate func() int) (stop func()) {
+// follow adds a connection's estimate, and what else the connection sends
+// when others is not nil; stop removes it.
+func (r *rateControl) follow(estimate func() int, others func() peer.OtherTracks) (stop func()) {
 	r.mu.Lock()
 	id := r.next
 	r.next++
-	r.follows[id] = estimate
+	r.follows[id] = following{estimate: estimate, others: others}
 	r.mu.Unlock()
 	return func() {
 		r.mu.Lock()
@@ -51,28 +89,33 @@ func (r *rateControl) follow(estimate func() int) (stop func()) {
 	}
 }
 
-// estimates reads every connection's estimate, outside the lock: they are
-// calls into the connections' estimators.
-func (r *rateControl) estimates() []int {
+// followed lists the connections followed now.
+func (r *rateControl) followed() []following {
 	r.mu.Lock()
-	fs := make([]func() int, 0, len(r.follows))
+	defer r.mu.Unlock()
+	fs := make([]following, 0, len(r.follows))
 	for _, f := range r.follows {
 		fs = append(fs, f)
 	}
-	r.mu.Unlock()
+	return fs
+}
+
+// shares reads every connection's estimate and takes its share of it,
+// outside the lock: they are calls into the connections.
+func (r *rateControl) shares() []int {
+	fs := r.followed()
 	out := make([]int, len(fs))
 	for i, f := range fs {
-		out[i] = f()
+		out[i] = int(float64(f.estimate()) * f.share(r.share))
 	}
 	return out
 }
 
-// target is the rate the rule gives for estimates; with none (nobody
-// watching through an estimator) the top of the range.
-func (r *rateControl) target(estimates []int) int {
+// target is the rate the rule gives for the connections' shares; with
+// none (nobody watching through an estimator) the top of the range.
+func (r *rateControl) target(shares []int) int {
 	best, any := 0, false
-	for _, est := range estimates {
-		share := int(float64(est) * r.share)
+	for _, share := range shares {
 		if share <= 0 {
 			continue
 		}
@@ -105,7 +148,7 @@ func (r *rateControl) poll(now time.Time) (int, bool) {
 	if !due {
 		return 0, false
 	}
-	t := r.target(r.estimates())
+	t := r.target(r.shares())
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	cur := float64(r.current)
@@ -158,12 +201,20 @@ func (r *rateControl) top() int {
 	return r.hi
 }
 
-// usableEstimate is the estimate whose share is the top of the range.
+// usableEstimate is the estimate whose share is the top of the range, on
+// the connection where the share is least.
 func (r *rateControl) usableEstimate() int {
 	if r == nil {
 		return 0
 	}
-	return int(float64(r.hi) / r.share)
+	least := r.share(nil)
+	if fs := r.followed(); len(fs) > 0 {
+		least = 1
+		for _, f := range fs {
+			least = min(least, f.share(r.share))
+		}
+	}
+	return int(float64(r.hi) / least)
 }
 
 func (r *rateControl) rate() int {

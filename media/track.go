@@ -8,6 +8,8 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 	pionmedia "github.com/pion/webrtc/v4/pkg/media"
+
+	"github.com/metered-ca/realtime-go/peer"
 )
 
 // Track is a track a source of this package makes: a webrtc.TrackLocal
@@ -82,26 +84,39 @@ func (t *Track) write(s pionmedia.Sample) error {
 }
 
 // FollowBitrate makes the track's encoder follow a connection's bandwidth
-// estimate (peer.RateAdaptive; a MeteredPeer calls it). A passthrough
-// track cannot re-encode: it ignores the estimate.
+// estimate (peer.RateAdaptive). A passthrough track cannot re-encode: it
+// ignores the estimate.
 //
 // One encoder serves every viewer, so it runs at the lowest of their
 // shares that is above its minimum: a viewer whose link cannot carry even
 // the minimum does not drag the others down; it gets the minimum and
 // loses packets, which NACKs and keyframe requests repair as they can.
-// Video takes 80 % of a connection's estimate and audio 10 %, leaving room
-// for packet overhead, RTCP and retransmissions; audio at 10 % gives way
-// only on thin links. The rate stays within the source's range
-// (WithVideoBitrate and WithMinVideoBitrate, WithAudioBitrate and
-// WithMinAudioBitrate). Video encoders change rate in place, with no
-// keyframe; Opus re-opens. The rate goes down at once when the target is
-// 10 % under it and up when the target is 10 % over it and the last
-// change is 1 s old (docs/guides/networks.md says why these figures).
+// An audio track takes 10 % of a connection's estimate; it gives way only
+// on thin links. Video takes what is left after 10 % of room for packet
+// overhead, RTCP and retransmissions and each audio track's 10 %, split
+// evenly between the connection's video tracks: 90 % alone, 80 % beside
+// one audio track. Called through FollowBitrate, which does not say what
+// else the connection sends, video assumes one audio track beside it;
+// a MeteredPeer calls FollowSharedBitrate, which does. The rate stays
+// within the source's range (WithVideoBitrate and WithMinVideoBitrate,
+// WithAudioBitrate and WithMinAudioBitrate). Video encoders change rate in
+// place, with no keyframe; Opus re-opens. The rate goes down at once when
+// the target is 10 % under it and up when the target is 10 % over it and
+// the last change is 1 s old (docs/guides/networks.md says why these
+// figures).
 func (t *Track) FollowBitrate(estimate func() int) (stop func()) {
+	return t.FollowSharedBitrate(estimate, nil)
+}
+
+// FollowSharedBitrate is FollowBitrate told what else the connection sends
+// (peer.RateSharing; a MeteredPeer calls it): video takes the share of the
+// audio a connection does not carry, and splits it with other video.
+// others may be nil: FollowBitrate's assumption.
+func (t *Track) FollowSharedBitrate(estimate func() int, others func() peer.OtherTracks) (stop func()) {
 	if t.rate == nil {
 		return func() {}
 	}
-	return t.rate.follow(estimate)
+	return t.rate.follow(estimate, others)
 }
 
 // UsableEstimate is the connection estimate at which the track's encoder

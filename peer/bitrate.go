@@ -38,13 +38,44 @@ type RateDemand interface {
 	UsableEstimate() int
 }
 
-// follow connects t's encoder to c's estimator, when both exist.
+// RateSharing is a RateAdaptive track that is also told what else its
+// connection sends, so that it leaves room for just that: a video track
+// alone on a connection can take the share an audio track would have had,
+// and two video tracks can split one. A MeteredPeer calls
+// FollowSharedBitrate instead of FollowBitrate on a track that implements
+// it; the media package's transcoding tracks do.
+type RateSharing interface {
+	RateAdaptive
+	// FollowSharedBitrate is FollowBitrate with others, which reports the
+	// tracks the connection sends besides this one, as they are now.
+	FollowSharedBitrate(estimate func() int, others func() OtherTracks) (stop func())
+}
+
+// OtherTracks counts, by kind, the tracks a connection sends besides one
+// (RateSharing): rate-adaptive or not, the application's or a stream's.
+type OtherTracks struct {
+	Audio, Video int
+}
+
+// follow counts t among what c sends, and connects t's encoder to c's
+// estimator when both exist.
 func (t *trackedTrack) follow(c *conn) {
+	c.mu.Lock()
+	if c.sending == nil {
+		c.sending = map[*trackedTrack]webrtc.RTPCodecType{}
+	}
+	c.sending[t] = t.bound.Kind()
+	c.mu.Unlock()
 	ra, ok := t.track.(RateAdaptive)
 	if !ok || c.meters.bwe == nil {
 		return
 	}
-	stop := ra.FollowBitrate(c.meters.bwe.GetTargetBitrate)
+	var stop func()
+	if rs, ok := ra.(RateSharing); ok {
+		stop = rs.FollowSharedBitrate(c.meters.bwe.GetTargetBitrate, func() OtherTracks { return c.others(t) })
+	} else {
+		stop = ra.FollowBitrate(c.meters.bwe.GetTargetBitrate)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.isClosed {
@@ -57,9 +88,31 @@ func (t *trackedTrack) follow(c *conn) {
 	c.follows[t] = stop
 }
 
+// others counts what c sends besides t.
+func (c *conn) others(t *trackedTrack) OtherTracks {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var o OtherTracks
+	for k, kind := range c.sending {
+		switch {
+		case k == t:
+		case kind == webrtc.RTPCodecTypeAudio:
+			o.Audio++
+		case kind == webrtc.RTPCodecTypeVideo:
+			o.Video++
+		}
+	}
+	return o
+}
+
 // unfollow ends what follow started for t on c (all of c's when t is nil).
 func (c *conn) unfollow(t *trackedTrack) {
 	c.mu.Lock()
+	for k := range c.sending {
+		if t == nil || k == t {
+			delete(c.sending, k)
+		}
+	}
 	var stops []func()
 	for k, stop := range c.follows {
 		if t == nil || k == t {

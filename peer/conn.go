@@ -69,7 +69,8 @@ type conn struct {
 	descQueued bool
 	outCands   []*webrtc.ICECandidate
 	isClosed   bool
-	follows    map[*trackedTrack]func() // rate-adaptive tracks' stops (bitrate.go)
+	follows    map[*trackedTrack]func()              // rate-adaptive tracks' stops (bitrate.go)
+	sending    map[*trackedTrack]webrtc.RTPCodecType // every track c sends, by kind (bitrate.go)
 
 	rtx rtxReaders // rtxfeedback.go
 }
