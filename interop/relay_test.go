@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -232,11 +231,13 @@ func TestChromiumOnCappedRelay(t *testing.T) {
 	goal := max(2*capMean, 600_000)
 	var recovered time.Duration = -1
 	var after10 int
-	var liftline []string // the estimate, kb/s, every 250 ms after the lift
+	// The estimate in kb/s, the frames Chromium dropped since the lift and
+	// the height Go sends, every 250 ms after the lift.
+	var liftline []string
 	for time.Since(lifted) < 25*time.Second && (recovered < 0 || after10 == 0) {
 		time.Sleep(250 * time.Millisecond)
 		est := estimate()
-		liftline = append(liftline, strconv.Itoa(est/1000))
+		liftline = append(liftline, fmt.Sprintf("%d/%d/%d", est/1000, viewer().FramesDropped-v2.FramesDropped, player.Video.Sending().Height))
 		if after10 == 0 && time.Since(lifted) >= 10*time.Second {
 			after10 = est
 		}
@@ -262,7 +263,7 @@ func TestChromiumOnCappedRelay(t *testing.T) {
 		pr.Clusters, pr.Results, pr.PacketsReceived, pr.PacketsSent, openProbing.PacketsReceived, openProbing.PacketsSent, queue.PaddedRefused, queue.PaddedRefused+queue.PaddedAdmitted,
 		pr.BytesSent/1000, final.Path.BytesSent/1000, endView.PliCount, endView.FramesDropped-beforeView.FramesDropped, droppedOpen, droppedOnset, droppedCapped, droppedLifted)
 	t.Logf("under the cap, estimate/video target in kb/s every 250 ms: %s", strings.Join(timeline, " "))
-	t.Logf("after the lift, estimate in kb/s every 250 ms: %s", strings.Join(liftline, " "))
+	t.Logf("after the lift, estimate in kb/s/frames dropped since/height sent every 250 ms: %s", strings.Join(liftline, " "))
 	if dir := os.Getenv("NETWORK_REPORT"); dir != "" { // make bench reads one run's figures
 		b, err := json.Marshal(map[string]float64{
 			"cap_bps":                  capBps,

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // netSubject is one impairment test and the figures file it writes.
@@ -43,6 +44,14 @@ func benchNetwork(dir string, runs int) (netRuns, error) {
 		}
 		bins[pkg] = bin
 	}
+	// Each run's verbose output is kept, outside the bench's own directory,
+	// so that a run out of line with the rest (a freeze, a slow recovery)
+	// can be read afterwards: the tests log their timelines.
+	logs := filepath.Join(os.TempDir(), "bench-network-"+time.Now().UTC().Format("20060102-150405"))
+	if err := os.MkdirAll(logs, 0o755); err != nil {
+		return nil, err
+	}
+	progress("link adaptation: each run's output in %s", logs)
 	out := netRuns{}
 	for i := range runs {
 		for _, s := range netSubjects {
@@ -51,11 +60,16 @@ func benchNetwork(dir string, runs int) (netRuns, error) {
 			if err := os.MkdirAll(report, 0o755); err != nil {
 				return nil, err
 			}
-			cmd := exec.Command(bins[s.dir], "-test.run", "^"+s.test+"$", "-test.count=1", "-test.timeout=5m")
+			cmd := exec.Command(bins[s.dir], "-test.run", "^"+s.test+"$", "-test.count=1", "-test.v", "-test.timeout=5m")
 			cmd.Dir = s.dir
 			cmd.Env = append(append(os.Environ(), "NETWORK_REPORT="+report), s.env...)
+			b, err := cmd.CombinedOutput()
+			name := fmt.Sprintf("run%d-%s%s.log", i+1, s.test, strings.Join(s.env, "-"))
+			if werr := os.WriteFile(filepath.Join(logs, name), b, 0o644); werr != nil {
+				return nil, werr
+			}
 			// A run whose checks fail still has figures: the table shows them.
-			if b, err := cmd.CombinedOutput(); err != nil {
+			if err != nil {
 				progress("  %s failed its checks: %s", s.test, lastLines(string(b), 6))
 			}
 			raw, err := os.ReadFile(filepath.Join(report, s.file))
