@@ -10,7 +10,6 @@ import (
 	pionmedia "github.com/pion/webrtc/v4/pkg/media"
 
 	"github.com/metered-ca/realtime-go/media/internal/av"
-
 	"github.com/metered-ca/realtime-go/peer"
 )
 

@@ -297,8 +297,8 @@ func TestCappedLinkAdapts(t *testing.T) {
 
 	assert.Greater(t, before, 2*capBps, "uncapped, the 720p stream runs well above the cap")
 	// Settled: what A sends and its estimate follow the link. The encoders
-	// spend 80 % of the estimate (video beside audio) and GCC saws around the link's rate, so
-	// the mean sits near the cap (0.96–1.0× here; make bench has the
+	// spend 80 % of the estimate (video beside audio) and GCC saws around
+	// the link's rate, so the mean sits near the cap (0.96–1.0× here; make bench has the
 	// figure); the checks ask only that it is nowhere near what A sent
 	// uncapped (5× the cap), and that the estimate is within 2× of it.
 	assert.Less(t, settledMean, 2*capBps, "settled near the cap within 5 s")

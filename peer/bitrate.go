@@ -61,6 +61,10 @@ type OtherTracks struct {
 // estimator when both exist.
 func (t *trackedTrack) follow(c *conn) {
 	c.mu.Lock()
+	if c.isClosed { // its unfollow has run: nothing to count or follow
+		c.mu.Unlock()
+		return
+	}
 	if c.sending == nil {
 		c.sending = map[*trackedTrack]webrtc.RTPCodecType{}
 	}

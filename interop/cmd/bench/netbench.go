@@ -54,7 +54,7 @@ func benchNetwork(dir string, runs int) (netRuns, error) {
 	progress("link adaptation: each run's output in %s", logs)
 	out := netRuns{}
 	for i := range runs {
-		for _, s := range netSubjects {
+		for j, s := range netSubjects {
 			progress("link adaptation %d/%d: %s…", i+1, runs, s.name)
 			report := filepath.Join(dir, fmt.Sprintf("net-%d", i))
 			if err := os.MkdirAll(report, 0o755); err != nil {
@@ -64,7 +64,7 @@ func benchNetwork(dir string, runs int) (netRuns, error) {
 			cmd.Dir = s.dir
 			cmd.Env = append(append(os.Environ(), "NETWORK_REPORT="+report), s.env...)
 			b, err := cmd.CombinedOutput()
-			name := fmt.Sprintf("run%d-%s%s.log", i+1, s.test, strings.Join(s.env, "-"))
+			name := fmt.Sprintf("run%d-subject%d-%s.log", i+1, j+1, s.test)
 			if werr := os.WriteFile(filepath.Join(logs, name), b, 0o644); werr != nil {
 				return nil, werr
 			}
