@@ -43,7 +43,7 @@ func TestH264KeyframeAfterACutFrame(t *testing.T) {
 	// fragmented unit), then the keyframe and the frames after it, then one
 	// packet that closes the last.
 	payloader := &codecs.H264Payloader{}
-	jb := newJitterBuffer(webrtc.RTPCodecTypeVideo, 256, &h264Depacketizer{}, 90000)
+	jb := newJitterBuffer(webrtc.RTPCodecTypeVideo, 256, &h264Depacketizer{}, 90000, nil)
 	var seq uint16 = 65000
 	push := func(ts uint32, payloads ...[]byte) {
 		for i, p := range payloads {

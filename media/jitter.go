@@ -7,11 +7,14 @@ import (
 	"github.com/pion/webrtc/v4"
 	pionmedia "github.com/pion/webrtc/v4/pkg/media"
 	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
+
+	"github.com/metered-ca/realtime-go/peer"
 )
 
 // jitterBuffer puts a track's packets back in order and hands out its
-// samples; a sample whose packets stay missing past maxLate is skipped
-// (PrevDroppedPackets counts them).
+// samples; a sample whose packets stay missing past maxLate (video: past
+// videoWait of its path's round trip) is skipped (PrevDroppedPackets counts
+// them).
 type jitterBuffer interface {
 	Push(*rtp.Packet)
 	Pop() *pionmedia.Sample
@@ -27,13 +30,20 @@ type jitterBuffer interface {
 // pointer for every possible sequence number (512 KB a track) that the
 // garbage collector scans on every cycle: with 100 audio tracks in one
 // process (50 agent sessions) its marking took 90-190 ms every 2.6 s, and
-// every track's audio stalled for as long.
-func newJitterBuffer(kind webrtc.RTPCodecType, window uint16, depack rtp.Depacketizer, clock uint32) jitterBuffer {
+// every track's audio stalled for as long. roundTrip reads the round trip
+// of the track's path (nil, or an error: unknown).
+func newJitterBuffer(kind webrtc.RTPCodecType, window uint16, depack rtp.Depacketizer, clock uint32, roundTrip func() (time.Duration, error)) jitterBuffer {
 	late := maxLate(kind)
 	if kind == webrtc.RTPCodecTypeAudio {
 		return &audioJitter{maxLate: uint32(late * time.Duration(clock) / time.Second)}
 	}
-	return videoJitter{samplebuilder.New(window, depack, clock, samplebuilder.WithMaxTimeDelay(late))}
+	return &videoJitter{SampleBuilder: samplebuilder.New(window, depack, clock, samplebuilder.WithMaxTimeDelay(late)), roundTrip: roundTrip, wait: late}
+}
+
+// pathRoundTrip reads the round trip of the path of a track a MeteredPeer
+// receives (peer.RoundTrip).
+func pathRoundTrip(track *webrtc.TrackRemote) func() (time.Duration, error) {
+	return func() (time.Duration, error) { return peer.RoundTrip(track) }
 }
 
 // audioSlots is how many packets an audioJitter holds: 1.28 s of 20 ms
@@ -130,8 +140,41 @@ func (j *audioJitter) firstHeld() *audioSlot {
 	return nil
 }
 
-// videoJitter is pion's sample builder, which keeps the packets pushed.
-type videoJitter struct{ *samplebuilder.SampleBuilder }
+// videoJitter is pion's sample builder, which keeps the packets pushed. How
+// long a frame waits for a missing packet follows its path's round trip,
+// read again every roundTripCheck.
+type videoJitter struct {
+	*samplebuilder.SampleBuilder
+	roundTrip func() (time.Duration, error)
+	wait      time.Duration // what the builder waits now
+	checked   time.Time
+}
+
+// roundTripCheck is how often a video jitter buffer reads its path's round
+// trip: ICE measures it every 2 s by default.
+const roundTripCheck = time.Second
+
+// Push takes a packet, first following the path's round trip.
+func (j *videoJitter) Push(p *rtp.Packet) {
+	if j.roundTrip != nil {
+		if now := time.Now(); now.Sub(j.checked) >= roundTripCheck {
+			j.checked = now
+			if rtt, err := j.roundTrip(); err == nil {
+				j.setWait(videoWait(rtt))
+			}
+		}
+	}
+	j.SampleBuilder.Push(p)
+}
+
+// setWait changes how long the builder waits for a missing packet (pion's
+// options are functions of the builder, so one applies at any time).
+func (j *videoJitter) setWait(d time.Duration) {
+	if d != j.wait {
+		j.wait = d
+		samplebuilder.WithMaxTimeDelay(d)(j.SampleBuilder)
+	}
+}
 
 // Owns implements jitterBuffer: the builder keeps the packets themselves.
-func (videoJitter) Owns() bool { return false }
+func (*videoJitter) Owns() bool { return false }

@@ -1,9 +1,13 @@
 package media
 
 import (
+	"errors"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -35,7 +39,7 @@ func popAll(j jitterBuffer) (out []int, dropped []uint16) {
 // wraps.
 func TestAudioJitterReorders(t *testing.T) {
 	t.Parallel()
-	j := newJitterBuffer(webrtc.RTPCodecTypeAudio, 16, nil, 48000)
+	j := newJitterBuffer(webrtc.RTPCodecTypeAudio, 16, nil, 48000, nil)
 	push := func(k int) { j.Push(opusPacket(k)) }
 	seqs := func(ks ...int) []int { return ks }
 
@@ -75,7 +79,7 @@ func TestAudioJitterReorders(t *testing.T) {
 // buffer, so what the jitter buffer holds must be its own.
 func TestAudioJitterKeepsCopies(t *testing.T) {
 	t.Parallel()
-	j := newJitterBuffer(webrtc.RTPCodecTypeAudio, 16, nil, 48000)
+	j := newJitterBuffer(webrtc.RTPCodecTypeAudio, 16, nil, 48000, nil)
 	require.True(t, j.Owns())
 	reused := opusPacket(0)
 	reused.Payload = []byte{0xa0, 0xa1}
@@ -96,5 +100,49 @@ func TestAudioJitterKeepsCopies(t *testing.T) {
 		got = append(got, append([]byte(nil), s.Data...))
 	}
 	assert.Equal(t, [][]byte{{0xb0, 0xb1}, {0xc0, 0xc1}}, got)
-	assert.False(t, newJitterBuffer(webrtc.RTPCodecTypeVideo, 16, nil, 90000).Owns(), "the video builder keeps the packets")
+	assert.False(t, newJitterBuffer(webrtc.RTPCodecTypeVideo, 16, nil, 90000, nil).Owns(), "the video builder keeps the packets")
+}
+
+// TestVideoWaitFollowsTheRoundTrip: a video frame missing a packet is
+// waited for as long as a repair takes on its path, in media time: 500 ms
+// of later video on a short path or one whose round trip is unknown, twice
+// the round trip and 200 ms on a long one, 3 s at most; then it is skipped
+// and the drop counted.
+func TestVideoWaitFollowsTheRoundTrip(t *testing.T) {
+	t.Parallel()
+	const frame = 3000 // 30 frames a second at 90 kHz
+	for _, c := range []struct {
+		rtt  time.Duration
+		err  error
+		wait time.Duration
+	}{
+		{err: errors.New("not a MeteredPeer's track"), wait: 500 * time.Millisecond},
+		{rtt: 0, wait: 500 * time.Millisecond}, // not measured yet
+		{rtt: 100 * time.Millisecond, wait: 500 * time.Millisecond},
+		{rtt: 600 * time.Millisecond, wait: 1400 * time.Millisecond},
+		{rtt: 5 * time.Second, wait: 3 * time.Second},
+	} {
+		t.Run(fmt.Sprint(c.rtt, c.err), func(t *testing.T) {
+			t.Parallel()
+			j := newJitterBuffer(webrtc.RTPCodecTypeVideo, 1024, &codecs.VP8Packet{}, 90000,
+				func() (time.Duration, error) { return c.rtt, c.err })
+			// One packet a frame; the 5th is lost. Which later packet's
+			// arrival gives the frame up?
+			const lost = 5
+			skippedAt := -1
+			for k := 0; k < 200 && skippedAt < 0; k++ {
+				if k != lost {
+					j.Push(&rtp.Packet{Header: rtp.Header{SequenceNumber: firstSeq + uint16(k), Timestamp: firstTS + frame*uint32(k), Marker: true}, Payload: []byte{0x10, byte(k)}})
+				}
+				for s := j.Pop(); s != nil; s = j.Pop() {
+					if s.PrevDroppedPackets > 0 {
+						skippedAt = k
+					}
+				}
+			}
+			require.GreaterOrEqual(t, skippedAt, 0, "the lost frame is given up at last")
+			waited := time.Duration(skippedAt-lost) * time.Second / 30
+			assert.InDelta(t, c.wait.Seconds(), waited.Seconds(), 0.1, "waited %v of later video for the missing packet", waited)
+		})
+	}
 }

@@ -1,6 +1,7 @@
 package media
 
 import (
+	"context"
 	"encoding/binary"
 	"log/slog"
 	"math/rand"
@@ -197,6 +198,21 @@ func (lab *netLab) moveA() {
 }
 
 // sentByA is what A has sent into the network, from either address.
+// keyframeAsksByB is how many keyframes B has asked A for (PLIs and FIRs
+// of its video): a picture it gave up.
+func (lab *netLab) keyframeAsksByB(t *testing.T, ctx context.Context) uint32 {
+	t.Helper()
+	st, err := lab.b.RemotePeers()[0].Stats(ctx)
+	require.NoError(t, err)
+	for _, in := range st.Inbound {
+		if in.Kind == "video" {
+			return in.PLIs + in.FIRs
+		}
+	}
+	t.Fatal("B receives no video")
+	return 0
+}
+
 func (lab *netLab) sentByA() int64 { return lab.offered[labA].Load() + lab.offered[labA2].Load() }
 
 // rtpSSRC reads the SSRC of an RTP packet (SRTP leaves the header in the

@@ -165,8 +165,10 @@ func TestCappedLinkAdapts(t *testing.T) {
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	capAt, liftAt := warm, warm+capped
-	// Probe bytes and all bytes A sent at the cap and at the lift.
+	// Probe bytes and all bytes A sent at the cap and at the lift, and the
+	// keyframes B had asked for (a picture given up).
 	var probeAt, sentAt [2]int64
+	var asksAt [2]uint32
 	for now := range tick.C {
 		el := now.Sub(start)
 		st, err := rb.Stats(ctx)
@@ -176,10 +178,12 @@ func TestCappedLinkAdapts(t *testing.T) {
 			capNow = capBps
 			lab.toB.setCap(capBps)
 			probeAt[0], sentAt[0] = int64(st.Probing.BytesSent), lab.sentByA()
+			asksAt[0] = lab.keyframeAsksByB(t, ctx)
 		case el >= liftAt && capNow != 0:
 			capNow = 0
 			lab.toB.setCap(noCap)
 			probeAt[1], sentAt[1] = int64(st.Probing.BytesSent), lab.sentByA()
+			asksAt[1] = lab.keyframeAsksByB(t, ctx)
 		}
 		sent = append(sent, lab.sentByA())
 		sending := player.Video.Sending()
@@ -266,9 +270,9 @@ func TestCappedLinkAdapts(t *testing.T) {
 	pr := st.Probing
 	// What probing cost while capped: its share of all A sent then.
 	cappedProbe, cappedSent := probeAt[1]-probeAt[0], sentAt[1]-sentAt[0]
-	report += fmt.Sprintf("probing: %d clusters, %d results, %d of %d padding packets acknowledged, %d kB of the %d kB sent in all; while capped %d kB of %d kB (%.1f%%)\n",
+	report += fmt.Sprintf("probing: %d clusters, %d results, %d of %d padding packets acknowledged, %d kB of the %d kB sent in all; while capped %d kB of %d kB (%.1f%%); B asked for %d keyframes while capped\n",
 		pr.Clusters, pr.Results, pr.PacketsReceived, pr.PacketsSent, pr.BytesSent/1000, st.Path.BytesSent/1000,
-		cappedProbe/1000, cappedSent/1000, 100*float64(cappedProbe)/float64(max(cappedSent, 1)))
+		cappedProbe/1000, cappedSent/1000, 100*float64(cappedProbe)/float64(max(cappedSent, 1)), asksAt[1]-asksAt[0])
 	t.Log(report)
 	require.NoError(t, os.WriteFile(dir+"/capped-720p.txt", []byte(report+timeline(samples)), 0o644))
 	// For make bench: the figures the targets name, one run's.
@@ -293,6 +297,7 @@ func TestCappedLinkAdapts(t *testing.T) {
 		"recovered_s":           recovered.Seconds(),
 		"estimate_10s_bps":      float64(estAfter),
 		"probe_share_capped":    float64(cappedProbe) / float64(max(cappedSent, 1)),
+		"capped_keyframe_asks":  float64(asksAt[1] - asksAt[0]),
 	})
 
 	assert.Greater(t, before, 2*capBps, "uncapped, the 720p stream runs well above the cap")
@@ -629,7 +634,8 @@ func TestLossyLinkHolds(t *testing.T) {
 // stream; A answers each loss once: the later asks reach it before its
 // repair could have arrived, or after the feedback reported it received.
 // (Before, every ask was answered: five repairs a loss, which behind a full
-// queue kept it full.)
+// queue kept it full.) B's Frames waits for each repair, as long as the
+// round trip makes it take, instead of asking for a keyframe.
 func TestRepairsOncePerLoss(t *testing.T) {
 	skipUnderRace(t)
 	clip := testMediaSized(t, "h264-bframes.mp4", "10", "320x240")
@@ -655,9 +661,10 @@ func TestRepairsOncePerLoss(t *testing.T) {
 		t.Fatal("A sends no video")
 		return peer.OutboundTrackStats{}
 	}
-	before := video()
+	before, asked := video(), lab.keyframeAsksByB(t, ctx)
 	lab.lossEvery = 10
 	lab.lossySSRC.Store(before.SSRC)
+	lossFrom := time.Now()
 	select {
 	case <-time.After(8 * time.Second):
 	case <-ctx.Done():
@@ -666,14 +673,21 @@ func TestRepairsOncePerLoss(t *testing.T) {
 	lab.lossySSRC.Store(0)
 	// The last loss's five asks (0.4 s) and the round trip, twice over.
 	time.Sleep(2 * time.Second)
-	after := video()
+	after, askedAfter := video(), lab.keyframeAsksByB(t, ctx)
+	freeze := clock.longestVideoGap(lossFrom, time.Now())
 	lost := lab.lost.Load()
 	repairs := int64(after.RetransmittedPacketsSent - before.RetransmittedPacketsSent)
 	asks := after.NACKs - before.NACKs
-	t.Logf("%d packets lost, %d NACK packets heard, %d repairs sent (%.2f a loss)", lost, asks, repairs, float64(repairs)/float64(max(lost, 1)))
+	t.Logf("%d packets lost, %d NACK packets heard, %d repairs sent (%.2f a loss); B asked for %d keyframes; longest wait between decoded frames %v",
+		lost, asks, repairs, float64(repairs)/float64(max(lost, 1)), askedAfter-asked, freeze.Round(time.Millisecond))
 	require.GreaterOrEqual(t, lost, int64(10), "packets were lost")
 	assert.GreaterOrEqual(t, repairs, lost, "every loss repaired")
 	assert.LessOrEqual(t, repairs, 2*lost, "once each (five times each without the round-trip rule)")
+	// Each repair arrives a round trip and a NACK interval (0.7 s) after
+	// its loss is seen; Frames waits twice the round trip (1.4 s) for it,
+	// so it gives no picture up. (Waiting a fixed 500 ms, it gave up on
+	// every loss and asked for a keyframe each time.)
+	assert.Zero(t, askedAfter-asked, "every loss repaired in time: no picture given up")
 }
 
 // TestNetworkChangeRecovers moves A to another address mid-call (its first

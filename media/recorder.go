@@ -152,7 +152,7 @@ func (r *Recorder) AddTrack(track *webrtc.TrackRemote) error {
 	}
 	r.tracks = append(r.tracks, t)
 	r.wg.Add(1)
-	go r.read(t, newJitterBuffer(track.Kind(), window, depack, track.Codec().ClockRate))
+	go r.read(t, newJitterBuffer(track.Kind(), window, depack, track.Codec().ClockRate, pathRoundTrip(track)))
 	return nil
 }
 

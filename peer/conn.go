@@ -65,7 +65,7 @@ type conn struct {
 
 	// Outbound candidates wait until their description is queued.
 	mu         sync.Mutex
-	received   []*webrtc.TrackRemote // keyframes.go
+	received   []*webrtc.TrackRemote // received.go
 	descQueued bool
 	outCands   []*webrtc.ICECandidate
 	isClosed   bool

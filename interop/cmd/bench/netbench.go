@@ -126,6 +126,7 @@ func writeNetwork(b *strings.Builder, r netRuns, runs int) {
 			{"capped_estimate_ratio", "mean estimate under the cap / cap", "0.8–1.1×", x},
 			{"capped_fps", "decoded frames/s under the cap", "≥ 15", n},
 			{"capped_longest_gap_s", "longest freeze under the cap", "≤ 1 s", sec},
+			{"capped_keyframe_asks", "keyframes the receiver asked for under the cap (a picture given up)", "", n},
 			{"capped_output_ratio", "encoder output / target under the cap", "≤ 1.1×", x},
 			{"probe_share_capped", "probe bytes while capped (the target is the 60 s run's)", "", pct},
 		},
@@ -151,6 +152,7 @@ func writeNetwork(b *strings.Builder, r netRuns, runs int) {
 			{"capped_estimate_ratio", "mean estimate under the cap / cap", "0.8–1.1×", x},
 			{"capped_fps", "decoded frames/s under the cap", "≥ 15", n},
 			{"capped_longest_gap_s", "longest freeze under the cap", "≤ 1 s", sec},
+			{"capped_keyframe_asks", "keyframes the receiver asked for under the cap", "", n},
 			{"recovered_s", "recovered after the lift", "≤ 6 s", sec},
 		},
 	}

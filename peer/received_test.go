@@ -51,7 +51,8 @@ func (p *pliCounter) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParamete
 }
 
 // TestKeyframeRequestsGoToTheTracksSender: a receiver holding two peers'
-// video asks each for its own keyframes, over its own connection.
+// video asks each for its own keyframes, over its own connection, and reads
+// each one's round trip.
 func TestKeyframeRequestsGoToTheTracksSender(t *testing.T) {
 	t.Parallel()
 	srv := peertest.NewServer(t)
@@ -84,9 +85,21 @@ func TestKeyframeRequestsGoToTheTracksSender(t *testing.T) {
 	require.NoError(t, peer.RequestKeyframe(tracks["alice"]))
 	require.Eventually(t, func() bool { return senders["alice"].plis.Load() == 1 }, 10*time.Second, 10*time.Millisecond, "alice was asked")
 	assert.Equal(t, int32(1), senders["carol"].plis.Load(), "carol was asked once, for her track only")
+	// The round trip of each track's path, as ICE measured it: loopback.
+	for id, tr := range tracks {
+		require.Eventually(t, func() bool {
+			rtt, err := peer.RoundTrip(tr)
+			require.NoError(t, err, id)
+			return rtt > 0
+		}, 10*time.Second, 10*time.Millisecond, "ICE measures %s's path", id)
+		rtt, _ := peer.RoundTrip(tr)
+		assert.Less(t, rtt, time.Second, "%s's path is loopback", id)
+	}
 
 	require.NoError(t, bob.Close("bye"))
 	assert.ErrorIs(t, peer.RequestKeyframe(tracks["carol"]), peer.ErrUnknownTrack, "forgotten with the connection")
+	_, err := peer.RoundTrip(tracks["alice"])
+	assert.ErrorIs(t, err, peer.ErrUnknownTrack, "forgotten with the connection")
 	for _, p := range ends {
 		require.NoError(t, p.Close("bye"))
 	}
