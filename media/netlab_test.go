@@ -197,7 +197,6 @@ func (lab *netLab) moveA() {
 	lab.blocked.Delete(labA2)
 }
 
-// sentByA is what A has sent into the network, from either address.
 // keyframeAsksByB is how many keyframes B has asked A for (PLIs and FIRs
 // of its video): a picture it gave up.
 func (lab *netLab) keyframeAsksByB(t *testing.T, ctx context.Context) uint32 {
@@ -213,6 +212,7 @@ func (lab *netLab) keyframeAsksByB(t *testing.T, ctx context.Context) uint32 {
 	return 0
 }
 
+// sentByA is what A has sent into the network, from either address.
 func (lab *netLab) sentByA() int64 { return lab.offered[labA].Load() + lab.offered[labA2].Load() }
 
 // rtpSSRC reads the SSRC of an RTP packet (SRTP leaves the header in the
